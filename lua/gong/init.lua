@@ -1,0 +1,240 @@
+--- gong: a client for the Gong Library API (library folders and the calls in them).
+--
+-- The C core `gong.core` does one HTTP exchange right (libcurl, auth, limits,
+-- retries, decoding); this module adds what is policy or convenience: options
+-- from the environment, iterators, the folder tree, module-level shortcuts.
+--
+-- Failures are returned as `nil, err` (network, HTTP, decoding); programmer
+-- mistakes (bad arguments, bad options) raise. Both are the same error object:
+-- see `gong.is_error` and the README's "Errors" section.
+
+local core = require "gong.core"
+local tree = require "gong.tree"
+
+local error, getenv, pairs, setmetatable, tostring, type =
+      error, os.getenv, pairs, setmetatable, tostring, type
+
+---@class gong.Error
+---@field kind string one of argument, config, closed, http, network, timeout, decode, too_large, rate_limited
+---@field message string one line for humans
+---@field status? integer HTTP status, when there was a response
+---@field request_id? string Gong's requestId, when the server sent one
+---@field errors? string[] Gong's error messages, when the server sent them
+---@field url? string the request URL (never with credentials)
+---@field attempts? integer how many tries were made
+---@field retry_after? integer seconds the server asked us to wait (429/503)
+---@field location? string where a redirect pointed (redirects are not followed)
+
+---@class gong.Folder
+---@field id string
+---@field name? string
+---@field description? string
+---@field parentFolderId? string absent for a top-level folder
+---@field callCount? integer
+---@field createdBy? string
+---@field created? string ISO 8601 date-time
+
+---@class gong.Call
+---@field callId string
+---@field title? string
+---@field url? string
+---@field started? string
+---@field duration? number seconds
+---@field primaryUserId? string
+---@field addedToLibraryAt? string
+---@field addedBy? string
+
+---@class gong.Options
+---@field base_url? string default $GONG_BASE_URL or https://api.gong.io/v2
+---@field access_key? string default $GONG_ACCESS_KEY (HTTP Basic, with access_key_secret)
+---@field access_key_secret? string default $GONG_ACCESS_KEY_SECRET
+---@field token? string default $GONG_TOKEN (Bearer)
+---@field timeout? number total seconds per attempt (60)
+---@field connect_timeout? number seconds (10)
+---@field stall_timeout? number abort when no byte arrives for this long (30)
+---@field user_agent? string
+---@field headers? table<string,string> extra request headers
+---@field max_retries? integer retries of transient failures (4)
+---@field max_retry_wait? number longest Retry-After slept through (60)
+---@field backoff_base? number first backoff ceiling in seconds (0.5)
+---@field backoff_max? number cap of one backoff wait (30)
+---@field rate? number|false requests per second (3), false for no limit
+---@field max_response_bytes? integer (64 MiB)
+---@field allow_http? boolean allow http:// to non-loopback hosts
+---@field ca_file? string CA bundle for TLS verification
+---@field insecure? boolean turn TLS verification off (never in production)
+---@field api? '"contract"'|'"public"' which API paths to use
+
+local _M = {
+  _VERSION = core._VERSION,
+  tree = tree,
+  --- Makes an error object of the same shape as the core's: `gong.error(kind, message [, fields])`.
+  error = core.error,
+  --- True when `v` is a gong error object.
+  is_error = core.is_error,
+}
+
+---@class gong.Client
+local Client = {}
+local client_mt = {
+  __index = Client,
+  __name = "gong.Client",
+}
+
+-- Environment variables holding credentials, by the option they fill.
+local ENV = {
+  base_url = "GONG_BASE_URL",
+  access_key = "GONG_ACCESS_KEY",
+  access_key_secret = "GONG_ACCESS_KEY_SECRET",
+  token = "GONG_TOKEN",
+}
+
+-- An unset or empty variable reads as nil: `GONG_TOKEN= cmd` must not mean an empty token.
+local function env(name)
+  local v = getenv(name)
+  if v == "" then return nil end
+  return v
+end
+
+local function config_error(message)
+  error(core.error("config", message), 3)
+end
+
+-- Copies `opts` and fills base_url and credentials from the environment when
+-- the caller gave none. Explicit options always win over the environment.
+local function with_env(opts)
+  local o = {}
+  for k, v in pairs(opts) do o[k] = v end
+  if o.base_url == nil then o.base_url = env(ENV.base_url) end
+  if o.access_key ~= nil or o.access_key_secret ~= nil or o.token ~= nil then
+    return o
+  end
+  local key, secret, token = env(ENV.access_key), env(ENV.access_key_secret), env(ENV.token)
+  if (key == nil) ~= (secret == nil) then
+    config_error(("%s and %s must be set together"):format(ENV.access_key, ENV.access_key_secret))
+  elseif key and token then
+    config_error(("both %s and %s are set; set one kind of credentials"):format(ENV.access_key, ENV.token))
+  elseif key then
+    o.access_key, o.access_key_secret = key, secret
+  elseif token then
+    o.token = token
+  else
+    config_error(("no credentials: pass access_key and access_key_secret, or token, " ..
+      "or set %s and %s, or %s"):format(ENV.access_key, ENV.access_key_secret, ENV.token))
+  end
+  return o
+end
+
+--- Creates a client. Every option falls back to the environment
+--- (`GONG_BASE_URL`, `GONG_ACCESS_KEY` + `GONG_ACCESS_KEY_SECRET`, `GONG_TOKEN`).
+--- Raises an error of kind "config" for unknown or invalid options, or when no
+--- credentials are found at all.
+---@param opts? gong.Options
+---@return gong.Client
+function _M.new(opts)
+  if opts ~= nil and type(opts) ~= "table" then
+    error(core.error("argument", "new: options must be a table (got " .. type(opts) .. ")"), 2)
+  end
+  local c = core.new(with_env(opts or {}))
+  return setmetatable({ _core = c }, client_mt)
+end
+
+--- Lists the library folders: `folders, requestId` or `nil, err`.
+---@param params? { workspaceId?: string }
+---@return gong.Folder[]|nil folders
+---@return string|gong.Error|nil requestId_or_err
+function Client:folders(params)
+  return self._core:folders(params)
+end
+
+--- Lists the calls in a folder: `calls, requestId` or `nil, err`.
+---@param folderId string
+---@return gong.Call[]|nil calls
+---@return string|gong.Error|nil requestId_or_err
+function Client:calls(folderId)
+  return self._core:calls(folderId)
+end
+
+-- An iterator over a list fetched up front. A generic `for` has no way to
+-- return an error, so a failed fetch raises the error object instead.
+local function each(list, err)
+  if list == nil then error(err, 3) end
+  local i = 0
+  return function()
+    i = i + 1
+    return list[i]
+  end
+end
+
+--- Iterates over the folders: `for folder in client:each_folder() do ... end`.
+--- Raises the error object when the request fails (a `for` cannot return it).
+---@param params? { workspaceId?: string }
+---@return fun(): gong.Folder?
+function Client:each_folder(params)
+  return each(self._core:folders(params))
+end
+
+--- Iterates over the calls of a folder: `for call in client:each_call(id) do ... end`.
+--- Raises the error object when the request fails.
+---@param folderId string
+---@return fun(): gong.Call?
+function Client:each_call(folderId)
+  return each(self._core:calls(folderId))
+end
+
+--- Fetches the folders and builds their tree (see `gong.tree.build`): `tree` or `nil, err`.
+---@param params? { workspaceId?: string }
+---@return gong.Tree|nil tree
+---@return gong.Error|nil err
+function Client:tree(params)
+  local folders, err = self._core:folders(params)
+  if folders == nil then return nil, err end
+  return tree.build(folders)
+end
+
+--- Closes the connection. Idempotent; later requests return an error of kind "closed".
+function Client:close()
+  self._core:close()
+end
+
+client_mt.__close = Client.close
+
+function client_mt.__tostring(self)
+  return tostring(self._core)
+end
+
+-- The module-level functions share one client configured from the environment,
+-- created on first use.
+local default_client
+
+local function default()
+  if default_client == nil then
+    local ok, c = pcall(_M.new)
+    if not ok then return nil, c end
+    default_client = c
+  end
+  return default_client
+end
+
+--- `gong.folders(params)`: `client:folders` on a default client configured from the
+--- environment. A missing configuration is returned as `nil, err` (kind "config").
+---@param params? { workspaceId?: string }
+---@return gong.Folder[]|nil folders
+---@return string|gong.Error|nil requestId_or_err
+function _M.folders(params)
+  local c, err = default()
+  if c == nil then return nil, err end
+  return c:folders(params)
+end
+
+--- `gong.calls(folderId)`: `client:calls` on the default client.
+---@param folderId string
+---@return gong.Call[]|nil calls
+---@return string|gong.Error|nil requestId_or_err
+function _M.calls(folderId)
+  local c, err = default()
+  if c == nil then return nil, err end
+  return c:calls(folderId)
+end
+
+return _M

@@ -1,0 +1,267 @@
+/*
+ * From response body to the Lua tables users get: lua-cjson (a private
+ * instance, so the host's cjson settings are never touched) parses; this file
+ * normalizes and checks the shape the contract promises.
+ *   - JSON null becomes an absent field, never a truthy cjson.null;
+ *   - on Lua 5.3+ numbers with an integral value become integers;
+ *   - known fields must have the contract's type, the list must be an array
+ *     of objects; anything else is a `decode` error saying what was wrong.
+ */
+#include <math.h>
+
+/* Slots of the module state table shared by every client of a lua_State. */
+enum { STATE_DECODE = 1, STATE_NULL = 2 };
+
+enum { FIELD_STRING, FIELD_NUMBER, FIELD_INTEGER };
+
+typedef struct field_rule {
+  const char *name;
+  int type;
+} field_rule;
+
+/* What one operation's 200 body must look like. */
+typedef struct response_shape {
+  const char *list_key; /* "folders" or "calls" */
+  const char *item;     /* "folder" or "call", for messages */
+  const field_rule *rules;
+} response_shape;
+
+static const field_rule folder_rules[] = {
+  {"id", FIELD_STRING},        {"name", FIELD_STRING},
+  {"description", FIELD_STRING}, {"parentFolderId", FIELD_STRING},
+  {"callCount", FIELD_INTEGER}, {"createdBy", FIELD_STRING},
+  {"created", FIELD_STRING},   {NULL, 0}};
+
+static const field_rule call_rules[] = {
+  {"callId", FIELD_STRING},  {"title", FIELD_STRING},
+  {"url", FIELD_STRING},     {"started", FIELD_STRING},
+  {"duration", FIELD_NUMBER}, {"primaryUserId", FIELD_STRING},
+  {"addedToLibraryAt", FIELD_STRING}, {"addedBy", FIELD_STRING},
+  {NULL, 0}};
+
+/* Gong's public folder-content endpoint names its call fields differently. */
+static const field_rule public_call_rules[] = {
+  {"id", FIELD_STRING}, {"title", FIELD_STRING}, {"url", FIELD_STRING},
+  {"addedBy", FIELD_STRING}, {"created", FIELD_STRING}, {NULL, 0}};
+
+static const response_shape folders_shape = {"folders", "folder", folder_rules};
+static const response_shape calls_shape = {"calls", "call", call_rules};
+static const response_shape public_calls_shape = {"calls", "call", public_call_rules};
+
+/* cjson's own nesting limit is 1000; this only guards our own recursion. */
+#define DECODE_MAX_DEPTH 1100
+
+static const char *decode_typename(lua_State *L, int idx) {
+  if (lua_type(L, idx) == LUA_TTABLE)
+    return lua_rawlen(L, idx) > 0 ? "an array" : "an object";
+  if (lua_type(L, idx) == LUA_TNUMBER) return "a number";
+  if (lua_type(L, idx) == LUA_TSTRING) return "a string";
+  if (lua_type(L, idx) == LUA_TBOOLEAN) return "a boolean";
+  if (lua_type(L, idx) == LUA_TLIGHTUSERDATA) return "null"; /* cjson.null */
+  return lua_typename(L, lua_type(L, idx));
+}
+
+/* True when the number at `idx` has an integral value. */
+static int decode_is_integral(lua_State *L, int idx) {
+  lua_Number d;
+  if (lua_isinteger(L, idx)) return 1;
+  d = lua_tonumber(L, idx);
+  return d == floor(d) && fabs(d) < 9007199254740992.0; /* 2^53 */
+}
+
+/*
+ * Replaces nulls by absence and integral floats by integers, in place, in
+ * the table at `idx` and every table below it. Returns 0 when nesting is
+ * deeper than DECODE_MAX_DEPTH.
+ */
+static int decode_normalize(lua_State *L, int idx, const void *null, int depth) {
+  if (depth > DECODE_MAX_DEPTH) return 0;
+  luaL_checkstack(L, 4, "gong: response nested too deeply");
+  idx = lua_absindex(L, idx);
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    int t = lua_type(L, -1);
+    if (t == LUA_TLIGHTUSERDATA && lua_touserdata(L, -1) == null) {
+      /* Clearing an existing field is allowed during traversal. */
+      lua_pushvalue(L, -2);
+      lua_pushnil(L);
+      lua_rawset(L, idx);
+    } else if (t == LUA_TNUMBER && !lua_isinteger(L, -1) &&
+               LUA_VERSION_NUM >= 503 && decode_is_integral(L, -1)) {
+      lua_pushvalue(L, -2);
+      lua_pushinteger(L, (lua_Integer)lua_tonumber(L, -1));
+      lua_rawset(L, idx);
+    } else if (t == LUA_TTABLE) {
+      if (!decode_normalize(L, -1, null, depth + 1)) return 0;
+    }
+    lua_pop(L, 1);
+  }
+  return 1;
+}
+
+/* True when the table at `idx` has exactly the keys 1..#t. */
+static int decode_is_array(lua_State *L, int idx) {
+  size_t n = lua_rawlen(L, idx), count = 0;
+  idx = lua_absindex(L, idx);
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    lua_pop(L, 1);
+    if (++count > n) {
+      lua_pop(L, 1);
+      return 0;
+    }
+  }
+  return count == n;
+}
+
+/*
+ * Checks item `i` (on top of the stack) against the shape's field rules.
+ * Returns NULL, or pushes nothing and returns a message in `buf`.
+ */
+static const char *decode_check_item(lua_State *L, const response_shape *shape,
+                                     size_t i, char *buf, size_t bufsize) {
+  const field_rule *r;
+  if (lua_type(L, -1) != LUA_TTABLE || lua_rawlen(L, -1) > 0) {
+    snprintf(buf, bufsize, "'%s[%zu]' is %s, expected an object",
+             shape->list_key, i, decode_typename(L, -1));
+    return buf;
+  }
+  for (r = shape->rules; r->name != NULL; r++) {
+    const char *want = NULL;
+    lua_getfield(L, -1, r->name);
+    switch (lua_type(L, -1)) {
+    case LUA_TNIL:
+      break;
+    case LUA_TSTRING:
+      if (r->type != FIELD_STRING) want = r->type == FIELD_INTEGER ? "an integer" : "a number";
+      break;
+    case LUA_TNUMBER:
+      if (r->type == FIELD_STRING) want = "a string";
+      else if (r->type == FIELD_INTEGER && !decode_is_integral(L, -1)) want = "an integer";
+      break;
+    default:
+      want = r->type == FIELD_STRING ? "a string"
+             : r->type == FIELD_INTEGER ? "an integer" : "a number";
+    }
+    if (want != NULL) {
+      snprintf(buf, bufsize, "'%s[%zu].%s' is %s, expected %s", shape->list_key,
+               i, r->name,
+               lua_type(L, -1) == LUA_TNUMBER && r->type == FIELD_INTEGER
+                   ? "a fractional number" : decode_typename(L, -1),
+               want);
+      lua_pop(L, 1);
+      return buf;
+    }
+    lua_pop(L, 1);
+  }
+  return NULL;
+}
+
+/*
+ * Decodes a 200 body. On success pushes the list and the requestId (or nil)
+ * and returns NULL; on failure pushes nothing and returns a message (in `buf`
+ * or static). `state` is the index of the module state table.
+ */
+static const char *decode_response(lua_State *L, int state, const char *body,
+                                   size_t len, const response_shape *shape,
+                                   char *buf, size_t bufsize) {
+  const void *null;
+  int top = lua_gettop(L), resp;
+  size_t i, n;
+  lua_rawgeti(L, state, STATE_NULL);
+  null = lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  lua_rawgeti(L, state, STATE_DECODE);
+  lua_pushlstring(L, body, len);
+  if (lua_pcall(L, 1, 1, 0) != 0) {
+    const char *why = lua_tostring(L, -1);
+    snprintf(buf, bufsize, "body is not valid JSON: %s",
+             why != NULL ? why : "(unknown cjson error)");
+    lua_settop(L, top);
+    return buf;
+  }
+  resp = lua_gettop(L);
+  if (lua_type(L, resp) != LUA_TTABLE || lua_rawlen(L, resp) > 0) {
+    snprintf(buf, bufsize, "body is %s, expected a JSON object",
+             lua_type(L, resp) == LUA_TLIGHTUSERDATA ? "null" : decode_typename(L, resp));
+    lua_settop(L, top);
+    return buf;
+  }
+  lua_getfield(L, resp, shape->list_key);
+  if (lua_isnil(L, -1) ||
+      (lua_type(L, -1) == LUA_TLIGHTUSERDATA && lua_touserdata(L, -1) == null)) {
+    /* A missing or null list means an empty one. */
+    lua_pop(L, 1);
+    lua_newtable(L);
+  } else if (lua_type(L, -1) != LUA_TTABLE || !decode_is_array(L, -1)) {
+    snprintf(buf, bufsize, "'%s' is %s, expected an array", shape->list_key,
+             lua_type(L, -1) == LUA_TTABLE ? "an object" : decode_typename(L, -1));
+    lua_settop(L, top);
+    return buf;
+  }
+  n = lua_rawlen(L, -1);
+  for (i = 1; i <= n; i++) {
+    const char *why = NULL;
+    lua_rawgeti(L, -1, (lua_Integer)i);
+    if (lua_type(L, -1) == LUA_TTABLE && !decode_normalize(L, -1, null, 0))
+      why = "body is nested too deeply";
+    else
+      why = decode_check_item(L, shape, i, buf, bufsize);
+    if (why != NULL) {
+      lua_settop(L, top);
+      return why;
+    }
+    lua_pop(L, 1);
+  }
+  lua_getfield(L, resp, "requestId");
+  if (lua_type(L, -1) != LUA_TSTRING) {
+    lua_pop(L, 1);
+    lua_pushnil(L);
+  }
+  lua_remove(L, resp);
+  return NULL;
+}
+
+/*
+ * Reads a Gong error body ({requestId, errors[]}) if it is one, setting
+ * `request_id` and `errors` on the error table at `err` and returning the
+ * errors joined by "; " in `buf` (empty when there are none).
+ */
+static void decode_error_body(lua_State *L, int state, int err, const char *body,
+                              size_t len, char *buf, size_t bufsize) {
+  int top = lua_gettop(L);
+  size_t i, n, used = 0;
+  buf[0] = '\0';
+  if (len == 0) return;
+  lua_rawgeti(L, state, STATE_DECODE);
+  lua_pushlstring(L, body, len);
+  if (lua_pcall(L, 1, 1, 0) != 0 || lua_type(L, -1) != LUA_TTABLE) {
+    lua_settop(L, top);
+    return;
+  }
+  lua_getfield(L, -1, "requestId");
+  if (lua_type(L, -1) == LUA_TSTRING) lua_setfield(L, err, "request_id");
+  else lua_pop(L, 1);
+  lua_getfield(L, -1, "errors");
+  if (lua_type(L, -1) == LUA_TTABLE) {
+    n = lua_rawlen(L, -1);
+    lua_createtable(L, (int)(n < 64 ? n : 64), 0);
+    for (i = 1; i <= n; i++) {
+      lua_rawgeti(L, -2, (lua_Integer)i);
+      if (lua_type(L, -1) == LUA_TSTRING) {
+        size_t slen;
+        const char *s = lua_tolstring(L, -1, &slen);
+        if (used + 3 < bufsize) {
+          int w = snprintf(buf + used, bufsize - used, "%s%.*s", used ? "; " : "",
+                           (int)(slen < 1000 ? slen : 1000), s);
+          if (w > 0) used += (size_t)w < bufsize - used ? (size_t)w : bufsize - used - 1;
+        }
+        lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+      } else {
+        lua_pop(L, 1);
+      }
+    }
+    lua_setfield(L, err, "errors");
+  }
+  lua_settop(L, top);
+}

@@ -1,0 +1,64 @@
+/*
+ * Where retries are decided: which failures are worth another try, and how
+ * long to wait before it (Retry-After when the server says, otherwise
+ * exponential backoff with full jitter).
+ */
+#include <stdint.h>
+
+typedef struct retry_policy {
+  int max_retries;       /* extra attempts after the first */
+  double backoff_base;   /* first backoff ceiling, seconds */
+  double backoff_max;    /* cap on one backoff wait, seconds */
+  double max_retry_wait; /* longest Retry-After we sleep through */
+  uint64_t rng;          /* xorshift state for the jitter */
+} retry_policy;
+
+/* HTTP statuses that say "try again later" for an idempotent GET. */
+static int retry_status_is_transient(long status) {
+  return status == 429 || status == 500 || status == 502 || status == 503 ||
+         status == 504;
+}
+
+/*
+ * libcurl failures that a new attempt may cure: refused or dropped
+ * connections, partial bodies, timeouts. Not: bad URLs, TLS verification
+ * failures, name resolution (usually a typo), our own size limit.
+ */
+static int retry_curl_is_transient(CURLcode code) {
+  switch (code) {
+  case CURLE_COULDNT_CONNECT:
+  case CURLE_SEND_ERROR:
+  case CURLE_RECV_ERROR:
+  case CURLE_GOT_NOTHING:
+  case CURLE_PARTIAL_FILE:
+  case CURLE_OPERATION_TIMEDOUT:
+  case CURLE_HTTP2:
+  case CURLE_HTTP2_STREAM:
+  case CURLE_SSL_CONNECT_ERROR:
+    return 1;
+  default:
+    return 0;
+  }
+}
+
+/* A uniform number in [0, 1) from the policy's own generator. */
+static double retry_random(retry_policy *p) {
+  uint64_t x = p->rng;
+  x ^= x << 13;
+  x ^= x >> 7;
+  x ^= x << 17;
+  p->rng = x;
+  return (double)(x >> 11) / 9007199254740992.0;
+}
+
+/*
+ * Backoff before retry number `retry` (1 for the first retry): a uniform
+ * wait in [0, min(backoff_max, backoff_base * 2^(retry-1))].
+ */
+static double retry_backoff(retry_policy *p, int retry) {
+  double ceiling = p->backoff_base;
+  int i;
+  for (i = 1; i < retry && ceiling < p->backoff_max; i++) ceiling *= 2;
+  if (ceiling > p->backoff_max) ceiling = p->backoff_max;
+  return ceiling * retry_random(p);
+}
