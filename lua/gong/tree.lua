@@ -1,0 +1,491 @@
+--- gong.tree: turns the flat folder list of the Gong Library API into a tree.
+--
+-- Pure Lua, no network, no C: the same behaviour under Lua 5.1-5.4 and LuaJIT.
+-- The input comes from a remote service, so it is never trusted to be a tree:
+-- unknown parents, parent cycles, duplicate ids and missing ids are all
+-- reported instead of raising, and every folder ends up as exactly one node.
+-- Folder lists can be large (and, through bad data, arbitrarily deep), so
+-- nothing here recurses and nothing costs more than sorting does.
+
+local error = error
+local os = os -- the table, not os.setlocale: the collation locale is checked per call
+local pairs = pairs
+local rawget = rawget
+local rawset = rawset
+local setmetatable = setmetatable
+local string_byte = string.byte
+local string_format = string.format
+local string_sub = string.sub
+local table_concat = table.concat
+local table_sort = table.sort
+local tostring = tostring
+local type = type
+
+local is_luajit = type(rawget(_G, "jit")) == "table"
+
+local _M = { _VERSION = "0.1.0" }
+
+---@class gong.tree.Node
+---@field id string|nil            copied from the folder, like every other folder field
+---@field name string|nil
+---@field parentFolderId string|nil kept as given, even when the link was dropped (orphan, cycle)
+---@field callCount integer|nil
+---@field children gong.tree.Node[] sorted by name, then id, then input position
+---@field parent gong.tree.Node|nil
+---@field depth integer            0 for roots
+---@field total_calls number       callCount of the node and all its descendants
+---@field path string              names from the root joined with "/", computed on first use
+
+---@class gong.tree.Tree
+---@field roots gong.tree.Node[]      sorted like children
+---@field count integer               number of nodes (= number of input folders)
+---@field orphans gong.tree.Node[]    parentFolderId names no known folder; made roots; input order
+---@field cycles string[][]           one id list per broken cycle, starting at the node made root
+---@field duplicates gong.tree.Node[] folders whose id was already seen; input order
+
+-- Private per-tree state (the id index), kept out of the tree's public fields.
+-- Weak keys so a dropped tree takes its index with it.
+local index_of = setmetatable({}, { __mode = "k" })
+
+-- Byte-wise "less than". Lua 5.x compares strings with strcoll, so under a
+-- non-C collation locale "<" would order names differently from LuaJIT (which
+-- always compares bytes) and from one host to the next. Reads four bytes per
+-- call because folder names often share long prefixes ("Team ...").
+local function byte_less(a, b)
+  if a == b then
+    return false
+  end
+  local la, lb = #a, #b
+  local shorter = la < lb and la or lb
+  local i = 1
+  while i + 3 <= shorter do
+    local a1, a2, a3, a4 = string_byte(a, i, i + 3)
+    local b1, b2, b3, b4 = string_byte(b, i, i + 3)
+    if a1 ~= b1 then
+      return a1 < b1
+    end
+    if a2 ~= b2 then
+      return a2 < b2
+    end
+    if a3 ~= b3 then
+      return a3 < b3
+    end
+    if a4 ~= b4 then
+      return a4 < b4
+    end
+    i = i + 4
+  end
+  for j = i, shorter do
+    local x, y = string_byte(a, j), string_byte(b, j)
+    if x ~= y then
+      return x < y
+    end
+  end
+  return la < lb
+end
+
+local function plain_less(a, b)
+  return a < b
+end
+
+-- Picks the cheapest comparison that still gives byte order: LuaJIT's "<"
+-- never consults the locale, and under the C locale strcoll is strcmp, so in
+-- both cases the built-in "<" is fast and correct.
+local function string_less()
+  if is_luajit then
+    return plain_less
+  end
+  local setlocale = os and os.setlocale
+  if not setlocale then
+    return byte_less
+  end
+  local collate = setlocale(nil, "collate")
+  if collate == "C" or collate == "POSIX" then
+    return plain_less
+  end
+  return byte_less
+end
+
+-- The text a name (or id) contributes to ordering and paths: nil is "".
+local function text(value)
+  if value == nil then
+    return ""
+  end
+  if type(value) == "string" then
+    return value
+  end
+  return tostring(value)
+end
+
+local node_mt = {}
+
+-- A node's path is built on first use and cached: storing every path eagerly
+-- would cost O(n^2) memory on a deep chain. Walks up iteratively (a recursive
+-- __index would overflow the C stack) and stops at the first cached ancestor.
+function node_mt.__index(node, key)
+  if key ~= "path" then
+    return nil
+  end
+  local names, n = {}, 0
+  local prefix
+  local current = node
+  while current do
+    local cached = rawget(current, "path")
+    if cached then
+      prefix = cached
+      break
+    end
+    n = n + 1
+    names[n] = text(rawget(current, "name"))
+    current = rawget(current, "parent")
+  end
+  local parts, m = {}, 0
+  if prefix then
+    m = 1
+    parts[1] = prefix
+  end
+  for i = n, 1, -1 do
+    m = m + 1
+    parts[m] = names[i]
+  end
+  local path = table_concat(parts, "/")
+  rawset(node, "path", path)
+  return path
+end
+
+function node_mt.__tostring(node)
+  return string_format("gong.tree.node(%s, id=%s)", node.path, tostring(rawget(node, "id")))
+end
+
+local methods = {}
+local tree_mt = { __index = methods }
+
+function tree_mt.__tostring(t)
+  return string_format("gong.tree(%d folders, %d roots)", t.count, #t.roots)
+end
+
+---The node of the folder with this id; for a duplicated id, the first folder
+---with it in input order.
+---@param id string
+---@return gong.tree.Node|nil
+function methods:get(id)
+  if id == nil then
+    return nil
+  end
+  return index_of[self][id]
+end
+
+---Depth-first pre-order traversal: roots in order, each followed by its
+---children in order. For `for node, depth in t:walk() do ... end`.
+---@return fun(): gong.tree.Node|nil, integer|nil
+function methods:walk()
+  -- One frame per level (a list and the next index in it), so memory follows
+  -- the depth of the tree, not its width.
+  local lists, positions, top = { self.roots }, { 1 }, 1
+  return function()
+    while top > 0 do
+      local i = positions[top]
+      local node = lists[top][i]
+      if node then
+        positions[top] = i + 1
+        local children = node.children
+        if children[1] then
+          top = top + 1
+          lists[top], positions[top] = children, 1
+        end
+        return node, node.depth
+      end
+      lists[top], positions[top] = nil, nil
+      top = top - 1
+    end
+    return nil
+  end
+end
+
+-- Finds by a "/"-joined path. Names may contain "/" themselves, so a node
+-- matches when its name is a prefix of what is left followed by "/" or the end;
+-- several siblings can match, hence the explicit backtracking stack. Only
+-- nodes on matching prefixes are visited, so no path index is ever built.
+local function find_by_string(roots, path)
+  local last = #path
+  local lists, positions, offsets, top = { roots }, { 1 }, { 1 }, 1
+  while top > 0 do
+    local i = positions[top]
+    local node = lists[top][i]
+    if node then
+      positions[top] = i + 1
+      local offset = offsets[top]
+      local name = text(node.name)
+      local after = offset + #name
+      if string_sub(path, offset, after - 1) == name then
+        if after - 1 == last then
+          return node
+        end
+        -- 47 is "/"
+        if string_byte(path, after) == 47 and node.children[1] then
+          top = top + 1
+          lists[top], positions[top], offsets[top] = node.children, 1, after + 1
+        end
+      end
+    else
+      lists[top], positions[top], offsets[top] = nil, nil, nil
+      top = top - 1
+    end
+  end
+  return nil
+end
+
+-- Finds by a list of names: exact name per level, still backtracking because
+-- siblings may share a name.
+local function find_by_names(roots, names)
+  local last = #names
+  if last == 0 then
+    return nil
+  end
+  local lists, positions, top = { roots }, { 1 }, 1
+  while top > 0 do
+    local i = positions[top]
+    local node = lists[top][i]
+    if node then
+      positions[top] = i + 1
+      if text(node.name) == names[top] then
+        if top == last then
+          return node
+        end
+        if node.children[1] then
+          top = top + 1
+          lists[top], positions[top] = node.children, 1
+        end
+      end
+    else
+      lists[top], positions[top] = nil, nil
+      top = top - 1
+    end
+  end
+  return nil
+end
+
+---The first node, in walk order, at this path. `path` is either a string of
+---names joined with "/" (a name containing "/" still matches) or an array of
+---names, which is unambiguous. A folder without a name counts as "".
+---@param path string|string[]
+---@return gong.tree.Node|nil
+function methods:find(path)
+  local kind = type(path)
+  if kind == "string" then
+    return find_by_string(self.roots, path)
+  end
+  if kind ~= "table" then
+    error("gong.tree:find: path must be a string or an array of names, got " .. kind, 2)
+  end
+  for i = 1, #path do
+    if type(path[i]) ~= "string" then
+      error(string_format("gong.tree:find: path[%d] must be a string, got %s", i, type(path[i])), 2)
+    end
+  end
+  return find_by_names(self.roots, path)
+end
+
+---Builds the folder tree. Never modifies `folders`; each folder becomes a new
+---node table holding a shallow copy of its fields plus `children`, `parent`,
+---`depth`, `total_calls` and a lazily computed `path` (these names win over
+---folder fields of the same name). Unknown parents, cycles and duplicate ids
+---are reported in the tree (`orphans`, `cycles`, `duplicates`), not raised.
+---@param folders table[] folders as returned by the client
+---@return gong.tree.Tree
+function _M.build(folders)
+  if type(folders) ~= "table" then
+    error("gong.tree.build: folders must be a table, got " .. type(folders), 2)
+  end
+  local less = string_less()
+  local count = #folders
+
+  -- Pass 1: nodes, sort keys, and the first position of every id.
+  local nodes, name_keys, id_keys = {}, {}, {}
+  local first = {}
+  local duplicates = {}
+  for i = 1, count do
+    local folder = folders[i]
+    if type(folder) ~= "table" then
+      error(string_format("gong.tree.build: folders[%d] must be a table, got %s", i, type(folder)), 2)
+    end
+    local node = {}
+    for key, value in pairs(folder) do
+      node[key] = value
+    end
+    -- Copied "path" or "parent" fields would pass for computed ones: a stale
+    -- path shadows the lazy one forever, a foreign parent breaks path walks.
+    node.path = nil
+    node.parent = nil
+    local calls = node.callCount
+    node.total_calls = type(calls) == "number" and calls or 0
+    node.depth = 0
+    node.children = {}
+    nodes[i] = node
+    name_keys[i] = text(node.name)
+    id_keys[i] = text(node.id)
+    local id = node.id
+    if id ~= nil then
+      if first[id] == nil then
+        first[id] = i
+      else
+        duplicates[#duplicates + 1] = node
+      end
+    end
+  end
+
+  -- Ordering on input positions: name, then id, then position. Total, so the
+  -- result never depends on the sort algorithm.
+  local function before(a, b)
+    local na, nb = name_keys[a], name_keys[b]
+    if na ~= nb then
+      return less(na, nb)
+    end
+    local ia, ib = id_keys[a], id_keys[b]
+    if ia ~= ib then
+      return less(ia, ib)
+    end
+    return a < b
+  end
+
+  -- Pass 2: parent links. Links always point at the first folder with an id,
+  -- so duplicates and folders without id can have parents but never be one.
+  local parent_of = {}
+  local orphans = {}
+  for i = 1, count do
+    local parent_id = nodes[i].parentFolderId
+    if parent_id ~= nil then
+      local p = first[parent_id]
+      if p then
+        parent_of[i] = p
+      else
+        orphans[#orphans + 1] = nodes[i]
+      end
+    end
+  end
+
+  -- Pass 3: break cycles. Each node has at most one parent, so following
+  -- parent links from every unvisited node, stamped with the walk's start,
+  -- finds each cycle exactly once: meeting our own stamp means a cycle,
+  -- meeting another stamp means an already-explored chain. O(n) overall.
+  local stamp = {}
+  local broken = {}
+  for start = 1, count do
+    if not stamp[start] then
+      local i = start
+      while i and not stamp[i] do
+        stamp[i] = start
+        i = parent_of[i]
+      end
+      if i and stamp[i] == start then
+        -- i is on the cycle; its smallest id becomes the root. Members all
+        -- have distinct ids (they are all parents), but ids of different
+        -- types can print alike, so position settles ties.
+        local root = i
+        local j = parent_of[i]
+        while j ~= i do
+          local kj, kr = id_keys[j], id_keys[root]
+          if less(kj, kr) or (kj == kr and j < root) then
+            root = j
+          end
+          j = parent_of[j]
+        end
+        local ids = { nodes[root].id }
+        j = parent_of[root]
+        while j ~= root do
+          ids[#ids + 1] = nodes[j].id
+          j = parent_of[j]
+        end
+        parent_of[root] = nil
+        broken[#broken + 1] = { position = root, ids = ids }
+      end
+    end
+  end
+  -- Listed by the input position of the node made root: independent of which
+  -- member the detection happened to reach first.
+  table_sort(broken, function(a, b)
+    return a.position < b.position
+  end)
+  local cycles = {}
+  for k = 1, #broken do
+    cycles[k] = broken[k].ids
+  end
+
+  -- Pass 4: children and roots, in order.
+  local root_positions = {}
+  local child_positions = {}
+  for i = 1, count do
+    local p = parent_of[i]
+    if p then
+      local list = child_positions[p]
+      if not list then
+        list = {}
+        child_positions[p] = list
+      end
+      list[#list + 1] = i
+      nodes[i].parent = nodes[p]
+    else
+      root_positions[#root_positions + 1] = i
+    end
+  end
+  table_sort(root_positions, before)
+  local roots = {}
+  for k = 1, #root_positions do
+    roots[k] = nodes[root_positions[k]]
+  end
+  for p, list in pairs(child_positions) do
+    if list[2] then
+      table_sort(list, before)
+    end
+    local children = nodes[p].children
+    for k = 1, #list do
+      children[k] = nodes[list[k]]
+    end
+  end
+
+  -- Pass 5: depths top-down in breadth-first order, then total_calls bottom-up
+  -- by running the same order backwards.
+  local order = {}
+  for k = 1, #roots do
+    order[k] = roots[k]
+  end
+  local head, tail = 1, #order
+  while head <= tail do
+    local node = order[head]
+    head = head + 1
+    local children, depth = node.children, node.depth + 1
+    for k = 1, #children do
+      local child = children[k]
+      child.depth = depth
+      tail = tail + 1
+      order[tail] = child
+    end
+  end
+  for k = tail, 1, -1 do
+    local node = order[k]
+    local parent = node.parent
+    if parent then
+      parent.total_calls = parent.total_calls + node.total_calls
+    end
+  end
+
+  local by_id = {}
+  for id, position in pairs(first) do
+    by_id[id] = nodes[position]
+  end
+  for i = 1, count do
+    setmetatable(nodes[i], node_mt)
+  end
+
+  local t = setmetatable({
+    roots = roots,
+    count = count,
+    orphans = orphans,
+    cycles = cycles,
+    duplicates = duplicates,
+  }, tree_mt)
+  index_of[t] = by_id
+  return t
+end
+
+return _M
