@@ -25,23 +25,23 @@ local is_luajit = type(rawget(_G, "jit")) == "table"
 
 local _M = { _VERSION = "0.1.0" }
 
----@class gong.tree.Node
----@field id string|nil            copied from the folder, like every other folder field
----@field name string|nil
----@field parentFolderId string|nil kept as given, even when the link was dropped (orphan, cycle)
----@field callCount integer|nil
----@field children gong.tree.Node[] sorted by name, then id, then input position
----@field parent gong.tree.Node|nil
----@field depth integer            0 for roots
----@field total_calls number       callCount of the node and all its descendants
----@field path string              names from the root joined with "/", computed on first use
+-- Class names follow gong's (gong.Folder, gong.Error); Client:tree() returns a gong.Tree.
 
----@class gong.tree.Tree
----@field roots gong.tree.Node[]      sorted like children
----@field count integer               number of nodes (= number of input folders)
----@field orphans gong.tree.Node[]    parentFolderId names no known folder; made roots; input order
----@field cycles string[][]           one id list per broken cycle, starting at the node made root
----@field duplicates gong.tree.Node[] folders whose id was already seen; input order
+---A folder as a tree node: every folder field is copied (parentFolderId stays
+---as given, even when the link was dropped for an orphan or a cycle).
+---@class gong.TreeNode: gong.Folder
+---@field children gong.TreeNode[] sorted by name, then id, then input position
+---@field parent gong.TreeNode|nil
+---@field depth integer 0 for roots
+---@field total_calls number callCount of the node and all its descendants
+---@field path string names from the root joined with "/", computed on first use
+
+---@class gong.Tree
+---@field roots gong.TreeNode[] sorted like children
+---@field count integer number of nodes (= number of input folders)
+---@field orphans gong.TreeNode[] parentFolderId names no known folder; made roots; input order
+---@field cycles string[][] one id list per broken cycle, starting at the node made root
+---@field duplicates gong.TreeNode[] folders whose id was already seen; input order
 
 -- Private per-tree state (the id index), kept out of the tree's public fields.
 -- Weak keys so a dropped tree takes its index with it.
@@ -167,7 +167,7 @@ end
 ---The node of the folder with this id; for a duplicated id, the first folder
 ---with it in input order.
 ---@param id string
----@return gong.tree.Node|nil
+---@return gong.TreeNode|nil
 function methods:get(id)
   if id == nil then
     return nil
@@ -177,7 +177,7 @@ end
 
 ---Depth-first pre-order traversal: roots in order, each followed by its
 ---children in order. For `for node, depth in t:walk() do ... end`.
----@return fun(): gong.tree.Node|nil, integer|nil
+---@return fun(): gong.TreeNode|nil, integer|nil
 function methods:walk()
   -- One frame per level (a list and the next index in it), so memory follows
   -- the depth of the tree, not its width.
@@ -269,7 +269,7 @@ end
 ---names joined with "/" (a name containing "/" still matches) or an array of
 ---names, which is unambiguous. A folder without a name counts as "".
 ---@param path string|string[]
----@return gong.tree.Node|nil
+---@return gong.TreeNode|nil
 function methods:find(path)
   local kind = type(path)
   if kind == "string" then
@@ -291,8 +291,8 @@ end
 ---`depth`, `total_calls` and a lazily computed `path` (these names win over
 ---folder fields of the same name). Unknown parents, cycles and duplicate ids
 ---are reported in the tree (`orphans`, `cycles`, `duplicates`), not raised.
----@param folders table[] folders as returned by the client
----@return gong.tree.Tree
+---@param folders gong.Folder[] folders as returned by the client
+---@return gong.Tree
 function _M.build(folders)
   if type(folders) ~= "table" then
     error("gong.tree.build: folders must be a table, got " .. type(folders), 2)
