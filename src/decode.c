@@ -88,8 +88,9 @@ static int decode_normalize(lua_State *L, int idx, const void *null, int depth) 
       lua_rawset(L, idx);
     } else if (t == LUA_TNUMBER && !lua_isinteger(L, -1) &&
                LUA_VERSION_NUM >= 503 && decode_is_integral(L, -1)) {
+      lua_Integer v = (lua_Integer)lua_tonumber(L, -1);
       lua_pushvalue(L, -2);
-      lua_pushinteger(L, (lua_Integer)lua_tonumber(L, -1));
+      lua_pushinteger(L, v);
       lua_rawset(L, idx);
     } else if (t == LUA_TTABLE) {
       if (!decode_normalize(L, -1, null, depth + 1)) return 0;

@@ -1,0 +1,44 @@
+rockspec_format = "3.0"
+package = "gong"
+version = "0.1.0-1"
+source = {
+  url = "git+https://github.com/gong-lua/gong.git",
+  tag = "v0.1.0",
+}
+description = {
+  summary = "Client for the Gong Library API: library folders and the calls in them",
+  detailed = [[
+A C core on libcurl (keep-alive, retries, rate limiting, timeouts, strict
+decoding) with a Lua layer on top: iterators, a folder tree, a CLI.
+]],
+  license = "MIT",
+}
+dependencies = {
+  "lua >= 5.1, < 5.5",
+  "lua-cjson",
+}
+-- Debian keeps curl.h under a multiarch include directory that LuaRocks does
+-- not search, so only the library is looked up; the compiler finds the header.
+external_dependencies = {
+  CURL = { library = "curl" },
+}
+build = {
+  type = "builtin",
+  modules = {
+    ["gong.core"] = {
+      sources = { "src/gong.c" },
+      defines = { "_POSIX_C_SOURCE=200809L" },
+      libraries = { "curl", "pthread", "m" },
+      libdirs = { "$(CURL_LIBDIR)" },
+    },
+    ["gong"] = "lua/gong/init.lua",
+    ["gong.tree"] = "lua/gong/tree.lua",
+    ["gong.cli"] = "lua/gong/cli.lua",
+    ["gong.output"] = "lua/gong/output.lua",
+  },
+  install = {
+    bin = { ["gong-library"] = "bin/gong-library" },
+  },
+}
+test_dependencies = { "busted" }
+test = { type = "busted" }

@@ -1,0 +1,434 @@
+-- gong.core: the C client, through libcurl, against the fake Gong server.
+
+local core = require "gong.core"
+local fake = require "spec.support.fake"
+
+local creds = fake.credentials
+local has_integers = math.type ~= nil
+
+local function b64(s)
+  local alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+  return ((s:gsub(".", function(ch)
+    local byte, bits = ch:byte(), ""
+    for i = 8, 1, -1 do bits = bits .. (byte % 2 ^ i - byte % 2 ^ (i - 1) > 0 and "1" or "0") end
+    return bits
+  end) .. "0000"):gsub("%d%d%d?%d?%d?%d?", function(bits)
+    if #bits < 6 then return "" end
+    local n = 0
+    for i = 1, 6 do n = n + (bits:sub(i, i) == "1" and 2 ^ (6 - i) or 0) end
+    return alphabet:sub(n + 1, n + 1)
+  end) .. ({ "", "==", "=" })[#s % 3 + 1])
+end
+
+local function raises(kind, fn, ...)
+  local ok, err = pcall(fn, ...)
+  assert.is_false(ok)
+  assert.is_true(core.is_error(err), "expected a gong error, got " .. tostring(err))
+  assert.are.equal(kind, err.kind)
+  return err
+end
+
+describe("gong.core", function()
+  local srv, client
+
+  local function new(opts)
+    local o = {
+      base_url = srv.url, access_key = creds.key, access_key_secret = creds.secret,
+      rate = false, max_retries = 0,
+    }
+    for k, v in pairs(opts or {}) do o[k] = v end
+    return core.new(o)
+  end
+
+  setup(function()
+    srv = fake.start()
+    client = new()
+  end)
+
+  teardown(function()
+    client:close()
+    srv:stop()
+  end)
+
+  before_each(function() srv:reset() end)
+
+  describe("module", function()
+    it("has the version of the rockspec and names its libcurl", function()
+      local f = assert(io.open("gong-" .. core._VERSION .. "-1.rockspec"))
+      f:close()
+      assert.matches("^%d+%.%d+%.%d+$", core.curl_version)
+    end)
+  end)
+
+  describe("core.new()", function()
+    it("raises a config error naming an unknown option", function()
+      local err = raises("config", core.new, { timout = 5 })
+      assert.matches("'timout'", err.message)
+    end)
+
+    it("raises a config error naming an option of the wrong type", function()
+      assert.matches("'timeout'", raises("config", core.new, { timeout = "5" }).message)
+      assert.matches("'headers'", raises("config", core.new, { headers = "x" }).message)
+      assert.matches("'rate'", raises("config", core.new, { rate = true }).message)
+      assert.matches("'max_retries'", raises("config", core.new, { max_retries = -1 }).message)
+      assert.matches("'api'", raises("config", core.new, { api = "v3" }).message)
+    end)
+
+    it("raises when both kinds of credentials are given, or half of Basic", function()
+      raises("config", core.new, { access_key = "k", access_key_secret = "s", token = "t" })
+      raises("config", core.new, { access_key = "k" })
+      raises("config", core.new, { access_key_secret = "s" })
+    end)
+
+    it("refuses header injection through options", function()
+      raises("config", core.new, { token = "abc\r\nX-Evil: 1" })
+      raises("config", core.new, { user_agent = "ua\nX-Evil: 1" })
+      raises("config", core.new, { headers = { ["X-A"] = "1\r\nX-Evil: 1" } })
+      raises("config", core.new, { headers = { ["Bad Name"] = "1" } })
+      raises("config", core.new, { headers = { Authorization = "Bearer x" } })
+    end)
+
+    it("accepts https, and http only to loopback unless allow_http", function()
+      core.new({ base_url = "https://example.gong.io/v2" }):close()
+      core.new({ base_url = "http://127.0.0.1:8080/" }):close()
+      core.new({ base_url = "http://localhost" }):close()
+      core.new({ base_url = "http://[::1]:9/x" }):close()
+      raises("config", core.new, { base_url = "http://example.com" })
+      core.new({ base_url = "http://example.com", allow_http = true }):close()
+      raises("config", core.new, { base_url = "ftp://example.com" })
+      raises("config", core.new, { base_url = "not a url" })
+      raises("config", core.new, { base_url = "https://example.com/v2?x=1" })
+    end)
+
+    it("refuses credentials in the base URL without repeating them", function()
+      local err = raises("config", core.new, { base_url = "https://user:hunter2@example.com" })
+      assert.is_nil(err.message:find("hunter2", 1, true))
+      assert.is_nil(tostring(err):find("hunter2", 1, true))
+    end)
+
+    it("raises an argument error for options that are not a table", function()
+      raises("argument", core.new, "https://example.com")
+    end)
+  end)
+
+  describe("tostring(client)", function()
+    it("shows the base URL and auth kind, never a secret", function()
+      local basic = new({ base_url = srv.url .. "/" })
+      assert.are.equal("gong.client(" .. srv.url .. ", auth=basic)", tostring(basic))
+      local bearer = core.new({ base_url = srv.url, token = "sekret-token" })
+      assert.are.equal("gong.client(" .. srv.url .. ", auth=bearer)", tostring(bearer))
+      local none = core.new({ base_url = srv.url })
+      assert.are.equal("gong.client(" .. srv.url .. ", auth=none)", tostring(none))
+      for _, s in ipairs({ tostring(basic), tostring(bearer) }) do
+        assert.is_nil(s:find(creds.secret, 1, true))
+        assert.is_nil(s:find("sekret", 1, true))
+      end
+      basic:close()
+      assert.are.equal("gong.client(" .. srv.url .. ", auth=basic, closed)", tostring(basic))
+      bearer:close()
+      none:close()
+    end)
+  end)
+
+  describe("client:folders()", function()
+    it("returns every folder with the contract's fields, and the requestId", function()
+      local folders, request_id = client:folders()
+      assert.is_table(folders)
+      assert.is_string(request_id)
+      local expected = fake.library().folders
+      assert.are.equal(#expected, #folders)
+      for i, want in ipairs(expected) do
+        local got = folders[i]
+        for _, field in ipairs({ "id", "name", "description", "parentFolderId", "callCount",
+                                 "createdBy", "created" }) do
+          assert.are.equal(want[field], got[field], ("folders[%d].%s"):format(i, field))
+        end
+      end
+    end)
+
+    it("turns JSON null into an absent field, never a truthy cjson.null", function()
+      local folders = client:folders()
+      local roots = 0
+      for _, f in ipairs(folders) do
+        if f.parentFolderId == nil then roots = roots + 1 end
+        assert.are_not.equal("userdata", type(f.parentFolderId))
+        assert.are_not.equal("userdata", type(f.description))
+      end
+      assert.is_true(roots > 0)
+    end)
+
+    it("gives integral numbers as integers where Lua has them, and ids as exact strings", function()
+      local folders = client:folders()
+      for _, f in ipairs(folders) do
+        assert.is_string(f.id)
+        assert.is_number(f.callCount)
+        if has_integers then
+          assert.are.equal("integer", math.type(f.callCount))
+          assert.are.equal(tostring(f.callCount), ("%d"):format(f.callCount))
+        end
+      end
+      -- ids beyond 2^53 survive digit for digit
+      assert.is_true(#folders[1].id >= 17)
+    end)
+
+    it("sends HTTP Basic credentials, Accept and the default User-Agent", function()
+      assert(client:folders())
+      local req = srv:requests()[1]
+      assert.are.equal("GET", req.method)
+      assert.are.equal("/library/folders", req.target)
+      assert.are.equal("Basic " .. b64(creds.key .. ":" .. creds.secret), req.headers.authorization)
+      assert.are.equal("application/json", req.headers.accept)
+      assert.matches("^gong%-lua/" .. core._VERSION:gsub("%.", "%%.") .. " libcurl/", req.headers["user-agent"])
+    end)
+
+    it("sends a Bearer token, a custom User-Agent and extra headers", function()
+      local c = core.new({ base_url = srv.url, token = creds.token, rate = false,
+                     user_agent = "my-tool/1.0", headers = { ["X-Trace"] = "abc" } })
+      assert(c:folders())
+      local req = srv:requests()[1]
+      assert.are.equal("Bearer " .. creds.token, req.headers.authorization)
+      assert.are.equal("my-tool/1.0", req.headers["user-agent"])
+      assert.are.equal("abc", req.headers["x-trace"])
+      c:close()
+    end)
+
+    it("sends workspaceId as a query-encoded parameter and filters by it", function()
+      local lib = fake.library()
+      local ws = lib.workspaces[1].id
+      local folders = assert(client:folders({ workspaceId = ws }))
+      local want = 0
+      for _, f in ipairs(lib.folders) do
+        if f.workspaceId == ws then want = want + 1 end
+      end
+      assert.is_true(want > 0 and want < #lib.folders)
+      assert.are.equal(want, #folders)
+      srv:reset()
+      local none = assert(client:folders({ workspaceId = "a b&c=d/é" }))
+      assert.are.same({}, none)
+      assert.are.equal("workspaceId=a%20b%26c%3Dd%2F%C3%A9", srv:requests()[1].query)
+    end)
+
+    it("raises an argument error for bad params", function()
+      raises("argument", client.folders, client, "ws")
+      raises("argument", client.folders, client, { workspaceID = "1" })
+      raises("argument", client.folders, client, { workspaceId = 5 })
+      raises("argument", client.folders, client, { workspaceId = "" })
+    end)
+
+    it("returns an http error with status, requestId and errors on 401", function()
+      local c = new({ access_key_secret = "wrong-secret" })
+      local folders, err = c:folders()
+      c:close()
+      assert.is_nil(folders)
+      assert.are.equal("http", err.kind)
+      assert.are.equal(401, err.status)
+      assert.is_string(err.request_id)
+      assert.is_table(err.errors)
+      assert.are.equal(srv.url .. "/library/folders", err.url)
+      assert.are.equal("gong: HTTP 401 on GET /library/folders: " .. err.errors[1] ..
+                       " (request " .. err.request_id .. ")", tostring(err))
+      assert.is_nil(tostring(err):find("wrong-secret", 1, true))
+    end)
+
+    it("returns a network error when nothing listens", function()
+      local c = core.new({ base_url = "http://127.0.0.1:1", token = "t", rate = false, max_retries = 0 })
+      local folders, err = c:folders()
+      assert.is_nil(folders)
+      assert.are.equal("network", err.kind)
+      assert.are.equal(1, err.attempts)
+      assert.matches("^gong: network error on GET /library/folders: ", tostring(err))
+    end)
+  end)
+
+  describe("client:calls()", function()
+    it("returns the calls of a folder with the contract's fields", function()
+      local lib = fake.library()
+      local folder
+      for _, f in ipairs(lib.folders) do
+        if (f.callCount or 0) > 3 then folder = f break end
+      end
+      local calls, request_id = client:calls(folder.id)
+      assert.is_string(request_id)
+      local want = lib.calls[folder.id]
+      assert.are.equal(#want, #calls)
+      for i, call in ipairs(want) do
+        for _, field in ipairs({ "callId", "title", "url", "started", "duration", "primaryUserId",
+                                 "addedToLibraryAt", "addedBy" }) do
+          assert.are.equal(call[field], calls[i][field], ("calls[%d].%s"):format(i, field))
+        end
+      end
+      assert.are.equal("/library/folders/" .. folder.id .. "/calls", srv:requests()[1].target)
+    end)
+
+    it("keeps fractional durations and makes integral ones integers", function()
+      local lib = fake.library()
+      local seen_fraction = false
+      for _, f in ipairs(lib.folders) do
+        for _, call in ipairs((assert(client:calls(f.id)))) do
+          if call.duration % 1 ~= 0 then seen_fraction = true
+          elseif has_integers then assert.are.equal("integer", math.type(call.duration)) end
+        end
+        if seen_fraction then break end
+      end
+      assert.is_true(seen_fraction)
+    end)
+
+    it("percent-encodes the folder id as exactly one path segment", function()
+      local cases = {
+        ["a/b"] = "a%2Fb", [".."] = "%2E%2E", ["."] = "%2E", ["?x=1"] = "%3Fx%3D1",
+        ["#frag"] = "%23frag", ["100%"] = "100%25", ["a b"] = "a%20b", ["é"] = "%C3%A9",
+        ["a\r\nX-Evil: 1"] = "a%0D%0AX-Evil%3A%201", ["nul\0byte"] = "nul%00byte",
+        ["../../etc/passwd"] = "..%2F..%2Fetc%2Fpasswd", ["%2F"] = "%252F",
+      }
+      for id, encoded in pairs(cases) do
+        srv:reset()
+        local calls, err = client:calls(id)
+        assert.is_nil(calls)
+        assert.are.equal(404, err.status)
+        local req = srv:requests()[1]
+        assert.are.equal("/library/folders/" .. encoded .. "/calls", req.target, id)
+      end
+    end)
+
+    it("reaches a folder whose id has special characters", function()
+      local lib = fake.library()
+      local calls = assert(client:calls(lib.special_id))
+      assert.are.equal(#lib.calls[lib.special_id], #calls)
+      assert.is_true(#calls > 0)
+    end)
+
+    it("returns an http error of status 404 for an unknown folder", function()
+      local calls, err = client:calls("no-such-folder")
+      assert.is_nil(calls)
+      assert.are.equal("http", err.kind)
+      assert.are.equal(404, err.status)
+      assert.is_string(err.request_id)
+    end)
+
+    it("raises an argument error for an empty or non-string id", function()
+      raises("argument", client.calls, client)
+      raises("argument", client.calls, client, "")
+      raises("argument", client.calls, client, 42)
+      raises("argument", client.calls, client, {})
+    end)
+  end)
+
+  describe("decoding", function()
+    local function with_body(body, status)
+      srv:faults({ { status = status or 200, body = body } })
+      return client:folders()
+    end
+
+    local function decode_error(body)
+      local folders, err = with_body(body)
+      assert.is_nil(folders)
+      assert.are.equal("decode", err.kind)
+      return err
+    end
+
+    it("treats a missing or null list as empty", function()
+      assert.are.same({}, (with_body('{"requestId":"r1"}')))
+      assert.are.same({}, (with_body('{"requestId":"r1","folders":null}')))
+      local folders, rid = with_body('{"requestId":"r2","folders":[]}')
+      assert.are.same({}, folders)
+      assert.are.equal("r2", rid)
+    end)
+
+    it("normalizes nulls and integers in every field, known or not", function()
+      local folders = with_body('{"folders":[{"id":"1","callCount":12.0,"x":3.5,' ..
+                                '"nested":{"n":2,"z":null},"parentFolderId":null}]}')
+      local f = folders[1]
+      assert.are.equal(12, f.callCount)
+      assert.are.equal(3.5, f.x)
+      assert.is_nil(f.parentFolderId)
+      assert.is_nil(f.nested.z)
+      if has_integers then
+        assert.are.equal("integer", math.type(f.callCount))
+        assert.are.equal("integer", math.type(f.nested.n))
+        assert.are.equal("12", tostring(f.callCount))
+      end
+    end)
+
+    it("says what is wrong with a body of the wrong shape", function()
+      assert.matches("not valid JSON", decode_error("<html>oops</html>").message)
+      assert.matches("not valid JSON", decode_error('{"folders":[{"id":"1"}').message)
+      assert.matches("expected a JSON object", decode_error("[1,2]").message)
+      assert.matches("'folders' is a number", decode_error('{"folders":3}').message)
+      assert.matches("'folders' is an object", decode_error('{"folders":{"a":1}}').message)
+      assert.matches("'folders%[2%]' is a string", decode_error('{"folders":[{},"x"]}').message)
+      assert.matches("'folders%[1%]' is null", decode_error('{"folders":[null]}').message)
+      assert.matches("'folders%[1%]%.id' is an object, expected a string",
+                     decode_error('{"folders":[{"id":{"a":1}}]}').message)
+      assert.matches("'folders%[1%]%.id' is a number", decode_error('{"folders":[{"id":12}]}').message)
+      assert.matches("'folders%[1%]%.callCount' is a fractional number, expected an integer",
+                     decode_error('{"folders":[{"id":"1","callCount":1.5}]}').message)
+      assert.matches("not valid JSON", decode_error('{"folders":[NaN]}').message)
+      local deep = ("["):rep(100000) .. ("]"):rep(100000)
+      assert.matches("not valid JSON", decode_error('{"folders":' .. deep .. "}").message)
+    end)
+
+    it("keeps the status and URL on a decode error", function()
+      local err = decode_error("nope")
+      assert.are.equal(200, err.status)
+      assert.are.equal(srv.url .. "/library/folders", err.url)
+      assert.matches("^gong: invalid response to GET /library/folders: ", tostring(err))
+    end)
+
+    it("gives a clean http error for a non-JSON error page", function()
+      local folders, err = with_body("<html><body>502 Bad Gateway</body></html>", 502)
+      assert.is_nil(folders)
+      assert.are.equal("http", err.kind)
+      assert.are.equal(502, err.status)
+      assert.are.equal("gong: HTTP 502 on GET /library/folders: Bad Gateway", tostring(err))
+      assert.is_nil(err.request_id)
+    end)
+
+    it("leaves the host application's cjson settings alone", function()
+      local cjson = require "cjson"
+      cjson.decode_max_depth(2)
+      local ok = pcall(cjson.decode, '{"a":{"b":{"c":1}}}')
+      assert.is_false(ok)
+      local folders = assert(client:folders())
+      assert.is_true(#folders > 0)
+      assert.is_false((pcall(cjson.decode, '{"a":{"b":{"c":1}}}')))
+      cjson.decode_max_depth(1000)
+    end)
+  end)
+
+  describe("client:close()", function()
+    it("is idempotent and makes later requests return a closed error", function()
+      local c = new()
+      c:close()
+      c:close()
+      local folders, err = c:folders()
+      assert.is_nil(folders)
+      assert.are.equal("closed", err.kind)
+      local calls, err2 = c:calls("1")
+      assert.is_nil(calls)
+      assert.are.equal("closed", err2.kind)
+    end)
+
+    it("is what the garbage collector does too", function()
+      for _ = 1, 50 do
+        local c = new()
+        assert(c:folders())
+      end
+      collectgarbage()
+      collectgarbage()
+      assert(client:folders())
+    end)
+  end)
+
+  describe("core.error()", function()
+    it("makes errors of the same shape, whose tostring is one line", function()
+      local err = core.error("http", "HTTP 500 on GET /x:\nboom", { status = 500, request_id = "r9",
+                                                                       kind = "ignored" })
+      assert.is_true(core.is_error(err))
+      assert.are.equal("http", err.kind)
+      assert.are.equal(500, err.status)
+      assert.are.equal("gong: HTTP 500 on GET /x: boom (request r9)", tostring(err))
+      assert.is_false(core.is_error({ kind = "http" }))
+      assert.is_false(core.is_error("x"))
+    end)
+  end)
+end)

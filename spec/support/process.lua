@@ -1,0 +1,49 @@
+-- Runs a Lua snippet or a command as a real child process, with environment
+-- variables of its own, and returns what it printed and how it exited. The
+-- child uses the same interpreter and build as the running spec.
+
+local M = {}
+
+M.lua = os.getenv("GONG_TEST_LUA") or "lua5.4"
+M.build = os.getenv("GONG_BUILD") or "build/5.4"
+M.lua_path = "lua/?.lua;lua/?/init.lua;./?.lua;;"
+M.lua_cpath = M.build .. "/?.so;;"
+
+local function quote(s)
+  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+M.quote = quote
+
+local function slurp(path)
+  local f = assert(io.open(path, "rb"))
+  local data = f:read("*a")
+  f:close()
+  return data
+end
+
+--- Runs `argv` (array of words, quoted here) with `env` (name -> value; the
+--- GONG_* variables of the parent are cleared unless given) and returns
+--- stdout, stderr, exit status.
+function M.run(argv, env)
+  local words = { "env", "-u", "GONG_BASE_URL", "-u", "GONG_ACCESS_KEY", "-u",
+                  "GONG_ACCESS_KEY_SECRET", "-u", "GONG_TOKEN",
+                  "LUA_PATH=" .. M.lua_path, "LUA_CPATH=" .. M.lua_cpath }
+  for k, v in pairs(env or {}) do words[#words + 1] = k .. "=" .. v end
+  for _, w in ipairs(argv) do words[#words + 1] = w end
+  for i, w in ipairs(words) do words[i] = quote(w) end
+  local errfile = os.tmpname()
+  local p = assert(io.popen(table.concat(words, " ") .. " 2>" .. errfile .. "; echo \"exit:$?\"", "r"))
+  local out = p:read("*a")
+  p:close()
+  local err = slurp(errfile)
+  os.remove(errfile)
+  local status = tonumber(out:match("exit:(%d+)\n$"))
+  return out:gsub("exit:%d+\n$", ""), err, status
+end
+
+--- Runs a Lua snippet in a child interpreter: M.lua_code(code, env).
+function M.lua_code(code, env)
+  return M.run({ M.lua, "-e", code }, env)
+end
+
+return M
