@@ -1,0 +1,280 @@
+-- Surviving a bad network and a hostile server: retries, Retry-After, the
+-- rate limiter, timeouts, size limits and redirects, each fault scripted on
+-- the fake server and the outcome asserted exactly (result or error kind,
+-- attempts the server saw, elapsed time within sane bounds).
+
+local core = require "gong.core"
+local fake = require "spec.support.fake"
+local socket = require "socket"
+
+local creds = fake.credentials
+local now = socket.gettime
+
+describe("reliability", function()
+  local srv
+
+  -- A client with fast backoff so the specs spend seconds, not minutes.
+  local function new(opts)
+    local o = { base_url = srv.url, token = creds.token, rate = false,
+                backoff_base = 0.05, backoff_max = 0.2 }
+    for k, v in pairs(opts or {}) do o[k] = v end
+    return core.new(o)
+  end
+
+  -- Runs fn(client) and returns its two results and the elapsed seconds.
+  local function timed(client, method, ...)
+    local t0 = now()
+    local a, b = client[method](client, ...)
+    return a, b, now() - t0
+  end
+
+  local function seen()
+    return #srv:requests()
+  end
+
+  setup(function() srv = fake.start() end)
+  teardown(function() srv:stop() end)
+  before_each(function() srv:reset() end)
+
+  describe("retries", function()
+    it("retries 503 bursts with backoff, then succeeds", function()
+      srv:faults({ { status = 503, times = 2 } })
+      local c = new()
+      local folders, rid = c:folders()
+      assert.is_table(folders)
+      assert.is_string(rid)
+      assert.are.equal(3, seen())
+    end)
+
+    it("retries 500, 502 and 504 too", function()
+      srv:faults({ { status = 500 }, { status = 502, body = "<html>bad gateway</html>" },
+                   { status = 504 } })
+      assert.is_table((new():folders()))
+      assert.are.equal(4, seen())
+    end)
+
+    it("gives up after max_retries and reports the attempts", function()
+      srv:faults({ { status = 500, times = 3 } })
+      local folders, err = new({ max_retries = 2 }):folders()
+      assert.is_nil(folders)
+      assert.are.equal("http", err.kind)
+      assert.are.equal(500, err.status)
+      assert.are.equal(3, err.attempts)
+      assert.are.equal(3, seen())
+      assert.matches(" after 3 attempts", tostring(err))
+    end)
+
+    for _, status in ipairs({ 400, 401, 403, 404 }) do
+      it("never retries " .. status, function()
+        srv:faults({ { status = status, times = 5 } })
+        local folders, err = new():folders()
+        assert.is_nil(folders)
+        assert.are.equal(status, err.status)
+        assert.are.equal(1, err.attempts)
+        assert.are.equal(1, seen())
+      end)
+    end
+
+    it("retries a connection reset mid-body", function()
+      srv:faults({ { action = "reset" } })
+      local folders = new():folders()
+      assert.is_table(folders)
+      assert.are.equal(#fake.library().folders, #folders)
+      assert.are.equal(2, seen())
+    end)
+
+    it("retries a body shorter than its Content-Length, and never returns it", function()
+      srv:faults({ { action = "short", times = 2 } })
+      local folders, err = new({ max_retries = 1 }):folders()
+      assert.is_nil(folders)
+      assert.are.equal("network", err.kind)
+      assert.are.equal(2, err.attempts)
+    end)
+
+    it("retries a connection closed without a response", function()
+      srv:faults({ { action = "close" } })
+      assert.is_table((new():folders()))
+      assert.are.equal(2, seen())
+    end)
+
+    it("reads a chunked response", function()
+      srv:faults({ { action = "chunked", chunk = 100 } })
+      local folders = new():folders()
+      assert.are.equal(#fake.library().folders, #folders)
+    end)
+  end)
+
+  describe("Retry-After", function()
+    it("waits the seconds a 429 asks for, then succeeds", function()
+      srv:faults({ { status = 429, headers = { ["Retry-After"] = "1" } } })
+      local folders, _, elapsed = timed(new(), "folders")
+      assert.is_table(folders)
+      assert.are.equal(2, seen())
+      assert.is_true(elapsed >= 0.95 and elapsed < 5, "elapsed " .. elapsed)
+    end)
+
+    it("understands the HTTP-date form", function()
+      local at = os.date("!%a, %d %b %Y %H:%M:%S GMT", os.time() + 2)
+      srv:faults({ { status = 429, headers = { ["Retry-After"] = at } } })
+      local folders, _, elapsed = timed(new(), "folders")
+      assert.is_table(folders)
+      assert.are.equal(2, seen())
+      -- whole-second resolution: somewhere between 1 and 2 seconds from now
+      assert.is_true(elapsed >= 0.9 and elapsed < 5, "elapsed " .. elapsed)
+    end)
+
+    it("returns rate_limited at once when asked to wait longer than max_retry_wait", function()
+      srv:faults({ { status = 429, headers = { ["Retry-After"] = "86400" } } })
+      local folders, err, elapsed = timed(new({ max_retry_wait = 60 }), "folders")
+      assert.is_nil(folders)
+      assert.are.equal("rate_limited", err.kind)
+      assert.are.equal(429, err.status)
+      assert.are.equal(86400, err.retry_after)
+      assert.are.equal(1, err.attempts)
+      assert.is_true(elapsed < 1, "elapsed " .. elapsed)
+    end)
+
+    it("returns rate_limited when 429 outlasts the retries", function()
+      srv:faults({ { status = 429, times = 3, headers = { ["Retry-After"] = "0" } } })
+      local folders, err = new({ max_retries = 2 }):folders()
+      assert.is_nil(folders)
+      assert.are.equal("rate_limited", err.kind)
+      assert.are.equal(3, err.attempts)
+      assert.are.equal(0, err.retry_after)
+      assert.is_string(err.request_id)
+    end)
+  end)
+
+  describe("the rate limiter", function()
+    -- True when no `rate` consecutive requests fall inside one second.
+    local function max_in_window(times)
+      local worst = 0
+      for i = 1, #times do
+        local n = 0
+        for j = i, #times do
+          if times[j] - times[i] < 1 then n = n + 1 end
+        end
+        if n > worst then worst = n end
+      end
+      return worst
+    end
+
+    local function server_times()
+      local t = {}
+      for i, req in ipairs(srv:requests()) do t[i] = req.time end
+      return t
+    end
+
+    it("never lets more than `rate` requests start in any one-second window", function()
+      local c = new({ rate = 3 })
+      local t0 = now()
+      for _ = 1, 10 do assert(c:folders()) end
+      local elapsed = now() - t0
+      assert.are.equal(10, seen())
+      -- measured on the server side; 3 per window, so 10 requests need > 3 s
+      assert.are.equal(3, max_in_window(server_times()))
+      assert.is_true(elapsed >= 2.95, "elapsed " .. elapsed)
+    end)
+
+    it("throttles retries as well", function()
+      srv:faults({ { status = 503, times = 4, headers = { ["Retry-After"] = "0" } } })
+      local c = new({ rate = 2 })
+      assert(c:folders())
+      assert.are.equal(5, seen())
+      assert.are.equal(2, max_in_window(server_times()))
+    end)
+
+    it("can be turned off with rate = false", function()
+      local c = new({ rate = false })
+      local t0 = now()
+      for _ = 1, 10 do assert(c:folders()) end
+      assert.is_true(now() - t0 < 2)
+    end)
+  end)
+
+  describe("timeouts", function()
+    it("aborts a stalled body after stall_timeout with kind timeout", function()
+      srv:faults({ { action = "stall", seconds = 30 } })
+      local folders, err, elapsed = timed(new({ stall_timeout = 1, max_retries = 0 }), "folders")
+      assert.is_nil(folders)
+      assert.are.equal("timeout", err.kind)
+      assert.matches("^stall timeout on GET /library/folders", err.message)
+      assert.is_true(elapsed >= 0.9 and elapsed < 4, "elapsed " .. elapsed)
+    end)
+
+    it("aborts after the total timeout with kind timeout", function()
+      srv:faults({ { delay = 5 } })
+      local folders, err, elapsed = timed(new({ timeout = 1, max_retries = 0 }), "folders")
+      assert.is_nil(folders)
+      assert.are.equal("timeout", err.kind)
+      assert.matches("^total timeout on GET /library/folders", err.message)
+      assert.is_true(elapsed >= 0.9 and elapsed < 3, "elapsed " .. elapsed)
+    end)
+
+    it("retries a timeout", function()
+      srv:faults({ { delay = 3 } })
+      local folders, _, elapsed = timed(new({ timeout = 1, max_retries = 1 }), "folders")
+      assert.is_table(folders)
+      assert.is_true(elapsed < 4, "elapsed " .. elapsed)
+    end)
+
+    it("does not mistake a slow trickle for a stall", function()
+      srv:faults({ { action = "trickle", rate = 40000 } })
+      local folders = new({ stall_timeout = 1 }):folders()
+      assert.are.equal(#fake.library().folders, #folders)
+      assert.are.equal(1, seen())
+    end)
+  end)
+
+  describe("size limits", function()
+    it("refuses a declared body over max_response_bytes without reading it", function()
+      srv:faults({ { action = "huge", bytes = 8 * 1024 * 1024 } })
+      local folders, err, elapsed = timed(new({ max_response_bytes = 1024 * 1024 }), "folders")
+      assert.is_nil(folders)
+      assert.are.equal("too_large", err.kind)
+      assert.are.equal(1, err.attempts)
+      assert.matches("max_response_bytes %(1048576 bytes%)", err.message)
+      assert.is_true(elapsed < 2, "elapsed " .. elapsed)
+    end)
+
+    it("stops a chunked body as soon as it passes the limit", function()
+      srv:faults({ { action = "chunked", chunk = 1000 } })
+      local folders, err = new({ max_response_bytes = 10000 }):folders()
+      assert.is_nil(folders)
+      assert.are.equal("too_large", err.kind)
+      assert.are.equal(1, seen())
+    end)
+
+    it("accepts a body of exactly max_response_bytes", function()
+      srv:faults({ { action = "huge", bytes = 300000 } })
+      local folders, err = new({ max_response_bytes = 300000 }):folders()
+      assert.is_table(folders, tostring(err))
+    end)
+  end)
+
+  describe("redirects", function()
+    it("are not followed: an http error names the Location", function()
+      local other = fake.start()
+      local target = other.url .. "/library/folders"
+      srv:faults({ { action = "redirect", status = 302, location = target } })
+      local folders, err = new():folders()
+      assert.is_nil(folders)
+      assert.are.equal("http", err.kind)
+      assert.are.equal(302, err.status)
+      assert.are.equal(target, err.location)
+      assert.matches("redirect to " .. target:gsub("%p", "%%%0") .. " not followed", err.message)
+      assert.are.equal(0, #other:requests())
+      other:stop()
+    end)
+  end)
+
+  describe("IPv6 loopback", function()
+    it("works against a server on ::1", function()
+      local v6 = fake.start({ host = "::1" })
+      local c = core.new({ base_url = v6.url, token = creds.token, rate = false })
+      local folders = c:folders()
+      assert.are.equal(#fake.library().folders, #folders)
+      v6:stop()
+    end)
+  end)
+end)
