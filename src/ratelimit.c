@@ -1,10 +1,18 @@
 /*
  * Client-side rate limiting as a sliding window: at most `cap` request starts
  * in any window of `window` seconds (cap = rate and window = 1 s for whole
- * rates). A token bucket with burst = rate would allow 2 x rate starts inside
+ * rates, plus a small margin). A token bucket with burst = rate would allow 2 x rate starts inside
  * one second; this never does, retries included.
  */
 #include <stdlib.h>
+
+/*
+ * Gong counts requests when they arrive, and arrival lags the start by a
+ * varying few milliseconds (connection setup, network, server queues): two
+ * starts exactly one window apart can land inside one window at the server.
+ * Widening the window by this much keeps the server-side count within rate.
+ */
+#define RATELIMIT_MARGIN 0.05
 
 typedef struct ratelimit {
   int cap;       /* starts allowed per window; 0 = limiter off */
@@ -29,7 +37,7 @@ static int ratelimit_init(ratelimit *r, double rate) {
     return 1;
   }
   r->cap = whole < 1 ? 1 : whole > 10000 ? 10000 : (int)whole;
-  r->window = (double)r->cap / rate;
+  r->window = (double)r->cap / rate + RATELIMIT_MARGIN;
   r->starts = (double *)calloc((size_t)r->cap, sizeof(double));
   return r->starts != NULL;
 }

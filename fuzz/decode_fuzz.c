@@ -1,0 +1,41 @@
+/*
+ * libFuzzer target for src/decode.c: any body, as a 200 response of either
+ * shape or as an error response, must give a result or a clean message —
+ * never a crash, a Lua error escaping, or a leak of stack slots.
+ */
+#include <lualib.h>
+
+#include "../src/gong.c"
+
+static lua_State *fuzz_state(void) {
+  static lua_State *L = NULL;
+  if (L == NULL) {
+    L = luaL_newstate();
+    luaL_openlibs(L);
+    state_push(L);
+    error_open(L);
+  }
+  return L;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  lua_State *L = fuzz_state();
+  char buf[ERROR_MESSAGE_MAX];
+  const response_shape *shapes[] = {&folders_shape, &calls_shape, &public_calls_shape};
+  int top = lua_gettop(L), state = 1, i;
+  for (i = 0; i < 3; i++) {
+    const char *why = decode_response(L, state, (const char *)data, size, shapes[i], buf, sizeof buf);
+    if (why == NULL) {
+      if (lua_gettop(L) != top + 2 || lua_type(L, -2) != LUA_TTABLE) abort();
+    } else if (lua_gettop(L) != top || strlen(why) >= sizeof buf) {
+      abort();
+    }
+    lua_settop(L, top);
+  }
+  error_push(L, "http", "HTTP 500");
+  decode_error_body(L, state, lua_gettop(L), (const char *)data, size, buf, sizeof buf);
+  if (lua_gettop(L) != top + 1 || strlen(buf) >= sizeof buf) abort();
+  lua_settop(L, top);
+  lua_gc(L, LUA_GCCOLLECT, 0);
+  return 0;
+}

@@ -1,0 +1,56 @@
+-- make check-valgrind: thousands of requests through gong.core — successes,
+-- HTTP errors, decode errors, network errors, closed clients — with full
+-- garbage collections in between, so valgrind sees every path's frees.
+--   lua5.4 tools/stress.lua [ROUNDS]
+
+local core = require "gong.core"
+local fake = require "spec.support.fake"
+
+local rounds = tonumber(arg[1]) or 200
+local srv = fake.start()
+local creds = fake.credentials
+local lib = fake.library()
+local counts = {}
+
+local function count(ok, err)
+  local key = ok and "ok" or err.kind
+  counts[key] = (counts[key] or 0) + 1
+end
+
+local client = core.new({ base_url = srv.url, token = creds.token, rate = false,
+                          max_retries = 1, backoff_base = 0, stall_timeout = 5 })
+for round = 1, rounds do
+  local folder = lib.folders[round % #lib.folders + 1]
+  count(client:folders())
+  count(client:calls(folder.id))
+  count(client:calls("missing/" .. round))
+  if round % 10 == 0 then
+    srv:faults({ { status = 200, body = '{"folders":[{"id":{"x":1}}]}' },
+                 { status = 503, times = 2 }, { action = "reset" },
+                 { status = 502, body = "<html>proxy</html>" } })
+    count(client:folders())
+    count(client:folders())
+    count(client:folders())
+    local bad = core.new({ base_url = srv.url, token = "wrong", rate = false })
+    count(bad:folders())
+    bad:close()
+    count(bad:folders())
+    local nobody = core.new({ base_url = "http://127.0.0.1:1", token = "t", max_retries = 0 })
+    count(nobody:folders())
+    -- left to the garbage collector on purpose
+    pcall(core.new, { bogus = true })
+    pcall(client.calls, client, "")
+    collectgarbage()
+  end
+end
+client:close()
+srv:stop()
+collectgarbage()
+
+local keys = {}
+for k in pairs(counts) do keys[#keys + 1] = k end
+table.sort(keys)
+for _, k in ipairs(keys) do io.write(k, "=", counts[k], " ") end
+io.write("\n")
+assert(counts.ok and counts.http and counts.decode and counts.network and counts.closed,
+       "stress run did not reach every outcome")
