@@ -432,11 +432,12 @@ static void client_push_url(lua_State *L, gong_client *c, const char *path,
   luaL_addstring(&b, c->base_url);
   luaL_addstring(&b, path);
   if (value != NULL) {
-    /* Encode in slices so any length fits luaL_Buffer's chunks. */
+    /* Encode in slices that fit one luaL_prepbuffer block when tripled. */
+    const size_t slice = LUAL_BUFFERSIZE / 3;
     size_t i;
-    for (i = 0; i < vlen; i += 256) {
-      size_t n = vlen - i < 256 ? vlen - i : 256;
-      char *dst = luaL_prepbuffsize(&b, 3 * 256);
+    for (i = 0; i < vlen; i += slice) {
+      size_t n = vlen - i < slice ? vlen - i : slice;
+      char *dst = luaL_prepbuffer(&b);
       luaL_addsize(&b, url_escape(dst, value + i, n, segment && vlen == n));
     }
   }
