@@ -19,14 +19,13 @@ static gong_client *client_check(lua_State *L) {
 }
 
 /* Closes the connection and frees the client's buffers; idempotent. */
+static void batch_release(gong_client *c); /* batch.c */
+
 static void client_release(gong_client *c) {
-  if (c->curl != NULL) curl_easy_cleanup(c->curl);
-  c->curl = NULL;
+  batch_release(c);
+  transfer_free(&c->main);
   curl_slist_free_all(c->headers);
   c->headers = NULL;
-  free(c->body.data);
-  c->body.data = NULL;
-  c->body.cap = c->body.len = 0;
   ratelimit_free(&c->rate);
   c->closed = 1;
 }
@@ -147,7 +146,7 @@ static void options_headers(lua_State *L, gong_client *c, int opts) {
 /* Sets a libcurl option, raising a config error if libcurl refuses it. */
 #define CLIENT_SETOPT(L, c, opt, val)                                          \
   do {                                                                         \
-    CURLcode rc_ = curl_easy_setopt((c)->curl, opt, val);                      \
+    CURLcode rc_ = curl_easy_setopt((c)->main.curl, opt, val);                      \
     if (rc_ != CURLE_OK)                                                       \
       error_raise(L, "config", "libcurl refused %s: %s", #opt,                 \
                   curl_easy_strerror(rc_));                                    \
@@ -202,9 +201,9 @@ static void client_configure(lua_State *L, gong_client *c, int opts) {
 
   c->timeout = option_number(L, opts, "timeout", 60, 0.001, 86400);
   c->connect_timeout = option_number(L, opts, "connect_timeout", 10, 0.001, 86400);
-  c->stall_timeout = option_number(L, opts, "stall_timeout", 30, 0.001, 86400);
-  c->max_response_bytes = (size_t)option_number(L, opts, "max_response_bytes",
-                                                64.0 * 1024 * 1024, 1, 1e15);
+  c->limits.stall_timeout = option_number(L, opts, "stall_timeout", 30, 0.001, 86400);
+  c->limits.max_response_bytes = (size_t)option_number(L, opts, "max_response_bytes",
+                                                       64.0 * 1024 * 1024, 1, 1e15);
   c->retry.max_retries = (int)option_number(L, opts, "max_retries", 4, 0, 100);
   c->retry.max_retry_wait = option_number(L, opts, "max_retry_wait", 60, 0, 86400);
   c->retry.backoff_base = option_number(L, opts, "backoff_base", 0.5, 0, 3600);
@@ -250,7 +249,6 @@ static void client_configure(lua_State *L, gong_client *c, int opts) {
   }
 
   CLIENT_SETOPT(L, c, CURLOPT_NOSIGNAL, 1L);
-  CLIENT_SETOPT(L, c, CURLOPT_ERRORBUFFER, c->errbuf);
   CLIENT_SETOPT(L, c, CURLOPT_PROTOCOLS_STR, "http,https");
   CLIENT_SETOPT(L, c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
   CLIENT_SETOPT(L, c, CURLOPT_FOLLOWLOCATION, 0L);
@@ -260,12 +258,12 @@ static void client_configure(lua_State *L, gong_client *c, int opts) {
   CLIENT_SETOPT(L, c, CURLOPT_TCP_KEEPALIVE, 1L);
   CLIENT_SETOPT(L, c, CURLOPT_TIMEOUT_MS, (long)(c->timeout * 1000));
   CLIENT_SETOPT(L, c, CURLOPT_CONNECTTIMEOUT_MS, (long)(c->connect_timeout * 1000));
-  CLIENT_SETOPT(L, c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)c->max_response_bytes);
-  CLIENT_SETOPT(L, c, CURLOPT_WRITEFUNCTION, transfer_write);
-  CLIENT_SETOPT(L, c, CURLOPT_WRITEDATA, (void *)c);
-  CLIENT_SETOPT(L, c, CURLOPT_XFERINFOFUNCTION, transfer_progress);
-  CLIENT_SETOPT(L, c, CURLOPT_XFERINFODATA, (void *)c);
-  CLIENT_SETOPT(L, c, CURLOPT_NOPROGRESS, 0L);
+  CLIENT_SETOPT(L, c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)c->limits.max_response_bytes);
+  {
+    CURLcode rc = transfer_bind(&c->main);
+    if (rc != CURLE_OK)
+      error_raise(L, "config", "libcurl refused a callback: %s", curl_easy_strerror(rc));
+  }
 }
 
 /*
@@ -288,8 +286,9 @@ static int client_new(lua_State *L) {
   memset(c, 0, sizeof *c);
   c->closed = 1; /* until fully configured: __gc must only free */
   luaL_setmetatable(L, CLIENT_MT);
-  c->curl = curl_easy_init();
-  if (c->curl == NULL) return error_raise(L, "config", "libcurl could not create a handle");
+  c->main.limits = &c->limits;
+  c->main.curl = curl_easy_init();
+  if (c->main.curl == NULL) return error_raise(L, "config", "libcurl could not create a handle");
   client_configure(L, c, opts);
   c->closed = 0;
   lua_settop(L, 2);
@@ -319,17 +318,18 @@ static const char *client_reason(long status) {
  * Pushes the error for a failed final attempt `a` on GET `url` (at stack
  * index `urlidx`); `what` is the "GET /path" part of messages.
  */
-static void client_push_failure(lua_State *L, gong_client *c, int state,
-                                const attempt *a, int urlidx, const char *what,
-                                int attempts) {
+static void client_push_failure(lua_State *L, gong_client *c, const transfer *t,
+                                int state, const attempt *a, int urlidx,
+                                const char *what, int attempts) {
   char detail[ERROR_MESSAGE_MAX];
   int err;
   if (a->code != CURLE_OK) {
-    if (c->too_large || a->code == CURLE_FILESIZE_EXCEEDED) {
+    if (t->too_large || a->code == CURLE_FILESIZE_EXCEEDED) {
       error_push(L, "too_large", "response to %s exceeds max_response_bytes (%.0f bytes)",
-                 what, (double)c->max_response_bytes);
-    } else if (c->stalled) {
-      error_push(L, "timeout", "stall timeout on %s: no data for %g s", what, c->stall_timeout);
+                 what, (double)c->limits.max_response_bytes);
+    } else if (t->stalled) {
+      error_push(L, "timeout", "stall timeout on %s: no data for %g s", what,
+                 c->limits.stall_timeout);
     } else if (a->code == CURLE_OPERATION_TIMEDOUT) {
       /* libcurl uses one code for both; the elapsed time tells them apart. */
       if (a->elapsed < c->timeout * 0.95)
@@ -338,17 +338,17 @@ static void client_push_failure(lua_State *L, gong_client *c, int state,
       else
         error_push(L, "timeout", "total timeout on %s: no complete response within %g s",
                    what, c->timeout);
-    } else if (c->out_of_memory) {
+    } else if (t->out_of_memory) {
       error_push(L, "network", "out of memory receiving the response to %s", what);
     } else {
       error_push(L, "network", "network error on %s: %s", what,
-                 c->errbuf[0] ? c->errbuf : curl_easy_strerror(a->code));
+                 t->errbuf[0] ? t->errbuf : curl_easy_strerror(a->code));
       error_set_integer(L, "curl_code", (lua_Integer)a->code);
     }
   } else {
     err = lua_gettop(L) + 1;
     error_push(L, a->status == 429 ? "rate_limited" : "http", "HTTP %ld on %s", a->status, what);
-    decode_error_body(L, state, err, c->body.data, c->body.len, detail, sizeof detail);
+    decode_error_body(L, state, err, t->body.data, t->body.len, detail, sizeof detail);
     if (a->location != NULL) {
       error_set_string(L, "location", a->location);
       lua_pushfstring(L, "HTTP %d on %s: redirect to %s not followed", (int)a->status,
@@ -374,6 +374,31 @@ static void client_push_failure(lua_State *L, gong_client *c, int state,
 }
 
 /*
+ * Pushes the outcome of the final attempt `a` of transfer `t` on the URL at
+ * `urlidx`: list and requestId on success, nil and an error otherwise.
+ */
+static void client_push_outcome(lua_State *L, gong_client *c, transfer *t, int state,
+                                const attempt *a, int urlidx, int attempts,
+                                const response_shape *shape) {
+  char what[ERROR_MESSAGE_MAX / 2];
+  char why[ERROR_MESSAGE_MAX];
+  snprintf(what, sizeof what, "GET %s", lua_tostring(L, urlidx) + strlen(c->base_url));
+  if (attempt_ok(a)) {
+    const char *bad = decode_response(L, state, t->body.data, t->body.len, shape, why, sizeof why);
+    if (bad == NULL) return;
+    lua_pushnil(L);
+    error_push(L, "decode", "invalid response to %s: %s", what, bad);
+    error_set_integer(L, "status", a->status);
+    lua_pushvalue(L, urlidx);
+    lua_setfield(L, -2, "url");
+    error_set_integer(L, "attempts", attempts);
+    return;
+  }
+  lua_pushnil(L);
+  client_push_failure(L, c, t, state, a, urlidx, what, attempts);
+}
+
+/*
  * Performs GET on the URL at `urlidx` with rate limiting and retries, then
  * decodes the body by `shape`. Returns the Lua results: list, requestId on
  * success; nil, error otherwise.
@@ -382,44 +407,18 @@ static int client_request(lua_State *L, gong_client *c, int state, int urlidx,
                           const response_shape *shape) {
   attempt a;
   int attempts = 0;
-  char what[ERROR_MESSAGE_MAX / 2];
-  char why[ERROR_MESSAGE_MAX];
+  double wait;
   const char *url = lua_tostring(L, urlidx);
-  snprintf(what, sizeof what, "GET %s", url + strlen(c->base_url));
-
-  for (;;) {
-    int transient;
-    double wait;
+  do {
     clock_sleep(ratelimit_delay(&c->rate, clock_now()));
     ratelimit_record(&c->rate, clock_now());
     attempts++;
-    transfer_perform(c, url, &a);
-    if (a.code == CURLE_OK && a.status >= 200 && a.status < 300) break;
-    transient = a.code != CURLE_OK
-                    ? (c->stalled || retry_curl_is_transient(a.code)) && !c->too_large
-                    : retry_status_is_transient(a.status);
-    if (!transient || attempts > c->retry.max_retries) break;
-    if (a.retry_after > c->retry.max_retry_wait) break; /* the caller decides */
-    wait = a.retry_after >= 0 ? (double)a.retry_after : retry_backoff(&c->retry, attempts);
+    transfer_perform(&c->main, url, &a);
+    wait = retry_wait(&c->retry, &a, &c->main, attempts);
     clock_sleep(wait);
-  }
-
-  if (a.code == CURLE_OK && a.status >= 200 && a.status < 300) {
-    const char *bad = decode_response(L, state, c->body.data, c->body.len, shape,
-                                      why, sizeof why);
-    transfer_trim(c);
-    if (bad == NULL) return 2;
-    lua_pushnil(L);
-    error_push(L, "decode", "invalid response to %s: %s", what, bad);
-    error_set_integer(L, "status", a.status);
-    lua_pushvalue(L, urlidx);
-    lua_setfield(L, -2, "url");
-    error_set_integer(L, "attempts", attempts);
-    return 2;
-  }
-  lua_pushnil(L);
-  client_push_failure(L, c, state, &a, urlidx, what, attempts);
-  transfer_trim(c);
+  } while (wait >= 0);
+  client_push_outcome(L, c, &c->main, state, &a, urlidx, attempts, shape);
+  transfer_trim(&c->main);
   return 2;
 }
 
@@ -443,6 +442,19 @@ static void client_push_url(lua_State *L, gong_client *c, const char *path,
   }
   if (suffix != NULL) luaL_addstring(&b, suffix);
   luaL_pushresult(&b);
+}
+
+/* The shape of a calls response under the client's API flavour. */
+static const response_shape *client_calls_shape(const gong_client *c) {
+  return c->api == API_PUBLIC ? &public_calls_shape : &calls_shape;
+}
+
+/* Pushes the URL listing the calls of folder `id`. */
+static void client_push_calls_url(lua_State *L, gong_client *c, const char *id, size_t len) {
+  if (c->api == API_PUBLIC)
+    client_push_url(L, c, "/library/folder-content?folderId=", id, len, 0, NULL);
+  else
+    client_push_url(L, c, "/library/folders/", id, len, 1, "/calls");
 }
 
 /* Returns a `closed` error for a client used after close(). */
@@ -501,12 +513,8 @@ static int client_calls(lua_State *L) {
                        id == NULL ? luaL_typename(L, 2) : "an empty string");
   lua_settop(L, 2);
   if (c->closed) return client_closed_error(L, "calls");
-  if (c->api == API_PUBLIC) {
-    client_push_url(L, c, "/library/folder-content?folderId=", id, len, 0, NULL);
-    return client_request(L, c, lua_upvalueindex(1), 3, &public_calls_shape);
-  }
-  client_push_url(L, c, "/library/folders/", id, len, 1, "/calls");
-  return client_request(L, c, lua_upvalueindex(1), 3, &calls_shape);
+  client_push_calls_url(L, c, id, len);
+  return client_request(L, c, lua_upvalueindex(1), 3, client_calls_shape(c));
 }
 
 /* client:close(): releases the connection; idempotent. Also __close. */
@@ -534,10 +542,13 @@ static int client_tostring(lua_State *L) {
   return 1;
 }
 
+static int client_calls_batch(lua_State *L); /* batch.c */
+
 /* Registers the client metatable; methods share the module state upvalue. */
 static void client_open(lua_State *L, int state) {
   static const luaL_Reg methods[] = {
-    {"folders", client_folders}, {"calls", client_calls}, {"close", client_close}, {NULL, NULL}};
+    {"folders", client_folders}, {"calls", client_calls}, {"calls_batch", client_calls_batch},
+    {"close", client_close}, {NULL, NULL}};
   static const luaL_Reg meta[] = {
     {"__gc", client_gc}, {"__close", client_close}, {"__tostring", client_tostring},
     {NULL, NULL}};

@@ -29,32 +29,26 @@ enum { API_CONTRACT, API_PUBLIC };
 #include "error.c"
 #include "decode.c"
 #include "ratelimit.c"
+#include "transfer.c"
 #include "retry.c"
 
-typedef struct body_buffer {
-  char *data;
-  size_t len, cap;
-} body_buffer;
-
 typedef struct gong_client {
-  CURL *curl; /* one easy handle, reused: keep-alive and TLS session reuse */
+  transfer main; /* one easy handle, reused: keep-alive and TLS session reuse */
+  transfer_limits limits;
   struct curl_slist *headers;
   char *base_url; /* without trailing slash */
   int auth, api, closed;
-  double timeout, connect_timeout, stall_timeout;
-  size_t max_response_bytes;
+  double timeout, connect_timeout;
   retry_policy retry;
   ratelimit rate;
-  /* State of the attempt in flight, written by the libcurl callbacks. */
-  body_buffer body;
-  int too_large, stalled, out_of_memory;
-  curl_off_t progress_bytes;
-  double progress_time;
-  char errbuf[CURL_ERROR_SIZE];
+  /* For batches: a multi handle and its easy handles, created on first use. */
+  CURLM *multi;
+  struct batch_slot *pool;
+  int pool_size;
 } gong_client;
 
-#include "transfer.c"
 #include "client.c"
+#include "batch.c"
 
 /* The one process-wide state: libcurl's global init, done exactly once. */
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;

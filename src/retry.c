@@ -62,3 +62,21 @@ static double retry_backoff(retry_policy *p, int retry) {
   if (ceiling > p->backoff_max) ceiling = p->backoff_max;
   return ceiling * retry_random(p);
 }
+
+/*
+ * Decides what follows attempt number `attempts` of a transfer: returns the
+ * seconds to wait before the next try, or -1 when there is none (success,
+ * a permanent failure, retries exhausted, or a Retry-After beyond
+ * max_retry_wait, which the caller gets to see at once).
+ */
+static double retry_wait(retry_policy *p, const attempt *a, const transfer *t, int attempts) {
+  int transient;
+  if (attempt_ok(a)) return -1;
+  if (a->code != CURLE_OK)
+    transient = (t->stalled || retry_curl_is_transient(a->code)) && !t->too_large;
+  else
+    transient = retry_status_is_transient(a->status);
+  if (!transient || attempts > p->max_retries) return -1;
+  if (a->retry_after > p->max_retry_wait) return -1;
+  return a->retry_after >= 0 ? (double)a->retry_after : retry_backoff(p, attempts);
+}

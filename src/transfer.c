@@ -1,8 +1,31 @@
 /*
- * One HTTP exchange on a client's reused libcurl easy handle: receive the
- * body under the size limit, watch for stalls, and report what happened so
- * the caller can decide between success, retry and error.
+ * One HTTP exchange on a reused libcurl easy handle: receive the body under
+ * the size limit, watch for stalls, and report what happened so the caller
+ * can decide between success, retry and error. The same transfer runs alone
+ * (curl_easy_perform) or among others on a multi handle (batch.c).
  */
+
+/* Limits every transfer of a client shares. */
+typedef struct transfer_limits {
+  size_t max_response_bytes;
+  double stall_timeout;
+} transfer_limits;
+
+typedef struct body_buffer {
+  char *data;
+  size_t len, cap;
+} body_buffer;
+
+typedef struct transfer {
+  CURL *curl;
+  const transfer_limits *limits;
+  body_buffer body;
+  /* State of the attempt in flight, written by the libcurl callbacks. */
+  int too_large, stalled, out_of_memory;
+  curl_off_t progress_bytes;
+  double progress_time, started;
+  char errbuf[CURL_ERROR_SIZE];
+} transfer;
 
 /* What one attempt produced. */
 typedef struct attempt {
@@ -14,37 +37,36 @@ typedef struct attempt {
 } attempt;
 
 /*
- * libcurl write callback: appends to the client's body buffer, sized from
+ * libcurl write callback: appends to the body buffer, sized from
  * Content-Length when known, and aborts the transfer (return 0) as soon as
  * the body would exceed max_response_bytes.
  */
 static size_t transfer_write(char *data, size_t size, size_t nmemb, void *ud) {
-  gong_client *c = (gong_client *)ud;
-  size_t n = size * nmemb, need = c->body.len + n;
-  if (need > c->max_response_bytes || need < c->body.len) {
-    c->too_large = 1;
+  transfer *t = (transfer *)ud;
+  size_t n = size * nmemb, need = t->body.len + n, max = t->limits->max_response_bytes;
+  if (need > max || need < t->body.len) {
+    t->too_large = 1;
     return 0;
   }
-  if (need > c->body.cap) {
-    size_t cap = c->body.cap ? c->body.cap : 16384;
+  if (need > t->body.cap) {
+    size_t cap = t->body.cap ? t->body.cap : 16384;
     curl_off_t length = -1;
     char *grown;
-    if (c->body.len == 0 &&
-        curl_easy_getinfo(c->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length) == CURLE_OK &&
-        length > 0 && (curl_off_t)need <= length &&
-        (size_t)length <= c->max_response_bytes)
+    if (t->body.len == 0 &&
+        curl_easy_getinfo(t->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length) == CURLE_OK &&
+        length > 0 && (curl_off_t)need <= length && (size_t)length <= max)
       cap = (size_t)length;
-    while (cap < need) cap = cap > c->max_response_bytes / 2 ? c->max_response_bytes : cap * 2;
-    grown = (char *)realloc(c->body.data, cap);
+    while (cap < need) cap = cap > max / 2 ? max : cap * 2;
+    grown = (char *)realloc(t->body.data, cap);
     if (grown == NULL) {
-      c->out_of_memory = 1;
+      t->out_of_memory = 1;
       return 0;
     }
-    c->body.data = grown;
-    c->body.cap = cap;
+    t->body.data = grown;
+    t->body.cap = cap;
   }
-  memcpy(c->body.data + c->body.len, data, n);
-  c->body.len = need;
+  memcpy(t->body.data + t->body.len, data, n);
+  t->body.len = need;
   return n;
 }
 
@@ -55,61 +77,97 @@ static size_t transfer_write(char *data, size_t size, size_t nmemb, void *ud) {
  */
 static int transfer_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow,
                              curl_off_t ultotal, curl_off_t ulnow) {
-  gong_client *c = (gong_client *)ud;
+  transfer *t = (transfer *)ud;
   double now = clock_now();
   (void)dltotal;
   (void)ultotal;
   (void)ulnow;
-  if (dlnow != c->progress_bytes) {
-    c->progress_bytes = dlnow;
-    c->progress_time = now;
-  } else if (now - c->progress_time >= c->stall_timeout) {
-    c->stalled = 1;
+  if (dlnow != t->progress_bytes) {
+    t->progress_bytes = dlnow;
+    t->progress_time = now;
+  } else if (now - t->progress_time >= t->limits->stall_timeout) {
+    t->stalled = 1;
     return 1;
   }
   return 0;
+}
+
+/* Points the handle's callbacks and error buffer at `t`. */
+static CURLcode transfer_bind(transfer *t) {
+  CURLcode rc = curl_easy_setopt(t->curl, CURLOPT_WRITEFUNCTION, transfer_write);
+  if (rc == CURLE_OK) rc = curl_easy_setopt(t->curl, CURLOPT_WRITEDATA, (void *)t);
+  if (rc == CURLE_OK) rc = curl_easy_setopt(t->curl, CURLOPT_XFERINFOFUNCTION, transfer_progress);
+  if (rc == CURLE_OK) rc = curl_easy_setopt(t->curl, CURLOPT_XFERINFODATA, (void *)t);
+  if (rc == CURLE_OK) rc = curl_easy_setopt(t->curl, CURLOPT_NOPROGRESS, 0L);
+  if (rc == CURLE_OK) rc = curl_easy_setopt(t->curl, CURLOPT_ERRORBUFFER, t->errbuf);
+  if (rc == CURLE_OK) rc = curl_easy_setopt(t->curl, CURLOPT_PRIVATE, (void *)t);
+  return rc;
 }
 
 /*
  * Releases the body buffer when it grew large, so one big response does not
  * pin its memory for the lifetime of the client.
  */
-static void transfer_trim(gong_client *c) {
-  if (c->body.cap > (1u << 20)) {
-    free(c->body.data);
-    c->body.data = NULL;
-    c->body.cap = 0;
+static void transfer_trim(transfer *t) {
+  if (t->body.cap > (1u << 20)) {
+    free(t->body.data);
+    t->body.data = NULL;
+    t->body.cap = 0;
   }
-  c->body.len = 0;
+  t->body.len = 0;
 }
 
-/* Runs one GET of `url` and fills `a`. The body is left in c->body. */
-static void transfer_perform(gong_client *c, const char *url, attempt *a) {
-  double start = clock_now();
+/* Frees the handle and the buffer; idempotent. */
+static void transfer_free(transfer *t) {
+  if (t->curl != NULL) curl_easy_cleanup(t->curl);
+  t->curl = NULL;
+  free(t->body.data);
+  t->body.data = NULL;
+  t->body.cap = t->body.len = 0;
+}
+
+/* Resets the attempt state and points the handle at `url`. */
+static CURLcode transfer_begin(transfer *t, const char *url) {
+  t->started = t->progress_time = clock_now();
+  t->body.len = 0;
+  t->too_large = t->stalled = t->out_of_memory = 0;
+  t->progress_bytes = 0;
+  t->errbuf[0] = '\0';
+  return curl_easy_setopt(t->curl, CURLOPT_URL, url);
+}
+
+/* Fills `a` from the finished transfer whose libcurl result is `code`. */
+static void transfer_end(transfer *t, CURLcode code, attempt *a) {
   curl_off_t retry_after = 0;
   struct curl_header *h = NULL;
   char *location = NULL;
-  c->body.len = 0;
-  c->too_large = c->stalled = c->out_of_memory = 0;
-  c->progress_bytes = 0;
-  c->progress_time = start;
-  c->errbuf[0] = '\0';
+  a->code = code;
+  a->elapsed = clock_now() - t->started;
   a->status = 0;
   a->retry_after = -1;
   a->location = NULL;
-  a->code = curl_easy_setopt(c->curl, CURLOPT_URL, url);
-  if (a->code == CURLE_OK) a->code = curl_easy_perform(c->curl);
-  a->elapsed = clock_now() - start;
-  if (curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &a->status) != CURLE_OK)
+  if (curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &a->status) != CURLE_OK)
     a->status = 0;
   if (a->status == 429 || a->status == 503) {
     /* libcurl parses both Retry-After forms; 0 is ambiguous, so look. */
-    if (curl_easy_getinfo(c->curl, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK &&
+    if (curl_easy_getinfo(t->curl, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK &&
         (retry_after > 0 ||
-         curl_easy_header(c->curl, "Retry-After", 0, CURLH_HEADER, -1, &h) == CURLHE_OK))
+         curl_easy_header(t->curl, "Retry-After", 0, CURLH_HEADER, -1, &h) == CURLHE_OK))
       a->retry_after = retry_after;
   }
   if (a->status >= 300 && a->status < 400 &&
-      curl_easy_getinfo(c->curl, CURLINFO_REDIRECT_URL, &location) == CURLE_OK)
+      curl_easy_getinfo(t->curl, CURLINFO_REDIRECT_URL, &location) == CURLE_OK)
     a->location = location;
+}
+
+/* Runs one blocking GET of `url` and fills `a`. The body is left in t->body. */
+static void transfer_perform(transfer *t, const char *url, attempt *a) {
+  CURLcode code = transfer_begin(t, url);
+  if (code == CURLE_OK) code = curl_easy_perform(t->curl);
+  transfer_end(t, code, a);
+}
+
+/* True when the attempt succeeded: a complete 2xx response. */
+static int attempt_ok(const attempt *a) {
+  return a->code == CURLE_OK && a->status >= 200 && a->status < 300;
 }
