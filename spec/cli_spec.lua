@@ -427,6 +427,7 @@ describe("gong.cli.parse()", function()
     { { "folders", "--bogus=secret-value" }, "unknown option --bogus" },
     { { "calls" }, "missing FOLDER_ID" },
     { { "calls", "a", "b" }, "unexpected argument 'b'" },
+    { { "calls", "" }, "FOLDER_ID must not be empty" },
     { { "folders", "extra" }, "unexpected argument 'extra'" },
     { { "folders", "--json", "--csv" }, "--json and --csv cannot be used together" },
     { { "folders", "--timeout", "soon" }, "--timeout needs a number of seconds" },
@@ -732,6 +733,11 @@ describe("the gong-library program", function()
     it("exit with status 1 when only half of the access key pair is set", function()
       local err = failed({ "tree" }, { GONG_BASE_URL = srv.url, GONG_ACCESS_KEY = creds.key })
       assert.truthy(err:find("GONG_ACCESS_KEY_SECRET is not", 1, true), err)
+    end)
+
+    it("never print a credential, even one typed where a folder id goes", function()
+      local err = failed({ "calls", creds.secret })
+      assert.truthy(err:find("/library/folders/[redacted]/calls", 1, true), err)
     end)
 
     it("exit with status 1 and one line when the server cannot be reached", function()

@@ -167,7 +167,6 @@ function _M.parse(argv)
           return nil, "option " .. name .. " needs a value (" .. spec.value .. ")", positional[1]
         end
         opts[spec.key] = v
-        opts[spec.key .. "_option"] = name
       elseif inline then
         return nil, "option " .. name .. " takes no value", positional[1]
       else
@@ -218,6 +217,8 @@ function _M.parse(argv)
   if command == "calls" then
     if #args == 0 then
       return nil, "missing FOLDER_ID", command
+    elseif args[1] == "" then
+      return nil, "FOLDER_ID must not be empty", command
     end
     result.folder_id = args[1]
     remove(args, 1)
@@ -367,9 +368,17 @@ local function run(argv)
   if not created then
     return fail(client)
   end
-  local data
-  data, err = fetch(client, opts)
+  -- gong raises on arguments it finds malformed; input that got past parse()
+  -- is still the user's, so that is reported as a failure, not a crash.
+  local fetched, data
+  fetched, data, err = pcall(fetch, client, opts)
   client:close()
+  if not fetched then
+    if not gong.is_error(data) then
+      error(data, 0)
+    end
+    return fail(data)
+  end
   if not data then
     return fail(err)
   end
