@@ -1,0 +1,292 @@
+--- gong.resty: the gong API for OpenResty / nginx-lua, without blocking nginx.
+--
+-- The C core waits for Gong with blocking libcurl calls, which would stall
+-- every request of an nginx worker. Here each request runs on a thread of an
+-- nginx `thread_pool` through `ngx.run_worker_thread`, in one of the Lua VMs
+-- nginx keeps for those threads (gong.resty_worker), while the calling
+-- request merely yields.
+--
+--   local gong = require "gong.resty"
+--   local client = gong.new { thread_pool = "gong" }   -- plus any gong.new option
+--   local folders, requestId = client:folders()        -- or nil, err
+--
+-- Results are exactly those of the blocking API: lists as the core returns
+-- them, and errors as gong error objects (rebuilt here from their fields,
+-- since a metatable cannot cross between VMs). Works wherever
+-- `ngx.run_worker_thread` does: rewrite_by_lua*, access_by_lua*,
+-- content_by_lua*, ngx.timer, and the yieldable ssl_* phases.
+-- See doc/openresty.md for the nginx directives.
+
+local gong = require "gong"
+local tree = require "gong.tree"
+
+local error, ipairs, pairs, pcall, setmetatable, tostring, type =
+      error, ipairs, pairs, pcall, setmetatable, tostring, type
+local format, concat, sort = string.format, table.concat, table.sort
+
+-- luacheck: read globals ngx.run_worker_thread (newer than luacheck's ngx_lua std)
+local ngx = ngx -- nil outside nginx: new() checks, so the module still loads anywhere
+local run_worker_thread = ngx and ngx.run_worker_thread
+
+-- The module the worker threads run (lua/gong/resty_worker.lua).
+local WORKER = "gong.resty_worker"
+
+local _M = {
+  _VERSION = gong._VERSION,
+  tree = tree,
+  --- Makes an error object: `gong.error(kind, message [, fields])`, as in gong.
+  error = gong.error,
+  --- True when `v` is a gong error object.
+  is_error = gong.is_error,
+  --- The `thread_pool` used when the options name none.
+  DEFAULT_THREAD_POOL = "gong",
+}
+
+---@class gong.resty.Options: gong.Options
+---@field thread_pool? string name of the nginx `thread_pool` to run on (default "gong")
+
+---@class gong.resty.Client
+---@field private _pool string
+---@field private _opts table
+---@field private _key string
+---@field private _desc string
+---@field private _closed boolean
+local Client = {}
+local client_mt = {
+  __index = Client,
+  __name = "gong.resty.Client",
+}
+
+-- Appends a deterministic text form of `v` (sorted keys, typed values) to `out`.
+local function serialize(v, out)
+  local t = type(v)
+  if t == "table" then
+    local keys = {}
+    for k in pairs(v) do keys[#keys + 1] = k end
+    sort(keys, function(a, b)
+      local ta, tb = type(a), type(b)
+      if ta ~= tb then return ta < tb end
+      return tostring(a) < tostring(b)
+    end)
+    out[#out + 1] = "{"
+    for _, k in ipairs(keys) do
+      serialize(k, out)
+      out[#out + 1] = "="
+      serialize(v[k], out)
+      out[#out + 1] = ","
+    end
+    out[#out + 1] = "}"
+  elseif t == "string" then
+    out[#out + 1] = format("%q", v)
+  elseif t == "number" then
+    out[#out + 1] = format("%.17g", v)
+  else
+    out[#out + 1] = tostring(v)
+  end
+  return out
+end
+
+-- Option sets already validated by a real gong.new, by key -> tostring of
+-- that client. Bounded: cleared when it grows past a size no sane
+-- configuration reaches, so per-user credentials cannot grow it forever.
+local validated, validated_count = {}, 0
+local MAX_VALIDATED = 256
+
+-- Validates `opts` exactly as gong.new does (same errors, raised at the
+-- caller's caller), once per option set. Creating a core client does no I/O.
+local function validate(key, opts)
+  local desc = validated[key]
+  if desc then return desc end
+  local ok, client = pcall(gong.new, opts)
+  if not ok then error(client, 3) end
+  desc = tostring(client)
+  client:close()
+  if validated_count >= MAX_VALIDATED then validated, validated_count = {}, 0 end
+  validated[key] = desc
+  validated_count = validated_count + 1
+  return desc
+end
+
+--- Creates a client whose requests run on the nginx thread pool
+--- `opts.thread_pool` (default "gong"). Every other option is gong.new's, with
+--- the same fallbacks to the environment (which nginx keeps only for variables
+--- named by `env` directives) and the same errors: raises an error of kind
+--- "config" for unknown or invalid options or missing credentials, or when
+--- not running inside nginx with `ngx.run_worker_thread`.
+---
+--- Cheap after the first call with the same options: the connections live in
+--- the worker threads' Lua VMs, cached by the options, so a client per request
+--- still reuses them.
+---@param opts? gong.resty.Options
+---@return gong.resty.Client
+function _M.new(opts)
+  if opts ~= nil and type(opts) ~= "table" then
+    error(gong.error("argument", "new: options must be a table (got " .. type(opts) .. ")"), 2)
+  end
+  if not run_worker_thread then
+    error(gong.error("config", "gong.resty needs nginx with lua-nginx-module >= 0.10.20 " ..
+      "built with threads (ngx.run_worker_thread); use gong outside nginx"), 2)
+  end
+  local copy, pool = {}, _M.DEFAULT_THREAD_POOL
+  for k, v in pairs(opts or {}) do
+    if k == "thread_pool" then
+      if type(v) ~= "string" or v == "" then
+        error(gong.error("config", "option 'thread_pool' must be a non-empty string (got " ..
+          type(v) .. ")"), 2)
+      end
+      pool = v
+    elseif type(v) == "table" then
+      -- The one table option is `headers`: copy it so later changes by the
+      -- caller cannot make the options differ from their key.
+      local t = {}
+      for hk, hv in pairs(v) do t[hk] = hv end
+      copy[k] = t
+    else
+      copy[k] = v
+    end
+  end
+  local key = concat(serialize(copy, {}))
+  local desc = validate(key, copy)
+  return setmetatable({ _pool = pool, _opts = copy, _key = key, _desc = desc, _closed = false },
+                      client_mt)
+end
+
+-- A gong error from the plain fields that crossed the thread boundary.
+local function rebuild(fields)
+  return gong.error(fields.kind or "decode", fields.message or "unknown error", fields)
+end
+
+-- Runs `method` of gong.resty_worker on the pool and returns what the
+-- blocking API would: `list, requestId` or `nil, err`; raises what it would
+-- raise (error objects are tables, so no position is added to them).
+local function run(self, method, arg)
+  if self._closed then
+    return nil, gong.error("closed", method .. ": client is closed")
+  end
+  -- ngx.run_worker_thread raises in phases that cannot yield; say so as a gong error.
+  local ok, ran, status, a, b = pcall(run_worker_thread, self._pool, WORKER, method,
+                                      self._key, self._opts, arg)
+  if not ok then
+    error(gong.error("config", method .. ": gong.resty: " .. tostring(ran)), 2)
+  end
+  if not ran then
+    -- nginx could not run the task: the pool or the worker module is
+    -- missing, no thread VM is free, or `arg` cannot cross to another VM.
+    local message = method .. ": ngx.run_worker_thread: " .. tostring(status)
+    if tostring(status):find("in the argument", 1, true) then
+      error(gong.error("argument", message), 2)
+    end
+    return nil, gong.error("config", message)
+  end
+  if status == "ok" then return a, b end
+  if status == "fail" then return nil, rebuild(a) end
+  if type(a) == "table" then error(rebuild(a), 2) end
+  error(a, 2)
+end
+
+--- Lists the library folders: `folders, requestId` or `nil, err`, as `gong`'s
+--- client:folders, without blocking nginx.
+---@param params? { workspaceId?: string }
+---@return gong.Folder[]|nil folders
+---@return string|gong.Error|nil requestId_or_err
+function Client:folders(params)
+  return run(self, "folders", params)
+end
+
+--- Lists the calls in a folder: `calls, requestId` or `nil, err`.
+---@param folderId string
+---@return gong.Call[]|nil calls
+---@return string|gong.Error|nil requestId_or_err
+function Client:calls(folderId)
+  return run(self, "calls", folderId)
+end
+
+-- An iterator over a list fetched up front; a failed fetch raises (a `for`
+-- cannot return the error).
+local function each(list, err)
+  if list == nil then error(err, 3) end
+  local i = 0
+  return function()
+    i = i + 1
+    return list[i]
+  end
+end
+
+--- Iterates over the folders: `for folder in client:each_folder() do ... end`.
+--- Raises the error object when the request fails.
+---@param params? { workspaceId?: string }
+---@return fun(): gong.Folder?
+function Client:each_folder(params)
+  return each(run(self, "folders", params))
+end
+
+--- Iterates over the calls of a folder. Raises the error object when the request fails.
+---@param folderId string
+---@return fun(): gong.Call?
+function Client:each_call(folderId)
+  return each(run(self, "calls", folderId))
+end
+
+--- Fetches the folders on a worker thread and builds their tree here (see
+--- `gong.tree.build`; a tree links nodes to their parents, which no copy
+--- between VMs could carry): `tree` or `nil, err`.
+---@param params? { workspaceId?: string }
+---@return gong.Tree|nil tree
+---@return gong.Error|nil err
+function Client:tree(params)
+  local folders, err = run(self, "folders", params)
+  if folders == nil then return nil, err end
+  return tree.build(folders)
+end
+
+--- Closes the client: later requests return an error of kind "closed".
+--- Idempotent. The connections stay cached in the worker threads' VMs for
+--- other clients with the same options.
+function Client:close()
+  self._closed = true
+end
+
+client_mt.__close = Client.close
+
+function client_mt.__tostring(self)
+  local desc = self._desc
+  if self._closed then desc = desc:gsub("%)$", ", closed)") end
+  return format("gong.resty(%s, thread_pool=%s)", desc, self._pool)
+end
+
+-- The module-level functions share one client configured from the
+-- environment, created on first use (per nginx worker).
+local default_client
+
+local function default()
+  if default_client == nil then
+    local ok, c = pcall(_M.new)
+    if not ok then return nil, c end
+    default_client = c
+  end
+  return default_client
+end
+
+--- `gong.folders(params)`: `client:folders` on a default client configured from
+--- the environment, on the "gong" thread pool. A missing configuration is
+--- returned as `nil, err` (kind "config").
+---@param params? { workspaceId?: string }
+---@return gong.Folder[]|nil folders
+---@return string|gong.Error|nil requestId_or_err
+function _M.folders(params)
+  local c, err = default()
+  if c == nil then return nil, err end
+  return run(c, "folders", params)
+end
+
+--- `gong.calls(folderId)`: `client:calls` on the default client.
+---@param folderId string
+---@return gong.Call[]|nil calls
+---@return string|gong.Error|nil requestId_or_err
+function _M.calls(folderId)
+  local c, err = default()
+  if c == nil then return nil, err end
+  return run(c, "calls", folderId)
+end
+
+return _M
