@@ -1,0 +1,495 @@
+-- gong.resty: the gong API inside nginx (lua-nginx-module), each Gong request
+-- on a thread pool so the worker's event loop never waits for Gong.
+--
+-- Starts a real nginx (Debian's nginx-light + libnginx-mod-http-lua) on its
+-- own prefix and loopback port, one process, configured by
+-- spec/resty/nginx.conf: the example doc/openresty.md shows, with paths filled
+-- in. nginx runs gong on LuaJIT, so it needs `make LUA=luajit` whichever Lua
+-- runs this spec.
+
+local socket = require "socket"
+local cjson = require("cjson").new()
+local fake = require "spec.support.fake"
+local tree = require "gong.tree"
+local resty = require "gong.resty"
+
+local creds = fake.credentials
+
+local function shell_quote(s)
+  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+
+local function capture(cmd)
+  local p = assert(io.popen(cmd, "r"))
+  local out = p:read("*a")
+  p:close()
+  return out
+end
+
+local function read_file(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local data = f:read("*a")
+  f:close()
+  return data
+end
+
+local function write_file(path, data)
+  local f = assert(io.open(path, "wb"))
+  f:write(data)
+  f:close()
+end
+
+-- nginx gets absolute paths: it runs from its own prefix.
+local ROOT = fake.root
+if ROOT:sub(1, 1) ~= "/" then ROOT = capture("pwd"):gsub("\n$", "") .. (ROOT == "." and "" or "/" .. ROOT) end
+
+local TEMPLATE = ROOT .. "/spec/resty/nginx.conf"
+local DOC = ROOT .. "/doc/openresty.md"
+local NGINX = "/usr/sbin/nginx"
+local MODULES = "/usr/lib/nginx/modules"
+local CORE = ROOT .. "/build/luajit/gong/core.so"
+
+-- What doc/openresty.md shows in place of the template's @NAME@s.
+local DOC_VALUES = {
+  WORKERS = "auto",
+  LUA_DIR = "/usr/local/share/lua/5.1",
+  LIB_DIR = "/usr/local/lib/lua/5.1",
+  LISTEN = "127.0.0.1:8080",
+}
+
+-- Fills every @NAME@ of `template` from `values`; each must be used and known.
+local function render(template, values)
+  local used = {}
+  local text = template:gsub("@([%u_]+)@", function(name)
+    assert(values[name], "no value for @" .. name .. "@ in the template")
+    used[name] = true
+    return values[name]
+  end)
+  for name in pairs(values) do assert(used[name], "@" .. name .. "@ is not in the template") end
+  return text
+end
+
+-- Locations only the spec uses, added next to the example's.
+local SPEC_LOCATIONS = [[
+    location = /spec/blocking-tree {
+      content_by_lua_block {
+        local t, err = require("gong").new():tree()
+        ngx.say(t and t.count or tostring(err))
+      }
+    }
+
+    location = /spec/checks {
+      content_by_lua_block {
+        local checks = assert(loadfile("@ROOT@/spec/resty/checks.lua"))
+        ngx.say(require("cjson").encode(checks()))
+      }
+    }
+
+    location = /spec/header-filter {
+      content_by_lua_block { ngx.say("body") }
+      header_filter_by_lua_block {
+        local ok, err = pcall(require("gong.resty").folders)
+        ngx.header["X-Outcome"] = tostring(ok) .. " " .. tostring(err.kind) .. " " .. tostring(err.message)
+      }
+    }
+
+]]
+
+local function missing_prerequisites()
+  local missing = {}
+  if not read_file(NGINX) then missing[#missing + 1] = NGINX end
+  for _, so in ipairs { "ndk_http_module.so", "ngx_http_lua_module.so" } do
+    if not read_file(MODULES .. "/" .. so) then missing[#missing + 1] = MODULES .. "/" .. so end
+  end
+  if #missing > 0 then
+    return "missing " .. table.concat(missing, ", ") ..
+      ": run tools/deps.sh nginx-light libnginx-mod-http-lua libluajit2-5.1-dev"
+  end
+  if not read_file(CORE) then return "missing " .. CORE .. ": run make LUA=luajit" end
+end
+
+local function free_port()
+  local server = assert(socket.bind("127.0.0.1", 0))
+  local _, port = server:getsockname()
+  server:close()
+  return tonumber(port)
+end
+
+local function process_gone(pid)
+  local stat = read_file("/proc/" .. pid .. "/stat")
+  return stat == nil or stat:match("%) (%a)") == "Z"
+end
+
+local function wait_gone(pid, seconds)
+  local deadline = socket.gettime() + seconds
+  while not process_gone(pid) do
+    if socket.gettime() > deadline then return false end
+    socket.sleep(0.02)
+  end
+  return true
+end
+
+local Nginx = {}
+Nginx.__index = Nginx
+
+--- Stops nginx (TERM, then KILL) and removes its prefix. Safe to call twice.
+function Nginx:stop()
+  if self.stopped then return end
+  self.stopped = true
+  if self.pid and not process_gone(self.pid) then
+    os.execute("kill " .. self.pid .. " 2>/dev/null")
+    if not wait_gone(self.pid, 5) then
+      os.execute("kill -9 " .. self.pid .. " 2>/dev/null")
+      wait_gone(self.pid, 2)
+    end
+  end
+  os.execute("rm -rf " .. shell_quote(self.prefix))
+end
+
+--- nginx's error log so far.
+function Nginx:error_log()
+  return read_file(self.prefix .. "/logs/error.log") or ""
+end
+
+--- Starts nginx on a free loopback port with `env` as its only GONG_*
+--- variables and waits until it accepts connections.
+local function start_nginx(env)
+  local problem = missing_prerequisites()
+  if problem then error(problem, 2) end
+  local prefix = capture("mktemp -d /tmp/gong-resty-XXXXXX"):gsub("\n$", "")
+  assert(prefix:match("^/tmp/gong%-resty%-"), "mktemp failed")
+  os.execute("mkdir -p " .. shell_quote(prefix .. "/logs") .. " " .. shell_quote(prefix .. "/tmp") ..
+             " " .. shell_quote(prefix .. "/conf"))
+  local port = free_port()
+  local conf = render(read_file(TEMPLATE), {
+    WORKERS = "1",
+    LUA_DIR = ROOT .. "/lua",
+    LIB_DIR = ROOT .. "/build/luajit",
+    LISTEN = "127.0.0.1:" .. port,
+  })
+  local n
+  conf, n = conf:gsub("\n(    location = /ping {)",
+                      function(ping) return "\n" .. SPEC_LOCATIONS:gsub("@ROOT@", ROOT) .. ping end)
+  assert(n == 1, "the template has no /ping location to add the spec's locations next to")
+  write_file(prefix .. "/conf/nginx.conf", conf)
+
+  local words = { "env", "-u", "GONG_BASE_URL", "-u", "GONG_ACCESS_KEY", "-u", "GONG_ACCESS_KEY_SECRET",
+                  "-u", "GONG_TOKEN" }
+  for k, v in pairs(env) do words[#words + 1] = k .. "=" .. v end
+  for _, w in ipairs { NGINX, "-p", prefix .. "/", "-c", "conf/nginx.conf", "-e", "logs/error.log",
+                       "-g", "daemon off; master_process off;" } do
+    words[#words + 1] = w
+  end
+  for i, w in ipairs(words) do words[i] = shell_quote(w) end
+  local pid = tonumber(capture(table.concat(words, " ") .. " >" .. shell_quote(prefix .. "/logs/stdout") ..
+                               " 2>&1 </dev/null & echo $!"))
+  local self = setmetatable({ prefix = prefix, port = port, pid = pid, stopped = false }, Nginx)
+
+  local deadline = socket.gettime() + 10
+  while true do
+    local c = socket.connect("127.0.0.1", port)
+    if c then
+      c:close()
+      return self
+    end
+    if not pid or process_gone(pid) or socket.gettime() > deadline then
+      local log = self:error_log() .. (read_file(prefix .. "/logs/stdout") or "")
+      self:stop()
+      error("nginx did not start:\n" .. log, 2)
+    end
+    socket.sleep(0.02)
+  end
+end
+
+-- Sends `GET path` (HTTP/1.0: no chunking, closed at the end) and returns the socket.
+local function send(port, path)
+  local c = assert(socket.connect("127.0.0.1", port))
+  c:settimeout(10)
+  assert(c:send("GET " .. path .. " HTTP/1.0\r\nHost: localhost\r\n\r\n"))
+  return c
+end
+
+-- Reads the whole response: status, headers (lower-case names), body.
+local function receive(c)
+  local data, err, partial = c:receive("*a")
+  c:close()
+  data = data or partial
+  assert(data and data ~= "", "no response: " .. tostring(err))
+  local head, body = data:match("^(.-)\r\n\r\n(.*)$")
+  local status = tonumber(head:match("^HTTP/1%.%d (%d+)"))
+  local headers = {}
+  for name, value in head:gmatch("\r\n([^:\r\n]+):%s*([^\r\n]*)") do headers[name:lower()] = value end
+  return status, headers, body
+end
+
+local function get(port, path)
+  return receive(send(port, path))
+end
+
+local function get_json(port, path)
+  local status, headers, body = get(port, path)
+  assert.are.equal("application/json", headers["content-type"], body)
+  return status, cjson.decode(body)
+end
+
+-- Local ports of the TCP connections to 127.0.0.1:`port`, in any state.
+local function connections_to(port)
+  local ports = {}
+  for line in io.lines("/proc/net/tcp") do
+    local lport, rport = line:match("^%s*%d+: %x+:(%x+) %x+:(%x+) ")
+    if rport and tonumber(rport, 16) == port then ports[tonumber(lport, 16)] = true end
+  end
+  return ports
+end
+
+local function percent_encode(s)
+  return (s:gsub("[^%w%-%._~]", function(ch) return ("%%%02X"):format(ch:byte()) end))
+end
+
+-- "id@depth" for every node, walk order, of the tree the JSON describes.
+local function walk_json(roots)
+  local seen = {}
+  local function visit(node, depth)
+    seen[#seen + 1] = node.id .. "@" .. depth
+    for _, child in ipairs(node.children or {}) do visit(child, depth + 1) end
+  end
+  for _, root in ipairs(roots) do visit(root, 0) end
+  return seen
+end
+
+describe("gong.resty", function()
+  describe("outside nginx", function()
+    it("raises a config error from new(): it needs ngx.run_worker_thread", function()
+      local ok, err = pcall(resty.new, { base_url = "http://127.0.0.1:1", token = "t" })
+      assert.is_false(ok)
+      assert.is_true(resty.is_error(err))
+      assert.are.equal("config", err.kind)
+      assert.matches("ngx.run_worker_thread", err.message, 1, true)
+    end)
+  end)
+
+  describe("example configuration", function()
+    it("doc/openresty.md shows spec/resty/nginx.conf, the one the specs run", function()
+      local doc = assert(read_file(DOC), "doc/openresty.md is missing")
+      local shown = doc:match("```nginx\n(# gong in nginx:.-)```")
+      assert.is_string(shown, "doc/openresty.md has no ```nginx block starting '# gong in nginx:'")
+      assert.are.equal(render(read_file(TEMPLATE), DOC_VALUES), shown)
+    end)
+  end)
+
+  describe("in nginx", function()
+    local srv, nginx, lib
+
+    setup(function()
+      lib = fake.library()
+      srv = fake.start()
+      nginx = start_nginx({ GONG_BASE_URL = srv.url, GONG_TOKEN = creds.token })
+    end)
+
+    teardown(function()
+      if nginx then nginx:stop() end
+      if srv then srv:stop() end
+    end)
+
+    before_each(function() srv:reset() end)
+
+    it("GET /gong/tree answers the library's folder tree as JSON", function()
+      local status, body = get_json(nginx.port, "/gong/tree")
+      assert.are.equal(200, status)
+      local expected = tree.build(lib.folders)
+      assert.are.equal(#lib.folders, body.count)
+      assert.are.equal(expected.count, body.count)
+
+      local root_ids, totals, expected_ids, expected_totals = {}, {}, {}, {}
+      for i, root in ipairs(body.roots) do root_ids[i], totals[i] = root.id, root.total_calls end
+      for i, root in ipairs(expected.roots) do
+        expected_ids[i], expected_totals[i] = root.id, root.total_calls
+      end
+      assert.are.same(expected_ids, root_ids)
+      assert.are.same(expected_totals, totals)
+
+      local expected_walk = {}
+      for node, depth in expected:walk() do expected_walk[#expected_walk + 1] = node.id .. "@" .. depth end
+      assert.are.same(expected_walk, walk_json(body.roots))
+
+      local all_calls, sum_of_roots = 0, 0
+      for _, folder in ipairs(lib.folders) do all_calls = all_calls + folder.callCount end
+      for _, total in ipairs(totals) do sum_of_roots = sum_of_roots + total end
+      assert.are.equal(all_calls, sum_of_roots)
+      assert.are.equal(1, #srv:requests())
+    end)
+
+    it("GET /gong/calls answers a folder's calls as JSON, even for an id needing escapes", function()
+      local id = lib.special_id
+      local status, body = get_json(nginx.port, "/gong/calls?folder=" .. percent_encode(id))
+      assert.are.equal(200, status)
+      local expected = {}
+      for i, call in ipairs(lib.calls[id]) do expected[i] = call.callId end
+      local got = {}
+      for i, call in ipairs(body.calls) do got[i] = call.callId end
+      assert.is_true(#expected > 0)
+      assert.are.same(expected, got)
+      assert.matches("^%x+$", body.request_id)
+    end)
+
+    it("reuses its connection to Gong from one request to the next", function()
+      local before = connections_to(srv.port)
+      for _ = 1, 3 do assert.are.equal(200, (get_json(nginx.port, "/gong/tree"))) end
+      local new = 0
+      for port in pairs(connections_to(srv.port)) do
+        if not before[port] then new = new + 1 end
+      end
+      assert.are.equal(3, #srv:requests())
+      -- Sequential requests get the same thread VM, whose cached client keeps the
+      -- connection open; at most one is new if that VM had none yet.
+      assert.is_true(new <= 1, new .. " new connections for 3 requests")
+    end)
+
+    it("keeps answering /ping at once while a Gong request is delayed 2 s", function()
+      srv:faults { { delay = 2, path = "/library/folders" } }
+      local started = socket.gettime()
+      local slow = send(nginx.port, "/gong/tree")
+      while #srv:requests() == 0 do -- in flight once the fake Gong has it
+        assert(socket.gettime() - started < 3, "the tree request never reached the fake Gong")
+        socket.sleep(0.01)
+      end
+      local ping_started = socket.gettime()
+      local ping_status, _, ping_body = get(nginx.port, "/ping")
+      local ping_seconds = socket.gettime() - ping_started
+      local slow_status, _, slow_body = receive(slow)
+      local slow_seconds = socket.gettime() - started
+
+      assert.are.equal(200, ping_status)
+      assert.are.equal("pong\n", ping_body)
+      assert.is_true(ping_seconds < 0.5, ("/ping took %.3f s"):format(ping_seconds))
+      assert.are.equal(200, slow_status)
+      assert.are.equal(#lib.folders, cjson.decode(slow_body).count)
+      assert.is_true(slow_seconds >= 2, ("the delayed request took only %.3f s"):format(slow_seconds))
+    end)
+
+    it("stalls /ping with the blocking gong API in its place (so the check above can fail)", function()
+      srv:faults { { delay = 2, path = "/library/folders" } }
+      local started = socket.gettime()
+      local slow = send(nginx.port, "/spec/blocking-tree")
+      while #srv:requests() == 0 do
+        assert(socket.gettime() - started < 3, "the tree request never reached the fake Gong")
+        socket.sleep(0.01)
+      end
+      local ping_started = socket.gettime()
+      local ping_status = get(nginx.port, "/ping")
+      local ping_seconds = socket.gettime() - ping_started
+      local slow_status, _, slow_body = receive(slow)
+
+      assert.are.equal(200, ping_status)
+      assert.is_true(ping_seconds > 1, ("/ping took only %.3f s"):format(ping_seconds))
+      assert.are.equal(200, slow_status)
+      assert.are.equal(tostring(#lib.folders) .. "\n", slow_body)
+    end)
+
+    describe("a client, checked inside nginx", function()
+      local checks
+
+      setup(function()
+        local status, _, body = get(nginx.port, "/spec/checks")
+        assert.are.equal(200, status, body .. nginx:error_log())
+        checks = cjson.decode(body)
+      end)
+
+      it("returns what the blocking API returns from folders() and calls()", function()
+        assert.are.equal(#lib.folders, checks.folders.count)
+        assert.are.equal(checks.folders.plain_count, checks.folders.count)
+        assert.are.same(checks.folders.plain_first, checks.folders.first)
+        assert.matches("^%x+$", checks.folders.request_id)
+        assert.is_true(checks.calls.count > 0)
+        assert.are.equal(checks.calls.plain_count, checks.calls.count)
+        assert.are.same(checks.calls.plain_first, checks.calls.first)
+        assert.matches("^%x+$", checks.calls.request_id)
+        assert.are.equal(#lib.folders, checks.each_folder)
+        assert.are.same({ folders = #lib.folders, calls = checks.calls.count }, checks.module)
+      end)
+
+      it("returns a real error object, as the blocking API does, when a request fails", function()
+        local err, plain = checks.missing.err, checks.missing.plain
+        assert.is_nil(checks.missing.result)
+        assert.is_true(err.is_error)
+        assert.are.equal("http", err.kind)
+        assert.are.equal(404, err.status)
+        assert.matches("^%x+$", err.request_id)
+        assert.are.equal("gong: " .. err.message .. " (request " .. err.request_id .. ")", err.text)
+        for _, field in ipairs { "kind", "message", "status", "url", "attempts", "errors" } do
+          assert.are.same(plain[field], err[field], field)
+        end
+      end)
+
+      it("raises an argument error for a bad argument, even one that cannot cross to a thread", function()
+        for _, case in ipairs { "bad_folder_id", "uncopyable_folder_id", "unknown_param" } do
+          assert.is_false(checks[case].ok, case)
+          assert.is_true(checks[case].err.is_error, case)
+          assert.are.equal("argument", checks[case].err.kind, case)
+        end
+        assert.matches("folderId must be a non%-empty string %(got number%)", checks.bad_folder_id.err.message)
+        assert.matches("^calls: ngx.run_worker_thread: unsupported Lua type: LUA_TFUNCTION",
+                       checks.uncopyable_folder_id.err.message)
+      end)
+
+      it("raises a config error from new() for a bad option", function()
+        for _, case in ipairs { "unknown_option", "bad_thread_pool" } do
+          assert.is_false(checks[case].ok, case)
+          assert.is_true(checks[case].err.is_error, case)
+          assert.are.equal("config", checks[case].err.kind, case)
+        end
+        assert.matches("nope", checks.unknown_option.err.message)
+        assert.matches("thread_pool", checks.bad_thread_pool.err.message)
+      end)
+
+      it("returns a config error when the thread pool does not exist", function()
+        assert.is_true(checks.no_pool.is_error)
+        assert.are.equal("config", checks.no_pool.kind)
+        assert.matches("thread pool nope not found", checks.no_pool.message, 1, true)
+      end)
+
+      it("returns a closed error after close(), which is idempotent", function()
+        assert.is_true(checks.closed.err.is_error)
+        assert.are.equal("closed", checks.closed.err.kind)
+        assert.are.equal("folders: client is closed", checks.closed.err.message)
+        assert.matches("closed%), thread_pool=gong%)$", checks.closed.tostring)
+        assert.are.equal(("gong.resty(gong.client(%s, auth=bearer), thread_pool=gong)"):format(srv.url),
+                         checks.tostring)
+      end)
+    end)
+
+    it("raises a config error in a phase that cannot yield", function()
+      local status, headers = get(nginx.port, "/spec/header-filter")
+      assert.are.equal(200, status)
+      assert.matches("^false config folders: gong.resty: .*header_filter_by_lua", headers["x-outcome"])
+    end)
+  end)
+
+  describe("in nginx, with a wrong token", function()
+    local srv, nginx
+
+    setup(function()
+      srv = fake.start()
+      nginx = start_nginx({ GONG_BASE_URL = srv.url, GONG_TOKEN = "wrong-token" })
+    end)
+
+    teardown(function()
+      if nginx then nginx:stop() end
+      if srv then srv:stop() end
+    end)
+
+    it("answers 502 with Gong's 401 as JSON: kind, status and request id", function()
+      local status, body = get_json(nginx.port, "/gong/tree")
+      assert.are.equal(502, status)
+      assert.are.equal("http", body.error.kind)
+      assert.are.equal(401, body.error.status)
+      assert.matches("^%x+$", body.error.request_id)
+      assert.matches("401", body.error.message)
+      assert.are.equal("Bearer wrong-token", srv:requests()[1].headers.authorization)
+      -- The location logs tostring(err): the error object was rebuilt with its __tostring.
+      assert.matches("gong: " .. body.error.message:gsub("%p", "%%%0") ..
+                     " %(request " .. body.error.request_id .. "%)", nginx:error_log())
+    end)
+  end)
+end)
