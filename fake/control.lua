@@ -1,0 +1,132 @@
+-- The /__fake/ control API (no auth): what the server recorded, fault
+-- injection, reset and shutdown. Also owns the request records.
+
+local socket = require "socket"
+local cjson = require "cjson.safe"
+local json = require "fake.json"
+local faults = require "fake.faults"
+
+local gettime = socket.gettime
+local setmetatable, pairs, ipairs, next, type = setmetatable, pairs, ipairs, next, type
+
+local _M = {}
+
+local Records = {}
+Records.__index = Records
+
+--- A bounded request log: past `max` entries the oldest are dropped, so a
+--- long benchmark cannot grow the server without limit.
+---@param max integer
+function _M.records(max)
+  return setmetatable({ first = 1, last = 0, items = {}, max = max }, Records)
+end
+
+function Records:push(record)
+  local last = self.last + 1
+  self.items[last] = record
+  self.last = last
+  if last - self.first + 1 > self.max then
+    self.items[self.first] = nil
+    self.first = self.first + 1
+  end
+end
+
+function Records:list()
+  local out = {}
+  for i = self.first, self.last do out[#out + 1] = self.items[i] end
+  return out
+end
+
+function Records:clear()
+  self.items, self.first, self.last = {}, 1, 0
+end
+
+--- The record of one API request as /__fake/requests reports it.
+---@param req table parsed request
+---@param fault table|nil the fault applied to it
+---@return table
+function _M.record(req, fault)
+  local headers = json.object {}
+  for name, value in pairs(req.headers) do headers[name] = value end
+  return {
+    method = req.method,
+    target = req.target,
+    path = req.path,
+    query = req.query,
+    headers = headers,
+    time = req.time or gettime(),
+    fault = fault and fault.name or json.null,
+  }
+end
+
+local function reply(status, value)
+  return { status = status, body = json.encode(value) }
+end
+
+local function failure(status, message)
+  return reply(status, json.object { errors = { message } })
+end
+
+local OK = json.object { ok = true }
+
+-- Decodes the body of POST /__fake/faults: one fault object or an array.
+local function parse_faults(body)
+  local decoded, err = cjson.decode(body)
+  if decoded == nil then return nil, "body is not JSON: " .. (err or "?") end
+  if type(decoded) ~= "table" then return nil, "body must be a JSON array of faults" end
+  -- An object has string keys; anything else (including []) is an array.
+  if #decoded == 0 and next(decoded) ~= nil then decoded = { decoded } end
+  local list = {}
+  for i, raw in ipairs(decoded) do
+    local fault, problem = faults.check(raw, cjson.null)
+    if not fault then return nil, "fault " .. i .. ": " .. problem end
+    list[i] = fault
+  end
+  return list
+end
+
+local ROUTES = {
+  ["/__fake/requests"] = { method = "GET", run = function(app)
+    return reply(200, app.records:list())
+  end },
+  ["/__fake/reset"] = { method = "POST", run = function(app)
+    app.records:clear()
+    app.faults:clear()
+    return reply(200, OK)
+  end },
+  ["/__fake/faults"] = { method = "POST", run = function(app, req)
+    local list, err = parse_faults(req.body)
+    if not list then return failure(400, err) end
+    for _, fault in ipairs(list) do app.faults:push(fault) end
+    return reply(200, json.object { ok = true, queued = #app.faults.items })
+  end },
+  ["/__fake/shutdown"] = { method = "POST", run = function(app)
+    app.shutting_down = true
+    local res = reply(200, OK)
+    res.close = true
+    return res
+  end },
+}
+
+--- Answers a /__fake/ request. Returns whether the connection may be kept.
+---@param app table server state {records, faults, loop}
+---@param conn table fake.http connection
+---@param req table parsed request
+---@return boolean keep
+function _M.handle(app, conn, req)
+  local route = ROUTES[req.path]
+  local res
+  if not route then
+    res = failure(404, "Not found")
+  elseif req.method ~= route.method then
+    res = failure(405, "Method not allowed")
+    res.headers = { { "Allow", route.method } }
+  else
+    res = route.run(app, req)
+  end
+  local keep = conn:respond(req, res)
+  if app.shutting_down then app.loop:stop() end
+  return keep
+end
+
+return _M

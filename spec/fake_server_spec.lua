@@ -1,0 +1,686 @@
+-- The fake Gong server (fake/server.lua), over real sockets with LuaSocket.
+-- The gong client is deliberately not used: these specs are what make the
+-- fake trustworthy enough to test the client against.
+
+local socket = require "socket"
+local mime = require "mime"
+local cjson = require("cjson").new()
+local fake = require "spec.support.fake"
+local json = require "fake.json"
+local contract = require "fake.contract"
+
+local creds = fake.credentials
+local BASIC = "Basic " .. mime.b64(creds.key .. ":" .. creds.secret)
+local BEARER = "Bearer " .. creds.token
+
+-- Percent-encodes everything but unreserved characters (RFC 3986).
+local function encode(s)
+  return (s:gsub("[^%w%-._~]", function(c) return ("%%%02X"):format(c:byte()) end))
+end
+
+local function connect(srv)
+  local c = assert(socket.connect(srv.host, srv.port))
+  c:settimeout(5)
+  return c
+end
+
+local function send_request(c, method, target, headers, body)
+  local lines = { method .. " " .. target .. " HTTP/1.1", "Host: fake" }
+  for name, value in pairs(headers or {}) do lines[#lines + 1] = name .. ": " .. value end
+  if body then lines[#lines + 1] = "Content-Length: " .. #body end
+  assert(c:send(table.concat(lines, "\r\n") .. "\r\n\r\n" .. (body or "")))
+end
+
+-- Reads the status line and headers; returns status, headers (lower-cased).
+local function read_head(c)
+  local line, err = c:receive("*l")
+  if not line then return nil, err end
+  local status = tonumber(line:match("^HTTP/1%.1 (%d%d%d) "))
+  local headers = {}
+  while true do
+    local h = assert(c:receive("*l"))
+    if h == "" then break end
+    local name, value = h:match("^([^:]+):%s*(.*)$")
+    headers[name:lower()] = value
+  end
+  return status, headers
+end
+
+local function read_chunked(c)
+  local parts = {}
+  while true do
+    local size = tonumber(assert(c:receive("*l")), 16)
+    if size == 0 then
+      assert.are.equal("", c:receive("*l"))
+      return table.concat(parts), #parts
+    end
+    parts[#parts + 1] = assert(c:receive(size))
+    assert.are.equal("", c:receive("*l"))
+  end
+end
+
+-- Reads one response: {status, headers, body, chunks}.
+local function read_response(c)
+  local status, headers = read_head(c)
+  if not status then return nil, headers end
+  local res = { status = status, headers = headers }
+  if headers["transfer-encoding"] == "chunked" then
+    res.body, res.chunks = read_chunked(c)
+  else
+    res.body = assert(c:receive(tonumber(headers["content-length"])))
+  end
+  return res
+end
+
+-- One request on a fresh connection, closed afterwards.
+local function get(srv, target, headers, method)
+  local c = connect(srv)
+  send_request(c, method or "GET", target, headers or { Authorization = BASIC })
+  local res = assert(read_response(c))
+  c:close()
+  return res
+end
+
+local function decode(body)
+  return cjson.decode(body)
+end
+
+local function request_id(body)
+  return body:match('^{"requestId":"([^"]+)"')
+end
+
+local function exited(pid)
+  local f = io.open("/proc/" .. pid .. "/stat")
+  if not f then return true end
+  local stat = f:read("*l") or ""
+  f:close()
+  return stat:match("%) (%a)") == "Z"
+end
+
+local function empty_folder(lib)
+  for _, f in ipairs(lib.folders) do
+    if f.callCount == 0 then return f end
+  end
+end
+
+describe("fake Gong server", function()
+  local srv, lib
+
+  setup(function()
+    srv = fake.start()
+    lib = fake.library()
+  end)
+
+  teardown(function()
+    srv:stop()
+  end)
+
+  before_each(function()
+    srv:reset()
+  end)
+
+  describe("start-up", function()
+    it("announces its loopback URL, port and pid", function()
+      assert.are.equal("http://127.0.0.1:" .. srv.port, srv.url)
+      assert.is_true(srv.port > 0)
+      assert.is_false(exited(srv.pid))
+    end)
+
+    it("listens on ::1 when asked", function()
+      local v6 = fake.start { host = "::1", folders = 5 }
+      assert.are.equal("http://[::1]:" .. v6.port, v6.url)
+      assert.are.equal("::1", v6.host)
+      local res = get(v6, "/library/folders")
+      assert.are.equal(200, res.status)
+      assert.are.equal(5, #decode(res.body).folders)
+      v6:stop()
+    end)
+
+    it("rejects unknown options on stderr with exit status 2", function()
+      local lua = os.getenv("GONG_FAKE_LUA") or "lua5.4"
+      local p = io.popen(lua .. " fake/server.lua --bogus 2>/dev/null; echo \"exit:$?\"")
+      local out = p:read("*a")
+      p:close()
+      assert.are.equal("exit:2\n", out)
+    end)
+  end)
+
+  describe("authentication", function()
+    it("accepts Basic key:secret", function()
+      assert.are.equal(200, get(srv, "/library/folders", { Authorization = BASIC }).status)
+    end)
+
+    it("accepts a Bearer token, scheme in any case", function()
+      assert.are.equal(200, get(srv, "/library/folders", { Authorization = BEARER }).status)
+      assert.are.equal(200, get(srv, "/library/folders", { Authorization = "bearer " .. creds.token }).status)
+    end)
+
+    it("answers 401 with the contract error body for wrong or missing credentials", function()
+      local wrong = {
+        { Authorization = "Basic " .. mime.b64(creds.key .. ":nope") },
+        { Authorization = "Bearer nope" },
+        { Authorization = "Digest whatever" },
+        {},
+      }
+      for _, headers in ipairs(wrong) do
+        local res = get(srv, "/library/folders/" .. lib.folders[1].id .. "/calls", headers)
+        assert.are.equal(401, res.status)
+        assert.matches('^{"requestId":"%x+","errors":%["Invalid credentials"%]}$', res.body)
+      end
+    end)
+
+    it("honours --key, --secret and --token", function()
+      local other = fake.start { folders = 3, key = "k", secret = "s", token = "t" }
+      assert.are.equal(200, get(other, "/library/folders", { Authorization = "Basic " .. mime.b64("k:s") }).status)
+      assert.are.equal(200, get(other, "/library/folders", { Authorization = "Bearer t" }).status)
+      assert.are.equal(401, get(other, "/library/folders", { Authorization = BASIC }).status)
+      other:stop()
+    end)
+  end)
+
+  describe("GET /library/folders", function()
+    it("returns every folder, byte for byte as fake.contract renders them", function()
+      local res = get(srv, "/library/folders")
+      assert.are.equal(200, res.status)
+      assert.are.equal("application/json; charset=utf-8", res.headers["content-type"])
+      assert.are.equal(#res.body, tonumber(res.headers["content-length"]))
+      local rid = request_id(res.body)
+      assert.are.equal(contract.body(rid, "folders", contract.folders(lib.folders)), res.body)
+      assert.are.equal(300, #decode(res.body).folders)
+    end)
+
+    it("writes null, [], integers and decimals exactly", function()
+      local body = get(srv, "/library/folders").body
+      assert.truthy(body:find('"parentFolderId":null', 1, true))
+      assert.truthy(body:find('"description":null', 1, true))
+      assert.truthy(body:find('"callCount":0,', 1, true))
+      assert.falsy(body:find("%d%.0[,}]"))
+      local empty = assert(empty_folder(lib))
+      local calls = get(srv, "/library/folders/" .. empty.id .. "/calls").body
+      assert.matches('^{"requestId":"%x+","calls":%[%]}$', calls)
+      local busy = lib.folders[2]
+      local text = get(srv, "/library/folders/" .. busy.id .. "/calls").body
+      assert.matches('"duration":%d+[,}]', text)
+      assert.falsy(text:find("%d%.0[,}]"))
+    end)
+
+    it("filters by workspaceId, decoding %XX and +", function()
+      for _, ws in ipairs(lib.workspaces) do
+        local want = {}
+        for _, f in ipairs(lib.folders) do
+          if f.workspaceId == ws.id then want[#want + 1] = f.id end
+        end
+        local got = {}
+        for _, f in ipairs(decode(get(srv, "/library/folders?workspaceId=" .. ws.id).body).folders) do
+          got[#got + 1] = f.id
+        end
+        assert.is_true(#want > 0)
+        assert.are.same(want, got)
+      end
+      local ws = lib.workspaces[1].id
+      local escaped = "%" .. ("%02X"):format(ws:byte(1)) .. ws:sub(2)
+      assert.are.equal(#decode(get(srv, "/library/folders?workspaceId=" .. ws).body).folders,
+                       #decode(get(srv, "/library/folders?x=1&workspaceId=" .. escaped).body).folders)
+    end)
+
+    it("returns [] for an unknown workspace", function()
+      local body = get(srv, "/library/folders?workspaceId=no+such").body
+      assert.matches('^{"requestId":"%x+","folders":%[%]}$', body)
+    end)
+
+    it("answers 400 to a malformed escape in the query", function()
+      assert.are.equal(400, get(srv, "/library/folders?workspaceId=%zz").status)
+    end)
+  end)
+
+  describe("GET /library/folders/{folderId}/calls", function()
+    it("returns a folder's calls, byte for byte", function()
+      for i = 1, 20 do
+        local f = lib.folders[i]
+        local res = get(srv, "/library/folders/" .. f.id .. "/calls", { Authorization = BEARER })
+        assert.are.equal(200, res.status)
+        local rid = request_id(res.body)
+        assert.are.equal(contract.body(rid, "calls", contract.calls(lib.calls[f.id])), res.body)
+        assert.are.equal(f.callCount, #decode(res.body).calls)
+      end
+    end)
+
+    it("reaches the special-character id when it is percent-encoded", function()
+      local res = get(srv, "/library/folders/" .. encode(lib.special_id) .. "/calls")
+      assert.are.equal(200, res.status)
+      assert.are.equal(2, #decode(res.body).calls)
+      -- An unencoded "/" makes it two segments, which is no route.
+      local slashed = encode(lib.special_id):gsub("%%2F", "/")
+      assert.are.equal(404, get(srv, "/library/folders/" .. slashed .. "/calls").status)
+    end)
+
+    it("answers 404 Folder not found for an unknown folder", function()
+      local res = get(srv, "/library/folders/123/calls")
+      assert.are.equal(404, res.status)
+      assert.matches('^{"requestId":"%x+","errors":%["Folder not found"%]}$', res.body)
+    end)
+  end)
+
+  describe("GET /library/folder-content", function()
+    it("returns the public shape of a folder and its calls", function()
+      local res = get(srv, "/library/folder-content?folderId=" .. encode(lib.special_id))
+      assert.are.equal(200, res.status)
+      local body = decode(res.body)
+      local f = lib.by_id[lib.special_id]
+      assert.are.equal(lib.special_id, body.id)
+      assert.are.equal(f.name, body.name)
+      assert.are.equal(f.callCount, body.callCount)
+      assert.are.equal(cjson.null, body.parentFolderId)
+      assert.are.equal(2, #body.calls)
+      local call, want = body.calls[1], lib.calls[lib.special_id][1]
+      assert.are.equal(want.callId, call.id)
+      assert.are.equal(want.addedToLibraryAt, call.created)
+      for _, key in ipairs { "id", "title", "note", "addedBy", "created", "url", "snippet" } do
+        assert.truthy(res.body:find('"' .. key .. '":', 1, true), key)
+      end
+    end)
+
+    it("answers 404 for an unknown folder and 400 without folderId", function()
+      assert.are.equal(404, get(srv, "/library/folder-content?folderId=nope").status)
+      assert.are.equal(400, get(srv, "/library/folder-content").status)
+    end)
+  end)
+
+  describe("routing", function()
+    it("answers 404 to unknown routes and 405 with Allow to non-GET", function()
+      local res = get(srv, "/library/nothing")
+      assert.are.equal(404, res.status)
+      assert.matches('"errors":%[', res.body)
+      assert.are.equal(404, get(srv, "/", {}).status)
+      local post = get(srv, "/library/folders", { Authorization = BASIC }, "POST")
+      assert.are.equal(405, post.status)
+      assert.are.equal("GET", post.headers.allow)
+    end)
+
+    it("answers 400 to a malformed request and closes", function()
+      local c = connect(srv)
+      assert(c:send("NONSENSE\r\n\r\n"))
+      local res = assert(read_response(c))
+      assert.are.equal(400, res.status)
+      assert.are.equal("close", res.headers.connection)
+      local _, err = c:receive(1)
+      assert.are.equal("closed", err)
+      c:close()
+    end)
+  end)
+
+  describe("connections", function()
+    it("keeps HTTP/1.1 connections alive", function()
+      local c = connect(srv)
+      send_request(c, "GET", "/library/folders", { Authorization = BASIC })
+      assert.are.equal(200, read_response(c).status)
+      send_request(c, "GET", "/library/folders/" .. lib.folders[1].id .. "/calls", { Authorization = BASIC })
+      assert.are.equal(200, read_response(c).status)
+      c:close()
+    end)
+
+    it("answers pipelined requests in order", function()
+      local c = connect(srv)
+      local one = "GET /library/folders/" .. lib.folders[1].id .. "/calls HTTP/1.1\r\n" ..
+                  "Authorization: " .. BASIC .. "\r\n\r\n"
+      assert(c:send(one .. "GET /nothing HTTP/1.1\r\n\r\n"))
+      assert.are.equal(200, read_response(c).status)
+      assert.are.equal(404, read_response(c).status)
+      c:close()
+    end)
+
+    it("closes after Connection: close and after HTTP/1.0 without keep-alive", function()
+      local c = connect(srv)
+      send_request(c, "GET", "/library/folders", { Authorization = BASIC, Connection = "close" })
+      local res = read_response(c)
+      assert.are.equal("close", res.headers.connection)
+      assert.are.equal("closed", select(2, c:receive(1)))
+      c:close()
+
+      c = connect(srv)
+      assert(c:send("GET /library/folders HTTP/1.0\r\nAuthorization: " .. BASIC .. "\r\n\r\n"))
+      assert.are.equal(200, read_response(c).status)
+      assert.are.equal("closed", select(2, c:receive(1)))
+      c:close()
+
+      c = connect(srv)
+      assert(c:send("GET /library/folders HTTP/1.0\r\nConnection: keep-alive\r\n" ..
+                    "Authorization: " .. BASIC .. "\r\n\r\n"))
+      local kept = read_response(c)
+      assert.are.equal("keep-alive", kept.headers.connection)
+      send_request(c, "GET", "/library/folders", { Authorization = BASIC })
+      assert.are.equal(200, read_response(c).status)
+      c:close()
+    end)
+
+    it("serves other connections while one response is delayed", function()
+      srv:faults { { path = "/library/folder-content", delay = 1 } }
+      local slow, fast = connect(srv), connect(srv)
+      local t0 = socket.gettime()
+      send_request(slow, "GET", "/library/folder-content?folderId=" .. encode(lib.folders[1].id),
+                   { Authorization = BASIC })
+      socket.sleep(0.1)
+      send_request(fast, "GET", "/library/folders", { Authorization = BASIC })
+      assert.are.equal(200, read_response(fast).status)
+      assert.is_true(socket.gettime() - t0 < 0.7)
+      assert.are.equal(200, read_response(slow).status)
+      assert.is_true(socket.gettime() - t0 >= 1)
+      slow:close()
+      fast:close()
+    end)
+
+    it("survives a client that disconnects mid-response", function()
+      srv:faults { { action = "huge", bytes = 8 * 1024 * 1024 } }
+      local c = connect(srv)
+      send_request(c, "GET", "/library/folders", { Authorization = BASIC })
+      assert.are.equal(200, (read_head(c)))
+      assert(c:receive(1000))
+      c:close()
+      assert.are.equal(200, get(srv, "/library/folders").status)
+    end)
+  end)
+
+  describe("faults", function()
+    it("answers canned statuses with headers and the contract error body, FIFO, `times` times", function()
+      srv:faults { { status = 503, times = 2, headers = { ["Retry-After"] = "2" } }, { status = 429 } }
+      for _ = 1, 2 do
+        local res = get(srv, "/library/folders")
+        assert.are.equal(503, res.status)
+        assert.are.equal("2", res.headers["retry-after"])
+        assert.matches('^{"requestId":"%x+","errors":%["Service unavailable"%]}$', res.body)
+      end
+      assert.are.equal(429, get(srv, "/library/folders").status)
+      assert.are.equal(200, get(srv, "/library/folders").status)
+    end)
+
+    it("applies only to requests under its path prefix (decoded)", function()
+      srv:faults { { path = "/library/folders/" .. lib.special_id, status = 500, body = "oops" } }
+      assert.are.equal(200, get(srv, "/library/folders").status)
+      local res = get(srv, "/library/folders/" .. encode(lib.special_id) .. "/calls")
+      assert.are.equal(500, res.status)
+      assert.are.equal("oops", res.body)
+    end)
+
+    it("delays the normal response", function()
+      srv:faults { { delay = 0.3 } }
+      local t0 = socket.gettime()
+      assert.are.equal(200, get(srv, "/library/folders").status)
+      assert.is_true(socket.gettime() - t0 >= 0.3)
+    end)
+
+    it("'close' closes without a response", function()
+      srv:faults { { action = "close" } }
+      local c = connect(srv)
+      send_request(c, "GET", "/library/folders", { Authorization = BASIC })
+      local line, err = c:receive("*l")
+      assert.is_nil(line)
+      assert.are.equal("closed", err)
+      c:close()
+    end)
+
+    it("'short' declares more bytes than it sends", function()
+      srv:faults { { action = "short" } }
+      local c = connect(srv)
+      send_request(c, "GET", "/library/folders", { Authorization = BASIC })
+      local _, headers = read_head(c)
+      local length = tonumber(headers["content-length"])
+      local body, err, partial = c:receive(length)
+      assert.is_nil(body)
+      assert.are.equal("closed", err)
+      assert.is_true(#partial > 0 and #partial < length)
+      c:close()
+    end)
+
+    it("'reset' aborts the connection mid-body", function()
+      srv:faults { { action = "reset" } }
+      local c = connect(srv)
+      send_request(c, "GET", "/library/folders", { Authorization = BASIC })
+      local status, headers = read_head(c)
+      assert.are.equal(200, status)
+      local length = tonumber(headers["content-length"])
+      local body, err, partial = c:receive(length)
+      assert.is_nil(body)
+      -- LuaSocket reports ECONNRESET as "closed" too; libcurl tells them apart.
+      assert.is_truthy(err == "closed" or err:match("^connection reset"))
+      assert.is_true(#partial < length)
+      c:close()
+    end)
+
+    it("'stall' sends part of the body, then nothing, without blocking others", function()
+      srv:faults { { action = "stall", seconds = 30 } }
+      local c = connect(srv)
+      send_request(c, "GET", "/library/folders", { Authorization = BASIC })
+      local _, headers = read_head(c)
+      c:settimeout(0.3)
+      local body, err, partial = c:receive(tonumber(headers["content-length"]))
+      assert.is_nil(body)
+      assert.are.equal("timeout", err)
+      assert.is_true(#partial > 0)
+      assert.are.equal(200, get(srv, "/library/folders").status)
+      c:close()
+    end)
+
+    it("'trickle' sends the normal body slowly", function()
+      local id = lib.special_id
+      srv:faults { { action = "trickle", rate = 2000 } }
+      local t0 = socket.gettime()
+      local res = get(srv, "/library/folders/" .. encode(id) .. "/calls")
+      local elapsed = socket.gettime() - t0
+      assert.are.equal(contract.body(request_id(res.body), "calls", contract.calls(lib.calls[id])), res.body)
+      assert.is_true(elapsed >= #res.body / 2000 * 0.8, "took " .. elapsed)
+    end)
+
+    it("'chunked' sends the normal body with Transfer-Encoding: chunked", function()
+      srv:faults { { action = "chunked", chunk = 100 } }
+      local res = get(srv, "/library/folders")
+      assert.are.equal("chunked", res.headers["transfer-encoding"])
+      assert.is_nil(res.headers["content-length"])
+      assert.is_true(res.chunks > 10)
+      assert.are.equal(contract.body(request_id(res.body), "folders", contract.folders(lib.folders)), res.body)
+    end)
+
+    it("'huge' sends exactly `bytes` bytes of valid JSON", function()
+      srv:faults { { action = "huge", bytes = 3 * 1024 * 1024 } }
+      local res = get(srv, "/library/folders")
+      assert.are.equal(200, res.status)
+      assert.are.equal(3 * 1024 * 1024, #res.body)
+      assert.are.same({}, decode(res.body).folders)
+    end)
+
+    it("'redirect' answers 302 with the Location given", function()
+      srv:faults { { action = "redirect", location = "http://127.0.0.1:1/elsewhere" } }
+      local res = get(srv, "/library/folders")
+      assert.are.equal(302, res.status)
+      assert.are.equal("http://127.0.0.1:1/elsewhere", res.headers.location)
+    end)
+
+    it("records the fault's name, and `times = -1` lasts until reset", function()
+      srv:faults { { name = "slow", delay = 0.01, times = -1 } }
+      for _ = 1, 3 do assert.are.equal(200, get(srv, "/library/folders").status) end
+      local records = srv:requests()
+      assert.are.equal(3, #records)
+      assert.are.equal("slow", records[3].fault)
+      srv:reset()
+      get(srv, "/library/folders")
+      assert.is_nil(srv:requests()[1].fault)
+    end)
+
+    it("rejects malformed faults with 400 and queues none of them", function()
+      assert.has_error(function() srv:faults { { status = 200 }, { action = "explode" } } end)
+      assert.has_error(function() srv:faults { { stauts = 500 } } end)
+      assert.are.equal(200, get(srv, "/library/folders").status)
+    end)
+  end)
+
+  describe("control API", function()
+    it("records API requests with raw target, path and query, lower-cased headers and the fault", function()
+      srv:faults { { status = 503 } }
+      local t0 = socket.gettime()
+      get(srv, "/library/folders?workspaceId=a%20b", { Authorization = BASIC, ["X-Trace"] = "1" })
+      get(srv, "/library/folders/" .. encode(lib.special_id) .. "/calls")
+      local records = srv:requests()
+      assert.are.equal(2, #records)
+      local first, second = records[1], records[2]
+      assert.are.equal("GET", first.method)
+      assert.are.equal("/library/folders?workspaceId=a%20b", first.target)
+      assert.are.equal("/library/folders", first.path)
+      assert.are.equal("workspaceId=a%20b", first.query)
+      assert.are.equal(BASIC, first.headers.authorization)
+      assert.are.equal("1", first.headers["x-trace"])
+      assert.are.equal("503", first.fault)
+      assert.is_true(first.time >= t0 - 1 and first.time <= socket.gettime())
+      assert.are.equal("/library/folders/" .. encode(lib.special_id) .. "/calls", second.path)
+      assert.are.equal("", second.query)
+      assert.is_nil(second.fault)
+    end)
+
+    it("reset clears records and queued faults", function()
+      srv:faults { { status = 500 } }
+      get(srv, "/nothing", {})
+      srv:reset()
+      assert.are.same({}, srv:requests())
+      assert.are.equal(200, get(srv, "/library/folders").status)
+    end)
+
+    it("answers Expect: 100-continue before reading a control body", function()
+      local c = connect(srv)
+      send_request(c, "POST", "/__fake/faults", { Expect = "100-continue", ["Content-Length"] = "2" })
+      assert.are.equal("HTTP/1.1 100 Continue", c:receive("*l"))
+      assert.are.equal("", c:receive("*l"))
+      assert(c:send("[]"))
+      assert.are.equal(200, read_response(c).status)
+      c:close()
+    end)
+
+    it("serves control requests without credentials and does not record them", function()
+      local res = get(srv, "/__fake/requests", {})
+      assert.are.equal(200, res.status)
+      assert.are.equal("[]", res.body)
+      assert.are.same({}, srv:requests())
+    end)
+
+    it("shuts down on request, and stop() is idempotent", function()
+      local other = fake.start { folders = 3 }
+      local c = connect(other)
+      send_request(c, "POST", "/__fake/shutdown", {}, "")
+      assert.are.equal(200, read_response(c).status)
+      c:close()
+      local deadline = socket.gettime() + 3
+      while not exited(other.pid) and socket.gettime() < deadline do socket.sleep(0.02) end
+      assert.is_true(exited(other.pid))
+      -- Nothing but the ready line ever reaches stdout.
+      assert.are.equal("", other.pipe:read("*a"))
+      other:stop()
+      other:stop()
+    end)
+
+    it("writes a request log to --log, not to stdout", function()
+      local path = os.tmpname()
+      local other = fake.start { folders = 3, log = path }
+      get(other, "/library/folders?x=1")
+      other:stop()
+      local f = assert(io.open(path))
+      local text = f:read("*a")
+      f:close()
+      os.remove(path)
+      assert.matches("GET /library/folders%?x=1 200\n", text)
+    end)
+
+    it("exits by itself after --idle-exit seconds without a request", function()
+      local other = fake.start { folders = 3, idle_exit = 1 }
+      assert.are.equal(200, get(other, "/library/folders").status)
+      socket.sleep(0.6)
+      assert.is_false(exited(other.pid))
+      local deadline = socket.gettime() + 4
+      while not exited(other.pid) and socket.gettime() < deadline do socket.sleep(0.05) end
+      assert.is_true(exited(other.pid))
+      other:stop()
+    end)
+  end)
+end)
+
+describe("fake.library", function()
+  local lib = fake.library()
+
+  it("has 300 folders in 3 workspaces, callCount matching the calls", function()
+    assert.are.equal(300, #lib.folders)
+    assert.are.equal(3, #lib.workspaces)
+    local total = 0
+    for _, f in ipairs(lib.folders) do
+      assert.are.equal(f.callCount, #lib.calls[f.id])
+      total = total + f.callCount
+    end
+    assert.is_true(total > 2000)
+  end)
+
+  it("nests at least 5 deep and lists some children before their parents", function()
+    local position, deepest, early = {}, 0, 0
+    for i, f in ipairs(lib.folders) do position[f.id] = i end
+    for i, f in ipairs(lib.folders) do
+      local depth, p = 1, f.parentFolderId
+      while p do
+        depth = depth + 1
+        p = lib.by_id[p].parentFolderId
+      end
+      if depth > deepest then deepest = depth end
+      if f.parentFolderId and position[f.parentFolderId] > i then early = early + 1 end
+    end
+    assert.is_true(deepest >= 5)
+    assert.is_true(early > 0)
+  end)
+
+  it("has the awkward data clients must survive", function()
+    local parent_of_name, empty, slash, unicode, long_ids, dupes = {}, 0, false, false, 0, false
+    for _, f in ipairs(lib.folders) do
+      if f.callCount == 0 then empty = empty + 1 end
+      if f.name:find("/", 1, true) then slash = true end
+      if f.name:find("[\128-\255]") then unicode = true end
+      if f.id:match("^" .. ("%d"):rep(19) .. "$") then long_ids = long_ids + 1 end
+      local parent = f.parentFolderId or ""
+      local earlier = parent_of_name[f.name]
+      if earlier and earlier ~= parent then dupes = true end
+      parent_of_name[f.name] = parent
+    end
+    assert.is_true(empty > 0 and slash and unicode and dupes)
+    assert.are.equal(#lib.folders - 1, long_ids)
+    assert.are.equal(2, #lib.calls[lib.special_id])
+    local fractional = false
+    for _, calls in pairs(lib.calls) do
+      for _, c in ipairs(calls) do
+        if c.duration ~= math.floor(c.duration) then fractional = true end
+      end
+    end
+    assert.is_true(fractional)
+  end)
+
+  it("renders byte-identical JSON under every Lua interpreter", function()
+    local script = 'package.path = "./?.lua;" .. package.path; ' ..
+                   'io.write(require("fake.contract").document(require("fake.library").generate { seed = 7 }))'
+    local here = contract.document(require("fake.library").generate { seed = 7 })
+    local compared = 0
+    for _, lua in ipairs { "lua5.1", "lua5.2", "lua5.3", "lua5.4", "luajit" } do
+      local found = os.execute("command -v " .. lua .. " >/dev/null 2>&1")
+      -- os.execute returns true/nil from Lua 5.2 on, an exit status before.
+      if found == true or found == 0 then
+        local p = io.popen(lua .. " -e '" .. script .. "'")
+        local out = p:read("*a")
+        p:close()
+        assert.are.equal(#here, #out, lua)
+        assert.is_true(here == out, lua .. " renders different JSON")
+        compared = compared + 1
+      end
+    end
+    assert.is_true(compared >= 3)
+  end)
+
+  it("encodes JSON exactly (json.lua)", function()
+    assert.are.equal('[]', json.encode({}))
+    assert.are.equal('{}', json.encode(json.object {}))
+    assert.are.equal('[1,2.5,-3,null,"a\\"b\\\\c\\n\\u0001é"]',
+                     json.encode { 1, 2.5, -3, json.null, 'a"b\\c\n\1é' })
+    assert.are.equal('{"a":1,"b":[true,false]}', json.encode { b = { true, false }, a = 1 })
+    assert.are.equal("12", json.number(12.0))
+    assert.are.equal("1834.5", json.number(1834.5))
+    assert.are.equal("0.1", json.number(0.1))
+  end)
+end)

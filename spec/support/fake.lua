@@ -1,0 +1,177 @@
+-- Starts and drives the fake Gong server (fake/server.lua) from busted specs.
+-- Runs under Lua 5.1-5.4 and LuaJIT; the server itself always runs under
+-- lua5.4 (or $GONG_FAKE_LUA).
+--
+--   local fake = require "spec.support.fake"
+--   local srv = fake.start { folders = 300, seed = 1 }
+--   -- srv.url, srv.host, srv.port, srv.pid
+--   srv:faults { { status = 503, times = 2 } }
+--   ... srv:requests() ... srv:reset() ... srv:stop()
+
+local http = require "socket.http"
+local ltn12 = require "ltn12"
+local socket = require "socket"
+local cjson = require("cjson").new()
+
+local _M = {}
+
+--- The credentials the server accepts unless told otherwise.
+_M.credentials = { key = "test-key", secret = "test-secret", token = "test-token" }
+
+-- The repository root, from where this file lives (spec/support/fake.lua).
+local function repo_root()
+  local source = debug.getinfo(1, "S").source:gsub("^@", "")
+  -- Loaded as "spec/support/fake.lua" (relative to the cwd) there is no
+  -- prefix, and the cwd is the root.
+  return source:match("^(.*)/spec/support/[^/]+$") or "."
+end
+
+_M.root = repo_root()
+
+local function shell_quote(s)
+  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+
+local function require_library()
+  local ok, lib = pcall(require, "fake.library")
+  if ok then return lib end
+  package.path = _M.root .. "/?.lua;" .. package.path
+  return require "fake.library"
+end
+
+--- The library the server serves for `opts` ({seed, folders}), computed
+--- locally with the same defaults.
+---@param opts table|nil
+---@return table library as fake.library.generate returns it
+function _M.library(opts)
+  opts = opts or {}
+  return require_library().generate { seed = opts.seed, folders = opts.folders }
+end
+
+-- cjson.null -> nil, recursively, so records read like plain Lua data.
+local function strip_null(v)
+  if v == cjson.null then return nil end
+  if type(v) == "table" then
+    for k, item in pairs(v) do v[k] = strip_null(item) end
+  end
+  return v
+end
+
+local Server = {}
+Server.__index = Server
+
+-- One control call; returns the status and the body, raises on failure.
+local function control(self, method, path, body)
+  local chunks = {}
+  local ok, status = http.request {
+    url = self.url .. path,
+    method = method,
+    headers = body and { ["content-type"] = "application/json", ["content-length"] = #body } or nil,
+    source = body and ltn12.source.string(body) or nil,
+    sink = ltn12.sink.table(chunks),
+  }
+  if not ok then error("fake server " .. method .. " " .. path .. ": " .. tostring(status), 3) end
+  local text = table.concat(chunks)
+  if status ~= 200 then
+    error("fake server " .. method .. " " .. path .. ": HTTP " .. tostring(status) .. " " .. text, 3)
+  end
+  return text
+end
+
+--- The requests the server saw (except control ones), oldest first: arrays
+--- of {method, target, path, query, headers, time, fault}.
+---@return table
+function Server:requests()
+  return strip_null(cjson.decode(control(self, "GET", "/__fake/requests")))
+end
+
+--- Forgets the recorded requests and any queued faults.
+function Server:reset()
+  control(self, "POST", "/__fake/reset")
+end
+
+--- Queues faults (an array of fault tables, or one fault table).
+---@param list table
+function Server:faults(list)
+  local body
+  if next(list) == nil then
+    body = "[]"
+  else
+    body = cjson.encode(list)
+  end
+  control(self, "POST", "/__fake/faults", body)
+end
+
+local function exited(pid)
+  local f = io.open("/proc/" .. pid .. "/stat")
+  if not f then return true end
+  local stat = f:read("*l") or ""
+  f:close()
+  -- The state follows the parenthesised command name; Z is a zombie that
+  -- has exited but not been reaped by pclose yet.
+  return stat:match("%) (%a)") == "Z"
+end
+
+local function wait_exit(pid, seconds)
+  local deadline = socket.gettime() + seconds
+  while socket.gettime() < deadline do
+    if exited(pid) then return true end
+    socket.sleep(0.02)
+  end
+  return exited(pid)
+end
+
+--- Shuts the server down (politely, then by signal) and reaps it. Safe to
+--- call more than once and after the server exited on its own.
+function Server:stop()
+  if self.stopped then return end
+  self.stopped = true
+  if not exited(self.pid) then
+    pcall(control, self, "POST", "/__fake/shutdown")
+    if not wait_exit(self.pid, 3) then
+      os.execute("kill " .. self.pid .. " 2>/dev/null")
+      if not wait_exit(self.pid, 2) then os.execute("kill -9 " .. self.pid .. " 2>/dev/null") end
+    end
+  end
+  self.pipe:close()
+end
+
+--- Starts a server and waits until it listens. Options (all optional):
+--- host, port, seed, folders, key, secret, token, idle_exit, max_records, log.
+---@param opts table|nil
+---@return table server {url, host, port, pid, requests, reset, faults, stop}
+function _M.start(opts)
+  opts = opts or {}
+  local lua = os.getenv("GONG_FAKE_LUA") or "lua5.4"
+  local args = { "exec", lua, shell_quote(_M.root .. "/fake/server.lua") }
+  local function add(flag, value)
+    if value ~= nil then
+      args[#args + 1] = flag
+      args[#args + 1] = shell_quote(value)
+    end
+  end
+  add("--host", opts.host)
+  add("--port", opts.port or 0)
+  add("--seed", opts.seed)
+  add("--folders", opts.folders)
+  add("--key", opts.key)
+  add("--secret", opts.secret)
+  add("--token", opts.token)
+  add("--idle-exit", opts.idle_exit)
+  add("--max-records", opts.max_records)
+  add("--log", opts.log)
+  local pipe = assert(io.popen(table.concat(args, " ") .. " </dev/null", "r"))
+  local line = pipe:read("*l")
+  local url, pid = (line or ""):match("^listening (http://%S+) pid=(%d+)$")
+  if not url then
+    pipe:close()
+    error("fake server did not start (got " .. tostring(line) .. ")", 2)
+  end
+  local host, port = url:match("^http://%[?([^%]]+)%]?:(%d+)$")
+  return setmetatable({
+    url = url, host = host, port = tonumber(port), pid = tonumber(pid),
+    pipe = pipe, stopped = false,
+  }, Server)
+end
+
+return _M
