@@ -19,21 +19,21 @@ typedef struct batch_slot {
 static void batch_detach(gong_client *c) {
   int k;
   for (k = 0; k < c->pool_size; k++) {
-    if (c->pool[k].running) curl_multi_remove_handle(c->multi, c->pool[k].t.curl);
-    c->pool[k].running = 0;
-    c->pool[k].index = 0;
+    if (c->pool[k]->running) curl_multi_remove_handle(c->multi, c->pool[k]->t.curl);
+    c->pool[k]->running = 0;
+    c->pool[k]->index = 0;
   }
 }
 
 /* Frees the multi handle and the pool; idempotent. */
 static void batch_release(gong_client *c) {
   int k;
-  if (c->pool != NULL) {
-    batch_detach(c);
-    for (k = 0; k < c->pool_size; k++) transfer_free(&c->pool[k].t);
-    free(c->pool);
+  batch_detach(c);
+  for (k = 0; k < c->pool_size; k++) {
+    transfer_free(&c->pool[k]->t);
+    free(c->pool[k]);
+    c->pool[k] = NULL;
   }
-  c->pool = NULL;
   c->pool_size = 0;
   if (c->multi != NULL) curl_multi_cleanup(c->multi);
   c->multi = NULL;
@@ -52,22 +52,16 @@ static const char *batch_prepare(gong_client *c, int n) {
       return "libcurl refused CURLMOPT_PIPELINING";
   }
   batch_detach(c);
-  if (n > c->pool_size) {
-    batch_slot *grown = (batch_slot *)realloc(c->pool, (size_t)n * sizeof *grown);
-    if (grown == NULL) return "out of memory";
-    c->pool = grown;
-    for (k = c->pool_size; k < n; k++) {
-      batch_slot *s = &c->pool[k];
-      memset(s, 0, sizeof *s);
-      s->t.limits = &c->limits;
-      s->t.curl = curl_easy_duphandle(c->main.curl);
-      if (s->t.curl == NULL) {
-        c->pool_size = k;
-        return "libcurl could not copy the handle";
-      }
-      c->pool_size = k + 1;
-      if (transfer_bind(&s->t) != CURLE_OK) return "libcurl refused a callback";
-    }
+  /* Slots are allocated one by one: libcurl holds pointers into them. */
+  for (k = c->pool_size; k < n; k++) {
+    batch_slot *s = (batch_slot *)calloc(1, sizeof *s);
+    if (s == NULL) return "out of memory";
+    c->pool[k] = s;
+    c->pool_size = k + 1;
+    s->t.limits = &c->limits;
+    s->t.curl = curl_easy_duphandle(c->main.curl);
+    if (s->t.curl == NULL) return "libcurl could not copy the handle";
+    if (transfer_bind(&s->t) != CURLE_OK) return "libcurl refused a callback";
   }
   return NULL;
 }
@@ -220,10 +214,10 @@ static int client_calls_batch(lua_State *L) {
 
   while (done < n) {
     double now = clock_now(), wake = now + 1;
-    int running = 0;
+    int running = 0, queued, freed = 0;
     CURLMsg *msg;
     for (k = 0; k < concurrency; k++) {
-      batch_slot *s = &c->pool[k];
+      batch_slot *s = c->pool[k];
       double delay;
       if (s->running) continue;
       if (s->index == 0) {
@@ -252,7 +246,7 @@ static int client_calls_batch(lua_State *L) {
       batch_detach(c);
       return error_raise(L, "network", "calls_batch: libcurl multi interface failed");
     }
-    while ((msg = curl_multi_info_read(c->multi, &k)) != NULL) {
+    while ((msg = curl_multi_info_read(c->multi, &queued)) != NULL) {
       batch_slot *s = NULL;
       attempt a;
       double wait;
@@ -260,6 +254,7 @@ static int client_calls_batch(lua_State *L) {
       curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&s);
       curl_multi_remove_handle(c->multi, s->t.curl);
       s->running = 0;
+      freed = 1;
       transfer_end(&s->t, msg->data.result, &a);
       wait = retry_wait(&c->retry, &a, &s->t, s->attempts);
       if (wait >= 0) {
@@ -274,7 +269,8 @@ static int client_calls_batch(lua_State *L) {
       done += n - next + 1;
       batch_give_up(L, c, n, &next, results, on_result);
     }
-    if (done < n) {
+    if (done < n && !freed) {
+      /* Sleep until a transfer moves, a retry is due or the limiter allows a start. */
       double wait_ms = (wake - clock_now()) * 1000;
       int timeout = wait_ms <= 0 ? 0 : wait_ms >= 1000 ? 1000 : (int)wait_ms + 1;
       curl_multi_poll(c->multi, NULL, 0, timeout, NULL);

@@ -43,7 +43,7 @@ typedef struct gong_client {
   ratelimit rate;
   /* For batches: a multi handle and its easy handles, created on first use. */
   CURLM *multi;
-  struct batch_slot *pool;
+  struct batch_slot *pool[64]; /* BATCH_MAX_CONCURRENCY; slots never move */
   int pool_size;
 } gong_client;
 

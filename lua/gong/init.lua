@@ -11,8 +11,8 @@
 local core = require "gong.core"
 local tree = require "gong.tree"
 
-local error, getenv, pairs, setmetatable, tostring, type =
-      error, os.getenv, pairs, setmetatable, tostring, type
+local error, getenv, ipairs, pairs, pcall, setmetatable, tostring, type =
+      error, os.getenv, ipairs, pairs, pcall, setmetatable, tostring, type
 
 ---@class gong.Error
 ---@field kind string one of argument, config, closed, http, network, timeout, decode, too_large, rate_limited
@@ -80,6 +80,9 @@ local client_mt = {
   __index = Client,
   __name = "gong.Client",
 }
+
+-- Options of client:library(); anything else is a typo.
+local LIBRARY_OPTIONS = { workspaceId = true, concurrency = true, strict = true, on_progress = true }
 
 -- Environment variables holding credentials, by the option they fill.
 local ENV = {
@@ -190,6 +193,81 @@ function Client:tree(params)
   local folders, err = self._core:folders(params)
   if folders == nil then return nil, err end
   return tree.build(folders)
+end
+
+---@class gong.LibraryOptions
+---@field workspaceId? string only this workspace's folders
+---@field concurrency? integer transfers at once (3); every one still under the client's rate limit
+---@field strict? boolean any failed folder makes the whole call return nil, err
+---@field on_progress? fun(done: integer, total: integer, node: gong.TreeNode, err: gong.Error?) called as each folder completes
+
+--- Fetches the whole library: the folder tree with every node's `calls` filled,
+--- folders' calls fetched concurrently under the client's rate limit and retry policy.
+--- Returns `tree, errors`: `errors` lists the per-folder failures (error objects with
+--- `folder_id`), whose nodes carry `error` instead of `calls`; one failing folder does
+--- not throw away the rest. With `strict = true`, the first failure stops everything
+--- and is returned as `nil, err`. Failing to list the folders is always `nil, err`.
+---@param opts? gong.LibraryOptions
+---@return gong.Tree|nil tree
+---@return gong.Error[]|gong.Error errors_or_err
+function Client:library(opts)
+  if opts ~= nil and type(opts) ~= "table" then
+    error(core.error("argument", "library: options must be a table (got " .. type(opts) .. ")"), 2)
+  end
+  opts = opts or {}
+  for k in pairs(opts) do
+    if not LIBRARY_OPTIONS[k] then
+      error(core.error("argument", ("library: unknown option '%s'"):format(tostring(k))), 2)
+    end
+  end
+  if opts.on_progress ~= nil and type(opts.on_progress) ~= "function" then
+    error(core.error("argument", "library: on_progress must be a function"), 2)
+  end
+  local folders, err = self._core:folders({ workspaceId = opts.workspaceId })
+  if folders == nil then return nil, err end
+  local t = tree.build(folders)
+
+  -- Each distinct id is fetched once; nodes sharing a duplicated id share its calls.
+  local ids, nodes_of = {}, {}
+  for node in t:walk() do
+    local id = node.id
+    if type(id) == "string" and id ~= "" then
+      if nodes_of[id] == nil then
+        nodes_of[id] = {}
+        ids[#ids + 1] = id
+      end
+      local list = nodes_of[id]
+      list[#list + 1] = node
+    end
+  end
+
+  local errors, done, total = {}, 0, #ids
+  local strict, on_progress = opts.strict, opts.on_progress
+  local stop = {} -- raised through calls_batch to end a strict fetch at the first failure
+  local ok, raised, closed = pcall(self._core.calls_batch, self._core, ids, {
+    concurrency = opts.concurrency,
+    on_result = function(i, calls, e)
+      local id = ids[i]
+      done = done + 1
+      for _, node in ipairs(nodes_of[id]) do
+        if calls then node.calls = calls else node.error = e end
+      end
+      local err -- on success `e` is the requestId, not an error
+      if not calls then
+        err = e
+        err.folder_id = id
+        errors[#errors + 1] = err
+      end
+      if on_progress then on_progress(done, total, nodes_of[id][1], err) end
+      if strict and not calls then error(stop) end
+    end,
+  })
+  if not ok then
+    if raised == stop then return nil, errors[1] end
+    error(raised, 0)
+  end
+  if raised == nil then return nil, closed end
+  return t, errors
 end
 
 --- Closes the connection. Idempotent; later requests return an error of kind "closed".

@@ -1,0 +1,174 @@
+-- client:library() and client:calls_batch(): the whole library, folders'
+-- calls fetched concurrently under one rate limiter and retry policy.
+
+local gong = require "gong"
+local fake = require "spec.support.fake"
+local socket = require "socket"
+
+local creds = fake.credentials
+
+describe("client:library()", function()
+  local srv, lib
+
+  local function new(opts)
+    local o = { base_url = srv.url, token = creds.token, rate = false, backoff_base = 0.01 }
+    for k, v in pairs(opts or {}) do o[k] = v end
+    return gong.new(o)
+  end
+
+  setup(function()
+    srv = fake.start()
+    lib = fake.library()
+  end)
+  teardown(function() srv:stop() end)
+  before_each(function() srv:reset() end)
+
+  it("returns the tree with every folder's calls, and no errors", function()
+    local t, errors = new():library()
+    assert.are.same({}, errors)
+    assert.are.equal(#lib.folders, t.count)
+    local nodes = 0
+    for node in t:walk() do
+      nodes = nodes + 1
+      local want = lib.calls[node.id] or {}
+      assert.are.equal(#want, #node.calls, node.id)
+      if want[1] then assert.are.equal(want[1].callId, node.calls[1].callId) end
+    end
+    assert.are.equal(#lib.folders, nodes)
+    -- one request for the folders, one per folder
+    assert.are.equal(#lib.folders + 1, #srv:requests())
+  end)
+
+  it("filters by workspace", function()
+    local ws = lib.workspaces[2].id
+    local t = new():library({ workspaceId = ws })
+    local want = 0
+    for _, f in ipairs(lib.folders) do
+      if f.workspaceId == ws then want = want + 1 end
+    end
+    assert.are.equal(want, t.count)
+    assert.are.equal("workspaceId=" .. ws, srv:requests()[1].query)
+  end)
+
+  it("keeps going when one folder fails, and reports it", function()
+    local victim = lib.folders[5]
+    srv:faults({ { path = "/library/folders/" .. victim.id .. "/calls", status = 404 } })
+    local t, errors = new():library()
+    assert.are.equal(1, #errors)
+    assert.are.equal(victim.id, errors[1].folder_id)
+    assert.are.equal(404, errors[1].status)
+    local node = t:get(victim.id)
+    assert.is_nil(node.calls)
+    assert.are.equal(errors[1], node.error)
+    local filled = 0
+    for n in t:walk() do if n.calls then filled = filled + 1 end end
+    assert.are.equal(#lib.folders - 1, filled)
+  end)
+
+  it("returns nil and the first error with strict = true, stopping early", function()
+    srv:faults({ { path = "/library/folders/" .. lib.folders[1].id .. "/calls", status = 404 } })
+    local t, err = new():library({ strict = true, concurrency = 1 })
+    assert.is_nil(t)
+    assert.are.equal(404, err.status)
+    assert.is_true(#srv:requests() < #lib.folders / 2)
+  end)
+
+  it("returns nil, err when the folder list fails", function()
+    local t, err = new({ token = "wrong" }):library()
+    assert.is_nil(t)
+    assert.are.equal(401, err.status)
+  end)
+
+  it("retries transient failures of single folders", function()
+    srv:faults({ { path = "/library/folders/" .. lib.folders[3].id .. "/calls", status = 503, times = 2 },
+                 { path = "/library/folders/" .. lib.folders[7].id .. "/calls", action = "reset" } })
+    local t, errors = new():library({ concurrency = 4 })
+    assert.are.same({}, errors)
+    assert.is_table(t:get(lib.folders[3].id).calls)
+    assert.are.equal(#lib.folders + 1 + 3, #srv:requests())
+  end)
+
+  it("reports progress once per folder", function()
+    local calls, last_total = 0, nil
+    local t = new():library({ on_progress = function(done, total, node, err)
+      calls = calls + 1
+      assert.are.equal(calls, done)
+      assert.is_nil(err)
+      assert.is_table(node)
+      last_total = total
+    end })
+    assert.are.equal(t.count, calls)
+    assert.are.equal(t.count, last_total)
+  end)
+
+  it("lets an error raised by on_progress propagate, leaving the client usable", function()
+    local c = new()
+    local ok, err = pcall(c.library, c, { on_progress = function() error("stop here") end })
+    assert.is_false(ok)
+    assert.matches("stop here", tostring(err))
+    assert.is_table((c:library()))
+  end)
+
+  it("runs concurrently: 8 transfers beat 1 by far when the server is slow", function()
+    local ids = {}
+    for i = 1, 16 do ids[i] = lib.folders[i].id end
+    srv:faults({ { delay = 0.2, times = 32 } })
+    local c = new()
+    local t0 = socket.gettime()
+    local one = c._core:calls_batch(ids, { concurrency = 1 })
+    local t1 = socket.gettime()
+    local eight = c._core:calls_batch(ids, { concurrency = 8 })
+    local t2 = socket.gettime()
+    assert.are.equal(16, #one)
+    assert.are.equal(16, #eight)
+    assert.is_true(t1 - t0 >= 16 * 0.2 * 0.95, "sequential took " .. (t1 - t0))
+    assert.is_true((t2 - t1) < (t1 - t0) / 4, ("concurrent %.2f vs %.2f"):format(t2 - t1, t1 - t0))
+  end)
+
+  it("never exceeds the rate limit, whatever the concurrency", function()
+    local ids = {}
+    for i = 1, 10 do ids[i] = lib.folders[i].id end
+    local c = new({ rate = 3 })
+    c._core:calls_batch(ids, { concurrency = 8 })
+    local times = {}
+    for i, req in ipairs(srv:requests()) do times[i] = req.time end
+    table.sort(times)
+    for i = 4, #times do
+      assert.is_true(times[i] - times[i - 3] >= 1, ("requests %d and %d %.3f s apart"):format(
+        i - 3, i, times[i] - times[i - 3]))
+    end
+  end)
+
+  it("stops starting new folders when the rate limit outlasts max_retry_wait", function()
+    srv:faults({ { status = 429, headers = { ["Retry-After"] = "3600" }, times = 100 } })
+    local ids = {}
+    for i = 1, 20 do ids[i] = lib.folders[i].id end
+    local results = new()._core:calls_batch(ids, { concurrency = 2 })
+    assert.are.equal(20, #results)
+    for _, r in ipairs(results) do
+      assert.is_true(gong.is_error(r))
+      assert.are.equal("rate_limited", r.kind)
+    end
+    assert.is_true(#srv:requests() <= 2)
+  end)
+
+  it("raises argument errors for bad ids and options", function()
+    local c = new()
+    assert.has_error(function() c._core:calls_batch({ "a", "" }) end)
+    assert.has_error(function() c._core:calls_batch({ "a" }, { concurrency = 0 }) end)
+    assert.has_error(function() c._core:calls_batch({ "a" }, { on_result = 1 }) end)
+    assert.has_error(function() c:library({ concurency = 2 }) end)
+    assert.are.same({}, c._core:calls_batch({}))
+  end)
+
+  it("returns a closed error on a closed client", function()
+    local c = new()
+    c:close()
+    local t, err = c:library()
+    assert.is_nil(t)
+    assert.are.equal("closed", err.kind)
+    local r, err2 = c._core:calls_batch({ "a" })
+    assert.is_nil(r)
+    assert.are.equal("closed", err2.kind)
+  end)
+end)
