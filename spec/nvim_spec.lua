@@ -1,0 +1,366 @@
+-- gong.nvim: requests from Neovim that do not freeze the editor. Every case
+-- starts a real headless Neovim (Debian's 0.7.2, LuaJIT) on one scenario of
+-- spec/nvim/run.lua against the fake Gong server, and judges what it reports.
+-- Needs `nvim` (tools/deps.sh neovim) and gong.core built for LuaJIT
+-- (make LUA=luajit); runs under any Lua itself.
+
+local cjson = require("cjson").new()
+local fake = require "spec.support.fake"
+
+local creds = fake.credentials
+
+local function shell_quote(s)
+  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+
+local function slurp(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local data = f:read("*a")
+  f:close()
+  return data
+end
+
+local function capture(command)
+  local p = assert(io.popen(command))
+  local out = p:read("*a")
+  p:close()
+  return out
+end
+
+-- Neovim is started in other directories too, so the root must be absolute.
+local ROOT = fake.root
+if ROOT:sub(1, 1) ~= "/" then
+  ROOT = capture("cd " .. shell_quote(ROOT) .. " && pwd"):gsub("\n$", "")
+end
+local CORE = ROOT .. "/build/luajit/gong/core.so"
+local DOC = ROOT .. "/doc/neovim.md"
+
+-- The doc's Lua blocks, by name, each run by the scenario of the same name.
+local SNIPPETS = {
+  lazy = "doc_lazy", runtimepath = "doc_runtimepath", install = "doc_install",
+  api = "doc_api", command = "doc_command",
+}
+
+local function tmpdir()
+  local dir = capture("mktemp -d"):gsub("\n$", "")
+  assert(dir ~= "", "mktemp -d failed")
+  return dir
+end
+
+local function decode_null(v)
+  if v == cjson.null then return nil end
+  if type(v) == "table" then
+    for k, item in pairs(v) do v[k] = decode_null(item) end
+  end
+  return v
+end
+
+-- Runs one scenario: `env` adds variables (GONG_* of this process are
+-- cleared, and so are LUA_PATH/LUA_CPATH: Neovim finds gong only as the
+-- scenario arranges; and LD_PRELOAD, which check-asan sets for gong's specs,
+-- not for Neovim), `cwd` is where Neovim starts. Returns the scenario's
+-- report, Neovim's exit status and its stderr.
+local function nvim(srv, scenario, opts)
+  opts = opts or {}
+  local out, errfile = os.tmpname(), os.tmpname()
+  local words = { "env", "-u", "LUA_PATH", "-u", "LUA_CPATH", "-u", "LD_PRELOAD", "-u", "GONG_BASE_URL",
+    "-u", "GONG_ACCESS_KEY", "-u", "GONG_ACCESS_KEY_SECRET", "-u", "GONG_TOKEN",
+    "GONG_NVIM_ROOT=" .. ROOT, "GONG_NVIM_SCENARIO=" .. scenario, "GONG_NVIM_OUT=" .. out,
+    "GONG_NVIM_URL=" .. srv.url, "GONG_NVIM_TOKEN=" .. creds.token }
+  for k, v in pairs(opts.env or {}) do words[#words + 1] = k .. "=" .. v end
+  for _, w in ipairs({ "timeout", "60", "nvim", "--headless", "-u", "NONE", "-i", "NONE", "-n",
+                       "-c", "luafile " .. ROOT .. "/spec/nvim/run.lua" }) do
+    words[#words + 1] = w
+  end
+  for i, w in ipairs(words) do words[i] = shell_quote(w) end
+  local command = table.concat(words, " ") .. " </dev/null >/dev/null 2>" .. shell_quote(errfile)
+  if opts.cwd then command = "cd " .. shell_quote(opts.cwd) .. " && " .. command end
+  local status = tonumber(capture(command .. "; echo $?"):match("(%d+)%s*$"))
+  local text, stderr = slurp(out) or "", slurp(errfile) or ""
+  os.remove(out)
+  os.remove(errfile)
+  local ok, report = pcall(cjson.decode, text)
+  report = ok and decode_null(report) or { unreadable = text }
+  return report, status, stderr
+end
+
+-- Runs a scenario that must finish cleanly, and returns its report.
+local function run(srv, scenario, opts)
+  local report, status, stderr = nvim(srv, scenario, opts)
+  assert(status == 0, ("Neovim scenario %s exited with %s\nreport: %s\nstderr: %s")
+    :format(scenario, tostring(status), cjson.encode(report), stderr))
+  -- Nothing the adapter does may print: a worker's uncaught error would.
+  assert.are.equal("", stderr)
+  return report
+end
+
+-- Every field of two errors but the request id, which differs per request.
+local function without_request_id(fields)
+  local copy = {}
+  for k, v in pairs(fields) do if k ~= "request_id" then copy[k] = v end end
+  return copy
+end
+
+local function escape_pattern(s)
+  return (s:gsub("%W", "%%%0"))
+end
+
+describe("gong.nvim (in Neovim)", function()
+  local srv, lib
+
+  setup(function()
+    assert(capture("command -v nvim") ~= "",
+      "Neovim is not installed: run `tools/deps.sh neovim` as root (or apt-get install neovim)")
+    assert(io.open(CORE), CORE .. " is missing: build gong.core for LuaJIT with `make LUA=luajit`")
+    srv = fake.start()
+    lib = fake.library()
+  end)
+
+  teardown(function()
+    if srv then srv:stop() end
+  end)
+
+  before_each(function() srv:reset() end)
+
+  describe("folders(), calls() and tree()", function()
+    it("return the same data as the blocking API, with the request id, when run all at once", function()
+      local folder_ids = { lib.folders[1].id, lib.special_id, lib.folders[#lib.folders].id }
+      local r = run(srv, "same_data", { env = {
+        GONG_NVIM_WORKSPACE = lib.workspaces[1].id,
+        GONG_NVIM_FOLDERS = cjson.encode(folder_ids),
+      } })
+      local in_workspace = 0
+      for _, f in ipairs(lib.folders) do
+        if f.workspaceId == lib.workspaces[1].id then in_workspace = in_workspace + 1 end
+      end
+      local expected = { folders = #lib.folders, workspace = in_workspace, tree = #lib.folders + 2 }
+      for i, id in ipairs(folder_ids) do expected["calls" .. i] = #lib.calls[id] end
+      for key, count in pairs(expected) do
+        assert.are.same({ key = key, same = true, count = count }, { key = key, same = r[key].same,
+          count = r[key].blocking_count }, r[key].err)
+        assert.are.equal(1, r.callbacks[key], key .. " callback calls")
+        assert.matches("^%x+$", r[key].request_id, key)
+      end
+      assert.is_true(in_workspace > 0 and in_workspace < #lib.folders)
+      assert.is_true(expected.calls2 > 0, "the special folder has calls")
+      assert.matches("^gong%.tree%(" .. #lib.folders .. " folders, %d+ roots%)$", r.tree.text)
+      assert.is_true(r.tree.is_tree)
+    end)
+
+    it("carry every double and every byte of a string exactly, and an empty list as an empty table", function()
+      local title = "quote \" backslash \\ slash / tab \t newline \n nul \0 del \127 caf\195\169 \240\159\152\128"
+      local durations = { 1234.5678901234567, 0.1, -2.5e-300, 1e300, 2 ^ 53 + 2, 3 }
+      local list = {}
+      for i, d in ipairs(durations) do
+        list[i] = ('{"callId":"c%d","title":%s,"duration":%.17g}'):format(i, cjson.encode(title), d)
+      end
+      local body = '{"requestId":"exact","calls":[' .. table.concat(list, ",") .. "]}"
+      srv:faults({ { body = body }, { body = body }, { body = '{"requestId":"empty","calls":[]}' } })
+      local r = run(srv, "exact")
+      assert.is_nil(r.err)
+      assert.is_true(r.same)
+      local expected_durations, expected_titles = {}, {}
+      for i, d in ipairs(durations) do
+        expected_durations[i] = ("%.17g"):format(d)
+        expected_titles[i] = title:gsub(".", function(c) return ("%02x"):format(c:byte()) end)
+      end
+      assert.are.same(expected_durations, r.durations)
+      assert.are.same(expected_titles, r.titles)
+      assert.are.same({ type = "table", count = 0, metatable = false }, r.empty)
+    end)
+
+    it("take credentials and base URL from the environment, like gong.new", function()
+      local r = run(srv, "environment", { env = { GONG_BASE_URL = srv.url, GONG_TOKEN = creds.token } })
+      assert.are.equal(#lib.folders, r.count, r.err)
+      assert.is_true(r.same)
+      assert.matches("^gong%.tree%(" .. #lib.folders .. " folders", r.tree)
+      assert.are.same({ folders = 1, tree = 1 }, r.callbacks)
+      local requests = srv:requests()
+      assert.are.equal(3, #requests)
+      for _, req in ipairs(requests) do
+        assert.are.equal("Bearer " .. creds.token, req.headers.authorization)
+      end
+    end)
+  end)
+
+  describe("errors", function()
+    -- One Neovim run checks every way a worker or a call can go wrong.
+    local failures
+    local function worker_failure()
+      failures = failures or run(srv, "worker_failure")
+      return failures
+    end
+
+    it("reach the callback as the blocking API's error objects: HTTP 401 with status and request id", function()
+      local secret = "wrong-token-0123456789"
+      local r = run(srv, "http_error", { env = { GONG_NVIM_BAD_TOKEN = secret } })
+      assert.are.same({ unauthorized = 1, not_found = 1 }, r.callbacks)
+      for key, status in pairs({ unauthorized = 401, not_found = 404 }) do
+        local async, blocking = r[key].async, r[key].blocking
+        assert.are.equal("nil", r[key].data)
+        assert.is_true(async.is_error, key)
+        assert.is_true(r[key].same_metatable, key)
+        assert.are.equal("http", async.fields.kind)
+        assert.are.equal(status, async.fields.status)
+        assert.matches("^%x+$", async.fields.request_id)
+        assert.are_not.equal(blocking.fields.request_id, async.fields.request_id)
+        assert.are.same(without_request_id(blocking.fields), without_request_id(async.fields))
+        assert.are.equal(blocking.text:gsub(escape_pattern(blocking.fields.request_id), async.fields.request_id),
+                         async.text)
+        assert.matches("(request " .. async.fields.request_id .. ")", async.text, 1, true)
+      end
+      assert.matches("^gong: HTTP 401 ", r.unauthorized.async.text)
+      assert.is_nil(cjson.encode(r):find(secret, 1, true), "the token appears in what the callback got")
+    end)
+
+    it("from a worker that cannot load gong.core or cjson arrive once, as kind 'config', never printed", function()
+      local r = worker_failure()
+      local function eight(v)
+        local list = {}
+        for i = 1, 8 do list[i] = v end
+        return list
+      end
+      for _, key in ipairs({ "no_core", "no_cjson" }) do
+        assert.are.same(eight(1), r[key].calls, key)
+        assert.are.same(eight("nil"), r[key].data, key)
+        assert.are.same(eight("config"), r[key].kinds, key)
+        assert.are.equal(1, #r[key].texts, key)
+      end
+      assert.matches("^gong: the Neovim worker could not load gong %(gong%.core built for LuaJIT on "
+        .. "package%.cpath%?%): .*module 'gong%.core' not found", r.no_core.texts[1])
+      assert.matches("^gong: the Neovim worker could not load cjson %(.*%): module 'cjson' not found",
+                     r.no_cjson.texts[1])
+      -- The same thread-pool states, package.cpath fixed: every request works.
+      assert.are.same({ calls = eight(1), data = eight("table"), kinds = eight("none"), texts = { "no error" } },
+                      r.recovered)
+    end)
+
+    it("that gong raises in the blocking API (options, parameters, credentials) reach the callback once", function()
+      local r = worker_failure()
+      for key, kind in pairs({ unknown_option = "config", empty_folder_id = "argument",
+                               unknown_param = "argument", no_credentials = "config" }) do
+        local case = r[key]
+        assert.are.equal(1, case.calls, key)
+        assert.are.equal("nil", case.data, key)
+        assert.is_true(case.err.is_error, key)
+        assert.are.equal(kind, case.err.fields.kind, key)
+        assert.are.same(case.expected, case.err, key)
+      end
+    end)
+
+    it("in the call itself (no callback, unsendable options) raise an error of kind 'argument'", function()
+      local r = worker_failure()
+      for _, key in ipairs({ "not_a_callback", "missing_callback", "unsendable" }) do
+        assert.is_false(r[key].ok, key)
+        assert.is_true(r[key].err.is_error, key)
+        assert.are.equal("argument", r[key].err.fields.kind, key)
+      end
+      assert.matches("callback function %(got string%)", r.not_a_callback.err.text)
+      assert.matches("callback function %(got nil%)", r.missing_callback.err.text)
+      assert.matches("only strings, numbers, booleans and tables", r.unsendable.err.text)
+    end)
+  end)
+
+  describe("the editor", function()
+    it("keeps a 50 ms timer on time while the server holds a request for 2 s (and freezes with the blocking API)",
+      function()
+        srv:faults({ { delay = 2 }, { delay = 1 } })
+        local r = run(srv, "responsive")
+        local a, b = r.adapter, r.blocking
+        assert.are.equal(#lib.folders, a.count, a.err)
+        assert.is_true(a.elapsed_ms >= 1900, "the request was not delayed: " .. a.elapsed_ms .. " ms")
+        assert.is_true(a.ticks >= 30, "only " .. a.ticks .. " timer ticks during the request")
+        assert.is_true(a.max_gap_ms < 250, "the timer stalled for " .. a.max_gap_ms .. " ms")
+        -- The same measurement sees the blocking API freeze the editor, so it can fail.
+        assert.are.equal(#lib.folders, b.count)
+        assert.is_true(b.elapsed_ms >= 900)
+        assert.is_true(b.ticks <= 1, b.ticks .. " ticks during a blocking request")
+        assert.is_true(b.max_gap_ms >= 900)
+      end)
+  end)
+
+  describe("doc/neovim.md", function()
+    it("marks every Lua block with the name of the scenario that runs it", function()
+      local doc = assert(slurp(DOC))
+      local names = {}
+      for marker, lang in doc:gmatch("([^\n]*)\n```(%w*)\n") do
+        if lang == "lua" then
+          local name = marker:match("^<!%-%- snippet: (%w+) %-%->$")
+          assert(name, "a Lua block in doc/neovim.md has no snippet marker: " .. marker)
+          names[name] = SNIPPETS[name] or "no scenario"
+        end
+      end
+      assert.are.same(SNIPPETS, names)
+    end)
+
+    it("'api' snippet notifies the folder count and the calls of the first folder", function()
+      local r = run(srv, "doc_api", { env = { GONG_BASE_URL = srv.url, GONG_ACCESS_KEY = creds.key,
+                                              GONG_ACCESS_KEY_SECRET = creds.secret } })
+      local first = lib.folders[1]
+      assert.are.same({
+        { message = #lib.folders .. " folders in the library", level = 2 },
+        { message = ("%d calls in %s"):format(#lib.calls[first.id], first.name), level = 2 },
+      }, r.notes)
+    end)
+
+    it("'command' snippet's :GongTree shows the blocking API's tree in a scratch buffer", function()
+      local workspace = lib.workspaces[2].id
+      local r = run(srv, "doc_command", { env = { GONG_BASE_URL = srv.url, GONG_TOKEN = creds.token,
+                                                  GONG_NVIM_WORKSPACE = workspace } })
+      local in_workspace = 0
+      for _, f in ipairs(lib.folders) do
+        if f.workspaceId == workspace then in_workspace = in_workspace + 1 end
+      end
+      assert.are.same({ new_buffer = true, buftype = "nofile", modifiable = false, same = true,
+                        lines = #lib.folders, expected_lines = #lib.folders, first = r.all.first }, r.all)
+      assert.matches("^%S.* %(%d+ calls%)$", r.all.first)
+      assert.are.same({ new_buffer = true, buftype = "nofile", modifiable = false, same = true,
+                        lines = in_workspace, expected_lines = in_workspace, first = r.workspace.first },
+                      r.workspace)
+    end)
+
+    describe("installation snippets make gong load in Neovim and in its workers", function()
+      local home
+
+      before_each(function() home = tmpdir() end)
+      after_each(function() os.execute("rm -rf " .. shell_quote(home)) end)
+
+      local env = function() return { HOME = home, GONG_BASE_URL = srv.url, GONG_TOKEN = creds.token } end
+
+      local function check(r)
+        assert.is_false(r.before, "gong loaded before the snippet ran")
+        assert.is_true(r.after, r.load_error)
+        assert.are.equal(nil, r.err)
+        assert.matches("^gong%.tree%(" .. #lib.folders .. " folders", r.tree)
+      end
+
+      it("lazy.nvim", function()
+        local r = run(srv, "doc_lazy", { env = env(), cwd = home })
+        check(r)
+        assert.are.same({ name = "gong-lua/gong", build = "make LUA=luajit", lazy = true }, r.spec)
+        assert.are.equal("@" .. ROOT .. "/lua/gong/init.lua", r.gong_file)
+      end)
+
+      it("plain 'runtimepath'", function()
+        assert(os.execute("mkdir -p " .. shell_quote(home .. "/src") .. " && ln -s " .. shell_quote(ROOT) .. " "
+          .. shell_quote(home .. "/src/gong")))
+        local r = run(srv, "doc_runtimepath", { env = env(), cwd = home })
+        check(r)
+        assert.are.equal("@" .. home .. "/src/gong/lua/gong/init.lua", r.gong_file)
+      end)
+
+      it("make install LUA=luajit PREFIX=~/.local", function()
+        -- Under `make test` (or check-asan) the parent's variables would reach
+        -- this make through MAKEFLAGS, and its sanitizer through LD_PRELOAD.
+        local log = capture("cd " .. shell_quote(ROOT) .. " && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u LD_PRELOAD "
+          .. "make --no-print-directory install LUA=luajit BUILD=build/luajit PREFIX="
+          .. shell_quote(home .. "/.local") .. " 2>&1; echo \"exit:$?\"")
+        assert.matches("exit:0\n$", log)
+        local r = run(srv, "doc_install", { env = env(), cwd = home })
+        check(r)
+        assert.are.equal("@" .. home .. "/.local/share/lua/5.1/gong/init.lua", r.gong_file)
+      end)
+    end)
+  end)
+end)
