@@ -1,17 +1,20 @@
 # gong — build, test, install. `make help` lists the targets.
 #
-#   make [LUA=5.4|5.3|5.2|5.1|luajit]   build gong.core for that Lua
-#   make test                            install missing Debian packages, build, run the specs
+#   make [LUA=5.4|5.3|5.2|5.1|luajit]   build gong.core for one Lua into build/<LUA>/
+#   make test                            install missing Debian packages, build, run every spec on every Lua
 #   make install PREFIX=/usr/local       standard layout: lib/lua/<ver>, share/lua/<ver>, bin
 
 LUA     ?= 5.4
+LUAS    ?= 5.4 5.3 5.2 5.1 luajit
 PREFIX  ?= /usr/local
 
 ifeq ($(LUA),luajit)
   LUA_PC  := luajit
   LUA_BIN := luajit
   LUA_ABI := 5.1
-  LUA_DEB := luajit libluajit-5.1-dev
+  # OpenResty's LuaJIT 2.1 branch: the nginx lua module wants it, Neovim
+  # accepts it, and it conflicts with Debian's other LuaJIT packages.
+  LUA_DEB := luajit2 libluajit2-5.1-dev
 else
   LUA_PC  := lua$(LUA)
   LUA_BIN := lua$(LUA)
@@ -32,16 +35,20 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(LUA_PC) libcurl)
 PKG_LIBS   = $(shell pkg-config --libs libcurl)
 SANITIZE ?=
 
-# Packages the targets need on Debian; tools/deps.sh installs what is missing.
+# Debian packages per purpose; tools/deps.sh installs the missing ones.
+DEB_LUAS  := lua5.4 liblua5.4-dev lua5.3 liblua5.3-dev lua5.2 liblua5.2-dev lua5.1 liblua5.1-0-dev \
+             luajit2 libluajit2-5.1-dev
 DEB_BUILD := gcc make pkg-config libcurl4-openssl-dev $(LUA_DEB)
-DEB_TEST  := $(DEB_BUILD) lua-cjson lua-busted lua-socket lua5.4
-DEB_LINT  := lua-check cppcheck
+DEB_TEST  := gcc make pkg-config libcurl4-openssl-dev $(DEB_LUAS) lua-cjson lua-busted lua-socket \
+             neovim nginx-light libnginx-mod-http-lua
+DEB_LINT  := lua-check cppcheck clang-tidy
+DEB_DOCS  := lua-ldoc
 
-BUSTED   = env LUA_PATH="lua/?.lua;lua/?/init.lua;./?.lua;;" \
-               LUA_CPATH="$(BUILD)/?.so;;" GONG_TEST_LUA="$(LUA_BIN)" GONG_BUILD="$(BUILD)" \
-               $(LUA_BIN) /usr/bin/busted
+LUA_ENV  = LUA_PATH="lua/?.lua;lua/?/init.lua;./?.lua;;" LUA_CPATH="$(BUILD)/?.so;;"
+BUSTED   = env $(LUA_ENV) GONG_TEST_LUA="$(LUA_BIN)" GONG_BUILD="$(BUILD)" $(LUA_BIN) /usr/bin/busted
 
-.PHONY: all build test demo install lint clean help deps deps-test check-asan check-valgrind fuzz
+.PHONY: all build test test-one run-busted demo install lint docs clean help deps deps-test \
+        check-asan check-valgrind check-luarocks fuzz bench bench-smoke
 
 all: build
 
@@ -58,12 +65,24 @@ deps:
 deps-test:
 	@tools/deps.sh $(DEB_TEST)
 
-## test: install missing packages, build, run every spec under $(LUA_BIN)
+## test: install missing packages, build for every Lua in LUAS, run every spec under each
 test: deps-test
+	@for v in $(LUAS) luajit; do $(MAKE) --no-print-directory build LUA=$$v BUILD=build/$$v || exit 1; done
+	@status=0; for v in $(LUAS); do \
+	  echo "== specs under Lua $$v"; \
+	  $(MAKE) --no-print-directory run-busted LUA=$$v BUILD=build/$$v || status=1; \
+	done; exit $$status
+
+## test-one: the specs under one Lua only (LUA=5.4 by default), for a quick loop
+test-one: deps-test
+	@$(MAKE) --no-print-directory build LUA=luajit BUILD=build/luajit
 	@$(MAKE) --no-print-directory build
+	@$(MAKE) --no-print-directory run-busted
+
+run-busted:
 	$(BUSTED) $(BUSTED_ARGS)
 
-## demo: start the fake Gong server and show its library as a tree
+## demo: start the fake Gong server and show its library through the CLI
 demo: deps-test
 	@$(MAKE) --no-print-directory build
 	@LUA_BIN=$(LUA_BIN) BUILD=$(BUILD) tools/demo.sh
@@ -77,41 +96,49 @@ install: build
 	sed '1s|.*|#!/usr/bin/env $(LUA_BIN)|' bin/gong-library > $(DESTDIR)$(PREFIX)/bin/gong-library
 	chmod 0755 $(DESTDIR)$(PREFIX)/bin/gong-library
 
-## lint: luacheck and cppcheck, zero findings
+## lint: luacheck, cppcheck and clang-tidy, zero findings
 lint:
-	@tools/deps.sh $(DEB_LINT)
-	luacheck lua bin/gong-library spec fake tools
+	@tools/deps.sh $(DEB_LINT) $(DEB_BUILD)
+	luacheck --quiet lua bin/gong-library spec fake tools bench
 	cppcheck --quiet --error-exitcode=1 --enable=warning,style,performance,portability \
-	  --inline-suppr --suppress=missingIncludeSystem $(PKG_CFLAGS) $(DEFS) src/gong.c
+	  --inline-suppr --suppress=missingIncludeSystem $(DEFS) -DLUA_VERSION_NUM=504 src/gong.c
+	clang-tidy --quiet --warnings-as-errors='*' src/gong.c -- $(WARN) $(DEFS) $(PKG_CFLAGS)
 
-## check-asan: the whole suite against a core built with ASan + UBSan, leaks included
+## docs: API reference from the LuaLS/LDoc comments into doc/api/
+docs:
+	@tools/deps.sh $(DEB_DOCS)
+	ldoc -c doc/config.ld .
+
+## check-asan: the suite against a core built with ASan + UBSan, leaks included
+ASAN_SPECS := spec/core_spec.lua spec/gong_spec.lua spec/reliability_spec.lua spec/library_spec.lua \
+              spec/tree_spec.lua spec/cli_spec.lua
 check-asan: deps-test
 	@$(MAKE) --no-print-directory build BUILD=build/asan-$(LUA) CC=gcc CFLAGS="-O1 -g -fno-omit-frame-pointer" \
 	  SANITIZE="-fsanitize=address,undefined -fno-sanitize-recover=all"
 	env ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  LD_PRELOAD="$$(gcc -print-file-name=libasan.so) $$(gcc -print-file-name=libubsan.so)" \
-	  $(MAKE) --no-print-directory run-busted BUILD=build/asan-$(LUA)
-
-run-busted:
-	$(BUSTED) $(BUSTED_ARGS)
+	  $(MAKE) --no-print-directory run-busted BUILD=build/asan-$(LUA) BUSTED_ARGS="$(BUSTED_ARGS) $(ASAN_SPECS)"
 
 ## check-valgrind: a stress run of thousands of requests under memcheck, zero errors or definite leaks
+STRESS_ROUNDS ?= 600
 check-valgrind: deps-test
 	@tools/deps.sh valgrind
 	@$(MAKE) --no-print-directory build
-	env LUA_PATH="lua/?.lua;lua/?/init.lua;./?.lua;;" LUA_CPATH="$(BUILD)/?.so;;" \
-	  valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
-	  --show-leak-kinds=definite --trace-children=no $(LUA_BIN) tools/stress.lua $(STRESS_ROUNDS)
+	env $(LUA_ENV) valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+	  --show-leak-kinds=definite $(LUA_BIN) tools/stress.lua $(STRESS_ROUNDS)
 
-STRESS_ROUNDS ?= 600
+## check-luarocks: `luarocks make` and `luarocks test` for Lua 5.1 and 5.4 into local trees
+check-luarocks: deps-test
+	@tools/deps.sh luarocks
+	tools/check-luarocks.sh 5.4 5.1
+
+## fuzz: libFuzzer on URL encoding and response decoding, FUZZ_SECONDS in all
 FUZZ_SECONDS ?= 60
 FUZZ_CC      := clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $(DEFS)
 FUZZ_FLAGS    = $(shell pkg-config --cflags lua5.4 libcurl)
 FUZZ_LIBS     = $(shell pkg-config --libs lua5.4 libcurl) -lpthread -lm
-
-## fuzz: libFuzzer on URL encoding and response decoding, FUZZ_SECONDS in all
 fuzz: deps-test
-	@tools/deps.sh clang libclang-rt-dev liblua5.4-dev
+	@tools/deps.sh clang libclang-rt-dev
 	@mkdir -p build/fuzz/url build/fuzz/decode
 	for target in url decode; do \
 	  $(FUZZ_CC) $(FUZZ_FLAGS) fuzz/$${target}_fuzz.c -o build/fuzz/$${target}_fuzz $(FUZZ_LIBS) || exit 1; \
@@ -121,8 +148,17 @@ fuzz: deps-test
 	build/fuzz/decode_fuzz -max_total_time=$$(( $(FUZZ_SECONDS) / 2 )) -print_final_stats=1 \
 	  build/fuzz/decode fuzz/corpus/decode
 
+## bench: the benchmarks of BENCHMARKS.md (minutes); bench-smoke: every part once, tiny sizes
+bench: deps-test
+	@$(MAKE) --no-print-directory build
+	bench/run.sh
+
+bench-smoke: deps-test
+	@$(MAKE) --no-print-directory build
+	bench/run.sh --smoke
+
 clean:
-	rm -rf build luarocks-tree
+	rm -rf build luarocks-tree doc/api
 
 help:
 	@grep -E '^## ' Makefile | sed 's/^## /  /'

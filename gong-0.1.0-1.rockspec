@@ -35,10 +35,12 @@ build = {
     ["gong.tree"] = "lua/gong/tree.lua",
     ["gong.cli"] = "lua/gong/cli.lua",
     ["gong.output"] = "lua/gong/output.lua",
+    ["gong.nvim"] = "lua/gong/nvim.lua",
+    ["gong.resty"] = "lua/gong/resty.lua",
+    ["gong.resty_worker"] = "lua/gong/resty_worker.lua",
   },
   install = {
     bin = { ["gong-library"] = "bin/gong-library" },
   },
 }
-test_dependencies = { "busted" }
 test = { type = "busted" }

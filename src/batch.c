@@ -68,11 +68,11 @@ static const char *batch_prepare(gong_client *c, int n) {
 
 /* Starts the next attempt of slot `s`; on failure records it as the attempt's result. */
 static CURLMcode batch_start(lua_State *L, gong_client *c, batch_slot *s, int ids, int urls) {
-  size_t len;
-  const char *id;
   CURLMcode mc;
   lua_rawgeti(L, urls, s->index);
   if (lua_isnil(L, -1)) {
+    size_t len;
+    const char *id;
     lua_pop(L, 1);
     lua_rawgeti(L, ids, s->index);
     id = lua_tolstring(L, -1, &len);

@@ -321,8 +321,6 @@ static const char *client_reason(long status) {
 static void client_push_failure(lua_State *L, gong_client *c, const transfer *t,
                                 int state, const attempt *a, int urlidx,
                                 const char *what, int attempts) {
-  char detail[ERROR_MESSAGE_MAX];
-  int err;
   if (a->code != CURLE_OK) {
     if (t->too_large || a->code == CURLE_FILESIZE_EXCEEDED) {
       error_push(L, "too_large", "response to %s exceeds max_response_bytes (%.0f bytes)",
@@ -346,7 +344,8 @@ static void client_push_failure(lua_State *L, gong_client *c, const transfer *t,
       error_set_integer(L, "curl_code", (lua_Integer)a->code);
     }
   } else {
-    err = lua_gettop(L) + 1;
+    char detail[ERROR_MESSAGE_MAX];
+    int err = lua_gettop(L) + 1;
     error_push(L, a->status == 429 ? "rate_limited" : "http", "HTTP %ld on %s", a->status, what);
     decode_error_body(L, state, err, t->body.data, t->body.len, detail, sizeof detail);
     if (a->location != NULL) {
@@ -381,9 +380,9 @@ static void client_push_outcome(lua_State *L, gong_client *c, transfer *t, int s
                                 const attempt *a, int urlidx, int attempts,
                                 const response_shape *shape) {
   char what[ERROR_MESSAGE_MAX / 2];
-  char why[ERROR_MESSAGE_MAX];
   snprintf(what, sizeof what, "GET %s", lua_tostring(L, urlidx) + strlen(c->base_url));
   if (attempt_ok(a)) {
+    char why[ERROR_MESSAGE_MAX];
     const char *bad = decode_response(L, state, t->body.data, t->body.len, shape, why, sizeof why);
     if (bad == NULL) return;
     lua_pushnil(L);

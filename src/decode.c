@@ -231,7 +231,6 @@ static const char *decode_response(lua_State *L, int state, const char *body,
 static void decode_error_body(lua_State *L, int state, int err, const char *body,
                               size_t len, char *buf, size_t bufsize) {
   int top = lua_gettop(L);
-  size_t i, n, used = 0;
   buf[0] = '\0';
   if (len == 0) return;
   lua_rawgeti(L, state, STATE_DECODE);
@@ -245,7 +244,7 @@ static void decode_error_body(lua_State *L, int state, int err, const char *body
   else lua_pop(L, 1);
   lua_getfield(L, -1, "errors");
   if (lua_type(L, -1) == LUA_TTABLE) {
-    n = lua_rawlen(L, -1);
+    size_t i, n = lua_rawlen(L, -1), used = 0;
     lua_createtable(L, (int)(n < 64 ? n : 64), 0);
     for (i = 1; i <= n; i++) {
       lua_rawgeti(L, -2, (lua_Integer)i);

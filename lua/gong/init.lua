@@ -199,7 +199,8 @@ end
 ---@field workspaceId? string only this workspace's folders
 ---@field concurrency? integer transfers at once (3); every one still under the client's rate limit
 ---@field strict? boolean any failed folder makes the whole call return nil, err
----@field on_progress? fun(done: integer, total: integer, node: gong.TreeNode, err: gong.Error?) called as each folder completes
+---@field on_progress? fun(done: integer, total: integer, node: gong.TreeNode, err: gong.Error?)
+--- called as each folder completes
 
 --- Fetches the whole library: the folder tree with every node's `calls` filled,
 --- folders' calls fetched concurrently under the client's rate limit and retry policy.
@@ -252,13 +253,13 @@ function Client:library(opts)
       for _, node in ipairs(nodes_of[id]) do
         if calls then node.calls = calls else node.error = e end
       end
-      local err -- on success `e` is the requestId, not an error
+      local failure -- on success `e` is the requestId, not an error
       if not calls then
-        err = e
-        err.folder_id = id
-        errors[#errors + 1] = err
+        failure = e
+        failure.folder_id = id
+        errors[#errors + 1] = failure
       end
-      if on_progress then on_progress(done, total, nodes_of[id][1], err) end
+      if on_progress then on_progress(done, total, nodes_of[id][1], failure) end
       if strict and not calls then error(stop) end
     end,
   })

@@ -143,7 +143,11 @@ end
 function _M.start(opts)
   opts = opts or {}
   local lua = os.getenv("GONG_FAKE_LUA") or "lua5.4"
-  local args = { "exec", lua, shell_quote(_M.root .. "/fake/server.lua") }
+  -- The server runs on its own interpreter: the spec's module paths (another
+  -- Lua version's, under luarocks or make test) and sanitizer preloads are
+  -- not for it.
+  local args = { "exec", "env", "-u", "LUA_PATH", "-u", "LUA_CPATH", "-u", "LUA_INIT",
+                 "-u", "LD_PRELOAD", lua, shell_quote(_M.root .. "/fake/server.lua") }
   local function add(flag, value)
     if value ~= nil then
       args[#args + 1] = flag

@@ -1,0 +1,11 @@
+-- luacheck configuration: `make lint` must report nothing.
+std = "max"
+max_line_length = 120
+exclude_files = { "build/**", "luarocks-tree/**", "doc/api/**" }
+
+files["spec/**"] = { std = "+busted" }
+files["lua/gong/nvim.lua"] = { globals = { "vim" } }
+files["spec/nvim/**"] = { globals = { "vim" } }
+files["lua/gong/resty.lua"] = { std = "+ngx_lua" }
+files["lua/gong/resty_worker.lua"] = { std = "+ngx_lua" }
+files["spec/resty/**"] = { std = "+ngx_lua" }
