@@ -107,6 +107,11 @@ lint:
 ## docs: API reference from the LuaLS/LDoc comments into doc/api/
 docs:
 	@tools/deps.sh $(DEB_DOCS)
+	@rm -rf doc/api build/ldoc && mkdir -p build/ldoc/gong
+	for f in init tree nvim resty; do \
+	  name=gong.$$f; [ $$f = init ] && name=gong; \
+	  lua5.4 tools/ldoc-prep.lua lua/gong/$$f.lua build/ldoc/gong/$$f.lua $$name || exit 1; \
+	done
 	ldoc -c doc/config.ld .
 
 ## check-asan: the suite against a core built with ASan + UBSan, leaks included
