@@ -103,8 +103,8 @@ install: build
 	chmod 0755 $(DESTDIR)$(PREFIX)/bin/gong-library
 
 # The unity build includes .c files on purpose (see src/gong.c).
-TIDY_CHECKS := -*,clang-analyzer-*,bugprone-*,-bugprone-easily-swappable-parameters,\
-  -bugprone-reserved-identifier,-bugprone-suspicious-include,performance-*,portability-*
+TIDY_CHECKS := -*,clang-analyzer-*,bugprone-*,-bugprone-easily-swappable-parameters,-bugprone-reserved-identifier
+TIDY_CHECKS := $(TIDY_CHECKS),-bugprone-suspicious-include,performance-*,portability-*
 
 ## lint: luacheck, cppcheck and clang-tidy, zero findings
 lint:
