@@ -202,6 +202,32 @@ describe("reliability", function()
       assert.is_true(elapsed >= 0.9 and elapsed < 4, "elapsed " .. elapsed)
     end)
 
+    it("gives up connecting after connect_timeout with kind timeout, retrying first", function()
+      -- A listener with a full accept queue: the kernel drops further SYNs,
+      -- so a connect neither succeeds nor fails.
+      local listener = assert(socket.tcp())
+      assert(listener:bind("127.0.0.1", 0))
+      assert(listener:listen(0))
+      local _, port = listener:getsockname()
+      local fillers = {}
+      for i = 1, 4 do
+        fillers[i] = socket.tcp()
+        fillers[i]:settimeout(0)
+        fillers[i]:connect("127.0.0.1", port)
+      end
+      socket.sleep(0.1)
+      local c = core.new({ base_url = "http://127.0.0.1:" .. port, token = "t", rate = false,
+                           connect_timeout = 0.3, max_retries = 1, backoff_base = 0 })
+      local folders, err, elapsed = timed(c, "folders")
+      for _, f in ipairs(fillers) do f:close() end
+      listener:close()
+      assert.is_nil(folders)
+      assert.are.equal("timeout", err.kind)
+      assert.are.equal(2, err.attempts)
+      assert.matches("^connect timeout on GET /library/folders: no connection within 0%.3 s", err.message)
+      assert.is_true(elapsed >= 0.55 and elapsed < 3, "elapsed " .. elapsed)
+    end)
+
     it("aborts after the total timeout with kind timeout", function()
       srv:faults({ { delay = 5 } })
       local folders, err, elapsed = timed(new({ timeout = 1, max_retries = 0 }), "folders")

@@ -195,6 +195,19 @@ function Client:tree(params)
   return tree.build(folders)
 end
 
+--- Fetches the calls of many folders concurrently, under the client's rate limit and
+--- retry policy: `results[i]` is the calls list of `ids[i]`, or an error object for it.
+--- Options: `concurrency` (default 3, at most 64) and `on_result(i, calls, requestId)` /
+--- `on_result(i, nil, err)`, called as each folder completes (an error it raises stops the
+--- batch and propagates). Returns `nil, err` only when the client is closed.
+---@param ids string[]
+---@param opts? { concurrency?: integer, on_result?: fun(i: integer, calls: gong.Call[]?, rid_or_err: any) }
+---@return (gong.Call[]|gong.Error)[]|nil results
+---@return gong.Error|nil err
+function Client:calls_batch(ids, opts)
+  return self._core:calls_batch(ids, opts)
+end
+
 ---@class gong.LibraryOptions
 ---@field workspaceId? string only this workspace's folders
 ---@field concurrency? integer transfers at once (3); every one still under the client's rate limit
