@@ -1,0 +1,361 @@
+-- The benchmark driver, started by bench/run.sh once nginx serves the data
+-- that bench/gen.lua wrote. Every figure is measured in a fresh process
+-- (bench/client.lua, bench/floor, bench/requests_client.py), repeated
+-- `--runs` times with the contenders interleaved so that drift of the
+-- machine hits them all alike, and reported as the median, next to its ratio
+-- to the floor of the same run and PASS/FAIL against the issue's target.
+--
+--   lua5.4 bench/bench.lua --base http://127.0.0.1:PORT --data DIR --floor BIN
+--     [--runs 5] [--smoke] [--strict] [--out FILE]
+--
+-- Prints progress to stderr and the Markdown table to stdout (and to --out).
+-- Exits 1 with --strict when a target is missed (never with --smoke, whose
+-- sizes are too small for the targets); 2 when a measurement fails.
+
+local fake = require "spec.support.fake"
+
+local concat, format, sort = table.concat, string.format, table.sort
+
+local function parse_args(argv)
+  local opts = { runs = 5 }
+  local i = 1
+  while argv[i] do
+    local flag = argv[i]
+    if flag == "--smoke" or flag == "--strict" then
+      opts[flag:sub(3)] = true
+      i = i + 1
+    elseif flag == "--base" or flag == "--data" or flag == "--floor" or flag == "--out" then
+      opts[flag:sub(3)] = assert(argv[i + 1], flag .. " needs a value")
+      i = i + 2
+    elseif flag == "--runs" then
+      opts.runs = assert(math.tointeger(tonumber(argv[i + 1])), "--runs needs a number")
+      i = i + 2
+    else
+      error("unknown argument " .. flag)
+    end
+  end
+  assert(opts.base and opts.data and opts.floor, "--base, --data and --floor are required")
+  if opts.smoke then opts.runs = 1 end
+  return opts
+end
+
+local opts = parse_args(arg)
+local data = dofile(opts.data .. "/manifest.lua")
+
+-- Sizes: the issue's for the full bench; for --smoke, just enough to prove
+-- that every part still runs.
+local size = opts.smoke and {
+  requests = 50, export_folders = 20, rate_folders = 5, memory_requests = 300,
+} or {
+  requests = 2000, export_folders = 500, rate_folders = 30, memory_requests = 10000,
+}
+local DELAY = 0.05
+local RATE = 3
+
+local function log(...)
+  io.stderr:write(format(...), "\n")
+end
+
+local function quote(s)
+  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+
+-- Runs one measuring process and returns its key=value line as a table.
+local function measure(words)
+  local parts = {}
+  for i, w in ipairs(words) do parts[i] = quote(w) end
+  local command = concat(parts, " ")
+  local p = assert(io.popen(command .. " 2>&1"))
+  local output = p:read("a")
+  local ok = p:close()
+  local fields = {}
+  for k, v in output:gmatch("(%w[%w_]*)=(%S+)") do fields[k] = tonumber(v) or v end
+  if not ok or not fields.seconds then
+    log("FAILED: %s\n%s", command, output)
+    os.exit(2)
+  end
+  return fields
+end
+
+local function median(list)
+  local s = {}
+  for i, v in ipairs(list) do s[i] = v end
+  sort(s)
+  local n = #s
+  if n % 2 == 1 then return s[(n + 1) // 2] end
+  return (s[n // 2] + s[n // 2 + 1]) / 2
+end
+
+-- Runs every contender `opts.runs` times, interleaved, and returns for each
+-- name the list of its result tables.
+local function rounds(contenders)
+  local results = {}
+  for _, c in ipairs(contenders) do results[c.name] = {} end
+  for run = 1, opts.runs do
+    for _, c in ipairs(contenders) do
+      local r = measure(c.command)
+      local list = results[c.name]
+      list[#list + 1] = r
+      log("  run %d/%d %-10s %s", run, opts.runs, c.name,
+          c.show and c.show(r) or format("%.3f s", r.seconds))
+    end
+  end
+  return results
+end
+
+local function medians(list, key)
+  local values = {}
+  for i, r in ipairs(list) do values[i] = r[key] end
+  return median(values)
+end
+
+-- The median over runs of a[run][key] / b[run][key]: each contender is
+-- compared with the floor measured right next to it, in the same run.
+local function ratio(a, b, key)
+  local values = {}
+  for i = 1, #a do values[i] = a[i][key] / b[i][key] end
+  return median(values)
+end
+
+-- "lowest–highest" of a key over runs, scaled, for judging the noise.
+local function spread(list, key, scale, fmt)
+  local lo, hi = math.huge, -math.huge
+  for _, r in ipairs(list) do
+    lo, hi = math.min(lo, r[key]), math.max(hi, r[key])
+  end
+  if #list < 2 then return "" end
+  return format(" (" .. fmt .. "–" .. fmt .. ")", lo * scale, hi * scale)
+end
+
+local LUA = { "lua5.4", "bench/client.lua" }
+local function lua(...)
+  local words = { table.unpack(LUA) }
+  for _, w in ipairs { ... } do words[#words + 1] = w end
+  return words
+end
+
+local rows = {}
+local failed = false
+
+-- One table row. `target` is a description and `pass` a boolean, or both nil.
+local function row(scenario, measure_name, value, vs, target, pass)
+  local result = ""
+  if pass ~= nil and opts.smoke then
+    result = "—"
+  elseif pass ~= nil then
+    result = pass and "PASS" or "FAIL"
+    if not pass then failed = true end
+  end
+  rows[#rows + 1] = format("| %s | %s | %s | %s | %s | %s |", scenario, measure_name, value,
+                           vs or "", target or "", result)
+end
+
+-- Median time per request of a contender's runs, with its spread.
+local function us(list, count)
+  return format("%.1f µs", medians(list, "seconds") / count * 1e6)
+    .. spread(list, "seconds", 1e6 / count, "%.0f")
+end
+
+local function x(r)
+  return format("%.2f×", r)
+end
+
+-- 2. Small response, sequential keep-alive requests -------------------------
+
+local function bench_small()
+  local base = opts.base .. "/small"
+  local url = base .. "/library/folders"
+  local n = size.requests
+  log("small response: %d folders (%d bytes), %d requests x %d runs", data.small_folders,
+      data.small_bytes, n, opts.runs)
+  local results = rounds {
+    { name = "floor", command = { opts.floor, url, n } },
+    { name = "gong", command = lua("gong", url, n) },
+    { name = "luasocket", command = lua("luasocket", url, n) },
+    { name = "curl", command = lua("curl", url, n) },
+    { name = "requests", command = { "/usr/bin/python3", "bench/requests_client.py", url, n } },
+  }
+  local r, floor = results, results.floor
+  local scenario = format("Small response (%d folders, %.1f kB), %d sequential requests, per request",
+                          data.small_folders, data.small_bytes / 1000, n)
+  row(scenario, "floor: C, one libcurl handle + cjson.decode", us(floor, n), "1.00×")
+  local gong = ratio(r.gong, floor, "seconds")
+  row("", "gong `client:folders()`", us(r.gong, n), x(gong), "≤ 1.15× floor", gong <= 1.15)
+  row("", "LuaSocket `http.request` + cjson (no keep-alive)", us(r.luasocket, n),
+      x(ratio(r.luasocket, floor, "seconds")))
+  row("", "one `curl` process per request + cjson", us(r.curl, n), x(ratio(r.curl, floor, "seconds")))
+  local faster = ratio(r.requests, r.gong, "seconds")
+  row("", "Python `requests.Session` + `json`", us(r.requests, n), x(ratio(r.requests, floor, "seconds")),
+      format("gong ≥ 3× faster (is %.1f×)", faster), faster >= 3)
+end
+
+-- 3. Large folder: time and peak RSS ----------------------------------------
+
+local function bench_large()
+  local base = opts.base .. "/large"
+  local url = format("%s/library/folders/%s/calls", base, data.large_id)
+  log("large folder: %d calls (%d bytes) x %d runs", data.large_calls, data.large_bytes, opts.runs)
+  local function show(r) return format("%.3f s, peak RSS %.1f MB", r.seconds, r.hwm_kb / 1024) end
+  local results = rounds {
+    { name = "floor", command = { opts.floor, url, 1, base .. "/library/folders" }, show = show },
+    { name = "gong", command = lua("large", base, data.large_id), show = show },
+  }
+  local floor, gong = results.floor, results.gong
+  local function ms(list)
+    return format("%.0f ms", medians(list, "seconds") * 1000) .. spread(list, "seconds", 1000, "%.0f")
+  end
+  local function mb(list) return format("%.1f MB", medians(list, "hwm_kb") / 1024) end
+  local t, m = ratio(gong, floor, "seconds"), ratio(gong, floor, "hwm_kb")
+  local scenario = format("Large folder (%d calls, %.1f MB), one request", data.large_calls,
+                          data.large_bytes / 1e6)
+  row(scenario, "floor time", ms(floor), "1.00×")
+  row("", "gong `client:calls()` time", ms(gong), x(t), "≤ 1.10× floor", t <= 1.10)
+  row("", "floor peak RSS", mb(floor), "1.00×")
+  row("", "gong peak RSS", mb(gong), x(m), "≤ 1.3× floor", m <= 1.3)
+end
+
+-- 4. Tree build + walk ---------------------------------------------------------
+
+local function bench_tree()
+  log("tree: %s folders x %d runs", concat(data.trees, " and "), opts.runs)
+  local contenders = {}
+  for i, n in ipairs(data.trees) do
+    contenders[i] = { name = "tree" .. n, command = lua("tree", opts.base .. "/tree" .. n) }
+  end
+  local results = rounds(contenders)
+  for i, n in ipairs(data.trees) do
+    local list = results["tree" .. n]
+    local growth, target, pass
+    if i > 1 then
+      local prev = data.trees[i - 1]
+      local linear = n / prev
+      local r = ratio(list, results["tree" .. prev], "seconds")
+      growth = format("%.1f× the %d-folder time", r, prev)
+      target = format("≤ %.0f× (%.0f× the folders)", linear * 1.2, linear)
+      pass = r <= linear * 1.2
+    end
+    row(i == 1 and "`gong.tree.build` + full `walk()`" or "", format("%d folders", n),
+        format("%.1f ms", medians(list, "seconds") * 1000) .. spread(list, "seconds", 1000, "%.0f"),
+        growth, target, pass)
+  end
+end
+
+-- 5. Export: concurrency and the rate limit, against the fake server ---------
+
+-- Runs fn(server) against a fake server with `folders` folders, every
+-- response delayed by DELAY, and stops the server whatever happens.
+local function with_delayed_fake(folders, fn)
+  local srv = fake.start { folders = folders, idle_exit = 120, max_records = 100000 }
+  local ok, err = pcall(function()
+    srv:faults { { delay = DELAY, times = -1 } }
+    fn(srv)
+  end)
+  srv:stop()
+  if not ok then error(err, 0) end
+end
+
+-- The most request arrivals that fall within any one-second window.
+local function max_in_window(times)
+  sort(times)
+  local most, j = 0, 1
+  for i = 1, #times do
+    while times[i] - times[j] >= 1.0 do j = j + 1 end
+    if i - j + 1 > most then most = i - j + 1 end
+  end
+  return most
+end
+
+local function bench_export(srv)
+  local n = size.export_folders
+  log("export: %d folders, %g s delay per response, rate off, x %d runs", n, DELAY, opts.runs)
+  local function show(r) return format("%.3f s, %d folders, %d errors", r.seconds, r.folders, r.errors) end
+  local results = rounds {
+    { name = "c1", command = lua("export", srv.url, 1, "off"), show = show },
+    { name = "c8", command = lua("export", srv.url, 8, "off"), show = show },
+  }
+  for _, list in pairs(results) do
+    for _, r in ipairs(list) do
+      assert(r.errors == 0 and r.folders == n, "export lost folders")
+    end
+  end
+  local faster = ratio(results.c1, results.c8, "seconds")
+  local function s(list) return format("%.2f s", medians(list, "seconds")) .. spread(list, "seconds", 1, "%.2f") end
+  local scenario = format("Export: `client:library{}` of %d folders, %d ms per response", n, DELAY * 1000)
+  row(scenario, "concurrency = 1, rate off", s(results.c1))
+  row("", "concurrency = 8, rate off", s(results.c8), format("%.1f× faster", faster),
+      "≥ 6× faster than concurrency 1", faster >= 6)
+end
+
+local function bench_rate(srv)
+  log("rate limit: %d folders, concurrency 8, rate = %d", size.rate_folders, RATE)
+  local r = measure(lua("export", srv.url, 8, RATE))
+  local times = {}
+  for _, req in ipairs(srv:requests()) do times[#times + 1] = req.time end
+  local most = max_in_window(times)
+  log("  %d requests in %.2f s, at most %d in one second", #times, r.seconds, most)
+  row(format("Rate limit: %d folders, concurrency 8, `rate = %d`", size.rate_folders, RATE),
+      "most requests the server saw in any 1 s window", format("%d (of %d in %.1f s)", most,
+      #times, r.seconds), nil, "≤ 3", most <= RATE)
+end
+
+-- 6. Memory stability -----------------------------------------------------------
+
+local function bench_memory()
+  local n = size.memory_requests
+  local first = math.max(1, n // 10)
+  log("memory: %d requests in one process x %d runs", n, opts.runs)
+  local function growth(r) return (r.rss_last_kb - r.rss_first_kb) / r.rss_first_kb * 100 end
+  local results = rounds { {
+    name = "memory", command = lua("memory", opts.base .. "/small", n),
+    show = function(r)
+      return format("RSS %d -> %d kB (%+.2f%%), Lua heap %d -> %d kB", r.rss_first_kb,
+                    r.rss_last_kb, growth(r), r.lua_first_kb, r.lua_last_kb)
+    end,
+  } }
+  local growths = {}
+  for i, r in ipairs(results.memory) do growths[i] = growth(r) end
+  local g = median(growths)
+  row(format("Memory: %d sequential `client:folders()` in one process", n),
+      format("RSS after %d → after %d requests", first, n),
+      format("%.0f kB → %.0f kB", medians(results.memory, "rss_first_kb"),
+             medians(results.memory, "rss_last_kb")),
+      format("%+.2f%%", g), "differ by < 5%", math.abs(g) < 5)
+end
+
+-- Floor and table -----------------------------------------------------------------
+
+local function main()
+  local started = os.time()
+  bench_small()
+  bench_large()
+  bench_tree()
+  with_delayed_fake(size.export_folders, bench_export)
+  with_delayed_fake(size.rate_folders, bench_rate)
+  bench_memory()
+
+  local lines = {
+    opts.smoke and format("Smoke run (%d s): sizes far below the issue's, one run; the results "
+                          .. "only prove that every part runs, targets are not enforced.",
+                          os.time() - started)
+      or format("Full run (%d s): medians of %d runs, (lowest–highest) over the runs; ratios are "
+                .. "medians of per-run ratios.", os.time() - started, opts.runs),
+    "",
+    "| Scenario | Measure | Median | Ratio | Target | Result |",
+    "| --- | --- | --- | --- | --- | --- |",
+  }
+  for _, r in ipairs(rows) do lines[#lines + 1] = r end
+  local text = concat(lines, "\n") .. "\n"
+  io.write(text)
+  if opts.out then
+    local f = assert(io.open(opts.out, "w"))
+    f:write(text)
+    f:close()
+  end
+  if failed then
+    log(opts.strict and "bench: a target was missed"
+        or "bench: a target was missed (not enforced without --strict)")
+    if opts.strict then os.exit(1) end
+  end
+end
+
+main()

@@ -1,0 +1,163 @@
+-- One measurement per process, run by bench/bench.lua: each mode does its
+-- work, times only that (wall clock, socket.gettime) and prints one line of
+-- key=value pairs. A failed request raises, so a broken client can never
+-- pass for a fast one.
+--
+--   lua5.4 bench/client.lua gong      URL COUNT     client:folders() COUNT times, keep-alive
+--   lua5.4 bench/client.lua luasocket URL COUNT     socket.http.request + cjson.decode
+--   lua5.4 bench/client.lua curl      URL COUNT     one `curl` process per request + cjson.decode
+--   lua5.4 bench/client.lua large     BASE ID       one client:calls(ID), peak RSS
+--   lua5.4 bench/client.lua tree      BASE          gong.tree.build + walk of BASE's folders
+--   lua5.4 bench/client.lua export    BASE CONCURRENCY RATE   client:library{concurrency}
+--   lua5.4 bench/client.lua memory    BASE COUNT    RSS after COUNT/10 and COUNT requests
+--
+-- URL is a full folders URL; BASE is what gong's base_url would be.
+
+local gong = require "gong"
+local socket = require "socket"
+
+local gettime = socket.gettime
+
+-- The value of `field` (VmRSS, VmHWM...) in /proc/self/status, in kB.
+local function status_kb(field)
+  local f = assert(io.open("/proc/self/status"))
+  local text = f:read("a")
+  f:close()
+  return tonumber(text:match(field .. ":%s*(%d+) kB"))
+end
+
+local function report(fields)
+  local out = {}
+  for _, k in ipairs { "requests", "seconds", "bytes", "hwm_kb", "nodes", "folders", "errors",
+                       "rss_first_kb", "rss_last_kb", "lua_first_kb", "lua_last_kb" } do
+    if fields[k] ~= nil then out[#out + 1] = k .. "=" .. tostring(fields[k]) end
+  end
+  print(table.concat(out, " "))
+end
+
+-- A client for the static server: it ignores credentials, and the rate limit
+-- would measure itself instead of the client.
+local function bench_client(base)
+  return gong.new { base_url = base, token = "bench", rate = false }
+end
+
+-- Splits a folders URL into gong's base_url.
+local function base_of(url)
+  return (assert(url:match("^(.*)/library/folders$"), "not a folders URL: " .. url))
+end
+
+local modes = {}
+
+function modes.gong(url, count)
+  count = tonumber(count)
+  local client = bench_client(base_of(url))
+  assert(client:folders())
+  local start = gettime()
+  for _ = 1, count do
+    local folders, err = client:folders()
+    if not folders then error(err) end
+  end
+  report { requests = count, seconds = gettime() - start }
+end
+
+function modes.luasocket(url, count)
+  count = tonumber(count)
+  local http = require "socket.http"
+  local decode = require("cjson").decode
+  local function get()
+    local body, status = http.request(url)
+    if status ~= 200 then error("GET " .. url .. ": " .. tostring(status)) end
+    return decode(body)
+  end
+  get()
+  local start = gettime()
+  for _ = 1, count do get() end
+  report { requests = count, seconds = gettime() - start }
+end
+
+function modes.curl(url, count)
+  count = tonumber(count)
+  local decode = require("cjson").decode
+  local command = "exec curl -sS --fail -H 'Authorization: Bearer bench' '" .. url .. "'"
+  local function get()
+    local p = assert(io.popen(command))
+    local body = p:read("a")
+    if not p:close() then error("curl failed on " .. url) end
+    return decode(body)
+  end
+  get()
+  local start = gettime()
+  for _ = 1, count do get() end
+  report { requests = count, seconds = gettime() - start }
+end
+
+-- Peak RSS is the process's VmHWM after the one big call, so nothing but
+-- the interpreter, the modules and a one-folder warm-up response precede it.
+function modes.large(base, id)
+  local client = bench_client(base)
+  assert(client:folders()) -- opens the connection, like the floor's warm-up
+  local start = gettime()
+  local calls, err = client:calls(id)
+  local seconds = gettime() - start
+  if not calls then error(err) end
+  report { requests = #calls, seconds = seconds, hwm_kb = status_kb("VmHWM") }
+end
+
+function modes.tree(base)
+  local client = bench_client(base)
+  local folders = assert(client:folders())
+  collectgarbage()
+  local start = gettime()
+  local t = gong.tree.build(folders)
+  local nodes = 0
+  for _ in t:walk() do nodes = nodes + 1 end
+  local seconds = gettime() - start
+  assert(nodes == #folders, "walk missed nodes")
+  report { nodes = nodes, seconds = seconds }
+end
+
+-- Against the fake server (bench/bench.lua queues its delay fault).
+function modes.export(base, concurrency, rate)
+  local client = gong.new { base_url = base, access_key = "test-key", access_key_secret = "test-secret",
+                            rate = rate ~= "off" and tonumber(rate) or false }
+  local start = gettime()
+  local t, errors = client:library { concurrency = tonumber(concurrency) }
+  local seconds = gettime() - start
+  if not t then error(errors) end
+  local folders = 0
+  for node in t:walk() do
+    if node.calls then folders = folders + 1 end
+  end
+  report { folders = folders, errors = #errors, seconds = seconds }
+end
+
+-- Memory after the first tenth and after all requests, each read after a
+-- full collection: Lua garbage not yet collected is not a leak.
+function modes.memory(base, count)
+  count = math.tointeger(tonumber(count))
+  local client = bench_client(base)
+  local first = math.max(1, count // 10)
+  local fields = { requests = count }
+  local start = gettime()
+  for i = 1, count do
+    local folders, err = client:folders()
+    if not folders then error(err) end
+    if i == first or i == count then
+      folders = nil -- luacheck: ignore 311
+      collectgarbage()
+      collectgarbage()
+      local which = i == first and "first" or "last"
+      fields["rss_" .. which .. "_kb"] = status_kb("VmRSS")
+      fields["lua_" .. which .. "_kb"] = math.floor(collectgarbage("count"))
+    end
+  end
+  fields.seconds = gettime() - start
+  report(fields)
+end
+
+local mode = arg[1]
+if not modes[mode] then
+  io.stderr:write("usage: client.lua gong|luasocket|curl|large|tree|export|memory ARGS...\n")
+  os.exit(2)
+end
+modes[mode](table.unpack(arg, 2))
