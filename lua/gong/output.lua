@@ -1,9 +1,11 @@
 --- Rendering for the gong-library command: the same folders, calls and folder
---- trees as an aligned table, RFC 4180 CSV, or JSON.
+--- trees as an aligned table, RFC 4180 CSV, or JSON, and the whole library
+--- (folders with their calls) as nested JSON or NDJSON for `export`.
 ---
 --- Every function here is pure (data in, string out) so the exact output can be
 --- specified without running a process or a server. Each returned string is the
---- complete output, ending in a newline, with no trailing spaces on any line.
+--- complete output, ending in a newline (only an empty NDJSON export is empty),
+--- with no trailing spaces on any line.
 ---
 --- Decisions a user can rely on:
 --- * Columns and JSON keys follow the order of the API contract, never the
@@ -399,12 +401,10 @@ function _M.tree_text(tree)
   return concat(lines, "\n") .. "\n"
 end
 
---- The folder tree as nested JSON: an array of root objects, each with the
---- folder's contract fields, `total_calls` and `children` (an array, `[]` for
---- a leaf). There are no parent back-references.
----@param tree table
----@return string
-function _M.tree_json(tree)
+-- Nested tree JSON, shared by tree_json and export_json. `extra(node, inner)`
+-- returns already-encoded members ({key, value}) to put between total_calls
+-- and children, with `inner` the indentation of the node's members.
+local function nested_json(tree, extra)
   local roots = tree.roots or {}
   if #roots == 0 then
     return "[]\n"
@@ -431,6 +431,11 @@ function _M.tree_json(tree)
         buf[#buf + 1] = inner .. json_string(m[1]) .. ": " .. m[2] .. ",\n"
       end
       buf[#buf + 1] = inner .. '"total_calls": ' .. json_scalar(total(node)) .. ",\n"
+      if extra then
+        for _, m in ipairs(extra(node, inner)) do
+          buf[#buf + 1] = inner .. json_string(m[1]) .. ": " .. m[2] .. ",\n"
+        end
+      end
       local children = children_of(node)
       if #children == 0 then
         buf[#buf + 1] = inner .. '"children": []\n' .. indent .. "}" .. it.sep .. "\n"
@@ -442,6 +447,116 @@ function _M.tree_json(tree)
     end
   end
   buf[#buf + 1] = "]\n"
+  return concat(buf)
+end
+
+--- The folder tree as nested JSON: an array of root objects, each with the
+--- folder's contract fields, `total_calls` and `children` (an array, `[]` for
+--- a leaf). There are no parent back-references.
+---@param tree table
+---@return string
+function _M.tree_json(tree)
+  return nested_json(tree)
+end
+
+-- Exports ----------------------------------------------------------------------
+-- A library is what gong's client:library() returns: a tree whose nodes also
+-- carry `calls` (the folder's calls) or `error` (why they could not be
+-- fetched). `error_text(err)` turns such an error into the message written
+-- (default tostring), so the caller decides what may be shown.
+
+local function error_message(node, error_text)
+  if node.error == nil or type(node.calls) == "table" then
+    return nil
+  end
+  return (error_text or tostring)(node.error)
+end
+
+--- The whole library as nested JSON: tree_json's objects, each with `calls`
+--- (an array of call objects with the contract's fields, in the API's order)
+--- between `total_calls` and `children`. A folder whose calls could not be
+--- fetched has `error` (a message) instead of `calls`.
+---@param tree table
+---@param error_text? fun(err: any): string
+---@return string
+function _M.export_json(tree, error_text)
+  return nested_json(tree, function(node, inner)
+    local message = error_message(node, error_text)
+    if message then
+      return { { "error", json_string(message) } }
+    end
+    local items = {}
+    for i, call in ipairs(type(node.calls) == "table" and node.calls or {}) do
+      items[i] = json_object(record_members(call, _M.CALL_FIELDS), inner .. "  ")
+    end
+    return { { "calls", json_array(items, inner) } }
+  end)
+end
+
+-- One JSON object on one line: `members` as record_members returns them.
+local function json_line(members)
+  local parts = {}
+  for i, m in ipairs(members) do
+    parts[i] = json_string(m[1]) .. ":" .. m[2]
+  end
+  return "{" .. concat(parts, ",") .. "}\n"
+end
+
+-- The name a folder adds to a path; tree.lua's rule, so paths match node.path.
+local function path_name(node)
+  local name = node.name
+  if name == nil then
+    return ""
+  end
+  return type(name) == "string" and name or tostring(name)
+end
+
+--- The whole library as NDJSON, one JSON object per line, in tree order:
+--- each folder as `{"type":"folder", contract fields, "path", "depth",
+--- "total_calls"}` (plus `"error"` when its calls could not be fetched),
+--- followed by each of its calls as `{"type":"call", "folderId", contract
+--- fields}`. `path` joins the names from the root with "/"; `depth` is 0 for
+--- a root. An empty library is an empty string.
+---@param tree table
+---@param error_text? fun(err: any): string
+---@return string
+function _M.export_ndjson(tree, error_text)
+  local buf = {}
+  local stack = {}
+  push_all(stack, tree.roots or {}, function(node)
+    return { node = node, depth = 0, path = path_name(node) }
+  end)
+  while #stack > 0 do
+    local it = stack[#stack]
+    stack[#stack] = nil
+    local node = it.node
+    local members = { { "type", '"folder"' } }
+    for _, m in ipairs(record_members(node, _M.FOLDER_FIELDS)) do
+      members[#members + 1] = m
+    end
+    members[#members + 1] = { "path", json_string(it.path) }
+    members[#members + 1] = { "depth", json_scalar(it.depth) }
+    members[#members + 1] = { "total_calls", json_scalar(total(node)) }
+    local message = error_message(node, error_text)
+    if message then
+      members[#members + 1] = { "error", json_string(message) }
+    end
+    buf[#buf + 1] = json_line(members)
+    local folder_id = present(node.id) and json_scalar(node.id) or nil
+    for _, call in ipairs(not message and type(node.calls) == "table" and node.calls or {}) do
+      local line = { { "type", '"call"' } }
+      if folder_id then
+        line[2] = { "folderId", folder_id }
+      end
+      for _, m in ipairs(record_members(call, _M.CALL_FIELDS)) do
+        line[#line + 1] = m
+      end
+      buf[#buf + 1] = json_line(line)
+    end
+    push_all(stack, children_of(node), function(child)
+      return { node = child, depth = it.depth + 1, path = it.path .. "/" .. path_name(child) }
+    end)
+  end
   return concat(buf)
 end
 
