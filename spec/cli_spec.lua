@@ -514,6 +514,32 @@ describe("gong.cli.parse()", function()
     assert.is_true(assert(cli.parse({ "--version" })).version)
   end)
 
+  it("reads export's options: json to stdout, 3 folders at once and not strict unless told", function()
+    local d = assert(cli.parse({ "export" }))
+    assert.are.equal("export", d.command)
+    assert.are.equal("json", d.format)
+    assert.are.equal(3, d.concurrency)
+    assert.is_nil(d.output)
+    assert.is_false(d.strict)
+    local a = assert(cli.parse({ "export", "-o", "lib.ndjson", "--format", "ndjson", "--concurrency=64",
+                                 "--strict", "--workspace", "W" }))
+    assert.are.equal("lib.ndjson", a.output)
+    assert.are.equal("ndjson", a.format)
+    assert.are.equal(64, a.concurrency)
+    assert.is_true(a.strict)
+    assert.are.equal("W", a.workspace)
+    assert.are.equal(1, assert(cli.parse({ "export", "--concurrency", "1" })).concurrency)
+    assert.are.equal("out.json", assert(cli.parse({ "export", "--output=out.json" })).output)
+    assert.is_nil(assert(cli.parse({ "export", "-o", "-" })).output, "- is stdout")
+    assert.are.equal("json", assert(cli.parse({ "export", "--json" })).format)
+  end)
+
+  it("takes --credentials FILE before or after any command", function()
+    assert.are.equal("creds.env", assert(cli.parse({ "--credentials", "creds.env", "folders" })).credentials)
+    assert.are.equal("c", assert(cli.parse({ "export", "--credentials=c" })).credentials)
+    assert.is_nil(assert(cli.parse({ "tree" })).credentials)
+  end)
+
   -- Each usage error: the arguments and a piece of the message.
   local usage_errors = {
     { {}, "missing command" },
@@ -536,6 +562,22 @@ describe("gong.cli.parse()", function()
     { { "folders", "--json=yes" }, "option --json takes no value" },
     { { "help", "frobnicate" }, "no help for 'frobnicate'" },
     { { "folders", "--token=abc" }, "credentials are not accepted as options" },
+    { { "export", "--concurrency", "0" }, "--concurrency needs a whole number from 1 to 64, not '0'" },
+    { { "export", "--concurrency=65" }, "--concurrency needs a whole number from 1 to 64, not '65'" },
+    { { "export", "--concurrency=1.5" }, "--concurrency needs a whole number from 1 to 64, not '1.5'" },
+    { { "export", "--concurrency=three" }, "--concurrency needs a whole number from 1 to 64, not 'three'" },
+    { { "export", "--concurrency=-1" }, "--concurrency needs a whole number from 1 to 64, not '-1'" },
+    { { "export", "--concurrency" }, "option --concurrency needs a value" },
+    { { "export", "--format", "csv" }, "--format must be json or ndjson, not 'csv'" },
+    { { "export", "--json", "--format", "ndjson" }, "--json and --format cannot be used together" },
+    { { "export", "--csv" }, "option --csv is not valid for 'export'" },
+    { { "export", "-o" }, "option -o needs a value" },
+    { { "export", "extra" }, "unexpected argument 'extra'" },
+    { { "folders", "-o", "x" }, "option -o is not valid for 'folders'" },
+    { { "tree", "--strict" }, "option --strict is not valid for 'tree'" },
+    { { "calls", "1", "--concurrency", "2" }, "option --concurrency is not valid for 'calls'" },
+    { { "folders", "--format", "json" }, "option --format is not valid for 'folders'" },
+    { { "folders", "--credentials" }, "option --credentials needs a value" },
   }
   for _, case in ipairs(usage_errors) do
     it("rejects " .. (#case[1] > 0 and table.concat(case[1], " ") or "no arguments") .. ": " .. case[2], function()
@@ -550,13 +592,30 @@ end)
 
 describe("gong.cli.help()", function()
   it("has a page for each command and names the credential variables in the general one", function()
-    for _, command in ipairs({ "folders", "tree", "calls" }) do
+    for _, command in ipairs({ "folders", "tree", "calls", "export" }) do
       assert.truthy(cli.help(command):find("^Usage: gong%-library " .. command))
+      assert_no_trailing_spaces(cli.help(command))
     end
     local general = cli.help()
     assert.truthy(general:find("GONG_ACCESS_KEY_SECRET", 1, true))
     assert.truthy(general:find("GONG_TOKEN", 1, true))
     assert_no_trailing_spaces(general)
+  end)
+
+  it("tells where a credentials file comes from, its format, and how to make it private", function()
+    local general = cli.help()
+    for _, text in ipairs({ "--credentials FILE", "GONG_CREDENTIALS_FILE", "NAME=VALUE", "GONG_BASE_URL",
+                            "chmod 600 FILE", "130 interrupted" }) do
+      assert.truthy(general:find(text, 1, true), text)
+    end
+  end)
+
+  it("documents export's formats, output file, concurrency, strictness and progress", function()
+    local page = cli.help("export")
+    for _, text in ipairs({ "--format FORMAT", "ndjson", '"type":"folder"', '"type":"call"', "-o, --output FILE",
+                            "FILE.tmp-", "--concurrency N", "1 to 64", "--strict", "GONG_PROGRESS=1", "130" }) do
+      assert.truthy(page:find(text, 1, true), text)
+    end
   end)
 end)
 
@@ -591,10 +650,15 @@ describe("the gong-library program", function()
 
   -- Runs bin/gong-library with `args` and `env` (default: Basic credentials
   -- and the fake server's URL). Checks on every run that no secret was printed.
+  -- process.run clears the parent's credential variables; GONG_PROGRESS and
+  -- GONG_CREDENTIALS_FILE are cleared here (empty means unset) unless given,
+  -- so a developer's own settings cannot change what a spec sees.
   local function run(args, env)
     local argv = { process.lua, "bin/gong-library" }
     for _, a in ipairs(args) do argv[#argv + 1] = a end
-    local out, err, status = process.run(argv, env or basic_env())
+    local full = { GONG_PROGRESS = "", GONG_CREDENTIALS_FILE = "" }
+    for k, v in pairs(env or basic_env()) do full[k] = v end
+    local out, err, status = process.run(argv, full)
     for _, secret in ipairs(SECRETS) do
       assert.is_nil(out:find(secret, 1, true), "stdout shows a secret")
       assert.is_nil(err:find(secret, 1, true), "stderr shows a secret")
@@ -797,6 +861,10 @@ describe("the gong-library program", function()
       { "calls", "1", "2" },
       { "calls", "1", "--workspace", "W" },
       { "--token", "wrong-secret-value", "folders" },
+      { "export", "--concurrency", "0" },
+      { "export", "--concurrency=65" },
+      { "export", "--format", "xml" },
+      { "folders", "-o", "out.json" },
     }
     for _, args in ipairs(cases) do
       it("exit with status 2, a message and a --help hint, before any request: " .. table.concat(args, " "), function()
@@ -852,6 +920,507 @@ describe("the gong-library program", function()
       local out = ok({ "folders", "--csv", "--base-url=" .. srv.url },
                      basic_env({ GONG_BASE_URL = "http://127.0.0.1:1" }))
       assert.are.equal(output.folders_csv(lib.folders), out)
+    end)
+  end)
+
+  -- Files ----------------------------------------------------------------------
+
+  local socket = require "socket"
+  local scratch -- a directory of our own for credential and output files
+
+  setup(function()
+    local p = assert(io.popen("mktemp -d"))
+    scratch = p:read("*l")
+    p:close()
+    assert.truthy(scratch and scratch:find("^/"), "mktemp -d failed")
+  end)
+
+  teardown(function()
+    if scratch then os.execute("rm -rf " .. process.quote(scratch)) end
+  end)
+
+  local function slurp(path)
+    local f = io.open(path, "rb")
+    if not f then return nil end
+    local data = f:read("*a")
+    f:close()
+    return data
+  end
+
+  -- Writes `content` to a new file in the scratch directory with `mode`
+  -- (default 600) and returns its path.
+  local function write_file(name, content, mode)
+    local path = scratch .. "/" .. name
+    local f = assert(io.open(path, "wb"))
+    f:write(content)
+    f:close()
+    os.execute("chmod " .. (mode or "600") .. " " .. process.quote(path))
+    return path
+  end
+
+  local dirs = 0
+  -- A new empty directory, so its listing shows exactly what a run left.
+  local function new_dir()
+    dirs = dirs + 1
+    local dir = scratch .. "/d" .. dirs
+    os.execute("mkdir " .. process.quote(dir))
+    return dir
+  end
+
+  local function listing(dir)
+    local p = assert(io.popen("ls -A " .. process.quote(dir)))
+    local names = {}
+    for name in p:lines() do names[#names + 1] = name end
+    p:close()
+    table.sort(names)
+    return names
+  end
+
+  describe("--credentials FILE", function()
+    local BASIC = "GONG_ACCESS_KEY=test-key\nGONG_ACCESS_KEY_SECRET=test-secret\n"
+
+    local function last_authorization()
+      local requests = srv:requests()
+      return requests[#requests].headers.authorization
+    end
+
+    it("reads the access key and secret from a file only its owner can access", function()
+      local path = write_file("basic.env", BASIC)
+      local out = ok({ "folders", "--csv", "--credentials", path }, { GONG_BASE_URL = srv.url })
+      assert.are.equal(output.folders_csv(lib.folders), out)
+      assert.are.equal("Basic dGVzdC1rZXk6dGVzdC1zZWNyZXQ=", last_authorization())
+    end)
+
+    it("reads a token, skipping comments and blank lines, trimming spaces, quotes and CRLF line ends", function()
+      local path = write_file("token.env", "# Gong, read-only\r\n\r\n   GONG_TOKEN = \"test-token\"  \r\n# end\r\n")
+      ok({ "--credentials=" .. path, "tree" }, { GONG_BASE_URL = srv.url })
+      assert.are.equal("Bearer test-token", last_authorization())
+      path = write_file("token2.env", "GONG_TOKEN='test-token'")
+      ok({ "tree", "--credentials", path }, { GONG_BASE_URL = srv.url })
+      assert.are.equal("Bearer test-token", last_authorization())
+    end)
+
+    it("accepts a file its owner may only read (400)", function()
+      local path = write_file("readonly.env", BASIC, "400")
+      ok({ "folders", "--credentials", path }, { GONG_BASE_URL = srv.url })
+    end)
+
+    it("reads a pipe, so a password manager can hand the credentials over without a file", function()
+      local script = 'exec "$@" --credentials <(printf "GONG_TOKEN=%s\\n" test-token)'
+      local out, err, status = process.run({ "bash", "-c", script, "bash", process.lua, "bin/gong-library",
+                                             "folders", "--csv" }, { GONG_BASE_URL = srv.url })
+      assert.are.equal(0, status, err)
+      assert.are.equal(output.folders_csv(lib.folders), out)
+      assert.are.equal("Bearer test-token", last_authorization())
+    end)
+
+    it("takes the file from GONG_CREDENTIALS_FILE, and --credentials over it", function()
+      local good = write_file("env-named.env", "GONG_TOKEN=test-token\n")
+      ok({ "folders" }, { GONG_BASE_URL = srv.url, GONG_CREDENTIALS_FILE = good })
+      assert.are.equal("Bearer test-token", last_authorization())
+      ok({ "folders", "--credentials", good },
+         { GONG_BASE_URL = srv.url, GONG_CREDENTIALS_FILE = scratch .. "/no-such-file" })
+    end)
+
+    it("uses the file's credentials instead of the environment's, all of them", function()
+      local token_file = write_file("wins.env", "GONG_TOKEN=test-token\n")
+      ok({ "folders", "--credentials", token_file },
+         basic_env({ GONG_ACCESS_KEY_SECRET = "wrong-secret-value" }))
+      assert.are.equal("Bearer test-token", last_authorization())
+      -- A wrong file is not rescued by good credentials in the environment.
+      local wrong = write_file("wrong.env", "GONG_ACCESS_KEY=test-key\nGONG_ACCESS_KEY_SECRET=wrong-secret-value\n")
+      local err = failed({ "folders", "--credentials", wrong }, { GONG_BASE_URL = srv.url, GONG_TOKEN = creds.token })
+      assert.truthy(err:find("HTTP 401", 1, true), err)
+    end)
+
+    it("takes GONG_BASE_URL from the file over the environment, and --base-url over both", function()
+      local path = write_file("url.env", "GONG_TOKEN=test-token\nGONG_BASE_URL=" .. srv.url .. "\n")
+      ok({ "folders", "--credentials", path }, { GONG_BASE_URL = "http://127.0.0.1:1" })
+      path = write_file("bad-url.env", "GONG_TOKEN=test-token\nGONG_BASE_URL=http://127.0.0.1:1\n")
+      ok({ "folders", "--credentials", path, "--base-url", srv.url }, {})
+      local err = failed({ "folders", "--credentials", path }, { GONG_BASE_URL = srv.url })
+      assert.truthy(err:find("127.0.0.1 port 1", 1, true), err)
+    end)
+
+    for _, mode in ipairs({ "640", "604", "660", "620", "601", "644" }) do
+      it("refuses a file with mode " .. mode .. ", naming it and the fix, before any request", function()
+        local path = write_file("mode" .. mode .. ".env", BASIC, mode)
+        local err = failed({ "folders", "--credentials", path }, { GONG_BASE_URL = srv.url })
+        assert.truthy(err:find("credentials file " .. path .. " is accessible by group or others", 1, true), err)
+        assert.truthy(err:find("chmod 600 " .. path .. "\n", 1, true), err)
+        assert.are.equal(0, #srv:requests())
+      end)
+    end
+
+    it("quotes the file name in the suggested chmod when the shell needs it", function()
+      local path = write_file("it's mine.env", BASIC, "644")
+      local err = failed({ "folders", "--credentials", path }, { GONG_BASE_URL = srv.url })
+      assert.truthy(err:find("chmod 600 '" .. scratch .. "/it'\\''s mine.env'\n", 1, true), err)
+    end)
+
+    it("judges the file a symlink points to, not the link", function()
+      local private = write_file("target.env", BASIC)
+      local link = scratch .. "/link.env"
+      os.execute("ln -s " .. process.quote(private) .. " " .. process.quote(link))
+      ok({ "folders", "--credentials", link }, { GONG_BASE_URL = srv.url })
+      os.execute("chmod 644 " .. process.quote(private))
+      local err = failed({ "folders", "--credentials", link }, { GONG_BASE_URL = srv.url })
+      assert.truthy(err:find("is accessible by group or others", 1, true), err)
+    end)
+
+    it("fails naming the file when it is missing or not a regular file", function()
+      local missing = scratch .. "/missing.env"
+      local err = failed({ "folders", "--credentials", missing }, { GONG_BASE_URL = srv.url })
+      assert.are.equal("gong-library: cannot read credentials file " .. missing .. ": No such file or directory\n", err)
+      err = failed({ "folders", "--credentials", new_dir() }, { GONG_BASE_URL = srv.url })
+      assert.truthy(err:find("is neither a regular file nor a pipe", 1, true), err)
+      assert.are.equal(0, #srv:requests())
+    end)
+
+    -- Contents that are refused: the message names the file and the line but
+    -- never shows what a line holds (the run checks no secret is printed).
+    local malformed = {
+      { "GONG_TOKEN=test-token\n\nwrong-secret-value\n", "line 3: expected NAME=VALUE" },
+      { "# mine\nGONG_SECRET=wrong-secret-value\n", "line 2: unknown name; expected GONG_ACCESS_KEY" },
+      { "ABCDEF123456=wrong-secret-value\n", "line 1: unknown name" },
+      { "GONG_TOKEN=test-token\nGONG_TOKEN=wrong-secret-value\n", "line 2: GONG_TOKEN is set twice" },
+      { "GONG_TOKEN=\n", "line 1: GONG_TOKEN is empty" },
+      { "GONG_TOKEN=\"\"\n", "line 1: GONG_TOKEN is empty" },
+      { "GONG_ACCESS_KEY=test-key\n", "sets GONG_ACCESS_KEY but not GONG_ACCESS_KEY_SECRET" },
+      { "GONG_ACCESS_KEY_SECRET=wrong-secret-value\n", "sets GONG_ACCESS_KEY_SECRET but not GONG_ACCESS_KEY" },
+      { "GONG_TOKEN=test-token\n" .. BASIC, "sets both GONG_TOKEN and GONG_ACCESS_KEY" },
+      { "# nothing here\n\nGONG_BASE_URL=http://127.0.0.1:1\n", "has no credentials" },
+      { "", "has no credentials" },
+    }
+    for i, case in ipairs(malformed) do
+      it("refuses a malformed file with the line and what is wrong: " .. case[2], function()
+        local path = write_file("malformed" .. i .. ".env", case[1])
+        local err = failed({ "folders", "--credentials", path }, basic_env())
+        assert.truthy(err:find("credentials file " .. path, 1, true), err)
+        assert.truthy(err:find(case[2], 1, true), err)
+        assert.is_nil(err:find("ABCDEF123456", 1, true), err)
+        assert.are.equal(0, #srv:requests())
+      end)
+    end
+
+    it("never prints a credential read from the file, even one typed where a folder id goes", function()
+      local path = write_file("redact.env", BASIC)
+      local err = failed({ "calls", creds.secret, "--credentials", path }, { GONG_BASE_URL = srv.url })
+      assert.truthy(err:find("/library/folders/[redacted]/calls", 1, true), err)
+    end)
+  end)
+
+  describe("export", function()
+    -- A library of 10 folders: at the API's 3 requests per second a whole
+    -- export takes about 3 seconds, and it still has nesting, duplicate
+    -- names and the folder id that needs percent-encoding.
+    local small, small_lib
+
+    setup(function()
+      small = fake.start({ folders = 10 })
+      small_lib = fake.library({ folders = 10 })
+    end)
+
+    teardown(function()
+      if small then small:stop() end
+    end)
+
+    before_each(function()
+      small:reset()
+    end)
+
+    local function env(extra)
+      local e = basic_env({ GONG_BASE_URL = small.url })
+      for k, v in pairs(extra or {}) do e[k] = v end
+      return e
+    end
+
+    -- What the export must contain: the fake library's tree, with calls.
+    local function expected()
+      local t = tree.build(small_lib.folders)
+      for n in t:walk() do n.calls = small_lib.calls[n.id] or {} end
+      return t
+    end
+
+    local function total_calls()
+      local n = 0
+      for _, f in ipairs(small_lib.folders) do n = n + #(small_lib.calls[f.id] or {}) end
+      return n
+    end
+
+    local function a_folder_with_calls()
+      for _, f in ipairs(small_lib.folders) do
+        if #(small_lib.calls[f.id] or {}) >= 3 and f.id:find("^%d+$") then return f end
+      end
+      error("the small fake library has no such folder")
+    end
+
+    -- Every folder of a decoded JSON export, by id, with its depth.
+    local function flatten(roots)
+      local by_id, stack = {}, {}
+      for i = #roots, 1, -1 do stack[#stack + 1] = { roots[i], 0 } end
+      while #stack > 0 do
+        local f, depth = stack[#stack][1], stack[#stack][2]
+        stack[#stack] = nil
+        by_id[f.id] = f
+        f.depth = depth
+        for i = #f.children, 1, -1 do stack[#stack + 1] = { f.children[i], depth + 1 } end
+      end
+      return by_id
+    end
+
+    it("writes the whole library as nested JSON on stdout, every folder with every call of its own", function()
+      local out = ok({ "export" }, env())
+      assert.are.equal(output.export_json(expected()), out)
+      local by_id = flatten(cjson.decode(out))
+      local folders, calls = 0, 0
+      for _, f in ipairs(small_lib.folders) do
+        local got = by_id[f.id]
+        assert.truthy(got, f.id)
+        folders = folders + 1
+        local want = small_lib.calls[f.id] or {}
+        assert.are.equal(#want, #got.calls, f.id)
+        for i, call in ipairs(want) do assert.are.equal(call.callId, got.calls[i].callId) end
+        calls = calls + #got.calls
+      end
+      assert.are.equal(#small_lib.folders, folders)
+      assert.are.equal(total_calls(), calls)
+      assert.is_nil(out:find('"duration": %d+%.0[,\n]'), "an integer was printed with a fraction")
+      assert.are.equal(#small_lib.folders + 1, #small:requests(), "one request for the folders, one per folder")
+    end)
+
+    it("writes one JSON object per line with --format ndjson, each folder followed by its calls", function()
+      local out = ok({ "export", "--format", "ndjson" }, env())
+      assert.are.equal(output.export_ndjson(expected()), out)
+      local folders, calls, current, paths = 0, 0, nil, {}
+      for _, line in ipairs(lines_of(out)) do
+        local r = cjson.decode(line)
+        if r.type == "folder" then
+          folders = folders + 1
+          current = r
+          assert.are.equal(#(small_lib.calls[r.id] or {}), r.callCount, r.id)
+          paths[r.id] = r.path
+          if r.depth == 0 then
+            assert.are.equal(r.name, r.path)
+          else
+            assert.are.equal(paths[r.parentFolderId] .. "/" .. r.name, r.path, "a parent comes before its children")
+          end
+        else
+          assert.are.equal("call", r.type)
+          assert.are.equal(current.id, r.folderId)
+          calls = calls + 1
+        end
+      end
+      assert.are.equal(#small_lib.folders, folders)
+      assert.are.equal(total_calls(), calls)
+    end)
+
+    it("only exports one workspace with --workspace", function()
+      local ws = small_lib.workspaces[2].id
+      local out = ok({ "export", "--workspace", ws, "--format=ndjson" }, env())
+      local want = 0
+      for _, f in ipairs(small_lib.folders) do
+        if f.workspaceId == ws then want = want + 1 end
+      end
+      assert.truthy(want > 0)
+      assert.are.equal(want, select(2, out:gsub('{"type":"folder"', "")))
+      assert.are.equal("workspaceId=" .. ws, small:requests()[1].query)
+      assert.are.equal("[]\n", ok({ "export", "--workspace", "none" }, env()))
+      assert.are.equal("", ok({ "export", "--workspace", "none", "--format", "ndjson" }, env()))
+    end)
+
+    it("writes FILE with -o only once complete, replacing what was there and leaving no temporary file", function()
+      local dir = new_dir()
+      local path = write_file(dir:match("[^/]+$") .. "/lib.json", "old\n", "644")
+      assert.are.equal("", ok({ "export", "-o", path }, env()))
+      assert.are.equal(output.export_json(expected()), slurp(path))
+      assert.are.same({ "lib.json" }, listing(dir))
+    end)
+
+    it("leaves an existing FILE as it was, and no temporary file, when the export fails", function()
+      local dir = new_dir()
+      local path = write_file(dir:match("[^/]+$") .. "/lib.json", "old\n")
+      local err = failed({ "export", "-o", path }, env({ GONG_ACCESS_KEY_SECRET = "wrong-secret-value" }))
+      assert.truthy(err:find("HTTP 401", 1, true), err)
+      assert.are.equal("old\n", slurp(path))
+      assert.are.same({ "lib.json" }, listing(dir))
+      failed({ "export", "-o", dir .. "/new.json" }, env({ GONG_ACCESS_KEY_SECRET = "wrong-secret-value" }))
+      assert.are.same({ "lib.json" }, listing(dir), "no FILE is created by a failed export")
+    end)
+
+    it("fails before any request when FILE cannot be written", function()
+      local err = failed({ "export", "-o", scratch .. "/no/such/dir/lib.json" }, env())
+      assert.truthy(err:find("cannot write " .. scratch .. "/no/such/dir/lib.json: ", 1, true), err)
+      assert.truthy(err:find("No such file or directory", 1, true), err)
+      assert.are.equal(0, #small:requests())
+    end)
+
+    it("still writes the other folders when one folder's calls fail, warns naming it, and exits 1", function()
+      local victim = a_folder_with_calls()
+      small:faults({ { path = "/library/folders/" .. victim.id .. "/calls", status = 404, times = -1 } })
+      local dir = new_dir()
+      local out, err, status = run({ "export", "-o", dir .. "/lib.json" }, env())
+      assert.are.equal(1, status, err)
+      assert.are.equal("", out)
+      assert.truthy(err:find("^gong%-library: warning: folder " .. victim.id
+        .. ": HTTP 404 on GET /library/folders/" .. victim.id .. "/calls: [^\n]*\n$"), err)
+      local written = slurp(dir .. "/lib.json")
+      assert.truthy(written, "the export was written")
+      local by_id = flatten(cjson.decode(written))
+      for _, f in ipairs(small_lib.folders) do
+        local got = assert(by_id[f.id], f.id)
+        if f.id == victim.id then
+          assert.is_nil(got.calls)
+          assert.truthy(got.error:find("^HTTP 404 on GET "), got.error)
+        else
+          assert.are.equal(#(small_lib.calls[f.id] or {}), #got.calls, f.id)
+          assert.is_nil(got.error)
+        end
+      end
+      assert.are.same({ "lib.json" }, listing(dir))
+    end)
+
+    it("writes nothing with --strict when a folder's calls fail", function()
+      local victim = a_folder_with_calls()
+      small:faults({ { path = "/library/folders/" .. victim.id .. "/calls", status = 404, times = -1 } })
+      local dir = new_dir()
+      local err = failed({ "export", "--strict", "-o", dir .. "/lib.json" }, env())
+      assert.truthy(err:find("HTTP 404 on GET /library/folders/" .. victim.id .. "/calls", 1, true), err)
+      assert.are.same({}, listing(dir))
+    end)
+
+    it("shows progress on stderr with GONG_PROGRESS=1, redrawn in place and cleared at the end", function()
+      local dir = new_dir()
+      local out, err, status = run({ "export", "-o", dir .. "/lib.json" }, env({ GONG_PROGRESS = "1" }))
+      assert.are.equal(0, status, err)
+      assert.are.equal("", out)
+      assert.is_nil(err:find("\n", 1, true), "progress lines are redrawn, never scrolled")
+      local frames = {}
+      for frame in err:gmatch("\r([^\r]*)") do frames[#frames + 1] = frame end
+      assert.are.equal("listing folders...", frames[1])
+      assert.truthy(frames[#frames - 1]:find("^ +$"), "the last line drawn is blanked out")
+      assert.are.equal("", frames[#frames], "and the cursor is back at the start of the line")
+      local n = #small_lib.folders
+      for i = 1, n do
+        local frame = frames[i + 1]:gsub(" +$", "")
+        local done, total, calls = frame:match("^(%d+)/(%d+) folders, (%d+) calls")
+        assert.are.equal(i, tonumber(done), frame)
+        assert.are.equal(n, tonumber(total), frame)
+        assert.truthy(frame == done .. "/" .. total .. " folders, " .. calls .. " calls"
+          or frame:find(", %d+%.%d req/s, ETA %d+:%d%d:%d%d$"), frame)
+        if i == n then assert.are.equal(total_calls(), tonumber(calls)) end
+      end
+      assert.truthy(err:find(" req/s, ETA ", 1, true), "an export over a second long shows rate and ETA")
+      assert.are.equal(n + 3, #frames)
+    end)
+
+    -- script(1) runs the command on a pseudo-terminal; its output is what
+    -- the terminal would show (stdout and stderr together).
+    local function on_terminal(args, extra)
+      local words = { process.lua, "bin/gong-library" }
+      for _, a in ipairs(args) do words[#words + 1] = a end
+      for i, w in ipairs(words) do words[i] = process.quote(w) end
+      local e = env(extra)
+      e.GONG_PROGRESS = e.GONG_PROGRESS or ""
+      return process.run({ "sh", "-c", 'exec script -qec "$1" /dev/null </dev/null', "sh",
+                           table.concat(words, " ") }, e)
+    end
+
+    it("shows progress when stderr is a terminal, and not with GONG_PROGRESS=0", function()
+      local ws = small_lib.workspaces[2].id
+      local dir = new_dir()
+      local out, err, status = on_terminal({ "export", "--workspace", ws, "-o", dir .. "/a.json" })
+      assert.are.equal(0, status, err)
+      assert.truthy(out:find("\r1/1 folders, %d+ calls"), out)
+      out, err, status = on_terminal({ "export", "--workspace", ws, "-o", dir .. "/b.json" }, { GONG_PROGRESS = "0" })
+      assert.are.equal(0, status, err)
+      assert.are.equal("", out)
+    end)
+
+    it("fetches --concurrency N folders at once, one at a time with 1", function()
+      -- Each folder's calls take 0.3 s to arrive; the folder list does not wait.
+      local function starts(concurrency)
+        small:reset()
+        small:faults({ { path = "/library/folders/", delay = 0.3, times = -1 } })
+        ok({ "export", "--concurrency", concurrency, "--format", "ndjson" }, env())
+        local times = {}
+        for _, r in ipairs(small:requests()) do
+          if r.path:find("/calls$") then times[#times + 1] = r.time end
+        end
+        table.sort(times)
+        assert.are.equal(#small_lib.folders, #times)
+        local shortest = math.huge
+        for i = 2, #times do shortest = math.min(shortest, times[i] - times[i - 1]) end
+        return shortest
+      end
+      assert.truthy(starts("1") >= 0.25, "with 1, each folder starts after the previous one answered")
+      assert.truthy(starts("3") < 0.1, "with 3, folders start together (as far as the rate limit allows)")
+    end)
+
+    -- Starts the program in the background: returns its pid and a function
+    -- that waits for it and returns stdout, stderr and the exit status.
+    local function spawn(args, extra)
+      local words = { "env", "-u", "GONG_ACCESS_KEY", "-u", "GONG_ACCESS_KEY_SECRET", "-u", "GONG_TOKEN",
+                      "LUA_PATH=" .. process.lua_path, "LUA_CPATH=" .. process.lua_cpath,
+                      "GONG_PROGRESS=", "GONG_CREDENTIALS_FILE=" }
+      for k, v in pairs(env(extra)) do words[#words + 1] = k .. "=" .. v end
+      words[#words + 1] = process.lua
+      words[#words + 1] = "bin/gong-library"
+      for _, a in ipairs(args) do words[#words + 1] = a end
+      for i, w in ipairs(words) do words[i] = process.quote(w) end
+      local errfile = os.tmpname()
+      -- sh prints its pid, then becomes the program, which keeps that pid.
+      local p = assert(io.popen("sh -c 'echo $$; exec \"$@\"' sh " .. table.concat(words, " ")
+        .. " 2>" .. errfile .. "; echo \"exit:$?\"", "r"))
+      local pid = assert(tonumber(p:read("*l")))
+      return pid, function()
+        local rest = p:read("*a")
+        p:close()
+        local err = slurp(errfile)
+        os.remove(errfile)
+        return rest:gsub("exit:%d+\n$", ""), err, tonumber(rest:match("exit:(%d+)\n$"))
+      end
+    end
+
+    -- Waits until the export is under way: folder calls requested and the
+    -- temporary file there to be cleaned up.
+    local function wait_for_export(dir)
+      local deadline = socket.gettime() + 10
+      while socket.gettime() < deadline do
+        local names = listing(dir)
+        if #small:requests() >= 3 and names[#names] and names[#names]:find("%.tmp%-%x+$") then return end
+        socket.sleep(0.05)
+      end
+      error("the export did not start")
+    end
+
+    it("stops on Ctrl-C with status 130 and 'interrupted', leaving FILE as it was and no temporary file", function()
+      small:faults({ { delay = 0.2, times = -1 } })
+      local dir = new_dir()
+      local path = write_file(dir:match("[^/]+$") .. "/lib.json", "old\n")
+      local pid, finish = spawn({ "export", "-o", path }, { GONG_PROGRESS = "0" })
+      wait_for_export(dir)
+      os.execute("kill -INT " .. pid)
+      local out, err, status = finish()
+      assert.are.equal(130, status, err)
+      assert.are.equal("gong-library: interrupted\n", err)
+      assert.are.equal("", out)
+      assert.are.equal("old\n", slurp(path))
+      assert.are.same({ "lib.json" }, listing(dir))
+      assert.truthy(#small:requests() < #small_lib.folders + 1, "the export stopped early")
+    end)
+
+    it("clears the progress line before saying it was interrupted, and creates no FILE", function()
+      small:faults({ { delay = 0.2, times = -1 } })
+      local dir = new_dir()
+      local pid, finish = spawn({ "export", "--format", "ndjson", "-o", dir .. "/lib.ndjson" }, { GONG_PROGRESS = "1" })
+      wait_for_export(dir)
+      os.execute("kill -INT " .. pid)
+      local out, err, status = finish()
+      assert.are.equal(130, status, err)
+      assert.are.equal("", out)
+      assert.truthy(err:find("\r +\rgong%-library: interrupted\n$"), err)
+      assert.are.same({}, listing(dir))
     end)
   end)
 end)
