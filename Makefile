@@ -131,6 +131,7 @@ check-asan: deps-test
 	@$(MAKE) --no-print-directory build BUILD=build/asan-$(LUA) CC=gcc CFLAGS="-O1 -g -fno-omit-frame-pointer" \
 	  SANITIZE="-fsanitize=address,undefined -fno-sanitize-recover=all"
 	env ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  GONG_ASAN_CHILD_OPTIONS=detect_leaks=0:abort_on_error=1 \
 	  LD_PRELOAD="$$(gcc -print-file-name=libasan.so) $$(gcc -print-file-name=libubsan.so)" \
 	  $(MAKE) --no-print-directory run-busted BUILD=build/asan-$(LUA) BUSTED_ARGS="$(BUSTED_ARGS) $(ASAN_SPECS)"
 

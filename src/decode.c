@@ -174,13 +174,15 @@ static const char *decode_response(lua_State *L, int state, const char *body,
   lua_pop(L, 1);
   lua_rawgeti(L, state, STATE_DECODE);
   lua_pushlstring(L, body, len);
-  if (lua_pcall(L, 1, 1, 0) != 0) {
+  lua_call(L, 1, 2); /* cjson.safe: value, or nil and a message */
+  if (lua_isnil(L, -2)) {
     const char *why = lua_tostring(L, -1);
     snprintf(buf, bufsize, "body is not valid JSON: %s",
              why != NULL ? why : "(unknown cjson error)");
     lua_settop(L, top);
     return buf;
   }
+  lua_pop(L, 1);
   resp = lua_gettop(L);
   if (lua_type(L, resp) != LUA_TTABLE || lua_rawlen(L, resp) > 0) {
     snprintf(buf, bufsize, "body is %s, expected a JSON object",
@@ -235,7 +237,8 @@ static void decode_error_body(lua_State *L, int state, int err, const char *body
   if (len == 0) return;
   lua_rawgeti(L, state, STATE_DECODE);
   lua_pushlstring(L, body, len);
-  if (lua_pcall(L, 1, 1, 0) != 0 || lua_type(L, -1) != LUA_TTABLE) {
+  lua_call(L, 1, 1); /* cjson.safe: nil for a body that is not JSON */
+  if (lua_type(L, -1) != LUA_TTABLE) {
     lua_settop(L, top);
     return;
   }

@@ -61,12 +61,15 @@ static void global_init(void) {
 /*
  * Pushes the module state shared by every client of this lua_State: the
  * decode function of a private lua-cjson instance (so the host's cjson
- * settings are never touched) and cjson.null.
+ * settings are never touched) and cjson.null. The instance is cjson.safe's:
+ * bad JSON comes back as nil, message, so decoding needs no lua_pcall that
+ * would also swallow errors that are not ours to catch (out of memory, the
+ * interpreter's "interrupted!" on Ctrl-C).
  */
 static void state_push(lua_State *L) {
   lua_createtable(L, 2, 0);
   lua_getglobal(L, "require");
-  lua_pushliteral(L, "cjson");
+  lua_pushliteral(L, "cjson.safe");
   lua_call(L, 1, 1);
   lua_getfield(L, -1, "null");
   lua_rawseti(L, -3, STATE_NULL);

@@ -357,13 +357,9 @@ local session = { secrets = {}, cleanups = {} }
 
 local INTERRUPTED = "interrupted!" -- what the lua interpreter raises on SIGINT
 
--- True for the interpreter's SIGINT error, whether it arrives raised (a
--- string, perhaps with a position in front) or, when it struck inside the
--- core's protected JSON decoding, as a gong error whose message ends with it.
+-- True for the interpreter's SIGINT error: a string, perhaps with a position
+-- in front. The core lets it through wherever it strikes, JSON decoding included.
 local function is_interrupt(e)
-  if type(e) == "table" then
-    e = rawget(e, "message")
-  end
   return type(e) == "string" and e:sub(-#INTERRUPTED) == INTERRUPTED
 end
 
@@ -785,13 +781,7 @@ local function export(client, opts)
     workspaceId = opts.workspace,
     concurrency = opts.concurrency,
     strict = opts.strict or nil,
-    on_progress = function(done, total, node, e)
-      -- The interpreter's SIGINT error can be caught by the core while it
-      -- decodes JSON and come back as this folder's error; raised again here,
-      -- it ends the export as a Ctrl-C should.
-      if e and is_interrupt(e) then
-        error(INTERRUPTED, 0)
-      end
+    on_progress = function(done, total, node)
       if progress then
         progress:update(done, total, node)
       end
