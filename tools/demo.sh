@@ -20,7 +20,10 @@ echo "== fake Gong server at $url =="
 echo
 echo '$ gong-library tree'
 "$LUA_BIN" bin/gong-library tree
-folder=$("$LUA_BIN" bin/gong-library folders --csv | awk -F, 'NR > 1 && $5 + 0 > 0 { print $1; exit }')
+folder=$("$LUA_BIN" -e '
+  for _, f in ipairs(assert(require("gong").new():folders())) do
+    if (f.callCount or 0) > 0 then print(f.id) return end
+  end')
 echo
 echo "\$ gong-library calls $folder"
 "$LUA_BIN" bin/gong-library calls "$folder"
