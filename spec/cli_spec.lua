@@ -82,15 +82,14 @@ describe("gong.output", function()
   end)
 
   describe("width()", function()
-    -- East Asian wide characters take two terminal cells but count as one
-    -- here, like every other code point: a table of them drifts one cell per
-    -- character, which is still far closer than counting bytes.
-    it("counts UTF-8 code points, not bytes", function()
+    it("counts terminal columns: wide characters two, combining marks none", function()
       assert.are.equal(3, output.width("abc"))
       assert.are.equal(11, output.width("Überprüfung"))
       assert.are.equal(1, output.width("✓"))
-      assert.are.equal(2, output.width("日本"))
-      assert.are.equal(6, output.width("Wins 🏆"))
+      assert.are.equal(4, output.width("日本"))
+      assert.are.equal(7, output.width("Wins 🏆"))
+      assert.are.equal(1, output.width("e\204\129")) -- e + combining acute
+      assert.are.equal(2, output.width("\255a")) -- invalid UTF-8: a column a byte
       assert.are.equal(0, output.width(""))
     end)
   end)

@@ -16,8 +16,8 @@
 --- * An empty list is `[]` in JSON, a header row alone in CSV, and a line such as
 ---   `(no folders)` in tables and trees, so a person sees the list was empty
 ---   rather than wondering whether something failed.
---- * Table widths count UTF-8 code points, not bytes. East Asian wide characters
----   and combining marks are counted as one column each.
+--- * Table widths are terminal columns: East Asian wide characters and emoji take
+---   two, combining marks and zero-width characters none, everything else one.
 --- * Control characters in names and titles are shown as spaces in tables and
 ---   trees, so a hostile or sloppy name cannot break the layout or send escape
 ---   sequences to the terminal. CSV and JSON carry the data unchanged.
@@ -80,12 +80,56 @@ function _M.number(n)
   return format("%.17g", n)
 end
 
---- Number of columns a string takes on a terminal, counted as UTF-8 code points:
---- every byte that is not a continuation byte (0x80-0xBF) starts one.
+-- Code point ranges a terminal draws two columns wide (East Asian Wide and
+-- Fullwidth, emoji), then ranges it draws in none (combining marks,
+-- zero-width characters, variation selectors). Sorted, inclusive.
+local WIDE = {
+  { 0x1100, 0x115F }, { 0x2E80, 0x303E }, { 0x3041, 0x33FF }, { 0x3400, 0x4DBF },
+  { 0x4E00, 0x9FFF }, { 0xA000, 0xA4CF }, { 0xAC00, 0xD7A3 }, { 0xF900, 0xFAFF },
+  { 0xFE30, 0xFE4F }, { 0xFF00, 0xFF60 }, { 0xFFE0, 0xFFE6 }, { 0x1F300, 0x1F64F },
+  { 0x1F900, 0x1F9FF }, { 0x20000, 0x3FFFD },
+}
+local ZERO = {
+  { 0x0300, 0x036F }, { 0x200B, 0x200F }, { 0x20D0, 0x20FF }, { 0xFE00, 0xFE0F },
+  { 0xFE20, 0xFE2F },
+}
+
+local function in_ranges(ranges, cp)
+  for i = 1, #ranges do
+    local r = ranges[i]
+    if cp < r[1] then return false end
+    if cp <= r[2] then return true end
+  end
+  return false
+end
+
+--- Number of columns a string takes on a terminal: UTF-8 decoded, wide
+--- characters counted twice, combining and zero-width ones not at all.
+--- Bytes that are not valid UTF-8 count one column each.
 ---@param s string
 ---@return integer
 function _M.width(s)
-  local _, n = s:gsub("[^\128-\191]", "")
+  if not s:find("[\128-\255]") then return #s end
+  local n, i, len = 0, 1, #s
+  while i <= len do
+    local c = byte(s, i)
+    local cp, size
+    if c < 0x80 then cp, size = c, 1
+    elseif c >= 0xF0 and c < 0xF8 then cp, size = c % 0x08, 4
+    elseif c >= 0xE0 then cp, size = c % 0x10, 3
+    elseif c >= 0xC0 then cp, size = c % 0x20, 2
+    else cp, size = nil, 1 end
+    for k = 1, size - 1 do
+      local cc = byte(s, i + k)
+      if not cc or cc < 0x80 or cc > 0xBF then cp, size = nil, 1 break end
+      cp = cp * 64 + cc % 64
+    end
+    if cp == nil or cp < 0x300 then n = n + 1
+    elseif in_ranges(ZERO, cp) then n = n + 0
+    elseif in_ranges(WIDE, cp) then n = n + 2
+    else n = n + 1 end
+    i = i + size
+  end
   return n
 end
 
