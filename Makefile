@@ -43,6 +43,8 @@ DEB_TEST  := gcc make pkg-config libcurl4-openssl-dev $(DEB_LUAS) lua-cjson lua-
              neovim nginx-light libnginx-mod-http-lua
 DEB_LINT  := lua-check cppcheck clang-tidy
 DEB_DOCS  := lua-ldoc
+DEB_BENCH := gcc pkg-config libcurl4-openssl-dev liblua5.4-dev lua5.4 lua-cjson lua-socket nginx-light curl \
+             python3-requests valgrind
 
 LUA_ENV  = LUA_PATH="lua/?.lua;lua/?/init.lua;./?.lua;;" LUA_CPATH="$(BUILD)/?.so;;"
 BUSTED   = env $(LUA_ENV) GONG_TEST_LUA="$(LUA_BIN)" GONG_BUILD="$(BUILD)" $(LUA_BIN) /usr/bin/busted
@@ -165,13 +167,15 @@ fuzz: deps-test
 	  build/fuzz/decode fuzz/corpus/decode
 
 ## bench: the benchmarks of BENCHMARKS.md (minutes); bench-smoke: every part once, tiny sizes
-bench: deps-test
-	@$(MAKE) --no-print-directory build
-	bench/run.sh
+bench:
+	@tools/deps.sh $(DEB_BENCH)
+	@$(MAKE) --no-print-directory build LUA=5.4 BUILD=build/5.4
+	GONG_BUILD=build/5.4 bench/run.sh $(BENCH_ARGS)
 
-bench-smoke: deps-test
-	@$(MAKE) --no-print-directory build
-	bench/run.sh --smoke
+bench-smoke:
+	@tools/deps.sh $(DEB_BENCH)
+	@$(MAKE) --no-print-directory build LUA=5.4 BUILD=build/5.4
+	GONG_BUILD=build/5.4 bench/run.sh --smoke
 
 clean:
 	rm -rf build luarocks-tree doc/api

@@ -23,15 +23,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   char buf[ERROR_MESSAGE_MAX];
   const response_shape *shapes[] = {&folders_shape, &calls_shape, &public_calls_shape};
   int top = lua_gettop(L), state = 1, i;
+  lua_pushlstring(L, (const char *)data, size);
   for (i = 0; i < 3; i++) {
-    const char *why = decode_response(L, state, (const char *)data, size, shapes[i], buf, sizeof buf);
+    const char *why = decode_response(L, state, top + 1, shapes[i], buf, sizeof buf);
     if (why == NULL) {
-      if (lua_gettop(L) != top + 2 || lua_type(L, -2) != LUA_TTABLE) abort();
-    } else if (lua_gettop(L) != top || strlen(why) >= sizeof buf) {
+      if (lua_gettop(L) != top + 3 || lua_type(L, -2) != LUA_TTABLE) abort();
+    } else if (lua_gettop(L) != top + 1 || strlen(why) >= sizeof buf) {
       abort();
     }
-    lua_settop(L, top);
+    lua_settop(L, top + 1);
   }
+  lua_settop(L, top);
   error_push(L, "http", "HTTP 500");
   decode_error_body(L, state, lua_gettop(L), (const char *)data, size, buf, sizeof buf);
   if (lua_gettop(L) != top + 1 || strlen(buf) >= sizeof buf) abort();

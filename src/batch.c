@@ -62,10 +62,6 @@ static const char *batch_prepare(gong_client *c, int n) {
     s->t.curl = curl_easy_duphandle(c->main.curl);
     if (s->t.curl == NULL) return "libcurl could not copy the handle";
     if (transfer_bind(&s->t) != CURLE_OK) return "libcurl refused a callback";
-    /* Over HTTP/2, wait for the first connection and multiplex on it rather
-       than opening one connection per transfer. */
-    if (curl_easy_setopt(s->t.curl, CURLOPT_PIPEWAIT, 1L) != CURLE_OK)
-      return "libcurl refused CURLOPT_PIPEWAIT";
   }
   return NULL;
 }

@@ -383,7 +383,13 @@ static void client_push_outcome(lua_State *L, gong_client *c, transfer *t, int s
   snprintf(what, sizeof what, "GET %s", lua_tostring(L, urlidx) + strlen(c->base_url));
   if (attempt_ok(a)) {
     char why[ERROR_MESSAGE_MAX];
-    const char *bad = decode_response(L, state, t->body.data, t->body.len, shape, why, sizeof why);
+    const char *bad;
+    int body = lua_gettop(L) + 1;
+    /* The one copy into Lua; the buffer goes before cjson makes its own. */
+    lua_pushlstring(L, t->body.data, t->body.len);
+    transfer_trim(t);
+    bad = decode_response(L, state, body, shape, why, sizeof why);
+    lua_remove(L, body);
     if (bad == NULL) return;
     lua_pushnil(L);
     error_push(L, "decode", "invalid response to %s: %s", what, bad);

@@ -159,13 +159,13 @@ static const char *decode_check_item(lua_State *L, const response_shape *shape,
 }
 
 /*
- * Decodes a 200 body. On success pushes the list and the requestId (or nil)
- * and returns NULL; on failure pushes nothing and returns a message (in `buf`
- * or static). `state` is the index of the module state table.
+ * Decodes a 200 body, the string at stack index `body`. On success pushes the
+ * list and the requestId (or nil) and returns NULL; on failure pushes nothing
+ * and returns a message (in `buf` or static). `state` is the index of the
+ * module state table.
  */
-static const char *decode_response(lua_State *L, int state, const char *body,
-                                   size_t len, const response_shape *shape,
-                                   char *buf, size_t bufsize) {
+static const char *decode_response(lua_State *L, int state, int body,
+                                   const response_shape *shape, char *buf, size_t bufsize) {
   const void *null;
   int top = lua_gettop(L), resp;
   size_t i, n;
@@ -173,7 +173,7 @@ static const char *decode_response(lua_State *L, int state, const char *body,
   null = lua_touserdata(L, -1);
   lua_pop(L, 1);
   lua_rawgeti(L, state, STATE_DECODE);
-  lua_pushlstring(L, body, len);
+  lua_pushvalue(L, body);
   lua_call(L, 1, 2); /* cjson.safe: value, or nil and a message */
   if (lua_isnil(L, -2)) {
     const char *why = lua_tostring(L, -1);
