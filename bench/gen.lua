@@ -37,29 +37,8 @@ local COMPANIES = { "Acme", "Globex", "Initech", "Umbrella", "Wayne Enterprises"
 local TOPICS = { "Discovery call", "Demo", "Pricing follow-up", "QBR", "Intro", "Negotiation" }
 
 -- Park-Miller, like fake.library: the same bytes on every run.
-local function new_random(seed)
-  local state = seed % 2147483646 + 1
-  return function(n)
-    state = state * 16807 % 2147483647
-    return state % n
-  end
-end
-
-local function pick(random, list)
-  return list[1 + random(#list)]
-end
-
-local function iso(t)
-  return os.date("!%Y-%m-%dT%H:%M:%SZ", t)
-end
-
-local function user_ids(random, count)
-  local users = {}
-  for i = 1, count do
-    users[i] = format("%d%09d%09d", 1 + random(8), random(1000000000), random(1000000000))
-  end
-  return users
-end
+local library = require "fake.library"
+local new_random, pick, iso, user_ids = library.new_random, library.pick, library.iso, library.user_ids
 
 -- `count` folders shaped like a real library: a few roots, mostly deep
 -- chains under recent folders, some wide branches, depth at most MAX_DEPTH;

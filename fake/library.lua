@@ -82,6 +82,8 @@ local DAY = 86400
 local CHAIN = 6
 local MAX_DEPTH = 8
 
+--- The generator's building blocks, shared with bench/gen.lua: a Park-Miller
+--- random source exact in doubles, picking, ISO dates and user ids.
 local function new_random(seed)
   local modulus = 2147483647
   local state = floor(seed) % (modulus - 1) + 1
@@ -267,5 +269,7 @@ function _M.generate(opts)
   return { workspaces = workspaces, folders = folders, calls = calls, by_id = by_id,
            special_id = _M.SPECIAL_ID }
 end
+
+_M.new_random, _M.pick, _M.iso, _M.user_ids = new_random, pick, iso, user_ids
 
 return _M
