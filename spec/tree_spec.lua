@@ -326,6 +326,29 @@ describe("gong.tree.build()", function()
     assert.same({}, t.cycles)
   end)
 
+  it("treats a NaN id or parent id like a missing one instead of raising", function()
+    local nan = 0 / 0
+    local t = tree.build({
+      { id = nan, name = "Not a number" },
+      { id = "c", name = "Child", parentFolderId = nan },
+    })
+    assert.equal(2, t.count)
+    assert.same({ "Child", "Not a number" }, names_of(t.roots))
+    assert.same({ "Child" }, names_of(t.orphans))
+    assert.is_nil(t:get(nan))
+    assert.same({}, t.duplicates)
+  end)
+
+  it("returns nil from get() for ids it does not know, of any type", function()
+    local t = tree.build({ { id = "1", name = "One" }, { id = 2, name = "Two" } })
+    assert.equal("One", t:get("1").name)
+    assert.equal("Two", t:get(2).name)
+    assert.is_nil(t:get(1))
+    assert.is_nil(t:get("2"))
+    assert.is_nil(t:get(false))
+    assert.is_nil(t:get({}))
+  end)
+
   it("keeps folders without an id as nodes with parents, unreachable by get()", function()
     local t = tree.build({
       { name = "Loose", callCount = 2 },

@@ -172,7 +172,9 @@ function methods:get(id)
   if id == nil then
     return nil
   end
-  return index_of[self][id]
+  local index = index_of[self]
+  local position = index.first[id]
+  return position and index.nodes[position]
 end
 
 ---Depth-first pre-order traversal: roots in order, each followed by its
@@ -286,6 +288,9 @@ function methods:find(path)
   return find_by_names(self.roots, path)
 end
 
+-- Marks "no parentFolderId" in an array, where nil would end the array part.
+local NO_PARENT = {}
+
 ---Builds the folder tree. Never modifies `folders`; each folder becomes a new
 ---node table holding a shallow copy of its fields plus `children`, `parent`,
 ---`depth`, `total_calls` and a lazily computed `path` (these names win over
@@ -300,80 +305,96 @@ function _M.build(folders)
   local less = string_less()
   local count = #folders
 
-  -- Pass 1: nodes, sort keys, and the first position of every id.
-  local nodes, name_keys, id_keys = {}, {}, {}
-  local first = {}
-  local duplicates = {}
+  -- A large list outgrows the CPU caches, and then the time goes to touching
+  -- tables rather than to computing. So the tree's shape is worked out first
+  -- on arrays indexed by input position, each filled in order so that it
+  -- stays an array, and the nodes are created last, in walk order: a node is
+  -- written once or twice, and a walk reads memory front to back.
+
+  -- Pass 1: sort keys, calls and parent ids, and the first position of every
+  -- id.
+  local name_keys, id_keys, totals, parent_ids = {}, {}, {}, {}
+  local first, duplicate_positions = {}, {}
   for i = 1, count do
     local folder = folders[i]
     if type(folder) ~= "table" then
       error(string_format("gong.tree.build: folders[%d] must be a table, got %s", i, type(folder)), 2)
     end
-    local node = {}
-    for key, value in pairs(folder) do
-      node[key] = value
+    local name, id, calls, parent_id = folder.name, folder.id, folder.callCount, folder.parentFolderId
+    name_keys[i] = type(name) == "string" and name or text(name)
+    id_keys[i] = type(id) == "string" and id or text(id)
+    totals[i] = type(calls) == "number" and calls or 0
+    if parent_id == nil then
+      parent_id = NO_PARENT
     end
-    -- Copied "path" or "parent" fields would pass for computed ones: a stale
-    -- path shadows the lazy one forever, a foreign parent breaks path walks.
-    node.path = nil
-    node.parent = nil
-    local calls = node.callCount
-    node.total_calls = type(calls) == "number" and calls or 0
-    node.depth = 0
-    node.children = {}
-    nodes[i] = node
-    name_keys[i] = text(node.name)
-    id_keys[i] = text(node.id)
-    local id = node.id
-    if id ~= nil then
+    parent_ids[i] = parent_id
+    -- A NaN id cannot be a table key, nor equal anything: treated as none.
+    if id ~= nil and id == id then
       if first[id] == nil then
         first[id] = i
       else
-        duplicates[#duplicates + 1] = node
+        duplicate_positions[#duplicate_positions + 1] = i
       end
     end
   end
 
   -- Ordering on input positions: name, then id, then position. Total, so the
-  -- result never depends on the sort algorithm.
-  local function before(a, b)
-    local na, nb = name_keys[a], name_keys[b]
-    if na ~= nb then
-      return less(na, nb)
+  -- result never depends on the sort algorithm. A wide folder makes this the
+  -- bulk of the calls, so where "<" is byte order it is used in place.
+  local before
+  if less == plain_less then
+    before = function(a, b)
+      local na, nb = name_keys[a], name_keys[b]
+      if na ~= nb then
+        return na < nb
+      end
+      local ia, ib = id_keys[a], id_keys[b]
+      if ia ~= ib then
+        return ia < ib
+      end
+      return a < b
     end
-    local ia, ib = id_keys[a], id_keys[b]
-    if ia ~= ib then
-      return less(ia, ib)
+  else
+    before = function(a, b)
+      local na, nb = name_keys[a], name_keys[b]
+      if na ~= nb then
+        return less(na, nb)
+      end
+      local ia, ib = id_keys[a], id_keys[b]
+      if ia ~= ib then
+        return less(ia, ib)
+      end
+      return a < b
     end
-    return a < b
   end
 
-  -- Pass 2: parent links. Links always point at the first folder with an id,
-  -- so duplicates and folders without id can have parents but never be one.
-  local parent_of = {}
-  local orphans = {}
+  -- Pass 2: parent positions (false for none), and the arrays the next passes
+  -- fill out of order, filled in order here. Links always point at the first
+  -- folder with an id, so duplicates and folders without id can have parents
+  -- but never be one.
+  local parent_of, stamp, first_child, nodes = {}, {}, {}, {}
+  local orphan_positions = {}
   for i = 1, count do
-    local parent_id = nodes[i].parentFolderId
-    if parent_id ~= nil then
-      local p = first[parent_id]
-      if p then
-        parent_of[i] = p
-      else
-        orphans[#orphans + 1] = nodes[i]
+    local parent_id = parent_ids[i]
+    local p = false
+    if parent_id ~= NO_PARENT then
+      p = first[parent_id] or false
+      if not p then
+        orphan_positions[#orphan_positions + 1] = i
       end
     end
+    parent_of[i], stamp[i], first_child[i], nodes[i] = p, 0, 0, false
   end
 
   -- Pass 3: break cycles. Each node has at most one parent, so following
   -- parent links from every unvisited node, stamped with the walk's start,
   -- finds each cycle exactly once: meeting our own stamp means a cycle,
   -- meeting another stamp means an already-explored chain. O(n) overall.
-  local stamp = {}
   local broken = {}
   for start = 1, count do
-    if not stamp[start] then
+    if stamp[start] == 0 then
       local i = start
-      while i and not stamp[i] do
+      while i and stamp[i] == 0 do
         stamp[i] = start
         i = parent_of[i]
       end
@@ -390,13 +411,13 @@ function _M.build(folders)
           end
           j = parent_of[j]
         end
-        local ids = { nodes[root].id }
+        local ids = { folders[root].id }
         j = parent_of[root]
         while j ~= root do
-          ids[#ids + 1] = nodes[j].id
+          ids[#ids + 1] = folders[j].id
           j = parent_of[j]
         end
-        parent_of[root] = nil
+        parent_of[root] = false
         broken[#broken + 1] = { position = root, ids = ids }
       end
     end
@@ -411,72 +432,91 @@ function _M.build(folders)
     cycles[k] = broken[k].ids
   end
 
-  -- Pass 4: children and roots, in order.
-  local root_positions = {}
-  local child_positions = {}
+  -- Pass 4: each parent's children as a linked list of positions
+  -- (first_child, next_sibling), and the roots in order.
+  local next_sibling, root_positions = {}, {}
   for i = 1, count do
     local p = parent_of[i]
     if p then
-      local list = child_positions[p]
-      if not list then
-        list = {}
-        child_positions[p] = list
-      end
-      list[#list + 1] = i
-      nodes[i].parent = nodes[p]
+      next_sibling[i] = first_child[p]
+      first_child[p] = i
     else
+      next_sibling[i] = 0
       root_positions[#root_positions + 1] = i
     end
   end
   table_sort(root_positions, before)
+
+  -- Pass 5: the nodes, depth first in walk order. A frame per level holds the
+  -- level's sorted positions, the next one to create, the list the nodes go
+  -- in, their parent, and the parent's total so far, which is complete (and
+  -- stored) when the frame is done. Every node is reached: once cycles are
+  -- broken, every parent chain ends at a root.
   local roots = {}
-  for k = 1, #root_positions do
-    roots[k] = nodes[root_positions[k]]
-  end
-  for p, list in pairs(child_positions) do
-    if list[2] then
-      table_sort(list, before)
-    end
-    local children = nodes[p].children
-    for k = 1, #list do
-      children[k] = nodes[list[k]]
+  local families, next_of, lists, parents, sums = { root_positions }, { 1 }, { roots }, { false }, { 0 }
+  local top = 1
+  while top > 0 do
+    local k = next_of[top]
+    local i = families[top][k]
+    if i then
+      next_of[top] = k + 1
+      local parent = parents[top]
+      -- The constructor sizes the hash part for a folder of the contract
+      -- plus the computed fields, so that filling the node never grows it:
+      -- a nil-valued field reserves room without being stored.
+      local node = setmetatable({
+        id = nil, name = nil, parentFolderId = nil, description = nil, callCount = nil,
+        createdBy = nil, created = nil, parent = nil, depth = nil, total_calls = nil,
+        children = nil,
+      }, node_mt)
+      for key, value in pairs(folders[i]) do
+        node[key] = value
+      end
+      -- A copied "path" would shadow the lazy one forever, so it goes too.
+      node.path = nil
+      node.parent = parent or nil
+      node.depth = top - 1
+      local children = {}
+      node.children = children
+      nodes[i] = node
+      local list = lists[top]
+      list[k] = node
+      local c = first_child[i]
+      if c == 0 then
+        local total = totals[i]
+        node.total_calls = total
+        sums[top] = sums[top] + total
+      else
+        local family, n = {}, 0
+        repeat
+          n = n + 1
+          family[n] = c
+          c = next_sibling[c]
+        until c == 0
+        if n > 1 then
+          table_sort(family, before)
+        end
+        top = top + 1
+        families[top], next_of[top], lists[top], parents[top], sums[top] = family, 1, children, node, totals[i]
+      end
+    else
+      local node, total = parents[top], sums[top]
+      families[top], next_of[top], lists[top], parents[top], sums[top] = nil, nil, nil, nil, nil
+      top = top - 1
+      if node then
+        node.total_calls = total
+        sums[top] = sums[top] + total
+      end
     end
   end
 
-  -- Pass 5: depths top-down in breadth-first order, then total_calls bottom-up
-  -- by running the same order backwards.
-  local order = {}
-  for k = 1, #roots do
-    order[k] = roots[k]
+  local orphans, duplicates = {}, {}
+  for k = 1, #orphan_positions do
+    orphans[k] = nodes[orphan_positions[k]]
   end
-  local head, tail = 1, #order
-  while head <= tail do
-    local node = order[head]
-    head = head + 1
-    local children, depth = node.children, node.depth + 1
-    for k = 1, #children do
-      local child = children[k]
-      child.depth = depth
-      tail = tail + 1
-      order[tail] = child
-    end
+  for k = 1, #duplicate_positions do
+    duplicates[k] = nodes[duplicate_positions[k]]
   end
-  for k = tail, 1, -1 do
-    local node = order[k]
-    local parent = node.parent
-    if parent then
-      parent.total_calls = parent.total_calls + node.total_calls
-    end
-  end
-
-  local by_id = {}
-  for id, position in pairs(first) do
-    by_id[id] = nodes[position]
-  end
-  for i = 1, count do
-    setmetatable(nodes[i], node_mt)
-  end
-
   local t = setmetatable({
     roots = roots,
     count = count,
@@ -484,7 +524,7 @@ function _M.build(folders)
     cycles = cycles,
     duplicates = duplicates,
   }, tree_mt)
-  index_of[t] = by_id
+  index_of[t] = { first = first, nodes = nodes }
   return t
 end
 
