@@ -303,4 +303,60 @@ describe("reliability", function()
       v6:stop()
     end)
   end)
+
+  -- The interpreter turns Ctrl-C into an "interrupted!" error raised from a
+  -- debug hook at the next call or return. During a long decode that is the
+  -- return of cjson's decoder, inside cjson.safe's own pcall; it must still
+  -- reach the caller, not become a decode error that lets a CLI go on.
+  describe("an interrupt during decoding", function()
+    -- Runs fn() with a hook that raises "interrupted!" at the first return
+    -- event, as lua.c's does; returns pcall's results and what kind of
+    -- function was returning when the hook fired.
+    local function interrupted(fn)
+      -- Globals are looked up in busted's environment by a Lua function,
+      -- whose return would trip the hook: everything used is a local here.
+      local pcall, sethook, getinfo, raise = pcall, debug.sethook, debug.getinfo, error
+      local armed, where = false, nil
+      sethook(function()
+        if armed then
+          where = getinfo(2, "S").what
+          sethook()
+          raise("interrupted!", 0)
+        end
+      end, "r")
+      armed = true
+      local ok, a, b = pcall(fn)
+      sethook()
+      return where, ok, a, b
+    end
+
+    local function check(where, ok, a, b)
+      if where ~= "C" then
+        pending("this Lua calls no hooks on returns from C functions")
+        return
+      end
+      assert.is_false(ok, "an interrupt became a result: " .. tostring(a) .. ", " .. tostring(b))
+      assert.are.equal("interrupted!", a)
+    end
+
+    it("reaches the caller of client:folders()", function()
+      local c = new()
+      check(interrupted(function() return c:folders() end))
+    end)
+
+    it("reaches the caller when it lands while reading an error body", function()
+      srv:faults({ { status = 500, times = 1 } })
+      local c = new({ max_retries = 0 })
+      check(interrupted(function() return c:folders() end))
+    end)
+
+    it("reaches the caller of client:calls_batch(), and the client still works", function()
+      local c = new()
+      local id = fake.library().folders[1].id
+      check(interrupted(function() return c:calls_batch({ id, id }) end))
+      local results = c:calls_batch({ id })
+      assert.is_nil(results[1].kind, "the client fails after an interrupted batch: " .. tostring(results[1].message))
+      assert.are.equal(#fake.library().calls[id], #results[1])
+    end)
+  end)
 end)

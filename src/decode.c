@@ -162,6 +162,19 @@ static const char *decode_check_item(lua_State *L, const response_shape *shape, 
 }
 
 /*
+ * True when `msg`, the error cjson.safe returned, is about the body: all of
+ * cjson's parse errors end in "at character N", or name the encoding. The
+ * safe functions return any other error raised while they run as well, such
+ * as the interpreter's "interrupted!" for a Ctrl-C that lands during a long
+ * decode; that is not the server's fault and must go on to the caller.
+ */
+static int decode_is_body_error(const char *msg) {
+  return msg != NULL && (strstr(msg, " at character ") != NULL ||
+                         strncmp(msg, "JSON parser does not support", 28) == 0 ||
+                         strncmp(msg, "Too many nested data structures", 31) == 0);
+}
+
+/*
  * Decodes a 200 body, the string at stack index `body`. On success pushes the
  * list and the requestId (or nil) and returns NULL; on failure pushes nothing
  * and returns a message (in `buf` or static). `state` is the index of the
@@ -181,9 +194,9 @@ static const char *decode_response(lua_State *L, int state, int body,
   lua_pushvalue(L, body);
   lua_call(L, 1, 2); /* cjson.safe: value, or nil and a message */
   if (lua_isnil(L, -2)) {
-    const char *why = lua_tostring(L, -1);
-    snprintf(buf, bufsize, "body is not valid JSON: %s",
-             why != NULL ? why : "(unknown cjson error)");
+    const char *why = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+    if (!decode_is_body_error(why)) lua_error(L);
+    snprintf(buf, bufsize, "body is not valid JSON: %s", why);
     lua_settop(L, top);
     return buf;
   }
@@ -245,7 +258,11 @@ static void decode_error_body(lua_State *L, int state, int err, const char *body
   if (len == 0) return;
   lua_rawgeti(L, state, STATE_DECODE);
   lua_pushlstring(L, body, len);
-  lua_call(L, 1, 1); /* cjson.safe: nil for a body that is not JSON */
+  lua_call(L, 1, 2); /* cjson.safe: value, or nil and a message */
+  if (lua_isnil(L, -2) && !decode_is_body_error(lua_type(L, -1) == LUA_TSTRING
+                                                    ? lua_tostring(L, -1) : NULL))
+    lua_error(L);
+  lua_pop(L, 1);
   if (lua_type(L, -1) != LUA_TTABLE) {
     lua_settop(L, top);
     return;
