@@ -27,6 +27,10 @@ local function parse_args(argv)
     elseif flag == "--base" or flag == "--data" or flag == "--floor" or flag == "--out" then
       opts[flag:sub(3)] = assert(argv[i + 1], flag .. " needs a value")
       i = i + 2
+    elseif flag == "--only" then
+      opts.only = {}
+      for name in assert(argv[i + 1], "--only needs a list"):gmatch("[^,]+") do opts.only[name] = true end
+      i = i + 2
     elseif flag == "--runs" then
       opts.runs = assert(math.tointeger(tonumber(argv[i + 1])), "--runs needs a number")
       i = i + 2
@@ -217,27 +221,54 @@ end
 
 -- 4. Tree build + walk ---------------------------------------------------------
 
+-- The tree's target is on its own growth. Its floors (bench/client.lua copy)
+-- show how much of that growth any tree of copied folders would have.
 local function bench_tree()
   log("tree: %s folders x %d runs", concat(data.trees, " and "), opts.runs)
+  local kinds = {
+    { name = "tree", words = { "tree" },
+      label = "`gong.tree.build` + full `walk()`" },
+    { name = "copy", words = { "copy", "input" },
+      label = "Tree floor: each folder copied into a new table, in input order, then read back" },
+    { name = "shuffled", words = { "copy", "shuffled" },
+      label = "Tree floor: the same in a shuffled order, as a tree of a shuffled list must" },
+  }
   local contenders = {}
-  for i, n in ipairs(data.trees) do
-    contenders[i] = { name = "tree" .. n, command = lua("tree", opts.base .. "/tree" .. n) }
+  for _, n in ipairs(data.trees) do
+    for _, kind in ipairs(kinds) do
+      local words = { table.unpack(kind.words) }
+      table.insert(words, 2, opts.base .. "/tree" .. n)
+      contenders[#contenders + 1] = { name = kind.name .. n, command = lua(table.unpack(words)) }
+    end
   end
   local results = rounds(contenders)
-  for i, n in ipairs(data.trees) do
-    local list = results["tree" .. n]
-    local growth, target, pass
-    if i > 1 then
-      local prev = data.trees[i - 1]
-      local linear = n / prev
-      local r = ratio(list, results["tree" .. prev], "seconds")
-      growth = format("%.1f× the %d-folder time", r, prev)
-      target = format("≤ %.0f× (%.0f× the folders)", linear * 1.2, linear)
-      pass = r <= linear * 1.2
+  local growth = {}
+  for _, kind in ipairs(kinds) do
+    growth[kind.name] = {}
+    for i, n in ipairs(data.trees) do
+      local list = results[kind.name .. n]
+      local vs, target, pass
+      if i > 1 then
+        local prev = data.trees[i - 1]
+        local linear = n / prev
+        local r = ratio(list, results[kind.name .. prev], "seconds")
+        growth[kind.name][i] = r
+        vs = format("%.1f× the %d-folder time", r, prev)
+        if kind.name == "tree" then
+          target = format("≤ %.0f× (%.0f× the folders)", linear * 1.2, linear)
+          pass = r <= linear * 1.2
+        end
+      end
+      row(i == 1 and kind.label or "", format("%d folders", n),
+          format("%.1f ms", medians(list, "seconds") * 1000) .. spread(list, "seconds", 1000, "%.0f"),
+          vs, target, pass)
     end
-    row(i == 1 and "`gong.tree.build` + full `walk()`" or "", format("%d folders", n),
-        format("%.1f ms", medians(list, "seconds") * 1000) .. spread(list, "seconds", 1000, "%.0f"),
-        growth, target, pass)
+  end
+  for i = 2, #data.trees do
+    row(i == 2 and "Tree growth against its shuffled floor's" or "",
+        format("%d → %d folders", data.trees[i - 1], data.trees[i]),
+        format("%.1f× vs %.1f×", growth.tree[i], growth.shuffled[i]),
+        format("%.2f×", growth.tree[i] / growth.shuffled[i]))
   end
 end
 
@@ -334,13 +365,16 @@ end
 
 local function main()
   local started = os.time()
-  bench_small()
-  bench_large()
-  bench_tree()
-  with_delayed_fake(size.export_folders, DELAY, bench_export)
-  with_delayed_fake(size.rate_folders, DELAY, bench_rate)
-  with_delayed_fake(size.rate_folders, SLOW_DELAY, bench_rate)
-  bench_memory()
+  local function wanted(name) return not opts.only or opts.only[name] end
+  if wanted("small") then bench_small() end
+  if wanted("large") then bench_large() end
+  if wanted("tree") then bench_tree() end
+  if wanted("export") then with_delayed_fake(size.export_folders, DELAY, bench_export) end
+  if wanted("rate") then
+    with_delayed_fake(size.rate_folders, DELAY, bench_rate)
+    with_delayed_fake(size.rate_folders, SLOW_DELAY, bench_rate)
+  end
+  if wanted("memory") then bench_memory() end
 
   local lines = {
     opts.smoke and format("Smoke run (%d s): sizes far below the issue's, one run; the results "

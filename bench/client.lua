@@ -8,6 +8,8 @@
 --   lua5.4 bench/client.lua curl      URL COUNT     one `curl` process per request + cjson.decode
 --   lua5.4 bench/client.lua large     BASE ID       one client:calls(ID), peak RSS
 --   lua5.4 bench/client.lua tree      BASE          gong.tree.build + walk of BASE's folders
+--   lua5.4 bench/client.lua copy      BASE ORDER    the tree's floor: a copy of each folder, read back
+--                                                   (ORDER input or shuffled)
 --   lua5.4 bench/client.lua export    BASE CONCURRENCY RATE   client:library{concurrency}
 --   lua5.4 bench/client.lua memory    BASE COUNT    RSS after COUNT/10 and COUNT requests
 --
@@ -116,6 +118,44 @@ function modes.tree(base)
   report { nodes = nodes, seconds = seconds }
 end
 
+-- The tree's floor: what building and walking any tree of copied folders
+-- costs at least, with no tree logic at all. A new table per folder with its
+-- fields, then one pass over the copies, either in input order, or in a
+-- shuffled order fixed before the clock starts, which is what a tree of a
+-- shuffled list must do: its walk order has nothing to do with where the
+-- folders lie in memory. Both are linear in instructions; their growth from
+-- the smaller list to the larger is what the machine and Lua's collector add
+-- once the heap outgrows the CPU caches.
+function modes.copy(base, order)
+  local client = bench_client(base)
+  local folders = assert(client:folders())
+  local n = #folders
+  local sequence = {}
+  for i = 1, n do sequence[i] = i end
+  if order == "shuffled" then
+    local random = require("fake.library").new_random(1)
+    for i = n, 2, -1 do
+      local j = 1 + random(i)
+      sequence[i], sequence[j] = sequence[j], sequence[i]
+    end
+  end
+  collectgarbage()
+  local start = gettime()
+  local copies = {}
+  for k = 1, n do
+    local copy = {}
+    for key, value in pairs(folders[sequence[k]]) do copy[key] = value end
+    copies[k] = copy
+  end
+  local nodes = 0
+  for k = 1, n do
+    if copies[k].id then nodes = nodes + 1 end
+  end
+  local seconds = gettime() - start
+  assert(nodes == n, "copy missed folders")
+  report { nodes = nodes, seconds = seconds }
+end
+
 -- Against the fake server (bench/bench.lua queues its delay fault).
 function modes.export(base, concurrency, rate)
   local client = gong.new { base_url = base, access_key = "test-key", access_key_secret = "test-secret",
@@ -157,7 +197,7 @@ end
 
 local mode = arg[1]
 if not modes[mode] then
-  io.stderr:write("usage: client.lua gong|luasocket|curl|large|tree|export|memory ARGS...\n")
+  io.stderr:write("usage: client.lua gong|luasocket|curl|large|tree|copy|export|memory ARGS...\n")
   os.exit(2)
 end
 modes[mode](table.unpack(arg, 2))

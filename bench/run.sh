@@ -9,6 +9,8 @@
 #   --smoke    tiny sizes, one run, < 1 minute: proves every part still runs
 #   --strict   exit 1 when a target is missed (machines are noisy: off by default)
 #   --runs N   repetitions per figure (default 5); the table shows medians
+#   --only L   just these scenarios, comma-separated: small,large,tree,export,rate,memory
+#              (for working on one; BENCHMARKS.md wants the whole table)
 #
 # Needs gong.core built (make build) in $GONG_BUILD (default build/5.4), and
 # the Debian packages listed in BENCH_DEBS below.
@@ -27,8 +29,8 @@ while [ $# -gt 0 ]; do
     --smoke) smoke=1; args+=("$1") ;;
     --profile) profile=1 ;;
     --strict) args+=("$1") ;;
-    --runs|--out) args+=("$1" "$2"); shift ;;
-    *) echo "usage: bench/run.sh [--smoke] [--strict] [--runs N] [--out FILE] | --profile" >&2; exit 2 ;;
+    --runs|--out|--only) args+=("$1" "$2"); shift ;;
+    *) echo "usage: bench/run.sh [--smoke] [--strict] [--runs N] [--out FILE] [--only LIST] | --profile" >&2; exit 2 ;;
   esac
   shift
 done
