@@ -48,6 +48,14 @@ local function base_of(url)
   return (assert(url:match("^(.*)/library/folders$"), "not a folders URL: " .. url))
 end
 
+-- One untimed get() (it opens the connection), then `count` timed ones.
+local function time_gets(get, count)
+  get()
+  local start = gettime()
+  for _ = 1, count do get() end
+  report { requests = count, seconds = gettime() - start }
+end
+
 local modes = {}
 
 function modes.gong(url, count)
@@ -71,10 +79,7 @@ function modes.luasocket(url, count)
     if status ~= 200 then error("GET " .. url .. ": " .. tostring(status)) end
     return decode(body)
   end
-  get()
-  local start = gettime()
-  for _ = 1, count do get() end
-  report { requests = count, seconds = gettime() - start }
+  time_gets(get, count)
 end
 
 function modes.curl(url, count)
@@ -87,10 +92,7 @@ function modes.curl(url, count)
     if not p:close() then error("curl failed on " .. url) end
     return decode(body)
   end
-  get()
-  local start = gettime()
-  for _ = 1, count do get() end
-  report { requests = count, seconds = gettime() - start }
+  time_gets(get, count)
 end
 
 -- Peak RSS is the process's VmHWM after the one big call, so nothing but
@@ -133,11 +135,8 @@ function modes.copy(base, order)
   local sequence = {}
   for i = 1, n do sequence[i] = i end
   if order == "shuffled" then
-    local random = require("fake.library").new_random(1)
-    for i = n, 2, -1 do
-      local j = 1 + random(i)
-      sequence[i], sequence[j] = sequence[j], sequence[i]
-    end
+    local library = require "fake.library"
+    library.shuffle(library.new_random(1), sequence)
   end
   collectgarbage()
   local start = gettime()

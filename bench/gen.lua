@@ -7,18 +7,18 @@
 --   OUT/manifest.lua                   what was written, for bench/bench.lua
 --
 -- Bodies are contract-shaped (rendered by fake/contract.lua, so they have the
--- fake server's exact field order, nulls and 19-digit string ids) but the data
--- is made here: fake.library also makes thousands of calls per thousand
--- folders, which is too slow at 100,000 folders. Deterministic for a seed.
+-- fake server's exact field order, nulls and 19-digit string ids). Calls come
+-- from fake.library's call maker; folders are made here, because
+-- fake.library.generate also makes thousands of calls per thousand folders,
+-- which is too slow at 100,000 folders. Deterministic for a seed.
 --
 --   lua5.4 bench/gen.lua OUT [--small 50] [--large 100000] [--trees 10000,100000] [--seed 1]
 
 local contract = require "fake.contract"
 
-local concat, floor, format = table.concat, math.floor, string.format
+local concat, format = table.concat, string.format
 
 local FOLDER_PREFIX = "7782391105"
-local CALL_PREFIX = "4416029390"
 local EPOCH = 1672531200 -- 2023-01-01T00:00:00Z
 local DAY = 86400
 local MAX_DEPTH = 10
@@ -33,12 +33,11 @@ local NAMES = {
 }
 local DESCRIPTIONS = { "Calls worth a listen", "Use these for onboarding.\nStart with the first one.",
                        "Curated by the enablement team \226\128\148 ask before adding" }
-local COMPANIES = { "Acme", "Globex", "Initech", "Umbrella", "Wayne Enterprises", "M\195\188ller & S\195\182hne" }
-local TOPICS = { "Discovery call", "Demo", "Pricing follow-up", "QBR", "Intro", "Negotiation" }
 
 -- Park-Miller, like fake.library: the same bytes on every run.
 local library = require "fake.library"
 local new_random, pick, iso, user_ids = library.new_random, library.pick, library.iso, library.user_ids
+local make_calls, shuffle = library.calls, library.shuffle
 
 -- `count` folders shaped like a real library: a few roots, mostly deep
 -- chains under recent folders, some wide branches, depth at most MAX_DEPTH;
@@ -72,31 +71,7 @@ local function make_folders(random, users, count, first_serial)
     local p = folders[i].parent
     folders[i].parentFolderId = p and folders[p].id or nil
   end
-  for i = count, 2, -1 do
-    local j = 1 + random(i)
-    folders[i], folders[j] = folders[j], folders[i]
-  end
-  return folders
-end
-
-local function make_calls(random, users, count)
-  local calls = {}
-  for i = 1, count do
-    local id = CALL_PREFIX .. format("%09d", i)
-    local started = EPOCH + random(700 * DAY)
-    local seconds = 60 + random(5400) + (random(100) < 25 and 0.5 or 0)
-    calls[i] = {
-      callId = id,
-      title = random(100) >= 8 and (pick(random, COMPANIES) .. " \226\128\148 " .. pick(random, TOPICS)) or nil,
-      url = "https://app.gong.io/call?id=" .. id,
-      started = iso(started),
-      duration = seconds,
-      primaryUserId = pick(random, users),
-      addedToLibraryAt = iso(started + floor(seconds) + random(30 * DAY)),
-      addedBy = pick(random, users),
-    }
-  end
-  return calls
+  return shuffle(random, folders)
 end
 
 local function write(path, text)
@@ -154,7 +129,7 @@ local function main(argv)
   big.callCount = opts.large
   mkdir(out .. "/large/calls")
   write(out .. "/large/folders.json", folders_body { big })
-  body = contract.body("bench-calls", "calls", contract.calls(make_calls(random, users, opts.large)))
+  body = contract.body("bench-calls", "calls", contract.calls(make_calls(random, users, opts.large, 0)))
   write(out .. "/large/calls/" .. big.id .. ".json", body)
   record("large_id", big.id)
   record("large_calls", opts.large)

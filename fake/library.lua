@@ -270,6 +270,19 @@ function _M.generate(opts)
            special_id = _M.SPECIAL_ID }
 end
 
+-- Fisher-Yates, in place, with `random` from new_random.
+local function shuffle(random, list)
+  for i = #list, 2, -1 do
+    local j = 1 + random(i)
+    list[i], list[j] = list[j], list[i]
+  end
+  return list
+end
+
+-- The pieces, for bench/gen.lua, which makes far larger libraries than
+-- generate() could: `calls(random, users, count, first_serial)` makes `count`
+-- calls whose ids count on from `first_serial`.
 _M.new_random, _M.pick, _M.iso, _M.user_ids = new_random, pick, iso, user_ids
+_M.calls, _M.shuffle = make_calls, shuffle
 
 return _M
