@@ -295,18 +295,24 @@ function client_mt.__tostring(self)
   return tostring(self._core)
 end
 
+-- Returns a function that gives one client made by `new()` on first use, or
+-- nil, err while `new()` raises (a later call tries again). Internal: the
+-- module-level functions here and in gong.resty use it.
+function _M._lazy_client(new)
+  local client
+  return function()
+    if client == nil then
+      local ok, c = pcall(new)
+      if not ok then return nil, c end
+      client = c
+    end
+    return client
+  end
+end
+
 -- The module-level functions share one client configured from the environment,
 -- created on first use.
-local default_client
-
-local function default()
-  if default_client == nil then
-    local ok, c = pcall(_M.new)
-    if not ok then return nil, c end
-    default_client = c
-  end
-  return default_client
-end
+local default = _M._lazy_client(_M.new)
 
 --- `gong.folders(params)`: `client:folders` on a default client configured from the
 --- environment. A missing configuration is returned as `nil, err` (kind "config").

@@ -256,16 +256,7 @@ end
 
 -- The module-level functions share one client configured from the
 -- environment, created on first use (per nginx worker).
-local default_client
-
-local function default()
-  if default_client == nil then
-    local ok, c = pcall(_M.new)
-    if not ok then return nil, c end
-    default_client = c
-  end
-  return default_client
-end
+local default = gong._lazy_client(_M.new)
 
 --- `gong.folders(params)`: `client:folders` on a default client configured from
 --- the environment, on the "gong" thread pool. A missing configuration is
