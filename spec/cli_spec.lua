@@ -938,13 +938,7 @@ describe("the gong-library program", function()
     if scratch then os.execute("rm -rf " .. process.quote(scratch)) end
   end)
 
-  local function slurp(path)
-    local f = io.open(path, "rb")
-    if not f then return nil end
-    local data = f:read("*a")
-    f:close()
-    return data
-  end
+  local slurp = process.read_file
 
   -- Writes `content` to a new file in the scratch directory with `mode`
   -- (default 600) and returns its path.

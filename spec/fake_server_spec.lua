@@ -89,13 +89,7 @@ local function request_id(body)
   return body:match('^{"requestId":"([^"]+)"')
 end
 
-local function exited(pid)
-  local f = io.open("/proc/" .. pid .. "/stat")
-  if not f then return true end
-  local stat = f:read("*l") or ""
-  f:close()
-  return stat:match("%) (%a)") == "Z"
-end
+local exited = require("spec.support.process").exited
 
 local function empty_folder(lib)
   for _, f in ipairs(lib.folders) do

@@ -9,24 +9,8 @@ local fake = require "spec.support.fake"
 
 local creds = fake.credentials
 
-local function shell_quote(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
-
-local function slurp(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local data = f:read("*a")
-  f:close()
-  return data
-end
-
-local function capture(command)
-  local p = assert(io.popen(command))
-  local out = p:read("*a")
-  p:close()
-  return out
-end
+local process = require "spec.support.process"
+local shell_quote, slurp, capture = process.quote, process.read_file, process.capture
 
 -- Neovim is started in other directories too, so the root must be absolute.
 local ROOT = fake.root

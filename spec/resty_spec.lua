@@ -15,24 +15,8 @@ local resty = require "gong.resty"
 
 local creds = fake.credentials
 
-local function shell_quote(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
-
-local function capture(cmd)
-  local p = assert(io.popen(cmd, "r"))
-  local out = p:read("*a")
-  p:close()
-  return out
-end
-
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local data = f:read("*a")
-  f:close()
-  return data
-end
+local process = require "spec.support.process"
+local shell_quote, capture, read_file = process.quote, process.capture, process.read_file
 
 local function write_file(path, data)
   local f = assert(io.open(path, "wb"))

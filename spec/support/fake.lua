@@ -28,9 +28,8 @@ end
 
 _M.root = repo_root()
 
-local function shell_quote(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
+local process = require "spec.support.process"
+local shell_quote, exited = process.quote, process.exited
 
 local function require_library()
   local ok, lib = pcall(require, "fake.library")
@@ -100,16 +99,6 @@ function Server:faults(list)
     body = cjson.encode(list)
   end
   control(self, "POST", "/__fake/faults", body)
-end
-
-local function exited(pid)
-  local f = io.open("/proc/" .. pid .. "/stat")
-  if not f then return true end
-  local stat = f:read("*l") or ""
-  f:close()
-  -- The state follows the parenthesised command name; Z is a zombie that
-  -- has exited but not been reaped by pclose yet.
-  return stat:match("%) (%a)") == "Z"
 end
 
 local function wait_exit(pid, seconds)

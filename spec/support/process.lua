@@ -14,11 +14,29 @@ local function quote(s)
 end
 M.quote = quote
 
-local function slurp(path)
-  local f = assert(io.open(path, "rb"))
+--- The contents of the file at `path`, or nil when it cannot be read.
+function M.read_file(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
   local data = f:read("*a")
   f:close()
   return data
+end
+
+--- What the shell command `command` printed on stdout.
+function M.capture(command)
+  local p = assert(io.popen(command, "r"))
+  local out = p:read("*a")
+  p:close()
+  return out
+end
+
+--- True once process `pid` is gone or a zombie: the state follows the
+--- parenthesised command name in /proc/PID/stat, and Z is a process that has
+--- exited but not been reaped by pclose yet.
+function M.exited(pid)
+  local stat = M.read_file("/proc/" .. pid .. "/stat")
+  return stat == nil or stat:match("%) (%a)") == "Z"
 end
 
 --- Runs `argv` (array of words, quoted here) with `env` (name -> value; the
@@ -40,7 +58,7 @@ function M.run(argv, env)
   local p = assert(io.popen(table.concat(words, " ") .. " 2>" .. errfile .. "; echo \"exit:$?\"", "r"))
   local out = p:read("*a")
   p:close()
-  local err = slurp(errfile)
+  local err = assert(M.read_file(errfile))
   os.remove(errfile)
   local status = tonumber(out:match("exit:(%d+)\n$"))
   return out:gsub("exit:%d+\n$", ""), err, status
