@@ -288,9 +288,6 @@ function methods:find(path)
   return find_by_names(self.roots, path)
 end
 
--- Marks "no parentFolderId" in an array, where nil would end the array part.
-local NO_PARENT = {}
-
 ---Builds the folder tree. Never modifies `folders`; each folder becomes a new
 ---node table holding a shallow copy of its fields plus `children`, `parent`,
 ---`depth`, `total_calls` and a lazily computed `path` (these names win over
@@ -311,23 +308,18 @@ function _M.build(folders)
   -- stays an array, and the nodes are created last, in walk order: a node is
   -- written once or twice, and a walk reads memory front to back.
 
-  -- Pass 1: sort keys, calls and parent ids, and the first position of every
-  -- id.
-  local name_keys, id_keys, totals, parent_ids = {}, {}, {}, {}
+  -- Pass 1: sort keys and calls, and the first position of every id.
+  local name_keys, id_keys, totals = {}, {}, {}
   local first, duplicate_positions = {}, {}
   for i = 1, count do
     local folder = folders[i]
     if type(folder) ~= "table" then
       error(string_format("gong.tree.build: folders[%d] must be a table, got %s", i, type(folder)), 2)
     end
-    local name, id, calls, parent_id = folder.name, folder.id, folder.callCount, folder.parentFolderId
+    local name, id, calls = folder.name, folder.id, folder.callCount
     name_keys[i] = type(name) == "string" and name or text(name)
     id_keys[i] = type(id) == "string" and id or text(id)
     totals[i] = type(calls) == "number" and calls or 0
-    if parent_id == nil then
-      parent_id = NO_PARENT
-    end
-    parent_ids[i] = parent_id
     -- A NaN id cannot be a table key, nor equal anything: treated as none.
     if id ~= nil and id == id then
       if first[id] == nil then
@@ -375,9 +367,9 @@ function _M.build(folders)
   local parent_of, stamp, first_child, nodes = {}, {}, {}, {}
   local orphan_positions = {}
   for i = 1, count do
-    local parent_id = parent_ids[i]
+    local parent_id = folders[i].parentFolderId
     local p = false
-    if parent_id ~= NO_PARENT then
+    if parent_id ~= nil then
       p = first[parent_id] or false
       if not p then
         orphan_positions[#orphan_positions + 1] = i
