@@ -175,6 +175,18 @@ static int decode_is_body_error(const char *msg) {
 }
 
 /*
+ * Runs cjson.safe's decode on the function and string pushed last: leaves the
+ * value, or nil and cjson's message for a body that is not JSON. Any other
+ * error (see decode_is_body_error) is raised again.
+ */
+static void decode_json(lua_State *L) {
+  lua_call(L, 1, 2);
+  if (lua_isnil(L, -2) &&
+      !decode_is_body_error(lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL))
+    lua_error(L);
+}
+
+/*
  * Decodes a 200 body, the string at stack index `body`. On success pushes the
  * list and the requestId (or nil) and returns NULL; on failure pushes nothing
  * and returns a message (in `buf` or static). `state` is the index of the
@@ -192,11 +204,9 @@ static const char *decode_response(lua_State *L, int state, int body,
   lua_pop(L, 1);
   lua_rawgeti(L, state, STATE_DECODE);
   lua_pushvalue(L, body);
-  lua_call(L, 1, 2); /* cjson.safe: value, or nil and a message */
+  decode_json(L);
   if (lua_isnil(L, -2)) {
-    const char *why = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
-    if (!decode_is_body_error(why)) lua_error(L);
-    snprintf(buf, bufsize, "body is not valid JSON: %s", why);
+    snprintf(buf, bufsize, "body is not valid JSON: %s", lua_tostring(L, -1));
     lua_settop(L, top);
     return buf;
   }
@@ -258,10 +268,7 @@ static void decode_error_body(lua_State *L, int state, int err, const char *body
   if (len == 0) return;
   lua_rawgeti(L, state, STATE_DECODE);
   lua_pushlstring(L, body, len);
-  lua_call(L, 1, 2); /* cjson.safe: value, or nil and a message */
-  if (lua_isnil(L, -2) && !decode_is_body_error(lua_type(L, -1) == LUA_TSTRING
-                                                    ? lua_tostring(L, -1) : NULL))
-    lua_error(L);
+  decode_json(L);
   lua_pop(L, 1);
   if (lua_type(L, -1) != LUA_TTABLE) {
     lua_settop(L, top);
