@@ -1,16 +1,14 @@
 /*
  * From response body to the Lua tables users get: lua-cjson (a private
  * instance, so the host's cjson settings are never touched) parses; this file
- * normalizes and checks the shape the contract promises.
+ * normalizes and checks the body against a response shape (api.c says which
+ * shape each request has).
  *   - JSON null becomes an absent field, never a truthy cjson.null;
  *   - on Lua 5.3+ numbers with an integral value become integers;
  *   - known fields must have the contract's type, the list must be an array
  *     of objects; anything else is a `decode` error saying what was wrong.
  */
 #include <math.h>
-
-/* Slots of the module state table shared by every client of a lua_State. */
-enum { STATE_DECODE = 1, STATE_NULL = 2 };
 
 enum { FIELD_STRING, FIELD_NUMBER, FIELD_INTEGER };
 
@@ -19,34 +17,11 @@ typedef struct field_rule {
   int type;
 } field_rule;
 
-/* What one operation's 200 body must look like. */
+/* What one operation's 200 body must look like (the shapes are in api.c). */
 typedef struct response_shape {
   const char *list_key; /* "folders" or "calls" */
-  const char *item;     /* "folder" or "call", for messages */
   const field_rule *rules;
 } response_shape;
-
-static const field_rule folder_rules[] = {
-  {"id", FIELD_STRING},        {"name", FIELD_STRING},
-  {"description", FIELD_STRING}, {"parentFolderId", FIELD_STRING},
-  {"callCount", FIELD_INTEGER}, {"createdBy", FIELD_STRING},
-  {"created", FIELD_STRING},   {NULL, 0}};
-
-static const field_rule call_rules[] = {
-  {"callId", FIELD_STRING},  {"title", FIELD_STRING},
-  {"url", FIELD_STRING},     {"started", FIELD_STRING},
-  {"duration", FIELD_NUMBER}, {"primaryUserId", FIELD_STRING},
-  {"addedToLibraryAt", FIELD_STRING}, {"addedBy", FIELD_STRING},
-  {NULL, 0}};
-
-/* Gong's public folder-content endpoint names its call fields differently. */
-static const field_rule public_call_rules[] = {
-  {"id", FIELD_STRING}, {"title", FIELD_STRING}, {"url", FIELD_STRING},
-  {"addedBy", FIELD_STRING}, {"created", FIELD_STRING}, {NULL, 0}};
-
-static const response_shape folders_shape = {"folders", "folder", folder_rules};
-static const response_shape calls_shape = {"calls", "call", call_rules};
-static const response_shape public_calls_shape = {"calls", "call", public_call_rules};
 
 /* cjson's own nesting limit is 1000; this only guards our own recursion. */
 #define DECODE_MAX_DEPTH 1100

@@ -4,7 +4,14 @@
  * in the Lua module `gong` on top.
  *
  * Built as one translation unit, like luv: each concern has its own file,
- * included here, so that everything but luaopen_gong_core stays static.
+ * included here in dependency order (each file uses only those above it), so
+ * that everything but luaopen_gong_core stays static.
+ *
+ * What the core owns it exports, so that nothing above repeats it: _VERSION
+ * (read from gong.version, the one place it is written), DEFAULT_BASE_URL,
+ * options (every option of new(), with kinds and defaults), FOLDER_FIELDS and
+ * CALL_FIELDS (the contract's record fields, in order), DEFAULT_CONCURRENCY
+ * and MAX_CONCURRENCY (of batches), and Client (the client methods' table).
  */
 #include <pthread.h>
 #include <stdint.h>
@@ -16,39 +23,36 @@
 
 #include "compat.h"
 
-#define GONG_VERSION "0.1.0"
-
 /* libcurl older than this has known credential-leak bugs (CVE-2022-27774/27776). */
 #define GONG_MIN_CURL 0x075300
 
-enum { AUTH_NONE, AUTH_BASIC, AUTH_BEARER };
-enum { API_CONTRACT, API_PUBLIC };
+/* Slots of the module state table, the upvalue every function shares. */
+enum { STATE_DECODE = 1, STATE_NULL = 2, STATE_VERSION = 3 };
+
+/* The version, from the state upvalue of the running function. */
+static const char *state_version(lua_State *L) {
+  const char *v;
+  lua_rawgeti(L, lua_upvalueindex(1), STATE_VERSION);
+  v = lua_tostring(L, -1); /* kept alive by the state table */
+  lua_pop(L, 1);
+  return v;
+}
+#define GONG_VERSION(L) state_version(L)
 
 #include "clock.c"
 #include "url.c"
 #include "error.c"
 #include "decode.c"
+#include "api.c"
 #include "ratelimit.c"
 #include "transfer.c"
 #include "retry.c"
-
-typedef struct gong_client {
-  transfer main; /* one easy handle, reused: keep-alive and TLS session reuse */
-  transfer_limits limits;
-  struct curl_slist *headers;
-  char *base_url; /* without trailing slash */
-  int auth, api, closed;
-  double timeout, connect_timeout;
-  retry_policy retry;
-  ratelimit rate;
-  /* For batches: a multi handle and its easy handles, created on first use. */
-  CURLM *multi;
-  struct batch_slot *pool[64]; /* BATCH_MAX_CONCURRENCY; slots never move */
-  int pool_size;
-} gong_client;
-
-#include "client.c"
+#include "outcome.c"
+#include "options.c"
 #include "batch.c"
+#include "client.c"
+#include "fs.c"
+#include "signals.c"
 
 /* The one process-wide state: libcurl's global init, done exactly once. */
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
@@ -67,7 +71,7 @@ static void global_init(void) {
  * interpreter's "interrupted!" on Ctrl-C).
  */
 static void state_push(lua_State *L) {
-  lua_createtable(L, 2, 0);
+  lua_createtable(L, 3, 0);
   lua_getglobal(L, "require");
   lua_pushliteral(L, "cjson.safe");
   lua_call(L, 1, 1);
@@ -87,9 +91,21 @@ static void state_push(lua_State *L) {
   lua_pop(L, 2);
 }
 
+/* Stores gong.version's string in the state table on top; raises if it is missing. */
+static void state_set_version(lua_State *L) {
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "gong.version");
+  lua_call(L, 1, 1);
+  if (lua_type(L, -1) != LUA_TSTRING)
+    luaL_error(L, "gong.core: gong.version did not return a version string");
+  lua_rawseti(L, -2, STATE_VERSION);
+}
+
 int luaopen_gong_core(lua_State *L) {
   static const luaL_Reg functions[] = {
-    {"new", client_new}, {"error", error_new}, {"is_error", error_is}, {NULL, NULL}};
+    {"new", client_new}, {"error", error_new}, {"is_error", error_is},
+    {"read_private_file", fs_read_private_file}, {"catch_signals", signals_catch},
+    {"guard_file", signals_guard}, {"unguard_file", signals_unguard}, {NULL, NULL}};
   const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
   int state;
   if (v->version_num < GONG_MIN_CURL)
@@ -101,13 +117,21 @@ int luaopen_gong_core(lua_State *L) {
                       curl_easy_strerror(global_init_result));
   error_open(L);
   state_push(L);
+  state_set_version(L);
   state = lua_gettop(L);
+  lua_createtable(L, 0, 16);
+  lua_pushvalue(L, state);
+  luaL_setfuncs(L, functions, 1);
   client_open(L, state);
-  lua_createtable(L, 0, 6);
-  luaL_setfuncs(L, functions, 0);
-  lua_pushliteral(L, GONG_VERSION);
+  lua_rawgeti(L, state, STATE_VERSION);
   lua_setfield(L, -2, "_VERSION");
   lua_pushstring(L, v->version);
   lua_setfield(L, -2, "curl_version");
+  lua_pushinteger(L, BATCH_DEFAULT_CONCURRENCY);
+  lua_setfield(L, -2, "DEFAULT_CONCURRENCY");
+  lua_pushinteger(L, BATCH_MAX_CONCURRENCY);
+  lua_setfield(L, -2, "MAX_CONCURRENCY");
+  options_export(L);
+  api_export(L);
   return 1;
 }

@@ -1,7 +1,8 @@
 /*
- * Where retries are decided: which failures are worth another try, and how
- * long to wait before it (Retry-After when the server says, otherwise
- * exponential backoff with full jitter).
+ * Where retries are decided, from the attempt alone: which failures are
+ * worth another try, how long to wait before it (Retry-After when the server
+ * says, otherwise exponential backoff with full jitter), and when a rate
+ * limit means that no further request is worth starting at all.
  */
 #include <stdint.h>
 
@@ -51,6 +52,12 @@ static double retry_random(retry_policy *p) {
   return (double)(x >> 11) / 9007199254740992.0;
 }
 
+/* Seeds the jitter from something that differs per client and per run. */
+static void retry_seed(retry_policy *p, const void *salt) {
+  p->rng = (uint64_t)(uintptr_t)salt ^ (uint64_t)(clock_now() * 1e9) ^ 0x9e3779b97f4a7c15ull;
+  if (p->rng == 0) p->rng = 1;
+}
+
 /*
  * Backoff before retry number `retry` (1 for the first retry): a uniform
  * wait in [0, min(backoff_max, backoff_base * 2^(retry-1))].
@@ -64,16 +71,25 @@ static double retry_backoff(retry_policy *p, int retry) {
 }
 
 /*
- * Decides what follows attempt number `attempts` of a transfer: returns the
+ * True when the attempt was refused by a rate limit that asks to wait longer
+ * than max_retry_wait: no request to this server is worth starting until
+ * then, so a batch stops starting new ones.
+ */
+static int retry_halts_everything(const retry_policy *p, const attempt *a) {
+  return a->code == CURLE_OK && a->status == 429 && a->retry_after > p->max_retry_wait;
+}
+
+/*
+ * Decides what follows attempt number `attempts` of a request: returns the
  * seconds to wait before the next try, or -1 when there is none (success,
  * a permanent failure, retries exhausted, or a Retry-After beyond
  * max_retry_wait, which the caller gets to see at once).
  */
-static double retry_wait(retry_policy *p, const attempt *a, const transfer *t, int attempts) {
+static double retry_wait(retry_policy *p, const attempt *a, int attempts) {
   int transient;
   if (attempt_ok(a)) return -1;
   if (a->code != CURLE_OK)
-    transient = (t->stalled || retry_curl_is_transient(a->code)) && !t->too_large;
+    transient = (a->stalled || retry_curl_is_transient(a->code)) && !a->too_large;
   else
     transient = retry_status_is_transient(a->status);
   if (!transient || attempts > p->max_retries) return -1;

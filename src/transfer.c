@@ -1,14 +1,17 @@
 /*
  * One HTTP exchange on a reused libcurl easy handle: receive the body under
- * the size limit, watch for stalls, and report what happened so the caller
- * can decide between success, retry and error. The same transfer runs alone
- * (curl_easy_perform) or among others on a multi handle (batch.c).
+ * the size limit, watch for stalls, and report what happened as an `attempt`,
+ * from which the caller decides between success, retry and error. The same
+ * transfer runs alone (curl_easy_perform) or among others on a multi handle
+ * (batch.c).
  */
 
 /* Limits every transfer of a client shares. */
 typedef struct transfer_limits {
   size_t max_response_bytes;
-  double stall_timeout;
+  double stall_timeout;   /* seconds without a byte */
+  double timeout;         /* seconds for a whole attempt */
+  double connect_timeout; /* seconds to connect */
 } transfer_limits;
 
 typedef struct body_buffer {
@@ -27,13 +30,17 @@ typedef struct transfer {
   char errbuf[CURL_ERROR_SIZE];
 } transfer;
 
-/* What one attempt produced. */
+/* What one attempt produced: everything retries and errors are decided from. */
 typedef struct attempt {
   CURLcode code;
   long status;             /* 0 when no response line arrived */
   double elapsed;          /* seconds */
   curl_off_t retry_after;  /* seconds, -1 when the server did not say */
   const char *location;    /* redirect target (owned by libcurl) or NULL */
+  int too_large;           /* the body outgrew max_response_bytes */
+  int stalled;             /* no byte for stall_timeout */
+  int out_of_memory;       /* the body could not be stored */
+  int connected;           /* a connection to the server was established */
 } attempt;
 
 /*
@@ -138,7 +145,7 @@ static CURLcode transfer_begin(transfer *t, const char *url) {
 
 /* Fills `a` from the finished transfer whose libcurl result is `code`. */
 static void transfer_end(transfer *t, CURLcode code, attempt *a) {
-  curl_off_t retry_after = 0;
+  curl_off_t retry_after = 0, connect_time = 0, pretransfer_time = 0;
   struct curl_header *h = NULL;
   char *location = NULL;
   a->code = code;
@@ -146,6 +153,14 @@ static void transfer_end(transfer *t, CURLcode code, attempt *a) {
   a->status = 0;
   a->retry_after = -1;
   a->location = NULL;
+  a->too_large = t->too_large || code == CURLE_FILESIZE_EXCEEDED;
+  a->stalled = t->stalled;
+  a->out_of_memory = t->out_of_memory;
+  /* The connect time is zero until a new connection is up, and stays zero for a
+   * reused one, whose request was under way (pretransfer time set) instead. */
+  curl_easy_getinfo(t->curl, CURLINFO_CONNECT_TIME_T, &connect_time);
+  curl_easy_getinfo(t->curl, CURLINFO_PRETRANSFER_TIME_T, &pretransfer_time);
+  a->connected = connect_time > 0 || pretransfer_time > 0;
   if (curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &a->status) != CURLE_OK)
     a->status = 0;
   if (a->status == 429 || a->status == 503) {
@@ -160,7 +175,7 @@ static void transfer_end(transfer *t, CURLcode code, attempt *a) {
     a->location = location;
 }
 
-/* Runs one blocking GET of `url` and fills `a`. The body is left in t->body. */
+/* Runs one blocking request of `url` and fills `a`. The body is left in t->body. */
 static void transfer_perform(transfer *t, const char *url, attempt *a) {
   CURLcode code = transfer_begin(t, url);
   if (code == CURLE_OK) code = curl_easy_perform(t->curl);

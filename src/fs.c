@@ -1,0 +1,76 @@
+/*
+ * Files that hold secrets: a credentials file must be the user's own and
+ * closed to everyone else before a byte of it is used. The checks are made
+ * with fstat on the descriptor that is then read, so the file judged is the
+ * file read (a symlink is judged by its target, as it is what gets read).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Larger than any credentials file; a guard against reading /dev/zero forever. */
+#define FS_PRIVATE_MAX (1024 * 1024)
+
+/* Writes the mode of `st` as `ls -l` shows it ("-rw-r-----") into out[11]. */
+static void fs_mode_string(const struct stat *st, char out[11]) {
+  static const char rwx[] = "rwxrwxrwx";
+  int i;
+  out[0] = S_ISREG(st->st_mode) ? '-' : S_ISDIR(st->st_mode) ? 'd' : S_ISFIFO(st->st_mode) ? 'p'
+         : S_ISLNK(st->st_mode) ? 'l' : S_ISCHR(st->st_mode) ? 'c' : S_ISBLK(st->st_mode) ? 'b'
+         : S_ISSOCK(st->st_mode) ? 's' : '?';
+  for (i = 0; i < 9; i++) out[i + 1] = (st->st_mode & (0400 >> i)) ? rwx[i] : '-';
+  out[10] = '\0';
+}
+
+/* Pushes nil, `reason` and `detail` (a string, or nothing when NULL); returns their count. */
+static int fs_refuse(lua_State *L, int fd, const char *reason, const char *detail) {
+  if (fd >= 0) close(fd);
+  lua_pushnil(L);
+  lua_pushstring(L, reason);
+  if (detail == NULL) return 2;
+  lua_pushstring(L, detail);
+  return 3;
+}
+
+/*
+ * core.read_private_file(path) -> contents | nil, reason [, detail]
+ * Reads a regular file or a pipe that this user owns and that group and
+ * others have no permission on. Reasons: "open" and "read" (detail: the
+ * system's message), "type", "owner" (detail: the owner's uid), "mode"
+ * (detail: the mode as ls shows it), "size".
+ */
+static int fs_read_private_file(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  struct stat st;
+  luaL_Buffer b;
+  char mode[11];
+  size_t total = 0;
+  int fd = open(path, O_RDONLY | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) return fs_refuse(L, -1, "open", strerror(errno));
+  if (fstat(fd, &st) != 0) return fs_refuse(L, fd, "open", strerror(errno));
+  if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode)) return fs_refuse(L, fd, "type", NULL);
+  if (st.st_uid != geteuid()) {
+    lua_pushfstring(L, "%d", (int)st.st_uid);
+    return fs_refuse(L, fd, "owner", lua_tostring(L, -1));
+  }
+  /* Set-id and sticky bits grant nothing by themselves; permissions do. */
+  if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+    fs_mode_string(&st, mode);
+    return fs_refuse(L, fd, "mode", mode);
+  }
+  luaL_buffinit(L, &b);
+  for (;;) {
+    char *dst = luaL_prepbuffer(&b);
+    ssize_t n = read(fd, dst, LUAL_BUFFERSIZE);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return fs_refuse(L, fd, "read", strerror(errno));
+    if (n == 0) break;
+    total += (size_t)n;
+    if (total > FS_PRIVATE_MAX) return fs_refuse(L, fd, "size", NULL);
+    luaL_addsize(&b, (size_t)n);
+  }
+  close(fd);
+  luaL_pushresult(&b);
+  return 1;
+}

@@ -1,0 +1,119 @@
+/*
+ * From the final attempt of a request to what Lua gets: the decoded list and
+ * the requestId, or nil and an error object saying what went wrong. Single
+ * requests (client.c) and batches (batch.c) both end here.
+ */
+
+/* What a request was, for decoding its answer and for messages. */
+typedef struct request_info {
+  const endpoint *ep;
+  int urlidx;      /* stack index of the full URL */
+  size_t base_len; /* length of the base URL in front of the path */
+  int attempts;
+} request_info;
+
+static const char *outcome_reason(long status) {
+  switch (status) {
+  case 400: return "Bad Request";
+  case 401: return "Unauthorized";
+  case 403: return "Forbidden";
+  case 404: return "Not Found";
+  case 405: return "Method Not Allowed";
+  case 408: return "Request Timeout";
+  case 429: return "Too Many Requests";
+  case 500: return "Internal Server Error";
+  case 502: return "Bad Gateway";
+  case 503: return "Service Unavailable";
+  case 504: return "Gateway Timeout";
+  default: return status >= 300 && status < 400 ? "Redirect" : "Unexpected status";
+  }
+}
+
+/* Sets the fields every error of a request carries: url and attempts. */
+static void outcome_set_request(lua_State *L, const request_info *r) {
+  lua_pushvalue(L, r->urlidx);
+  lua_setfield(L, -2, "url");
+  error_set_integer(L, "attempts", r->attempts);
+}
+
+/* Pushes the error for a failed transfer (no complete response). */
+static void outcome_push_transfer_error(lua_State *L, const transfer *t, const attempt *a,
+                                        const char *what) {
+  const transfer_limits *lim = t->limits;
+  if (a->too_large) {
+    error_push(L, "too_large", "response to %s exceeds max_response_bytes (%.0f bytes)", what,
+               (double)lim->max_response_bytes);
+  } else if (a->stalled) {
+    error_push(L, "timeout", "stall timeout on %s: no data for %g s", what, lim->stall_timeout);
+  } else if (a->code == CURLE_OPERATION_TIMEDOUT) {
+    /* libcurl has one code for both; whether a connection was up tells them apart. */
+    if (!a->connected)
+      error_push(L, "timeout", "connect timeout on %s: no connection within %g s", what,
+                 lim->connect_timeout);
+    else
+      error_push(L, "timeout", "total timeout on %s: no complete response within %g s", what,
+                 lim->timeout);
+  } else if (a->out_of_memory) {
+    error_push(L, "network", "out of memory receiving the response to %s", what);
+  } else {
+    error_push(L, "network", "network error on %s: %s", what,
+               t->errbuf[0] ? t->errbuf : curl_easy_strerror(a->code));
+    error_set_integer(L, "curl_code", (lua_Integer)a->code);
+  }
+}
+
+/* Pushes the error for a complete response with a status other than 2xx. */
+static void outcome_push_status_error(lua_State *L, int state, const transfer *t,
+                                      const attempt *a, const char *what) {
+  char detail[ERROR_MESSAGE_MAX], line[ERROR_MESSAGE_MAX + 4];
+  size_t len;
+  const char *msg;
+  int err = lua_gettop(L) + 1;
+  error_push(L, a->status == 429 ? "rate_limited" : "http", "HTTP %ld on %s", a->status, what);
+  decode_error_body(L, state, err, t->body.data, t->body.len, detail, sizeof detail);
+  if (a->location != NULL) {
+    error_set_string(L, "location", a->location);
+    lua_pushfstring(L, "HTTP %d on %s: redirect to %s not followed", (int)a->status, what,
+                    a->location);
+  } else {
+    lua_pushfstring(L, "HTTP %d on %s: %s", (int)a->status, what,
+                    detail[0] ? detail : outcome_reason(a->status));
+  }
+  msg = lua_tolstring(L, -1, &len);
+  error_one_line(line, sizeof line, msg, len);
+  lua_pop(L, 1);
+  error_set_string(L, "message", line);
+  error_set_integer(L, "status", a->status);
+  if (a->retry_after >= 0) error_set_integer(L, "retry_after", (lua_Integer)a->retry_after);
+}
+
+/*
+ * Pushes the outcome of the final attempt `a` of transfer `t`: the list and
+ * the requestId on success, nil and an error otherwise. `state` is the index
+ * of the module state table (the decoder). The body buffer is trimmed.
+ */
+static void outcome_push(lua_State *L, int state, transfer *t, const attempt *a,
+                         const request_info *r) {
+  char what[ERROR_MESSAGE_MAX / 2];
+  snprintf(what, sizeof what, "%s %s", r->ep->method, lua_tostring(L, r->urlidx) + r->base_len);
+  if (attempt_ok(a)) {
+    char why[ERROR_MESSAGE_MAX];
+    const char *bad;
+    int body = lua_gettop(L) + 1;
+    /* The one copy into Lua; the buffer goes before cjson makes its own. */
+    lua_pushlstring(L, t->body.data, t->body.len);
+    transfer_trim(t);
+    bad = decode_response(L, state, body, r->ep->shape, why, sizeof why);
+    lua_remove(L, body);
+    if (bad == NULL) return;
+    lua_pushnil(L);
+    error_push(L, "decode", "invalid response to %s: %s", what, bad);
+    error_set_integer(L, "status", a->status);
+  } else {
+    lua_pushnil(L);
+    if (a->code != CURLE_OK) outcome_push_transfer_error(L, t, a, what);
+    else outcome_push_status_error(L, state, t, a, what);
+    transfer_trim(t);
+  }
+  outcome_set_request(L, r);
+}
