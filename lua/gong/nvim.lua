@@ -7,8 +7,9 @@
 --
 -- Only strings, numbers, booleans and nil cross between the two states, so
 -- the request goes to the worker as one JSON string and the answer comes back
--- as a status word and a JSON string; errors are rebuilt here with
--- `gong.error`, so a callback sees exactly what the blocking API returns.
+-- as one JSON string too (both written by gong.json), holding the outcome in
+-- gong.wire's vocabulary; errors are rebuilt here by gong.wire, so a callback
+-- sees exactly what the blocking API returns.
 --
 --   require("gong.nvim").folders(opts, [params,] function(folders, err, requestId) end)
 --   require("gong.nvim").calls(opts, folderId, function(calls, err, requestId) end)
@@ -21,69 +22,13 @@
 -- The body of every request, run by a thread-pool thread in a fresh Lua state.
 -- It is sent to that state as bytecode, so it must not use any upvalue (they
 -- would be nil there): everything it needs arrives as its string arguments,
--- and its helpers are defined inside it. It never raises, because an uncaught
--- error would be printed over the editor and leave the caller without an
--- answer. Returns one of
---   "ok", data as JSON, requestId
---   "error", the fields of a gong error as JSON
---   "fail", a one-line message (gong or cjson could not even be loaded)
+-- and what it needs besides comes from modules it loads there. It never
+-- raises, because an uncaught error would be printed over the editor and
+-- leave the caller without an answer. Returns the outcome in gong.wire's
+-- vocabulary as one JSON string {status, value, extra, marks} (gong.json
+-- writes every double exactly), or nil and a message when even gong.wire
+-- cannot be loaded.
 local function worker(path, cpath, request)
-  local function first_line(message)
-    return (tostring(message):match("^[^\n]*"))
-  end
-
-  -- lua-cjson 2.1 prints at most 14 significant digits, so numbers would not
-  -- come back equal; this encoder writes every double exactly. The data is
-  -- what gong returns: lists, records with string keys, strings, numbers,
-  -- booleans; an empty table is written as an empty list.
-  local ESCAPES = { ['"'] = '\\"', ["\\"] = "\\\\", ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t" }
-  local function escape(c)
-    return ESCAPES[c] or string.format("\\u%04x", c:byte())
-  end
-  local function encode(value, out)
-    local kind = type(value)
-    if kind == "string" then
-      out[#out + 1] = '"' .. value:gsub('[%c"\\]', escape) .. '"'
-    elseif kind == "number" then
-      if value ~= value or value == math.huge or value == -math.huge then
-        out[#out + 1] = "null"
-      elseif value == math.floor(value) and math.abs(value) < 2 ^ 53 then
-        out[#out + 1] = string.format("%d", value)
-      else
-        out[#out + 1] = string.format("%.17g", value)
-      end
-    elseif kind == "boolean" then
-      out[#out + 1] = tostring(value)
-    elseif kind == "table" and (next(value) == nil or value[1] ~= nil) then
-      out[#out + 1] = "["
-      for i = 1, #value do
-        if i > 1 then out[#out + 1] = "," end
-        encode(value[i], out)
-      end
-      out[#out + 1] = "]"
-    elseif kind == "table" then
-      out[#out + 1] = "{"
-      local first = true
-      for k, v in pairs(value) do
-        if type(k) == "string" then
-          if not first then out[#out + 1] = "," end
-          first = false
-          encode(k, out)
-          out[#out + 1] = ":"
-          encode(v, out)
-        end
-      end
-      out[#out + 1] = "}"
-    else
-      out[#out + 1] = "null"
-    end
-  end
-  local function to_json(value)
-    local out = {}
-    encode(value, out)
-    return table.concat(out)
-  end
-
   -- libuv keeps one Lua state per thread-pool thread and reuses it for every
   -- later request, and a failed require in Lua 5.1 leaves a marker in
   -- package.loaded ("loop or previous error loading module"): clear it, so
@@ -96,26 +41,29 @@ local function worker(path, cpath, request)
         package.loaded[key] = nil
       end
     end
-    return nil, first_line(module)
+    return nil, (tostring(module):match("^[^\n]*"))
   end
 
-  local function run()
-    package.path, package.cpath = path, cpath
-    local cjson, why = load("cjson")
+  package.path, package.cpath = path, cpath
+  local wire, why = load("gong.wire")
+  if not wire then return nil, why end
+  local json
+  json, why = load("gong.json")
+  if not json then return nil, why end
+
+  local function outcome()
+    local cjson
+    cjson, why = load("cjson")
     if not cjson then
-      return "fail", "the Neovim worker could not load cjson (lua-cjson for Lua 5.1 on package.cpath?): " .. why
+      return wire.failure("the Neovim worker could not load cjson (lua-cjson for Lua 5.1 on package.cpath?): "
+        .. why)
     end
     local gong
     gong, why = load("gong")
     if not gong then
-      return "fail", "the Neovim worker could not load gong (gong.core built for LuaJIT on package.cpath?): " .. why
+      return wire.failure("the Neovim worker could not load gong (gong.core built for LuaJIT on package.cpath?): "
+        .. why)
     end
-    local function failure(err)
-      if gong.is_error(err) then return "error", to_json(err) end
-      return "fail", "the Neovim worker failed: " .. first_line(err)
-    end
-
-    local decoder = cjson.new()
     local function strip_null(v)
       if v == cjson.null then return nil end
       if type(v) == "table" then
@@ -123,24 +71,32 @@ local function worker(path, cpath, request)
       end
       return v
     end
-    local req = strip_null(decoder.decode(request))
-
-    local ok, client = pcall(gong.new, req.options)
-    if not ok then return failure(client) end
-    local data, extra
-    ok, data, extra = pcall(client[req.method], client, req.argument)
-    client:close()
-    if not ok then return failure(data) end
-    if data == nil then return failure(extra) end
-    return "ok", to_json(data), extra
+    local req = strip_null(cjson.new().decode(request))
+    return wire.run(function()
+      local client = gong.new(req.options)
+      local ok, data, extra = pcall(client[req.method], client, req.argument)
+      client:close()
+      if not ok then error(data, 0) end
+      return data, extra
+    end)
   end
 
-  local ok, status, payload, request_id = pcall(run)
-  if not ok then return "fail", "the Neovim worker failed: " .. first_line(status) end
-  return status, payload, request_id
+  local ok, status, value, extra, marks = pcall(outcome)
+  if not ok then
+    status, value = wire.failure("the Neovim worker failed: " .. tostring(status))
+  end
+  local encoded
+  ok, encoded = pcall(json.encode, { status = status, value = value, extra = extra, marks = marks })
+  if not ok then
+    status, value = wire.failure("the Neovim worker could not encode its answer: " .. encoded)
+    return json.encode({ status = status, value = value })
+  end
+  return encoded
 end
 
 local gong = require "gong"
+local json = require "gong.json"
+local wire = require "gong.wire"
 
 local debug_getinfo = debug.getinfo
 local error, pairs, pcall, string_dump, tostring, type =
@@ -149,7 +105,7 @@ local error, pairs, pcall, string_dump, tostring, type =
 local uv = vim.uv or vim.loop -- vim.loop was renamed vim.uv in Neovim 0.10
 local schedule = vim.schedule
 -- Unlike vim.fn.json_*, vim.json may be called anywhere, even in a luv callback.
-local json = vim.json
+local json_decode = vim.json.decode
 
 local _M = { _VERSION = gong._VERSION }
 
@@ -185,18 +141,18 @@ local function strip_null(v)
   return v
 end
 
--- Turns what the worker returned into the callback's arguments.
-local function outcome(status, payload, request_id, finish)
-  if status == "ok" then
-    local data = strip_null(json.decode(payload))
-    return finish(data), nil, request_id
-  elseif status == "error" then
-    local fields = strip_null(json.decode(payload))
-    return nil, gong.error(fields.kind, fields.message, fields)
-  elseif status == "fail" then
-    return nil, config_error(payload)
+-- Turns the worker's answer into the callback's arguments: every failure,
+-- raised or returned, is an error for the callback, which has no other way to hear of it.
+local function outcome(answer, why, finish)
+  if answer == nil then
+    return nil, config_error("the Neovim worker could not load gong.wire (gong's Lua files on package.path?): "
+      .. tostring(why))
   end
-  return nil, config_error("the Neovim worker ended without a result")
+  local t = strip_null(json_decode(answer))
+  local returned, data, extra = wire.unpack(t.status, t.value, t.extra, t.marks)
+  if not returned then return nil, data end
+  if data == nil then return nil, extra end
+  return finish(data), nil, extra
 end
 
 -- Runs `method` (folders or calls) in a worker and calls `callback` exactly
@@ -215,11 +171,11 @@ local function request(name, method, options, argument, callback, finish)
   end
 
   local settled = false
-  local function settle(status, payload, request_id)
+  local function settle(answer, why)
     if settled then return end
     settled = true
     schedule(function()
-      local done, result, err, id = pcall(outcome, status, payload, request_id, finish)
+      local done, result, err, id = pcall(outcome, answer, why, finish)
       if not done then
         result, err, id = nil, config_error("could not read the Neovim worker's result: " .. first_line(result)), nil
       end
@@ -232,7 +188,8 @@ local function request(name, method, options, argument, callback, finish)
     return uv.new_work(WORKER, settle):queue(worker_path(), package.cpath, text)
   end)
   if not ok or not queued then
-    settle("fail", "could not start a Neovim worker: " .. first_line(ok and err or queued))
+    local status, fields = wire.failure("could not start a Neovim worker: " .. first_line(ok and err or queued))
+    settle(json.encode({ status = status, value = fields }))
   end
 end
 

@@ -22,63 +22,28 @@
 ---   trees, so a hostile or sloppy name cannot break the layout or send escape
 ---   sequences to the terminal. CSV and JSON carry the data unchanged.
 
+local core = require "gong.core"
+local json = require "gong.json"
+
 local byte = string.byte
 local concat = table.concat
 local floor = math.floor
 local format = string.format
 local huge = math.huge
 local ipairs = ipairs
-local math_type = math.type -- nil before Lua 5.3
 local rep = string.rep
 local sub = string.sub
-local tonumber = tonumber
 local tostring = tostring
 local type = type
 
 local _M = {}
 
---- Field names of a folder, in the contract's order (LibraryFolder).
-_M.FOLDER_FIELDS = {
-  "id", "name", "description", "parentFolderId", "callCount", "createdBy", "created",
-}
+--- Field names of a folder and of a call, in the contract's order (the
+--- core's decode rules): the columns of tables and CSV, the keys of JSON.
+_M.FOLDER_FIELDS = core.FOLDER_FIELDS
+_M.CALL_FIELDS = core.CALL_FIELDS
 
---- Field names of a call, in the contract's order (LibraryCall).
-_M.CALL_FIELDS = {
-  "callId", "title", "url", "started", "duration", "primaryUserId", "addedToLibraryAt", "addedBy",
-}
-
--- JSON has no null sentinel we can trust across decoders (cjson.null is a
--- lightuserdata, others use a table), so only plain scalars count as present.
-local function present(v)
-  local t = type(v)
-  return t == "string" or t == "number" or t == "boolean"
-end
-
---- Formats a number the way JSON and CSV want it: integral values without a
---- fractional part (so `12`, never `12.0`, on every Lua version), other values
---- in the shortest form that reads back as the same double. Returns nil for NaN
---- and infinities, which JSON cannot express.
----@param n number
----@return string|nil
-function _M.number(n)
-  if n ~= n or n == huge or n == -huge then
-    return nil
-  end
-  if math_type and math_type(n) == "integer" then
-    return tostring(n)
-  end
-  -- Below 2^53 every integral double is exact, so %d cannot round.
-  if n == floor(n) and n > -2 ^ 53 and n < 2 ^ 53 then
-    return format("%d", n)
-  end
-  for precision = 14, 16 do
-    local s = format("%." .. precision .. "g", n)
-    if tonumber(s) == n then
-      return s
-    end
-  end
-  return format("%.17g", n)
-end
+local number, present = json.number, json.present
 
 -- Code point ranges a terminal draws two columns wide (East Asian Wide and
 -- Fullwidth, emoji), then ranges it draws in none (combining marks,
@@ -158,7 +123,7 @@ local function display(v)
   end
   local s
   if type(v) == "number" then
-    s = _M.number(v) or tostring(v)
+    s = number(v) or tostring(v)
   else
     s = tostring(v)
   end
@@ -248,7 +213,7 @@ local function csv_field(v)
   if not present(v) then
     return ""
   end
-  local s = type(v) == "number" and (_M.number(v) or "") or tostring(v)
+  local s = type(v) == "number" and (number(v) or "") or tostring(v)
   if s:find('[",\r\n]') then
     return '"' .. s:gsub('"', '""') .. '"'
   end
@@ -290,71 +255,20 @@ function _M.calls_csv(calls)
 end
 
 -- JSON -----------------------------------------------------------------------
--- A small exact encoder rather than lua-cjson: cjson cannot tell an empty
--- array from an empty object (Debian's 2.1.0 prints `{}` for both) and prints
--- integral floats as `12.0` on Lua 5.3+, and keys of a Lua table come out in
--- no stable order. Here arrays and objects are built explicitly.
+-- gong.json writes it: exact numbers, [] for empty lists, keys in contract
+-- order. Documents are laid out over lines, two spaces per level.
 
-local ESCAPES = {
-  ['"'] = '\\"', ["\\"] = "\\\\", ["\b"] = "\\b", ["\f"] = "\\f",
-  ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t",
-}
-
-local function json_string(s)
-  return '"' .. s:gsub('[%c"\\]', function(c)
-    return ESCAPES[c] or (c:byte() < 32 and format("\\u%04x", c:byte())) or c
-  end) .. '"'
-end
-
-local function json_scalar(v)
-  local t = type(v)
-  if t == "string" then
-    return json_string(v)
-  elseif t == "number" then
-    return _M.number(v) or "null"
-  end
-  return tostring(v)
-end
-
--- `items` are already-encoded values at depth `indent`.
-local function json_array(items, indent)
-  if #items == 0 then
-    return "[]"
-  end
-  local inner = indent .. "  "
-  return "[\n" .. inner .. concat(items, ",\n" .. inner) .. "\n" .. indent .. "]"
-end
-
--- `members` is a list of {key, encoded value} in output order.
-local function json_object(members, indent)
-  if #members == 0 then
-    return "{}"
-  end
-  local inner = indent .. "  "
-  local parts = {}
-  for i, m in ipairs(members) do
-    parts[i] = inner .. json_string(m[1]) .. ": " .. m[2]
-  end
-  return "{\n" .. concat(parts, ",\n") .. "\n" .. indent .. "}"
-end
-
-local function record_members(record, fields)
-  local members = {}
-  for _, name in ipairs(fields) do
-    local v = record[name]
-    if present(v) then
-      members[#members + 1] = { name, json_scalar(v) }
-    end
-  end
-  return members
-end
-
+-- An array of records, each with `fields` in order.
 local function records_json(records, fields)
-  local items = {}
-  for i, r in ipairs(records) do
-    items[i] = json_object(record_members(r, fields), "  ")
+  local w = json.writer({ indent = true })
+  w:array()
+  for _, r in ipairs(records) do
+    w:object()
+    w:fields(r, fields)
+    w:close_object()
   end
-  return json_array(items, "") .. "\n"
+  w:close_array()
+  return w:take() .. "\n"
 end
 
 --- Folders as a JSON array of objects with the contract's field names.
@@ -372,132 +286,70 @@ function _M.calls_json(calls)
 end
 
 -- Trees ----------------------------------------------------------------------
--- A tree is what gong's client:tree() returns; only `roots`, and on each node
--- the folder fields, `children` and `total_calls`, are used here, so a
--- hand-built tree renders the same.
---
--- Folder data comes from a server and a parent chain can be arbitrarily deep,
--- so the tree renderers walk with an explicit stack instead of recursing, and
--- append to one buffer that is joined once: building each subtree's string and
--- pasting it into its parent's would copy deep trees over and over.
-
-local function total(node)
-  if type(node.total_calls) == "number" then
-    return node.total_calls
-  end
-  return type(node.callCount) == "number" and node.callCount or 0
-end
-
-local function children_of(node)
-  return type(node.children) == "table" and node.children or {}
-end
+-- A tree is a gong.tree (client:tree(), or gong.tree.build of a folder list),
+-- whose nodes carry children, depth, path and total_calls; the renderers go
+-- through it with tree:visit, which never recurses, so server data deeper
+-- than Lua's call stack still renders.
 
 local function count_calls(n)
-  return (_M.number(n) or "?") .. (n == 1 and " call" or " calls")
-end
-
--- Pushes `nodes` onto `stack` so that they pop in their given order, each with
--- what make(node, i, is_last) returns.
-local function push_all(stack, nodes, make)
-  for i = #nodes, 1, -1 do
-    stack[#stack + 1] = make(nodes[i], i == #nodes)
-  end
+  return (number(n) or "?") .. (n == 1 and " call" or " calls")
 end
 
 --- A folder tree drawn with box-drawing guides, one folder per line:
 --- `Name  (N calls, M in subtree)  [id]`, the subtree total only where the
 --- folder has children. The last line gives the number of folders and calls.
----@param tree table
+---@param tree gong.Tree
 ---@return string
 function _M.tree_text(tree)
-  local roots = tree.roots or {}
-  if #roots == 0 then
+  if #tree.roots == 0 then
     return "(no folders)\n"
   end
   local lines = {}
   local folders, calls = 0, 0
-  local stack = {}
-  push_all(stack, roots, function(node)
-    return { node = node, lead = "", branch = "", child_lead = "" }
-  end)
-  while #stack > 0 do
-    local item = stack[#stack]
-    stack[#stack] = nil
-    local node = item.node
+  -- leads[d]: the guides in front of the nodes at depth d.
+  local leads = { [0] = "" }
+  tree:visit(function(node, depth, last)
     local own = type(node.callCount) == "number" and node.callCount or 0
     folders, calls = folders + 1, calls + own
     local counts = count_calls(own)
-    local children = children_of(node)
-    if #children > 0 then
-      counts = counts .. ", " .. (_M.number(total(node)) or "?") .. " in subtree"
+    if node.children[1] then
+      counts = counts .. ", " .. (number(node.total_calls) or "?") .. " in subtree"
     end
     local name = present(node.name) and display(node.name) or "(unnamed)"
     local id = present(node.id) and "  [" .. display(node.id) .. "]" or ""
-    lines[#lines + 1] = rstrip(item.lead .. item.branch .. name .. "  (" .. counts .. ")" .. id)
-    local lead = item.child_lead
-    push_all(stack, children, function(child, last)
-      -- Children of a last child hang under blank space, others under a rule.
-      return { node = child, lead = lead, branch = last and "└── " or "├── ",
-        child_lead = lead .. (last and "    " or "│   ") }
-    end)
-  end
+    local branch = depth == 0 and "" or last and "└── " or "├── "
+    lines[#lines + 1] = rstrip(leads[depth] .. branch .. name .. "  (" .. counts .. ")" .. id)
+    -- Children of a last child hang under blank space, others under a rule.
+    leads[depth + 1] = depth == 0 and "" or leads[depth] .. (last and "    " or "│   ")
+  end)
   lines[#lines + 1] = folders .. (folders == 1 and " folder, " or " folders, ") .. count_calls(calls)
   return concat(lines, "\n") .. "\n"
 end
 
--- Nested tree JSON, shared by tree_json and export_json. `extra(node, inner)`
--- returns already-encoded members ({key, value}) to put between total_calls
--- and children, with `inner` the indentation of the node's members.
+-- Nested tree JSON, shared by tree_json and export_json: each folder's
+-- contract fields, total_calls, what `extra(w, node)` writes, and children.
 local function nested_json(tree, extra)
-  local roots = tree.roots or {}
-  if #roots == 0 then
-    return "[]\n"
-  end
-  -- Same layout as json_object/json_array produce for flat lists.
-  local buf = { "[\n" }
-  local stack = {}
-  local function item(indent)
-    return function(node, last)
-      return { node = node, indent = indent, sep = last and "" or "," }
-    end
-  end
-  push_all(stack, roots, item("  "))
-  while #stack > 0 do
-    local it = stack[#stack]
-    stack[#stack] = nil
-    if it.text then
-      buf[#buf + 1] = it.text
-    else
-      local node, indent = it.node, it.indent
-      local inner = indent .. "  "
-      buf[#buf + 1] = indent .. "{\n"
-      for _, m in ipairs(record_members(node, _M.FOLDER_FIELDS)) do
-        buf[#buf + 1] = inner .. json_string(m[1]) .. ": " .. m[2] .. ",\n"
-      end
-      buf[#buf + 1] = inner .. '"total_calls": ' .. json_scalar(total(node)) .. ",\n"
-      if extra then
-        for _, m in ipairs(extra(node, inner)) do
-          buf[#buf + 1] = inner .. json_string(m[1]) .. ": " .. m[2] .. ",\n"
-        end
-      end
-      local children = children_of(node)
-      if #children == 0 then
-        buf[#buf + 1] = inner .. '"children": []\n' .. indent .. "}" .. it.sep .. "\n"
-      else
-        buf[#buf + 1] = inner .. '"children": [\n'
-        stack[#stack + 1] = { text = inner .. "]\n" .. indent .. "}" .. it.sep .. "\n" }
-        push_all(stack, children, item(inner .. "  "))
-      end
-    end
-  end
-  buf[#buf + 1] = "]\n"
-  return concat(buf)
+  local w = json.writer({ indent = true })
+  w:array()
+  tree:visit(function(node)
+    w:object()
+    w:fields(node, _M.FOLDER_FIELDS)
+    w:field("total_calls", node.total_calls)
+    if extra then extra(w, node) end
+    w:key("children")
+    w:array()
+  end, function()
+    w:close_array()
+    w:close_object()
+  end)
+  w:close_array()
+  return w:take() .. "\n"
 end
 
 --- The folder tree as nested JSON: an array of root objects, each with the
 --- folder's contract fields, `total_calls` and `children` (an array, `[]` for
 --- a leaf). There are no parent back-references.
----@param tree table
+---@param tree gong.Tree
 ---@return string
 function _M.tree_json(tree)
   return nested_json(tree)
@@ -520,39 +372,25 @@ end
 --- (an array of call objects with the contract's fields, in the API's order)
 --- between `total_calls` and `children`. A folder whose calls could not be
 --- fetched has `error` (a message) instead of `calls`.
----@param tree table
+---@param tree gong.Tree
 ---@param error_text? fun(err: any): string
 ---@return string
 function _M.export_json(tree, error_text)
-  return nested_json(tree, function(node, inner)
+  return nested_json(tree, function(w, node)
     local message = error_message(node, error_text)
     if message then
-      return { { "error", json_string(message) } }
+      w:field("error", message)
+      return
     end
-    local items = {}
-    for i, call in ipairs(type(node.calls) == "table" and node.calls or {}) do
-      items[i] = json_object(record_members(call, _M.CALL_FIELDS), inner .. "  ")
+    w:key("calls")
+    w:array()
+    for _, call in ipairs(node.calls or {}) do
+      w:object()
+      w:fields(call, _M.CALL_FIELDS)
+      w:close_object()
     end
-    return { { "calls", json_array(items, inner) } }
+    w:close_array()
   end)
-end
-
--- One JSON object on one line: `members` as record_members returns them.
-local function json_line(members)
-  local parts = {}
-  for i, m in ipairs(members) do
-    parts[i] = json_string(m[1]) .. ":" .. m[2]
-  end
-  return "{" .. concat(parts, ",") .. "}\n"
-end
-
--- The name a folder adds to a path; tree.lua's rule, so paths match node.path.
-local function path_name(node)
-  local name = node.name
-  if name == nil then
-    return ""
-  end
-  return type(name) == "string" and name or tostring(name)
 end
 
 --- The whole library as NDJSON, one JSON object per line, in tree order:
@@ -561,53 +399,40 @@ end
 --- followed by each of its calls as `{"type":"call", "folderId", contract
 --- fields}`. `path` joins the names from the root with "/"; `depth` is 0 for
 --- a root. An empty library is an empty string.
----@param tree table
+---@param tree gong.Tree
 ---@param error_text? fun(err: any): string
 ---@return string
 function _M.export_ndjson(tree, error_text)
-  local buf = {}
-  local stack = {}
-  push_all(stack, tree.roots or {}, function(node)
-    return { node = node, depth = 0, path = path_name(node) }
-  end)
-  while #stack > 0 do
-    local it = stack[#stack]
-    stack[#stack] = nil
-    local node = it.node
-    local members = { { "type", '"folder"' } }
-    for _, m in ipairs(record_members(node, _M.FOLDER_FIELDS)) do
-      members[#members + 1] = m
-    end
-    members[#members + 1] = { "path", json_string(it.path) }
-    members[#members + 1] = { "depth", json_scalar(it.depth) }
-    members[#members + 1] = { "total_calls", json_scalar(total(node)) }
+  local lines = {}
+  local w = json.writer()
+  tree:visit(function(node, depth)
+    w:object()
+    w:field("type", "folder")
+    w:fields(node, _M.FOLDER_FIELDS)
+    w:field("path", node.path)
+    w:field("depth", depth)
+    w:field("total_calls", node.total_calls)
     local message = error_message(node, error_text)
-    if message then
-      members[#members + 1] = { "error", json_string(message) }
+    if message then w:field("error", message) end
+    w:close_object()
+    lines[#lines + 1] = w:take()
+    for _, call in ipairs(not message and node.calls or {}) do
+      w:object()
+      w:field("type", "call")
+      if present(node.id) then w:field("folderId", node.id) end
+      w:fields(call, _M.CALL_FIELDS)
+      w:close_object()
+      lines[#lines + 1] = w:take()
     end
-    buf[#buf + 1] = json_line(members)
-    local folder_id = present(node.id) and json_scalar(node.id) or nil
-    for _, call in ipairs(not message and type(node.calls) == "table" and node.calls or {}) do
-      local line = { { "type", '"call"' } }
-      if folder_id then
-        line[2] = { "folderId", folder_id }
-      end
-      for _, m in ipairs(record_members(call, _M.CALL_FIELDS)) do
-        line[#line + 1] = m
-      end
-      buf[#buf + 1] = json_line(line)
-    end
-    push_all(stack, children_of(node), function(child)
-      return { node = child, depth = it.depth + 1, path = it.path .. "/" .. path_name(child) }
-    end)
-  end
-  return concat(buf)
+  end)
+  lines[#lines + 1] = ""
+  return #lines > 1 and concat(lines, "\n") or ""
 end
 
 --- The folder tree as CSV: one row per folder in tree order (each folder
 --- before its children), the contract's folder columns followed by `depth`
 --- (0 for a root) and `total_calls`.
----@param tree table
+---@param tree gong.Tree
 ---@return string
 function _M.tree_csv(tree)
   local fields = {}
@@ -617,22 +442,13 @@ function _M.tree_csv(tree)
   fields[#fields + 1] = "depth"
   fields[#fields + 1] = "total_calls"
   local records = {}
-  local stack = {}
-  push_all(stack, tree.roots or {}, function(node)
-    return { node = node, depth = 0 }
-  end)
-  while #stack > 0 do
-    local it = stack[#stack]
-    stack[#stack] = nil
-    local r = { depth = it.depth, total_calls = total(it.node) }
+  tree:visit(function(node, depth)
+    local r = { depth = depth, total_calls = node.total_calls }
     for _, name in ipairs(_M.FOLDER_FIELDS) do
-      r[name] = it.node[name]
+      r[name] = node[name]
     end
     records[#records + 1] = r
-    push_all(stack, children_of(it.node), function(child)
-      return { node = child, depth = it.depth + 1 }
-    end)
-  end
+  end)
   return csv(fields, records)
 end
 

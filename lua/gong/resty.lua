@@ -11,14 +11,18 @@
 --   local folders, requestId = client:folders()        -- or nil, err
 --
 -- Results are exactly those of the blocking API: lists as the core returns
--- them, and errors as gong error objects (rebuilt here from their fields,
--- since a metatable cannot cross between VMs). Works wherever
+-- them, and errors as gong error objects (rebuilt here by gong.wire, since a
+-- metatable cannot cross between VMs). Every method of gong's clients is
+-- here (gong.client adds them to this class as to the core's), library()
+-- and calls_batch() included. Works wherever
 -- `ngx.run_worker_thread` does: rewrite_by_lua*, access_by_lua*,
 -- content_by_lua*, ngx.timer, and the yieldable ssl_* phases.
 -- See doc/openresty.md for the nginx directives.
 
 local gong = require "gong"
+local methods = require "gong.client"
 local tree = require "gong.tree"
+local wire = require "gong.wire"
 
 local error, ipairs, pairs, pcall, setmetatable, tostring, type =
       error, ipairs, pairs, pcall, setmetatable, tostring, type
@@ -151,37 +155,31 @@ function _M.new(opts)
                       client_mt)
 end
 
--- A gong error from the plain fields that crossed the thread boundary.
-local function rebuild(fields)
-  return gong.error(fields.kind or "decode", fields.message or "unknown error", fields)
-end
-
 -- Runs `method` of gong.resty_worker on the pool and returns what the
--- blocking API would: `list, requestId` or `nil, err`; raises what it would
+-- blocking API would: `list, extra` or `nil, err`; raises what it would
 -- raise (error objects are tables, so no position is added to them).
-local function run(self, method, arg)
+local function run(self, method, ...)
   if self._closed then
     return nil, gong.error("closed", method .. ": client is closed")
   end
   -- ngx.run_worker_thread raises in phases that cannot yield; say so as a gong error.
-  local ok, ran, status, a, b = pcall(run_worker_thread, self._pool, WORKER, method,
-                                      self._key, self._opts, arg)
+  local ok, ran, status, a, b, marks = pcall(run_worker_thread, self._pool, WORKER, method,
+                                             self._key, self._opts, ...)
   if not ok then
-    error(gong.error("config", method .. ": gong.resty: " .. tostring(ran)), 2)
+    error(gong.error("config", method .. ": gong.resty: " .. tostring(ran)), 3)
   end
   if not ran then
     -- nginx could not run the task: the pool or the worker module is
-    -- missing, no thread VM is free, or `arg` cannot cross to another VM.
+    -- missing, no thread VM is free, or an argument cannot cross to another VM.
     local message = method .. ": ngx.run_worker_thread: " .. tostring(status)
     if tostring(status):find("in the argument", 1, true) then
-      error(gong.error("argument", message), 2)
+      error(gong.error("argument", message), 3)
     end
     return nil, gong.error("config", message)
   end
-  if status == "ok" then return a, b end
-  if status == "fail" then return nil, rebuild(a) end
-  if type(a) == "table" then error(rebuild(a), 2) end
-  error(a, 2)
+  local returned, x, y = wire.unpack(status, a, b, marks)
+  if not returned then error(x, 3) end
+  return x, y
 end
 
 --- Lists the library folders: `folders, requestId` or `nil, err`, as `gong`'s
@@ -201,42 +199,32 @@ function Client:calls(folderId)
   return run(self, "calls", folderId)
 end
 
--- An iterator over a list fetched up front; a failed fetch raises (a `for`
--- cannot return the error).
-local function each(list, err)
-  if list == nil then error(err, 3) end
-  local i = 0
-  return function()
-    i = i + 1
-    return list[i]
-  end
-end
-
---- Iterates over the folders: `for folder in client:each_folder() do ... end`.
---- Raises the error object when the request fails.
----@param params? { workspaceId?: string }
----@return fun(): gong.Folder?
-function Client:each_folder(params)
-  return each(run(self, "folders", params))
-end
-
---- Iterates over the calls of a folder. Raises the error object when the request fails.
----@param folderId string
----@return fun(): gong.Call?
-function Client:each_call(folderId)
-  return each(run(self, "calls", folderId))
-end
-
---- Fetches the folders on a worker thread and builds their tree here (see
---- `gong.tree.build`; a tree links nodes to their parents, which no copy
---- between VMs could carry): `tree` or `nil, err`.
----@param params? { workspaceId?: string }
----@return gong.Tree|nil tree
+--- The calls of many folders, as `gong`'s client:calls_batch, the whole batch
+--- on one worker thread. `on_result` cannot cross to the thread, so it runs
+--- here once the batch is back, in the order of `ids`; returning false stops
+--- the calls to it, not the requests, which are all made by then.
+---@param ids string[]
+---@param opts? { concurrency?: integer, on_result?: fun(i: integer, calls: gong.Call[]?, rid_or_err: any): boolean? }
+---@return (gong.Call[]|gong.Error)[]|nil results
 ---@return gong.Error|nil err
-function Client:tree(params)
-  local folders, err = run(self, "folders", params)
-  if folders == nil then return nil, err end
-  return tree.build(folders)
+function Client:calls_batch(ids, opts)
+  local on_result = opts and opts.on_result
+  local sent = opts
+  if type(on_result) == "function" then
+    -- Everything else crosses as given, so the core judges it as it would here.
+    sent = {}
+    for k, v in pairs(opts) do sent[k] = v end
+    sent.on_result = nil
+  end
+  local results, request_ids = run(self, "calls_batch", ids, sent)
+  if results == nil or type(on_result) ~= "function" then return results, request_ids end
+  for i = 1, #ids do
+    local r = results[i]
+    local go_on
+    if gong.is_error(r) then go_on = on_result(i, nil, r) else go_on = on_result(i, r, request_ids[i]) end
+    if go_on == false then break end
+  end
+  return results
 end
 
 --- Closes the client: later requests return an error of kind "closed".
@@ -254,30 +242,11 @@ function client_mt.__tostring(self)
   return format("gong.resty(%s, thread_pool=%s)", desc, self._pool)
 end
 
--- The module-level functions share one client configured from the
--- environment, created on first use (per nginx worker).
-local default = gong._lazy_client(_M.new)
+methods.install(Client)
 
---- `gong.folders(params)`: `client:folders` on a default client configured from
---- the environment, on the "gong" thread pool. A missing configuration is
---- returned as `nil, err` (kind "config").
----@param params? { workspaceId?: string }
----@return gong.Folder[]|nil folders
----@return string|gong.Error|nil requestId_or_err
-function _M.folders(params)
-  local c, err = default()
-  if c == nil then return nil, err end
-  return run(c, "folders", params)
-end
-
---- `gong.calls(folderId)`: `client:calls` on the default client.
----@param folderId string
----@return gong.Call[]|nil calls
----@return string|gong.Error|nil requestId_or_err
-function _M.calls(folderId)
-  local c, err = default()
-  if c == nil then return nil, err end
-  return run(c, "calls", folderId)
-end
+-- resty.folders(params) and resty.calls(folderId): the methods on a default
+-- client configured from the environment, on the "gong" thread pool, created
+-- on first use (per nginx worker).
+methods.shortcuts(_M, _M.new)
 
 return _M

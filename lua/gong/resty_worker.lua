@@ -3,22 +3,15 @@
 -- `ngx.run_worker_thread` calls these functions in a Lua VM of its own (one
 -- of `lua_worker_thread_vm_pool_size` per nginx worker, each running one task
 -- at a time and reused for later tasks), so the blocking C core can wait for
--- Gong there while the nginx event loop goes on.
---
--- Only nil, booleans, numbers, strings and tables (copied, without their
--- metatables) cross between the VMs, so every function here takes the
--- options as a plain table and returns a status word plus plain values:
---
---   "ok", list, requestId       the request succeeded
---   "fail", fields              it failed: the error object's fields
---   "raise", fields|message     the core raised (a programmer mistake)
---
--- The nginx side (gong.resty) turns the fields back into a gong error.
--- Not meant to be required by applications.
+-- Gong there while the nginx event loop goes on. Only plain data crosses
+-- between the VMs, so each function takes the options as a plain table and
+-- answers in gong.wire's vocabulary ("ok" / "fail" / "raise"), which
+-- gong.resty unpacks. Not meant to be required by applications.
 
 local gong = require "gong"
+local wire = require "gong.wire"
 
-local pairs, pcall, type = pairs, pcall, type
+local pairs = pairs
 
 local _M = { _VERSION = gong._VERSION }
 
@@ -56,48 +49,57 @@ local function client_for(key, opts)
   return entry.client
 end
 
--- An error object's fields as a plain table (the metatable would not cross).
-local function fields(err)
-  local t = {}
-  for k, v in pairs(err) do t[k] = v end
-  return t
-end
-
-local function call(method, key, opts, arg)
+local function folders(key, opts, params)
   local client = client_for(key, opts)
-  return client[method](client, arg)
+  return client:folders(params)
 end
 
-local function run(method, key, opts, arg)
-  local ok, list, second = pcall(call, method, key, opts, arg)
-  if not ok then
-    if gong.is_error(list) then return "raise", fields(list) end
-    return "raise", type(list) == "string" and list or "gong.resty_worker: " .. type(list) .. " raised"
+local function calls(key, opts, folder_id)
+  local client = client_for(key, opts)
+  return client:calls(folder_id)
+end
+
+-- The batch with the request ids kept beside the results: results[i] holds
+-- only the calls, and on_result, which reports the requestId, runs on the
+-- nginx side once the batch is back.
+local function calls_batch(key, opts, ids, batch_opts)
+  local client = client_for(key, opts)
+  local request_ids = {}
+  batch_opts = batch_opts or {}
+  if batch_opts.on_result == nil then
+    batch_opts.on_result = function(i, list, request_id)
+      if list then request_ids[i] = request_id end
+    end
   end
-  if list == nil then return "fail", fields(second) end
-  return "ok", list, second
+  local results, err = client:calls_batch(ids, batch_opts)
+  if results == nil then return nil, err end
+  return results, request_ids
 end
 
---- `client:folders(params)` on the cached client for `key`.
+--- `client:folders(params)` on the cached client for `key`, as a wire outcome.
 ---@param key string the options' cache key, from gong.resty
 ---@param opts gong.Options
 ---@param params? { workspaceId?: string }
----@return string status "ok", "fail" or "raise"
----@return table|string|nil list_or_fields
----@return string|nil requestId
 function _M.folders(key, opts, params)
-  return run("folders", key, opts, params)
+  return wire.run(folders, key, opts, params)
 end
 
---- `client:calls(folderId)` on the cached client for `key`.
+--- `client:calls(folderId)` on the cached client for `key`, as a wire outcome.
 ---@param key string
 ---@param opts gong.Options
 ---@param folderId string
----@return string status "ok", "fail" or "raise"
----@return table|string|nil list_or_fields
----@return string|nil requestId
 function _M.calls(key, opts, folderId)
-  return run("calls", key, opts, folderId)
+  return wire.run(calls, key, opts, folderId)
+end
+
+--- `client:calls_batch(ids, opts)` on the cached client for `key`, as a wire
+--- outcome whose extra value is the request ids by position.
+---@param key string
+---@param opts gong.Options
+---@param ids string[]
+---@param batch_opts? { concurrency?: integer }
+function _M.calls_batch(key, opts, ids, batch_opts)
+  return wire.run(calls_batch, key, opts, ids, batch_opts)
 end
 
 return _M

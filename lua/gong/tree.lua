@@ -23,7 +23,7 @@ local type = type
 
 local is_luajit = type(rawget(_G, "jit")) == "table"
 
-local _M = { _VERSION = "0.1.0" }
+local _M = {}
 
 -- Class names follow gong's (gong.Folder, gong.Error); Client:tree() returns a gong.Tree.
 
@@ -201,6 +201,41 @@ function methods:walk()
       top = top - 1
     end
     return nil
+  end
+end
+
+---Depth-first traversal with a call on the way in and one on the way out:
+---`enter(node, depth, last)` before the node's children, `leave(node, depth,
+---last)` after them (leave is optional); `last` is true for the last of its
+---siblings. When `enter` returns false the node's children are skipped, and
+---`leave` is still called. Renderers draw guides and nest output with it.
+---@param enter fun(node: gong.TreeNode, depth: integer, last: boolean): boolean?
+---@param leave? fun(node: gong.TreeNode, depth: integer, last: boolean)
+function methods:visit(enter, leave)
+  -- One frame per level: the list, the next index in it, and the node whose
+  -- children the list is (left when the frame is done).
+  local lists, positions, owners, top = { self.roots }, { 1 }, { false }, 1
+  while top > 0 do
+    local list, i = lists[top], positions[top]
+    local node = list[i]
+    if node then
+      positions[top] = i + 1
+      local last = list[i + 1] == nil
+      local children = node.children
+      if enter(node, top - 1, last) ~= false and children[1] then
+        top = top + 1
+        lists[top], positions[top], owners[top] = children, 1, node
+      elseif leave then
+        leave(node, top - 1, last)
+      end
+    else
+      local owner = owners[top]
+      lists[top], positions[top], owners[top] = nil, nil, nil
+      top = top - 1
+      if owner and leave then
+        leave(owner, top - 1, lists[top][positions[top]] == nil)
+      end
+    end
   end
 end
 
