@@ -26,6 +26,7 @@ BUILD   ?= build/$(LUA)
 CORE    := $(BUILD)/gong/core.so
 SOURCES := $(wildcard src/*.c src/*.h)
 LUA_SRC := $(wildcard lua/gong/*.lua)
+CLI_SRC := $(wildcard lua/gong/cli/*.lua)
 
 CC      ?= cc
 CFLAGS  ?= -O2 -g
@@ -95,12 +96,13 @@ demo: deps-test
 	@$(MAKE) --no-print-directory build
 	@LUA_BIN=$(LUA_BIN) BUILD=$(BUILD) tools/demo.sh
 
-## install: PREFIX/lib/lua/<ver>/gong/core.so, PREFIX/share/lua/<ver>/gong/*.lua, PREFIX/bin/gong-library
+## install: PREFIX/lib/lua/<ver>/gong/core.so, PREFIX/share/lua/<ver>/gong/..., PREFIX/bin/gong-library
 install: build
-	install -d $(DESTDIR)$(PREFIX)/lib/lua/$(LUA_ABI)/gong $(DESTDIR)$(PREFIX)/share/lua/$(LUA_ABI)/gong \
+	install -d $(DESTDIR)$(PREFIX)/lib/lua/$(LUA_ABI)/gong $(DESTDIR)$(PREFIX)/share/lua/$(LUA_ABI)/gong/cli \
 	  $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(CORE) $(DESTDIR)$(PREFIX)/lib/lua/$(LUA_ABI)/gong/core.so
 	install -m 0644 $(LUA_SRC) $(DESTDIR)$(PREFIX)/share/lua/$(LUA_ABI)/gong/
+	install -m 0644 $(CLI_SRC) $(DESTDIR)$(PREFIX)/share/lua/$(LUA_ABI)/gong/cli/
 	sed '1s|.*|#!/usr/bin/env $(LUA_BIN)|' bin/gong-library > $(DESTDIR)$(PREFIX)/bin/gong-library
 	chmod 0755 $(DESTDIR)$(PREFIX)/bin/gong-library
 

@@ -81,7 +81,7 @@ describe("gong", function()
       ]]
       assert.matches("^false\tconfig\tGONG_ACCESS_KEY and GONG_ACCESS_KEY_SECRET must be set together",
                      child(code, { GONG_ACCESS_KEY = "k" }))
-      assert.matches("^false\tconfig\tboth GONG_ACCESS_KEY and GONG_TOKEN are set",
+      assert.matches("^false\tconfig\tthe environment sets both GONG_TOKEN and GONG_ACCESS_KEY; keep one kind",
                      child(code, { GONG_ACCESS_KEY = "k", GONG_ACCESS_KEY_SECRET = "s",
                                    GONG_TOKEN = "t" }))
     end)

@@ -1,0 +1,213 @@
+--- gong.cli.args: reads the gong-library command line into the options of one
+--- run, or says what is wrong with it (a usage error).
+
+local core = require "gong.core"
+local credentials = require "gong.credentials"
+
+local ipairs, remove, tonumber = ipairs, table.remove, tonumber
+
+local _M = {}
+
+--- The commands, in the order help lists them.
+_M.COMMANDS = { "folders", "tree", "calls", "export", "help" }
+
+local IS_COMMAND = {}
+for _, name in ipairs(_M.COMMANDS) do IS_COMMAND[name] = true end
+
+-- What each option sets, and whether it takes a value. `commands` limits an
+-- option to some commands; the others are global.
+local OPTIONS = {
+  ["--json"] = { key = "json" },
+  ["--csv"] = { key = "csv" },
+  ["--base-url"] = { key = "base_url", value = "URL" },
+  ["--credentials"] = { key = "credentials", value = "FILE" },
+  ["--timeout"] = { key = "timeout", value = "SECONDS" },
+  ["--workspace"] = { key = "workspace", value = "ID", commands = { folders = true, tree = true, export = true } },
+  ["-o"] = { key = "output", value = "FILE", commands = { export = true } },
+  ["--output"] = { key = "output", value = "FILE", commands = { export = true } },
+  ["--format"] = { key = "format", value = "FORMAT", commands = { export = true } },
+  ["--concurrency"] = { key = "concurrency", value = "N", commands = { export = true } },
+  ["--strict"] = { key = "strict", commands = { export = true } },
+  ["-h"] = { key = "help" },
+  ["--help"] = { key = "help" },
+  ["--version"] = { key = "version" },
+}
+
+local EXPORT_FORMATS = { json = true, ndjson = true }
+
+-- Options people reach for by habit; the answer says where credentials go
+-- instead of a bare "unknown option".
+local CREDENTIAL_OPTIONS = {
+  ["--token"] = true, ["--access-key"] = true, ["--access-key-secret"] = true,
+  ["--secret"] = true, ["--key"] = true, ["--password"] = true,
+}
+
+local CREDENTIALS_HINT = ("credentials are not accepted as options; set %s and %s, or %s, "
+  .. "in the environment or a --credentials file")
+  :format(credentials.ENV.access_key, credentials.ENV.access_key_secret, credentials.ENV.token)
+
+-- Splits argv into option values (by key), option names as typed (to check
+-- them against the command) and positional arguments. Returns nil, message,
+-- command-so-far on a malformed option.
+local function split(argv)
+  local opts, given, positional = {}, {}, {}
+  local i = 1
+  local only_positional = false
+  while i <= #argv do
+    local a = argv[i]
+    if only_positional or a == "-" or a:sub(1, 1) ~= "-" then
+      positional[#positional + 1] = a
+    elseif a == "--" then
+      only_positional = true
+    else
+      local name, inline = a:match("^(%-%-[^=]+)=(.*)$")
+      name = name or a
+      local spec = OPTIONS[name]
+      if not spec then
+        -- Only the name is echoed: `--token=...` must not print the value.
+        if CREDENTIAL_OPTIONS[name] then
+          return nil, CREDENTIALS_HINT, positional[1]
+        end
+        return nil, "unknown option " .. name, positional[1]
+      end
+      if spec.value then
+        local v = inline
+        if not v then
+          -- A following option is almost surely a forgotten value, not the
+          -- value itself; `--opt=-x` is there for the rare value starting with -.
+          local nxt = argv[i + 1]
+          if nxt and (nxt == "-" or nxt:sub(1, 1) ~= "-") then
+            v = nxt
+            i = i + 1
+          end
+        end
+        if not v or v == "" then
+          return nil, "option " .. name .. " needs a value (" .. spec.value .. ")", positional[1]
+        end
+        opts[spec.key] = v
+      elseif inline then
+        return nil, "option " .. name .. " takes no value", positional[1]
+      else
+        opts[spec.key] = true
+      end
+      given[#given + 1] = name
+    end
+    i = i + 1
+  end
+  return opts, given, positional
+end
+
+-- Export's options into `result`; nil or a message.
+local function export_options(opts, result)
+  if opts.csv then
+    return "option --csv is not valid for 'export' (see --format)"
+  end
+  if opts.json and opts.format then
+    return "--json and --format cannot be used together"
+  end
+  result.format = opts.format or "json"
+  if not EXPORT_FORMATS[result.format] then
+    return "--format must be json or ndjson, not '" .. result.format .. "'"
+  end
+  result.concurrency = core.DEFAULT_CONCURRENCY
+  if opts.concurrency then
+    local n = opts.concurrency:match("^%d+$") and tonumber(opts.concurrency)
+    if not n or n < 1 or n > core.MAX_CONCURRENCY then
+      return "--concurrency needs a whole number from 1 to " .. core.MAX_CONCURRENCY
+        .. ", not '" .. opts.concurrency .. "'"
+    end
+    result.concurrency = n
+  end
+  -- "-" is stdout, as for most tools that take an output file.
+  result.output = opts.output ~= "-" and opts.output or nil
+  result.strict = opts.strict or false
+end
+
+--- Parses the command line (without the program name).
+---
+--- Returns a table with `command` ("folders", "tree", "calls", "export" or
+--- "help"), `format` ("table", "json" or "csv"; for export "json" or
+--- "ndjson"), and as given `workspace`, `folder_id`, `base_url`,
+--- `credentials` (a file name), `timeout` (a number), `output` (a file name,
+--- nil for stdout), `concurrency` (an integer, export only), `strict`,
+--- `topic` (for help), `help` and `version` (booleans). On a usage error
+--- returns nil, a message, and the command the user was asking about, if
+--- known, for the hint.
+---@param argv string[]
+---@return table|nil options
+---@return string|nil message
+---@return string|nil command
+function _M.parse(argv)
+  local opts, given, positional = split(argv)
+  if not opts then return nil, given, positional end
+
+  local command = positional[1]
+  if command and not IS_COMMAND[command] then
+    return nil, "unknown command '" .. command .. "'", nil
+  end
+
+  local result = { command = command, help = opts.help or false, version = opts.version or false }
+  if result.help or result.version then
+    -- `COMMAND --help` is help on COMMAND; nothing else needs to be valid.
+    return result
+  end
+  if not command then
+    return nil, "missing command", nil
+  end
+
+  for _, name in ipairs(given) do
+    local commands = OPTIONS[name].commands
+    if commands and not commands[command] then
+      return nil, "option " .. name .. " is not valid for '" .. command .. "'", command
+    end
+  end
+
+  if command == "export" then
+    local bad = export_options(opts, result)
+    if bad then return nil, bad, command end
+  else
+    if opts.json and opts.csv then
+      return nil, "--json and --csv cannot be used together", command
+    end
+    result.format = opts.json and "json" or opts.csv and "csv" or "table"
+  end
+
+  result.workspace = opts.workspace
+  result.base_url = opts.base_url
+  result.credentials = opts.credentials
+
+  if opts.timeout then
+    -- Plain decimal only: tonumber would also take "0x10", "1e3", "inf", "nan".
+    local t = (opts.timeout:match("^%d+%.?%d*$") or opts.timeout:match("^%.%d+$")) and tonumber(opts.timeout)
+    if not t or t <= 0 then
+      return nil, "--timeout needs a number of seconds greater than 0, not '" .. opts.timeout .. "'", command
+    end
+    result.timeout = t
+  end
+
+  local args = {}
+  for k = 2, #positional do
+    args[#args + 1] = positional[k]
+  end
+  if command == "calls" then
+    if #args == 0 then
+      return nil, "missing FOLDER_ID", command
+    elseif args[1] == "" then
+      return nil, "FOLDER_ID must not be empty", command
+    end
+    result.folder_id = args[1]
+    remove(args, 1)
+  elseif command == "help" then
+    if args[1] and not IS_COMMAND[args[1]] then
+      return nil, "no help for '" .. args[1] .. "'", nil
+    end
+    result.topic = args[1]
+    remove(args, 1)
+  end
+  if #args > 0 then
+    return nil, "unexpected argument '" .. args[1] .. "'", command
+  end
+  return result
+end
+
+return _M

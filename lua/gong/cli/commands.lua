@@ -1,0 +1,119 @@
+--- gong.cli.commands: what each gong-library command does with a client,
+--- given the run's context and its parsed options; each returns the exit status.
+---
+--- The context (`ctx`) is the run's: `ctx.report` says things on stderr
+--- (gong.cli.report), `ctx.cleanups` collects what must be undone however the
+--- run ends (gong.cli's main runs them).
+
+local atomic_file = require "gong.cli.atomic_file"
+local output = require "gong.output"
+local progress = require "gong.cli.progress"
+
+local io, ipairs, tostring = io, ipairs, tostring
+
+local _M = {}
+
+-- Writes `s` to stdout and flushes it: true, or nil and a message.
+local function to_stdout(s)
+  local ok, err = io.stdout:write(s)
+  if ok then
+    ok, err = io.stdout:flush()
+  end
+  if not ok then
+    return nil, "cannot write output: " .. tostring(err)
+  end
+  return true
+end
+
+--- Writes `s` to stdout; the exit status (1 when stdout cannot be written).
+---@param ctx table
+---@param s string
+---@return integer
+function _M.write(ctx, s)
+  local ok, err = to_stdout(s)
+  if not ok then
+    return ctx.report:fail(err)
+  end
+  return 0
+end
+
+--- folders, tree and calls: fetches and prints what the command shows.
+---@param ctx table
+---@param client gong.Client
+---@param opts table
+---@return integer
+function _M.show(ctx, client, opts)
+  local data, err
+  if opts.command == "folders" then
+    data, err = client:folders({ workspaceId = opts.workspace })
+  elseif opts.command == "tree" then
+    data, err = client:tree({ workspaceId = opts.workspace })
+  else
+    data, err = client:calls(opts.folder_id)
+  end
+  if not data then
+    return ctx.report:fail(err)
+  end
+  return _M.write(ctx, output.render(opts.command, opts.format, data))
+end
+
+local RENDER_EXPORT = { json = output.export_json, ndjson = output.export_ndjson }
+
+-- Where an export goes: stdout, or an atomic FILE whose discard the run's
+-- cleanups call however it ends.
+local function open_output(ctx, path)
+  if path == nil then
+    return { commit = function(_, text) return to_stdout(text) end, discard = function() end }
+  end
+  local out, err = atomic_file.open(path)
+  if out then
+    ctx.cleanups[#ctx.cleanups + 1] = function() out:discard() end
+  end
+  return out, err
+end
+
+--- export: the whole library, calls included, to stdout or `opts.output`.
+---@param ctx table
+---@param client gong.Client
+---@param opts table
+---@return integer
+function _M.export(ctx, client, opts)
+  local report = ctx.report
+  local out, err = open_output(ctx, opts.output)
+  if not out then
+    return report:fail(err)
+  end
+  local line
+  if progress.wanted() then
+    line = progress.new()
+    report.progress = line
+    line:draw("listing folders...")
+  end
+  local tree, errors = client:library({
+    workspaceId = opts.workspace,
+    concurrency = opts.concurrency,
+    strict = opts.strict or nil,
+    on_progress = line and function(done, total, node)
+      line:update(done, total, node)
+    end,
+  })
+  if line then
+    line:clear()
+    report.progress = nil
+  end
+  if not tree then
+    out:discard()
+    return report:fail(errors)
+  end
+  local ok
+  ok, err = out:commit(RENDER_EXPORT[opts.format](tree, function(e) return report:one_line(e) end))
+  if not ok then
+    return report:fail(err)
+  end
+  for _, e in ipairs(errors) do
+    report:warn("folder " .. tostring(e.folder_id) .. ": " .. report:one_line(e))
+  end
+  return #errors > 0 and 1 or 0
+end
+
+return _M

@@ -1,0 +1,142 @@
+--- gong.cli.help: the help pages of gong-library, one per command and a
+--- general one. Defaults and names come from where they are defined (the
+--- core, gong.credentials), so the pages cannot drift from the program.
+
+local core = require "gong.core"
+local credentials = require "gong.credentials"
+
+local ENV = credentials.ENV
+
+local _M = {}
+
+local TEXTS = {}
+
+TEXTS.general = [[
+Usage: gong-library [OPTIONS] COMMAND [ARGS]
+
+Browse the Gong call library.
+
+Commands:
+  folders [--workspace ID]   List the library folders
+  tree [--workspace ID]      Show the folders as a tree with call counts
+  calls FOLDER_ID            List the calls in a folder
+  export [-o FILE]           Write the whole library, calls included, as JSON
+  help [COMMAND]             Show help for a command
+
+Options (before or after the command):
+  --json                Print JSON instead of a table
+  --csv                 Print CSV (RFC 4180) instead of a table
+  --base-url URL        API base URL (default: the credentials file's
+                        ]] .. ENV.base_url .. ", else $" .. ENV.base_url .. [[, else
+                        ]] .. core.DEFAULT_BASE_URL .. [[)
+  --credentials FILE    Read credentials from FILE (default:
+                        $]] .. credentials.FILE_ENV .. [[; see below)
+  --timeout SECONDS     Give up on a request after SECONDS
+  -h, --help            Show help (also: gong-library COMMAND --help)
+  --version             Show the version
+  --                    End of options; what follows are arguments
+
+Credentials come from the environment:
+  ]] .. ENV.access_key .. " and " .. ENV.access_key_secret .. [[   access key and secret (Basic auth)
+  ]] .. ENV.token .. [[                                   OAuth bearer token
+or from a credentials file, which then replaces all three. The file has one
+NAME=VALUE per line with those names and optionally ]] .. ENV.base_url .. [[; blank
+lines and lines starting with # are ignored, and spaces and one pair of
+quotes around VALUE are dropped. It must be yours and private to you: a file
+of another user, or one that group or others may access, is refused (fix the
+latter with chmod 600 FILE). A pipe works too and keeps secrets off the disk:
+--credentials <(pass show gong).
+
+Exit status: 0 success, 1 failure, 2 usage error, 130 interrupted.
+]]
+
+TEXTS.folders = [[
+Usage: gong-library folders [--workspace ID] [--json | --csv]
+
+List the library folders, one per line: ID, NAME, PARENT (- for a top-level
+folder), CALLS (calls stored in the folder itself) and CREATED.
+
+  --workspace ID   Only the folders of workspace ID
+
+With --json: an array of folder objects with the API's field names; fields the
+API did not send are left out. With --csv: a header row and every API field as
+a column. An empty library prints "(no folders)", "[]" or the header row.
+]]
+
+TEXTS.tree = [[
+Usage: gong-library tree [--workspace ID] [--json | --csv]
+
+Show the library folders as a tree. Each line is a folder with its own call
+count, the total for the folder and everything under it when it has
+subfolders, and its ID in brackets; the last line counts folders and calls.
+
+  --workspace ID   Only the folders of workspace ID
+
+With --json: nested objects, each folder's API fields plus "total_calls" and
+"children". With --csv: one row per folder, parents first, with the API's
+folder columns plus "depth" (0 for a top-level folder) and "total_calls".
+]]
+
+TEXTS.calls = [[
+Usage: gong-library calls FOLDER_ID [--json | --csv]
+
+List the calls in library folder FOLDER_ID (see "gong-library folders"):
+CALL ID, TITLE, STARTED, DURATION (h:mm:ss) and URL.
+
+With --json: an array of call objects with the API's field names; fields the
+API did not send are left out. With --csv: a header row and every API field as
+a column, duration in seconds. An empty folder prints "(no calls)", "[]" or
+the header row.
+]]
+
+TEXTS.export = [[
+Usage: gong-library export [--workspace ID] [-o FILE] [--format json|ndjson]
+                           [--concurrency N] [--strict]
+
+Fetch the whole library, every folder and the calls in it, and write it to
+stdout or FILE. Folders' calls are fetched N at a time, never faster than the
+API's rate limit of 3 requests per second, so a large library takes minutes:
+while it runs, a progress line on stderr shows folders done, calls so far,
+requests per second and the time left, when stderr is a terminal.
+
+  --workspace ID      Only the folders of workspace ID
+  -o, --output FILE   Write to FILE instead of stdout (- is stdout). FILE is
+                      written as FILE.tmp-XXXXXXXXXXXX beside it and renamed
+                      once complete: a failed or interrupted export leaves
+                      no partial file and an existing FILE as it was.
+  --format FORMAT     json (the default; --json says the same) or ndjson
+  --concurrency N     Folders fetched at once, 1 to ]] .. core.MAX_CONCURRENCY
+  .. " (default " .. core.DEFAULT_CONCURRENCY .. [[)
+  --strict            Write nothing if any folder's calls cannot be fetched
+
+json: an array of the top-level folders, in tree order (by name). Each folder
+has the API's folder fields, "total_calls" (its callCount plus its
+subfolders'), "calls" (call objects with the API's field names) and
+"children" (its subfolders, the same way).
+
+ndjson: one JSON object per line, folders in the same order, each followed
+by its calls (FIELDS: the API's fields of a folder or a call):
+  {"type":"folder", FIELDS, "path":"Top/Sub", "depth":1, "total_calls":N}
+  {"type":"call", "folderId":"FOLDER ID", FIELDS}
+"path" joins the folder names from the top (a name may contain "/" itself);
+"depth" is 0 for a top-level folder.
+
+A folder whose calls cannot be fetched is written with "error" (the message)
+instead of "calls" (json) or call lines (ndjson), a warning naming it is
+printed on stderr, and the exit status is 1: the rest of the library is
+still written. With --strict that is a failure that writes nothing, as is
+failing to list the folders.
+
+Ctrl-C stops the export with status 130 and writes nothing. GONG_PROGRESS=1
+shows the progress line even when stderr is not a terminal; GONG_PROGRESS=0
+never shows it.
+]]
+
+--- The help text for a command, or the general help when `command` is nil.
+---@param command string|nil
+---@return string
+function _M.text(command)
+  return TEXTS[command] or TEXTS.general
+end
+
+return _M

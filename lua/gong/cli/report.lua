@@ -1,0 +1,121 @@
+--- gong.cli.report: everything gong-library says on stderr, for one run.
+---
+--- A failure is one line starting with `gong-library: `; a usage error adds a
+--- second line pointing to --help. Every message is redacted first: the
+--- credentials of the environment and those the run resolved (a file's) are
+--- replaced by `[redacted]` wherever a library message might echo them. A
+--- progress line on screen is cleared before anything else is written.
+
+local credentials = require "gong.credentials"
+
+local getenv, ipairs, setmetatable, tostring, type = os.getenv, ipairs, setmetatable, tostring, type
+
+local _M = {}
+
+--- The program's name, as messages begin with it.
+_M.PROGRAM = "gong-library"
+
+--- What the interpreter raises on SIGINT (and gong.core's catch_signals too).
+_M.INTERRUPTED = "interrupted!"
+
+--- True for the interrupt error: a string, perhaps with a position in front.
+--- The core lets it through wherever it strikes, JSON decoding included.
+---@param e any
+---@return boolean
+function _M.is_interrupt(e)
+  return type(e) == "string" and e:sub(-#_M.INTERRUPTED) == _M.INTERRUPTED
+end
+
+---@class gong.cli.Report
+---@field progress? gong.cli.Progress the line to clear before a message
+local Report = {}
+local report_mt = { __index = Report }
+
+--- A report for one run, writing to `stderr` (io.stderr by default).
+---@param stderr? file*
+---@return gong.cli.Report
+function _M.new(stderr)
+  return setmetatable({ stderr = stderr or io.stderr, secrets = {} }, report_mt)
+end
+
+--- Adds values that must never be printed.
+---@param list string[]
+function Report:add_secrets(list)
+  for _, v in ipairs(list) do self.secrets[#self.secrets + 1] = v end
+end
+
+-- The values to redact: the run's, and the environment's credentials. Very
+-- short values would blank out ordinary words; real keys are long.
+function Report:redactions()
+  local list = {}
+  for _, field in ipairs(credentials.FIELDS) do
+    local v = getenv(credentials.ENV[field])
+    if v and #v >= 6 then list[#list + 1] = v end
+  end
+  for _, v in ipairs(self.secrets) do
+    if #v >= 6 then list[#list + 1] = v end
+  end
+  return list
+end
+
+--- `msg` with every secret replaced by [redacted].
+---@param msg string
+---@return string
+function Report:redact(msg)
+  for _, s in ipairs(self:redactions()) do
+    local start, stop = msg:find(s, 1, true)
+    while start do
+      msg = msg:sub(1, start - 1) .. "[redacted]" .. msg:sub(stop + 1)
+      start, stop = msg:find(s, start + #"[redacted]", true)
+    end
+  end
+  return msg
+end
+
+--- One message as one line: redacted, without a gong error's own "gong: "
+--- prefix (after "gong-library: " it only stutters), line breaks folded.
+---@param msg any
+---@return string
+function Report:one_line(msg)
+  return (self:redact(tostring(msg or "unknown error")):gsub("^gong: ", ""):gsub("%s*[\r\n]+%s*", " "))
+end
+
+--- Writes to stderr, first clearing the progress line if one is shown.
+function Report:say(...)
+  if self.progress then self.progress:clear() end
+  self.stderr:write(...)
+end
+
+--- Says the run was interrupted; returns its exit status, 130.
+---@return integer
+function Report:interrupted()
+  self:say(_M.PROGRAM, ": interrupted\n")
+  return 130
+end
+
+--- Reports a failure as one line; returns the exit status, 1 (130 for an interrupt).
+---@param msg any
+---@return integer
+function Report:fail(msg)
+  if _M.is_interrupt(msg) then return self:interrupted() end
+  self:say(_M.PROGRAM, ": ", self:one_line(msg), "\n")
+  return 1
+end
+
+--- Reports something that went wrong without stopping the run.
+---@param msg any
+function Report:warn(msg)
+  self:say(_M.PROGRAM, ": warning: ", self:one_line(msg), "\n")
+end
+
+--- Reports a usage error with a pointer to the help of `command`; returns 2.
+---@param msg string
+---@param command? string
+---@return integer
+function Report:usage_error(msg, command)
+  local hint = command and command ~= "help" and (_M.PROGRAM .. " help " .. command) or (_M.PROGRAM .. " --help")
+  self:say(_M.PROGRAM, ": ", self:redact(msg), "\n", "Try '", hint, "' for more information.\n")
+  return 2
+end
+
+return _M

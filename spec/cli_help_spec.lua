@@ -1,0 +1,35 @@
+-- gong.cli.help: the pages gong-library prints for --help and help COMMAND.
+
+local help = require "gong.cli.help"
+local text_support = require "spec.support.text"
+
+local assert_no_trailing_spaces = text_support.assert_no_trailing_spaces
+
+describe("gong.cli.help.text()", function()
+  it("has a page for each command and names the credential variables in the general one", function()
+    for _, command in ipairs({ "folders", "tree", "calls", "export" }) do
+      assert.truthy(help.text(command):find("^Usage: gong%-library " .. command))
+      assert_no_trailing_spaces(help.text(command))
+    end
+    local general = help.text()
+    assert.truthy(general:find("GONG_ACCESS_KEY_SECRET", 1, true))
+    assert.truthy(general:find("GONG_TOKEN", 1, true))
+    assert_no_trailing_spaces(general)
+  end)
+
+  it("tells where a credentials file comes from, its format, and how to make it private", function()
+    local general = help.text()
+    for _, text in ipairs({ "--credentials FILE", "GONG_CREDENTIALS_FILE", "NAME=VALUE", "GONG_BASE_URL",
+                            "chmod 600 FILE", "130 interrupted" }) do
+      assert.truthy(general:find(text, 1, true), text)
+    end
+  end)
+
+  it("documents export's formats, output file, concurrency, strictness and progress", function()
+    local page = help.text("export")
+    for _, text in ipairs({ "--format FORMAT", "ndjson", '"type":"folder"', '"type":"call"', "-o, --output FILE",
+                            "FILE.tmp-", "--concurrency N", "1 to 64", "--strict", "GONG_PROGRESS=1", "130" }) do
+      assert.truthy(page:find(text, 1, true), text)
+    end
+  end)
+end)
