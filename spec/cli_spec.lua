@@ -437,6 +437,18 @@ describe("the gong-library program", function()
       end)
     end
 
+    it("refuses a file that belongs to another user, before any request", function()
+      local path = write_file("foreign.env", BASIC)
+      if process.capture("id -u") == "0\n" then
+        os.execute("chown 65534 " .. process.quote(path))
+      else
+        path = "/etc/hostname" -- root's; its contents never matter
+      end
+      local err = failed({ "folders", "--credentials", path }, { GONG_BASE_URL = srv.url })
+      assert.truthy(err:find("credentials file " .. path .. " belongs to another user (uid ", 1, true), err)
+      assert.are.equal(0, #srv:requests())
+    end)
+
     it("quotes the file name in the suggested chmod when the shell needs it", function()
       local path = write_file("it's mine.env", BASIC, "644")
       local err = failed({ "folders", "--credentials", path }, { GONG_BASE_URL = srv.url })
@@ -794,6 +806,37 @@ describe("the gong-library program", function()
       assert.are.same({ "lib.json" }, listing(dir))
       assert.truthy(#small:requests() < #small_lib.folders + 1, "the export stopped early")
     end)
+
+    it("leaves no temporary file when a second Ctrl-C ends it at once", function()
+      small:faults({ { delay = 0.5, times = -1 } })
+      local dir = new_dir()
+      local path = write_file(dir:match("[^/]+$") .. "/lib.json", "old\n")
+      local pid, finish = spawn({ "export", "-o", path }, { GONG_PROGRESS = "0" })
+      wait_for_export(dir)
+      -- The second arrives while the first waits for a transfer to return to Lua.
+      os.execute("kill -INT " .. pid .. "; kill -INT " .. pid)
+      local out, _, status = finish()
+      assert.are.equal(130, status)
+      assert.are.equal("", out)
+      assert.are.equal("old\n", slurp(path))
+      assert.are.same({ "lib.json" }, listing(dir))
+    end)
+
+    for signal, status in pairs({ TERM = 143, HUP = 129 }) do
+      it("leaves no temporary file when SIG" .. signal .. " ends it, with status " .. status, function()
+        small:faults({ { delay = 0.5, times = -1 } })
+        local dir = new_dir()
+        local path = write_file(dir:match("[^/]+$") .. "/lib.json", "old\n")
+        local pid, finish = spawn({ "export", "-o", path }, { GONG_PROGRESS = "0" })
+        wait_for_export(dir)
+        os.execute("kill -" .. signal .. " " .. pid)
+        local out, err, got = finish()
+        assert.are.equal(status, got, err)
+        assert.are.equal("", out)
+        assert.are.equal("old\n", slurp(path))
+        assert.are.same({ "lib.json" }, listing(dir))
+      end)
+    end
 
     it("clears the progress line before saying it was interrupted, and creates no FILE", function()
       small:faults({ { delay = 0.2, times = -1 } })

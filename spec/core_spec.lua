@@ -439,6 +439,152 @@ describe("gong.core", function()
     end)
   end)
 
+  describe("what the core exports", function()
+    -- The property names of a schema of the contract, in the order written.
+    local function contract_fields(schema)
+      local doc = assert(io.open("doc/gong-library-openapi.yml")):read("*a")
+      local body = assert(doc:match("\n    " .. schema .. ":\n      type: object\n      properties:\n(.-)\n    %S"),
+                          schema)
+      local names = {}
+      for name in body:gmatch("\n?        (%w+):\n") do names[#names + 1] = name end
+      return names
+    end
+
+    it("FOLDER_FIELDS and CALL_FIELDS: the contract's LibraryFolder and LibraryCall fields, in its order", function()
+      assert.are.same(contract_fields("LibraryFolder"), core.FOLDER_FIELDS)
+      assert.are.same(contract_fields("LibraryCall"), core.CALL_FIELDS)
+      assert.are.equal(7, #core.FOLDER_FIELDS)
+      assert.are.equal(8, #core.CALL_FIELDS)
+    end)
+
+    it("FOLDER_FIELDS are the fields whose types decoding checks", function()
+      for _, field in ipairs(core.FOLDER_FIELDS) do
+        srv:faults({ { body = '{"folders":[{"' .. field .. '":{}}]}' } })
+        local folders, err = client:folders()
+        assert.is_nil(folders, field)
+        assert.matches("'folders%[1%]%." .. field .. "' is an object", err.message)
+      end
+    end)
+
+    it("options: every option of new(), with its kind, and a default that new() uses", function()
+      local names = {}
+      for name, spec in pairs(core.options) do
+        names[#names + 1] = name
+        assert.is_string(spec.kind, name)
+      end
+      table.sort(names)
+      assert.are.same({ "access_key", "access_key_secret", "allow_http", "api", "backoff_base", "backoff_max",
+        "base_url", "ca_file", "connect_timeout", "headers", "insecure", "max_response_bytes", "max_retries",
+        "max_retry_wait", "rate", "stall_timeout", "timeout", "token", "user_agent" }, names)
+      for name, spec in pairs(core.options) do
+        -- Its default is accepted as a value; a number outside its range is refused.
+        if spec.default ~= nil then core.new({ [name] = spec.default }):close() end
+        if spec.kind == "number" then
+          assert.matches("'" .. name .. "' must be a number from", raises("config", core.new, { [name] = spec.max * 2 + 1 })
+            .message)
+        end
+      end
+      assert.are.same({ "contract", "public" }, core.options.api.choices)
+      assert.are.equal("contract", core.options.api.default)
+      assert.are.equal(3, core.options.rate.default)
+      if has_integers then assert.are.equal("integer", math.type(core.options.timeout.default)) end
+    end)
+
+    it("DEFAULT_BASE_URL: where a client goes without base_url", function()
+      assert.are.equal("https://api.gong.io/v2", core.DEFAULT_BASE_URL)
+      assert.are.equal(core.DEFAULT_BASE_URL, core.options.base_url.default)
+      local c = core.new()
+      assert.are.equal("gong.client(" .. core.DEFAULT_BASE_URL .. ", auth=none)", tostring(c))
+      c:close()
+    end)
+
+    it("DEFAULT_CONCURRENCY and MAX_CONCURRENCY: what calls_batch starts at once, and accepts", function()
+      assert.are.equal(3, core.DEFAULT_CONCURRENCY)
+      assert.are.equal(64, core.MAX_CONCURRENCY)
+      local id = fake.library().folders[1].id
+      assert.is_table(client:calls_batch({ id }, { concurrency = core.MAX_CONCURRENCY }))
+      assert.matches("from 1 to " .. core.MAX_CONCURRENCY,
+                     raises("argument", client.calls_batch, client, { id }, { concurrency = core.MAX_CONCURRENCY + 1 })
+                       .message)
+    end)
+
+    it("_VERSION: gong.version's", function()
+      assert.are.equal(require("gong.version"), core._VERSION)
+    end)
+
+    it("Client: the methods' table of every client, so Lua can add methods to the class", function()
+      local c = new()
+      assert.are.equal(core.Client.folders, c.folders)
+      assert.are.equal(core.Client, getmetatable(c).__index)
+      c:close()
+    end)
+  end)
+
+  describe("core.read_private_file()", function()
+    local dir
+
+    setup(function()
+      dir = assert(io.popen("mktemp -d")):read("*l")
+    end)
+
+    teardown(function()
+      os.execute("rm -rf '" .. dir .. "'")
+    end)
+
+    local function file(name, content, mode)
+      local path = dir .. "/" .. name
+      local f = assert(io.open(path, "wb"))
+      f:write(content)
+      f:close()
+      os.execute("chmod " .. mode .. " '" .. path .. "'")
+      return path
+    end
+
+    it("reads a file only its owner can access, a symlink by its target, and a pipe", function()
+      local path = file("private", "A=1\n", "600")
+      assert.are.equal("A=1\n", core.read_private_file(path))
+      assert.are.equal("A=1\n", core.read_private_file(file("readonly", "A=1\n", "400")))
+      os.execute("ln -s '" .. path .. "' '" .. dir .. "/link'")
+      assert.are.equal("A=1\n", core.read_private_file(dir .. "/link"))
+      local fifo = dir .. "/fifo"
+      os.execute("mkfifo -m 600 '" .. fifo .. "' && (printf piped > '" .. fifo .. "' &)")
+      assert.are.equal("piped", core.read_private_file(fifo))
+    end)
+
+    it("refuses a file group or others may access, giving its mode as ls shows it", function()
+      for mode, shown in pairs({ ["640"] = "-rw-r-----", ["604"] = "-rw----r--", ["620"] = "-rw--w----",
+                                 ["601"] = "-rw------x", ["2600"] = nil }) do
+        local content, reason, detail = core.read_private_file(file("m" .. mode, "x", mode))
+        if shown then
+          assert.is_nil(content, mode)
+          assert.are.equal("mode", reason)
+          assert.are.equal(shown, detail)
+        else
+          assert.are.equal("x", content, "set-gid alone grants nothing")
+        end
+      end
+    end)
+
+    it("refuses a file another user owns", function()
+      local path = file("foreign", "x", "600")
+      local is_root = io.popen("id -u"):read("*l") == "0"
+      if is_root then
+        os.execute("chown 65534 '" .. path .. "'")
+      else
+        path = "/etc/hostname" -- root's, and readable
+      end
+      local content, reason, detail = core.read_private_file(path)
+      assert.is_nil(content)
+      assert.are.equal("owner", reason)
+      assert.matches("^%d+$", detail)
+    end)
+
+    it("refuses a directory and says why a file cannot be opened", function()
+      assert.are.same({ nil, "type" }, { core.read_private_file(dir) })
+      assert.are.same({ nil, "open", "No such file or directory" }, { core.read_private_file(dir .. "/missing") })
+    end)
+  end)
+
   describe("core.error()", function()
     it("makes errors of the same shape, whose tostring is one line", function()
       local err = core.error("http", "HTTP 500 on GET /x:\nboom", { status = 500, request_id = "r9",

@@ -155,6 +155,28 @@ describe("client:library()", function()
     assert.is_true(#srv:requests() <= 2)
   end)
 
+  it("ends a batch when on_result returns false: nothing more starts, unfinished results stay nil", function()
+    local ids = {}
+    for i = 1, 12 do ids[i] = lib.folders[i].id end
+    srv:faults({ { delay = 0.2, times = -1 } })
+    local c = new()
+    local seen = {}
+    local results = c:calls_batch(ids, { concurrency = 2, on_result = function(i)
+      seen[#seen + 1] = i
+      return #seen < 3
+    end })
+    assert.are.equal(3, #seen, "on_result is not called after it asked to stop")
+    local finished = 0
+    for i = 1, #ids do if results[i] ~= nil then finished = finished + 1 end end
+    assert.are.equal(3, finished)
+    assert.is_true(#srv:requests() <= 4, #srv:requests() .. " requests for a batch stopped after 3")
+    -- The transfers dropped on the way leave the client as good as new.
+    srv:reset()
+    local again = c:calls_batch({ ids[12], ids[11] })
+    assert.are.equal(#lib.calls[ids[12]], #again[1])
+    assert.are.equal(#lib.calls[ids[11]], #again[2])
+  end)
+
   it("raises argument errors for bad ids and options", function()
     local c = new()
     assert.has_error(function() c:calls_batch({ "a", "" }) end)

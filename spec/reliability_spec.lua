@@ -193,6 +193,17 @@ describe("reliability", function()
   end)
 
   describe("timeouts", function()
+    it("calls a timeout on a kept-alive connection a total timeout, not a connect timeout", function()
+      local c = new({ timeout = 0.5, max_retries = 0 })
+      assert(c:folders()) -- the connection is open now, and the next request reuses it
+      srv:faults({ { delay = 2 } })
+      local folders, err = c:folders()
+      assert.is_nil(folders)
+      assert.are.equal("timeout", err.kind)
+      assert.matches("^total timeout on GET /library/folders: no complete response within 0%.5 s", err.message)
+      c:close()
+    end)
+
     it("aborts a stalled body after stall_timeout with kind timeout", function()
       srv:faults({ { action = "stall", seconds = 30 } })
       local folders, err, elapsed = timed(new({ stall_timeout = 1, max_retries = 0 }), "folders")

@@ -393,6 +393,25 @@ describe("gong.resty", function()
         assert.are.same({ folders = #lib.folders, calls = checks.calls.count }, checks.module)
       end)
 
+      it("has every method of gong's clients: library() and calls_batch() as well", function()
+        assert.are.same({ count = #lib.folders, errors = 0, filled = #lib.folders, calls = checks.library.plain_calls,
+                          plain_calls = checks.library.plain_calls, tree = checks.library.tree }, checks.library)
+        assert.is_true(checks.library.calls > 0)
+        assert.matches("^gong%.tree%(" .. #lib.folders .. " folders", checks.library.tree)
+        local batch = checks.batch
+        assert.are.equal(3, batch.count)
+        assert.are.equal(checks.calls.count, batch.first)
+        assert.is_true(batch.missing.is_error)
+        assert.are.equal(404, batch.missing.status)
+        assert.are.same({ 1, 2, 3 }, batch.order, "on_result runs in the order of the ids")
+        assert.are.same({ "string", "string" }, batch.request_ids)
+        assert.are.same({ true }, { batch.failures[1].is_error })
+        assert.are.equal(1, checks.batch_stopped, "on_result returning false stops the calls to it")
+        assert.is_false(checks.batch_bad_on_result.ok)
+        assert.are.equal("argument", checks.batch_bad_on_result.err.kind)
+        assert.matches("on_result must be a function", checks.batch_bad_on_result.err.message)
+      end)
+
       it("returns a real error object, as the blocking API does, when a request fails", function()
         local err, plain = checks.missing.err, checks.missing.plain
         assert.is_nil(checks.missing.result)

@@ -514,3 +514,51 @@ describe("gong.tree.build()", function()
       "gong.tree.build: folders[3] must be a table, got boolean")
   end)
 end)
+
+describe("t:visit()", function()
+  -- a (b (d, e), c), f
+  local function sample()
+    return tree.build({
+      { id = "a", name = "A" }, { id = "b", name = "B", parentFolderId = "a" },
+      { id = "c", name = "C", parentFolderId = "a" }, { id = "d", name = "D", parentFolderId = "b" },
+      { id = "e", name = "E", parentFolderId = "b" }, { id = "f", name = "F" },
+    })
+  end
+
+  local function trace(t, enter_result)
+    local seen = {}
+    t:visit(function(node, depth, last)
+      seen[#seen + 1] = ("+%s@%d%s"):format(node.id, depth, last and " last" or "")
+      if enter_result then return enter_result(node) end
+    end, function(node, depth, last)
+      seen[#seen + 1] = ("-%s@%d%s"):format(node.id, depth, last and " last" or "")
+    end)
+    return seen
+  end
+
+  it("enters each node before its children and leaves it after them, telling depth and the last sibling", function()
+    assert.are.same({ "+a@0", "+b@1", "+d@2", "-d@2", "+e@2 last", "-e@2 last", "-b@1", "+c@1 last",
+                      "-c@1 last", "-a@0", "+f@0 last", "-f@0 last" }, trace(sample()))
+  end)
+
+  it("enters nodes in the order walk() gives them", function()
+    local t, entered = sample(), {}
+    t:visit(function(node, depth) entered[#entered + 1] = node.id .. "@" .. depth end)
+    assert.are.same(walked(t), entered)
+  end)
+
+  it("skips a node's children when enter returns false, and still leaves it", function()
+    assert.are.same({ "+a@0", "+b@1", "-b@1", "+c@1 last", "-c@1 last", "-a@0", "+f@0 last", "-f@0 last" },
+                    trace(sample(), function(node) return node.id ~= "b" end))
+  end)
+
+  it("visits nothing in an empty tree, and never recurses on a deep one", function()
+    assert.are.same({}, trace(tree.build({})))
+    local chain = { { id = "1" } }
+    for i = 2, 100000 do chain[i] = { id = tostring(i), parentFolderId = tostring(i - 1) } end
+    local depth, left = -1, 0
+    tree.build(chain):visit(function(_, d) depth = d end, function() left = left + 1 end)
+    assert.are.equal(99999, depth)
+    assert.are.equal(100000, left)
+  end)
+end)

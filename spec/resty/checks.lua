@@ -52,6 +52,33 @@ out.unknown_param = raised(client.folders, client, { nope = "x" })
 out.unknown_option = raised(resty.new, { nope = true })
 out.bad_thread_pool = raised(resty.new, { thread_pool = 7 })
 
+-- The methods every client has (gong.client): library() and calls_batch() too.
+-- The whole library is a request per folder: without the rate limit, to be quick.
+local unlimited, plain_unlimited = resty.new({ rate = false }), plain.new({ rate = false })
+local library, library_errors = unlimited:library()
+local plain_library = plain_unlimited:library()
+plain_unlimited:close()
+local filled, total = 0, 0
+for node in library:walk() do
+  if node.calls then filled, total = filled + 1, total + #node.calls end
+end
+local plain_total = 0
+for node in plain_library:walk() do plain_total = plain_total + #node.calls end
+out.library = { count = library.count, errors = #library_errors, filled = filled, calls = total,
+                plain_calls = plain_total, tree = tostring(library) }
+
+local order, request_ids, failures = {}, {}, {}
+local results = client:calls_batch({ id, "missing", id }, { concurrency = 2, on_result = function(i, list, x)
+  order[#order + 1] = i
+  if list then request_ids[#request_ids + 1] = type(x) else failures[#failures + 1] = seen(x) end
+end })
+out.batch = { count = #results, first = #results[1], missing = seen(results[2]), order = order,
+              request_ids = request_ids, failures = failures }
+local calls_seen = 0
+client:calls_batch({ id, id, id }, { on_result = function() calls_seen = calls_seen + 1 return false end })
+out.batch_stopped = calls_seen
+out.batch_bad_on_result = raised(client.calls_batch, client, { id }, { on_result = 5 })
+
 local _, no_pool = resty.new({ thread_pool = "nope" }):folders()
 out.no_pool = seen(no_pool)
 
