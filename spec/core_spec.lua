@@ -480,8 +480,8 @@ describe("gong.core", function()
         -- Its default is accepted as a value; a number outside its range is refused.
         if spec.default ~= nil then core.new({ [name] = spec.default }):close() end
         if spec.kind == "number" then
-          assert.matches("'" .. name .. "' must be a number from", raises("config", core.new, { [name] = spec.max * 2 + 1 })
-            .message)
+          local err = raises("config", core.new, { [name] = spec.max * 2 + 1 })
+          assert.matches("'" .. name .. "' must be a number from", err.message)
         end
       end
       assert.are.same({ "contract", "public" }, core.options.api.choices)

@@ -44,7 +44,6 @@ static int fs_read_private_file(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   struct stat st;
   luaL_Buffer b;
-  char mode[11];
   size_t total = 0;
   int fd = open(path, O_RDONLY | O_NOCTTY | O_CLOEXEC);
   if (fd < 0) return fs_refuse(L, -1, "open", strerror(errno));
@@ -56,6 +55,7 @@ static int fs_read_private_file(lua_State *L) {
   }
   /* Set-id and sticky bits grant nothing by themselves; permissions do. */
   if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+    char mode[11];
     fs_mode_string(&st, mode);
     return fs_refuse(L, fd, "mode", mode);
   }
