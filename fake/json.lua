@@ -4,6 +4,10 @@
 -- `12.0` under Lua 5.3+, either of which would let a client bug hide, so the
 -- fake writes its own JSON. It must give byte-identical output under Lua
 -- 5.1-5.4 and LuaJIT because specs on every interpreter compare against it.
+--
+-- It is deliberately not gong.json, the product's writer: the server the
+-- client is tested against must not share the client's code, or a bug in one
+-- would be hidden by the same bug in the other.
 
 local format, gsub, concat, sort = string.format, string.gsub, table.concat, table.sort
 local floor, huge = math.floor, math.huge

@@ -319,12 +319,7 @@ describe("the gong-library program", function()
   local socket = require "socket"
   local scratch -- a directory of our own for credential and output files
 
-  setup(function()
-    local p = assert(io.popen("mktemp -d"))
-    scratch = p:read("*l")
-    p:close()
-    assert.truthy(scratch and scratch:find("^/"), "mktemp -d failed")
-  end)
+  setup(function() scratch = process.tmpdir() end)
 
   teardown(function()
     if scratch then os.execute("rm -rf " .. process.quote(scratch)) end
@@ -335,12 +330,7 @@ describe("the gong-library program", function()
   -- Writes `content` to a new file in the scratch directory with `mode`
   -- (default 600) and returns its path.
   local function write_file(name, content, mode)
-    local path = scratch .. "/" .. name
-    local f = assert(io.open(path, "wb"))
-    f:write(content)
-    f:close()
-    os.execute("chmod " .. (mode or "600") .. " " .. process.quote(path))
-    return path
+    return process.write_file(scratch .. "/" .. name, content, mode)
   end
 
   local dirs = 0
@@ -807,31 +797,23 @@ describe("the gong-library program", function()
       assert.truthy(#small:requests() < #small_lib.folders + 1, "the export stopped early")
     end)
 
-    it("leaves no temporary file when a second Ctrl-C ends it at once", function()
-      small:faults({ { delay = 0.5, times = -1 } })
-      local dir = new_dir()
-      local path = write_file(dir:match("[^/]+$") .. "/lib.json", "old\n")
-      local pid, finish = spawn({ "export", "-o", path }, { GONG_PROGRESS = "0" })
-      wait_for_export(dir)
-      -- The second arrives while the first waits for a transfer to return to Lua.
-      os.execute("kill -INT " .. pid .. "; kill -INT " .. pid)
-      local out, _, status = finish()
-      assert.are.equal(130, status)
-      assert.are.equal("", out)
-      assert.are.equal("old\n", slurp(path))
-      assert.are.same({ "lib.json" }, listing(dir))
-    end)
-
-    for signal, status in pairs({ TERM = 143, HUP = 129 }) do
-      it("leaves no temporary file when SIG" .. signal .. " ends it, with status " .. status, function()
+    -- What ends an export at once, and its exit status: the second Ctrl-C
+    -- arrives while the first waits for a transfer to return to Lua.
+    local fatal = {
+      { "a second Ctrl-C", "kill -INT %d; kill -INT %d", 130 },
+      { "SIGTERM", "kill -TERM %d", 143 },
+      { "SIGHUP", "kill -HUP %d", 129 },
+    }
+    for _, case in ipairs(fatal) do
+      it("leaves no temporary file when " .. case[1] .. " ends it, with status " .. case[3], function()
         small:faults({ { delay = 0.5, times = -1 } })
         local dir = new_dir()
         local path = write_file(dir:match("[^/]+$") .. "/lib.json", "old\n")
         local pid, finish = spawn({ "export", "-o", path }, { GONG_PROGRESS = "0" })
         wait_for_export(dir)
-        os.execute("kill -" .. signal .. " " .. pid)
-        local out, err, got = finish()
-        assert.are.equal(status, got, err)
+        os.execute(case[2]:format(pid, pid))
+        local out, err, status = finish()
+        assert.are.equal(case[3], status, err)
         assert.are.equal("", out)
         assert.are.equal("old\n", slurp(path))
         assert.are.same({ "lib.json" }, listing(dir))

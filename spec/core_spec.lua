@@ -2,6 +2,7 @@
 
 local core = require "gong.core"
 local fake = require "spec.support.fake"
+local process = require "spec.support.process"
 
 local creds = fake.credentials
 local has_integers = math.type ~= nil
@@ -523,21 +524,11 @@ describe("gong.core", function()
   describe("core.read_private_file()", function()
     local dir
 
-    setup(function()
-      dir = assert(io.popen("mktemp -d")):read("*l")
-    end)
-
-    teardown(function()
-      os.execute("rm -rf '" .. dir .. "'")
-    end)
+    setup(function() dir = process.tmpdir() end)
+    teardown(function() os.execute("rm -rf " .. process.quote(dir)) end)
 
     local function file(name, content, mode)
-      local path = dir .. "/" .. name
-      local f = assert(io.open(path, "wb"))
-      f:write(content)
-      f:close()
-      os.execute("chmod " .. mode .. " '" .. path .. "'")
-      return path
+      return process.write_file(dir .. "/" .. name, content, mode)
     end
 
     it("reads a file only its owner can access, a symlink by its target, and a pipe", function()

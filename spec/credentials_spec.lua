@@ -60,16 +60,11 @@ describe("gong.credentials", function()
   describe("read_file()", function()
     local dir
 
-    setup(function() dir = process.capture("mktemp -d"):gsub("\n$", "") end)
+    setup(function() dir = process.tmpdir() end)
     teardown(function() os.execute("rm -rf " .. process.quote(dir)) end)
 
     local function file(name, content, mode)
-      local path = dir .. "/" .. name
-      local f = assert(io.open(path, "wb"))
-      f:write(content)
-      f:close()
-      os.execute("chmod " .. (mode or "600") .. " " .. process.quote(path))
-      return path
+      return process.write_file(dir .. "/" .. name, content, mode)
     end
 
     it("is a source that supplies the credentials even when it holds none", function()

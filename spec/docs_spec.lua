@@ -68,8 +68,17 @@ describe("the documentation", function()
     end
   end)
 
-  it("gong.Options annotates every option of core.options", function()
+  it("gong.Options annotates every option of core.options, numbers with their defaults", function()
     assert.are.same(sorted_keys(core.options), sorted(annotated_fields("lua/gong/init.lua", "gong.Options")))
+    local src = assert(read("lua/gong/init.lua"))
+    for name, spec in pairs(core.options) do
+      if spec.kind == "number" or spec.kind == "rate" then
+        local text = assert(src:match("\n%-%-%-@field " .. name .. "%?[^\n]-%(([^)]+)%)"), name)
+        local n, unit = text:match("^([%d%.]+)%s*(%a*)$")
+        assert.are.equal(spec.default, tonumber(n) * (unit == "MiB" and 1024 * 1024 or 1), name)
+      end
+    end
+    assert.truthy(src:find("---@field base_url? string default $GONG_BASE_URL or " .. core.DEFAULT_BASE_URL, 1, true))
   end)
 
   it("gong.Folder and gong.Call annotate the contract's fields, in its order", function()

@@ -26,12 +26,6 @@ local SNIPPETS = {
   api = "doc_api", command = "doc_command",
 }
 
-local function tmpdir()
-  local dir = capture("mktemp -d"):gsub("\n$", "")
-  assert(dir ~= "", "mktemp -d failed")
-  return dir
-end
-
 local function decode_null(v)
   if v == cjson.null then return nil end
   if type(v) == "table" then
@@ -307,7 +301,7 @@ describe("gong.nvim (in Neovim)", function()
     describe("installation snippets make gong load in Neovim and in its workers", function()
       local home
 
-      before_each(function() home = tmpdir() end)
+      before_each(function() home = process.tmpdir() end)
       after_each(function() os.execute("rm -rf " .. shell_quote(home)) end)
 
       local env = function() return { HOME = home, GONG_BASE_URL = srv.url, GONG_TOKEN = creds.token } end

@@ -23,6 +23,24 @@ function M.read_file(path)
   return data
 end
 
+--- Writes `content` to a new file at `path` with `mode` (default 600).
+function M.write_file(path, content, mode)
+  local f = assert(io.open(path, "wb"))
+  f:write(content)
+  f:close()
+  os.execute("chmod " .. (mode or "600") .. " " .. quote(path))
+  return path
+end
+
+--- A new empty directory of mktemp's (the caller removes it).
+function M.tmpdir()
+  local p = assert(io.popen("mktemp -d"))
+  local dir = p:read("*l")
+  p:close()
+  assert(dir and dir:find("^/"), "mktemp -d failed")
+  return dir
+end
+
 --- What the shell command `command` printed on stdout.
 function M.capture(command)
   local p = assert(io.popen(command, "r"))
