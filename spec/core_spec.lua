@@ -576,6 +576,66 @@ describe("gong.core", function()
     end)
   end)
 
+  describe("core.catch_signals() and core.guard_file()", function()
+    local dir
+
+    setup(function() dir = process.tmpdir() end)
+    teardown(function() os.execute("rm -rf " .. process.quote(dir)) end)
+
+    -- A child that guards `path` (creating it), says "ready", then does `rest`.
+    local function child(path, rest)
+      local code = ([[
+        local core = require "gong.core"
+        core.catch_signals()
+        core.guard_file(%q)
+        io.open(%q, "w"):close()
+        print("ready")
+        io.stdout:flush()
+      ]]):format(path, path) .. rest
+      local pid, finish = process.spawn({ process.lua, "-e", code })
+      local deadline = os.time() + 10
+      while not process.read_file(path) do
+        assert(os.time() < deadline, "the child never started")
+        os.execute("sleep 0.02")
+      end
+      return pid, finish
+    end
+
+    it("a second SIGINT removes the guarded files and ends the process, even one that ignores the first", function()
+      local path = dir .. "/stubborn.tmp"
+      -- The first SIGINT raises "interrupted!", which this child swallows, forever.
+      local pid, finish = child(path, "while true do pcall(function() while true do end end) end")
+      os.execute("kill -INT " .. pid)
+      os.execute("sleep 0.3")
+      assert.is_false(process.exited(pid), "the first SIGINT only interrupts")
+      assert.truthy(process.read_file(path), "and leaves the file for the program to clean up")
+      os.execute("kill -INT " .. pid)
+      local out, _, status = finish()
+      assert.are.equal("ready\n", out)
+      assert.are.equal(130, status)
+      assert.is_nil(process.read_file(path))
+    end)
+
+    it("SIGTERM removes them too, and a file unguarded in time is kept", function()
+      local kept, gone = dir .. "/kept", dir .. "/gone"
+      local pid, finish = child(gone, ("require('gong.core').guard_file(%q) io.open(%q, 'w'):close() "
+        .. "require('gong.core').unguard_file(%q) print('both') io.stdout:flush() "
+        .. "while true do end"):format(kept, kept, kept))
+      local deadline = os.time() + 10
+      while not process.read_file(kept) do
+        assert(os.time() < deadline, "the child never made the second file")
+        os.execute("sleep 0.02")
+      end
+      os.execute("sleep 0.2")
+      os.execute("kill -TERM " .. pid)
+      local out, _, status = finish()
+      assert.are.equal("ready\nboth\n", out)
+      assert.are.equal(143, status)
+      assert.is_nil(process.read_file(gone))
+      assert.are.equal("", process.read_file(kept))
+    end)
+  end)
+
   describe("core.error()", function()
     it("makes errors of the same shape, whose tostring is one line", function()
       local err = core.error("http", "HTTP 500 on GET /x:\nboom", { status = 500, request_id = "r9",

@@ -5,6 +5,7 @@
 
 local core = require "gong.core"
 local fake = require "spec.support.fake"
+local process = require "spec.support.process"
 local socket = require "socket"
 
 local creds = fake.credentials
@@ -312,6 +313,72 @@ describe("reliability", function()
       local folders = c:folders()
       assert.are.equal(#fake.library().folders, #folders)
       v6:stop()
+    end)
+  end)
+
+  -- Ctrl-C under the plain interpreter: lua.c (luajit.c) answers SIGINT by
+  -- setting a hook that raises "interrupted!" at the next Lua instruction.
+  -- Whatever the core is waiting for (a response, a retry's backoff, the rate
+  -- limiter, a batch), it must hand control back at once so the hook can fire.
+  describe("Ctrl-C while a request waits", function()
+    -- Runs `code` in a child interpreter (CLIENT is a core client for the
+    -- server, made with `opts`), sends SIGINT once the server has seen
+    -- `requests` requests, and returns what the child printed and how long
+    -- it took from the signal to its end.
+    local function interrupted(code, opts, requests)
+      local prelude = ("CLIENT = require('gong.core').new({ base_url = %q, token = %q, %s })\n")
+        :format(srv.url, creds.token, opts or "rate = false")
+      local pid, finish = process.spawn({ process.lua, "-e", prelude .. code })
+      local deadline = now() + 10
+      while seen() < (requests or 1) do
+        assert(now() < deadline, "the child never reached the server")
+        socket.sleep(0.02)
+      end
+      socket.sleep(0.3) -- well inside the wait by now
+      local t0 = now()
+      os.execute("kill -INT " .. pid)
+      local out, err, status = finish()
+      return out, err, status, now() - t0
+    end
+
+    -- Interrupts the first expression; the second must work after it. Not a
+    -- tail call: LuaJIT fires the hook at the next Lua instruction only, and
+    -- that must be inside the pcall.
+    local CHECK = [[
+      local ok, err = pcall(function() local list, e = %s return list, e end)
+      print(ok, (tostring(err):gsub("^.*interrupted!$", "interrupted!")))
+      local again = %s
+      print(again and #again)
+    ]]
+
+    local function check(out, err, status, took)
+      assert.are.equal(0, status, err)
+      assert.are.equal("false\tinterrupted!\n" .. #fake.library().folders .. "\n", out,
+                       "the call is interrupted, and the client works after")
+      assert.is_true(took < 0.5, ("it took %.2f s to stop"):format(took))
+    end
+
+    it("stops client:folders() waiting for a response", function()
+      srv:faults({ { delay = 30 } })
+      check(interrupted(CHECK:format("CLIENT:folders()", "CLIENT:folders()")))
+    end)
+
+    it("stops the wait before a retry (Retry-After: 30)", function()
+      srv:faults({ { status = 503, headers = { ["Retry-After"] = "30" } } })
+      check(interrupted(CHECK:format("CLIENT:folders()", "CLIENT:folders()")))
+    end)
+
+    it("stops the wait for the rate limiter", function()
+      -- The same client would wait its 10 s again, rightly: a new one shows nothing is stuck.
+      local fresh = ("require('gong.core').new({ base_url = %q, token = %q }):folders()"):format(srv.url, creds.token)
+      check(interrupted("CLIENT:folders()\n" .. CHECK:format("CLIENT:folders()", fresh), "rate = 0.1"))
+    end)
+
+    it("stops client:calls_batch()", function()
+      srv:faults({ { delay = 30, times = 3 } })
+      local id = fake.library().folders[1].id
+      check(interrupted(CHECK:format(("CLIENT:calls_batch({ %q, %q, %q })"):format(id, id, id), "CLIENT:folders()"),
+                        nil, 3))
     end)
   end)
 

@@ -9,6 +9,9 @@
 #define BATCH_MAX_CONCURRENCY 64
 #define BATCH_DEFAULT_CONCURRENCY 3
 
+/* How a batch ended. */
+enum { BATCH_DONE, BATCH_INTERRUPTED, BATCH_FAILED };
+
 typedef struct batch_slot {
   transfer t;        /* first member: CURLOPT_PRIVATE points here */
   int index;         /* 1-based position in the job's URLs, 0 when idle */
@@ -30,6 +33,7 @@ typedef struct batch_job {
   const transfer_limits *limits;
   ratelimit *rate;
   retry_policy *retry;
+  interrupt_watch *watch; /* an interrupt ends the batch */
   const endpoint *ep;
   size_t base_len;                     /* of the base URL in every URL */
   int state, urls, results, on_result; /* on_result is 0 when there is none */
@@ -170,14 +174,15 @@ static int batch_give_up(lua_State *L, batch_pool *p, const batch_job *job, int 
 /*
  * Runs the job: results[i] becomes the outcome for urls[i] (its list, or an
  * error object). When on_result returns false the batch ends at once: the
- * transfers under way are dropped and the results not finished stay nil.
- * Returns NULL, or a message when libcurl's multi interface failed.
+ * transfers under way are dropped and the results not finished stay nil; an
+ * interrupt ends it the same way. Returns BATCH_DONE, BATCH_INTERRUPTED, or
+ * BATCH_FAILED with a message in *why when libcurl's multi interface failed.
  */
-static const char *batch_run(lua_State *L, batch_pool *p, const batch_job *job) {
+static int batch_run(lua_State *L, batch_pool *p, const batch_job *job, const char **why) {
   int k, next = 1, done = 0, halted = 0, stopped = 0;
-  const char *why;
-  if (job->n == 0) return NULL;
-  if ((why = batch_prepare(p, job)) != NULL) return why;
+  if (job->n == 0) return BATCH_DONE;
+  if ((*why = batch_prepare(p, job)) != NULL) return BATCH_FAILED;
+  for (k = 0; k < job->concurrency; k++) p->slots[k]->t.watch = job->watch;
 
   while (done < job->n && !stopped) {
     double now = clock_now(), wake = now + 1;
@@ -212,7 +217,8 @@ static const char *batch_run(lua_State *L, batch_pool *p, const batch_job *job) 
     if (stopped) break;
     if (curl_multi_perform(p->multi, &running) != CURLM_OK) {
       batch_detach(p);
-      return "libcurl multi interface failed";
+      *why = "libcurl multi interface failed";
+      return BATCH_FAILED;
     }
     while (!stopped && (msg = curl_multi_info_read(p->multi, &queued)) != NULL) {
       batch_slot *s = NULL;
@@ -241,10 +247,14 @@ static const char *batch_run(lua_State *L, batch_pool *p, const batch_job *job) 
     if (!stopped && done < job->n && !freed) {
       /* Sleep until a transfer moves, a retry is due or the limiter allows a start. */
       double wait_ms = (wake - clock_now()) * 1000;
-      int timeout = wait_ms <= 0 ? 0 : wait_ms >= 1000 ? 1000 : (int)wait_ms + 1;
+      int timeout = wait_ms <= 0 ? 0 : wait_ms >= 100 ? 100 : (int)wait_ms + 1;
       curl_multi_poll(p->multi, NULL, 0, timeout, NULL);
+    }
+    if (interrupt_pending(job->watch)) {
+      batch_detach(p);
+      return BATCH_INTERRUPTED;
     }
   }
   batch_detach(p);
-  return NULL;
+  return BATCH_DONE;
 }

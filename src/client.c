@@ -221,20 +221,27 @@ static void client_push_url(lua_State *L, const gong_client *c, const endpoint *
 static int client_request(lua_State *L, gong_client *c, const endpoint *ep, int urlidx) {
   attempt a;
   request_info r;
-  double wait;
+  interrupt_watch watch;
+  double wait = 0;
   const char *url = lua_tostring(L, urlidx);
   r.ep = ep;
   r.urlidx = urlidx;
   r.base_len = c->base_len;
   r.attempts = 0;
+  interrupt_watch_start(&watch, L);
+  c->main.watch = &watch;
   do {
-    clock_sleep(ratelimit_delay(&c->rate, clock_now()));
+    if (interrupt_sleep(&watch, ratelimit_delay(&c->rate, clock_now())) ||
+        interrupt_sleep(&watch, wait)) {
+      attempt_interrupted(&a);
+      break;
+    }
     ratelimit_record(&c->rate, clock_now());
     r.attempts++;
     transfer_perform(&c->main, url, &a);
     wait = retry_wait(&c->retry, &a, r.attempts);
-    clock_sleep(wait);
   } while (wait >= 0);
+  c->main.watch = NULL;
   outcome_push(L, lua_upvalueindex(1), &c->main, &a, &r);
   return 2;
 }
@@ -318,7 +325,8 @@ static int client_calls(lua_State *L) {
 static int client_calls_batch(lua_State *L) {
   gong_client *c = client_check(L);
   batch_job job;
-  const char *why;
+  interrupt_watch watch;
+  const char *why = NULL;
   int k;
   memset(&job, 0, sizeof job);
   job.concurrency = BATCH_DEFAULT_CONCURRENCY;
@@ -373,10 +381,19 @@ static int client_calls_batch(lua_State *L) {
   job.retry = &c->retry;
   job.base_len = c->base_len;
   job.state = lua_upvalueindex(1);
-  if ((why = batch_run(L, &c->pool, &job)) != NULL)
+  interrupt_watch_start(&watch, L);
+  job.watch = &watch;
+  switch (batch_run(L, &c->pool, &job, &why)) {
+  case BATCH_FAILED:
     return error_raise(L, "network", "calls_batch: %s", why);
-  lua_settop(L, job.results);
-  return 1;
+  case BATCH_INTERRUPTED:
+    lua_pushnil(L);
+    error_push(L, "interrupted", "calls_batch: interrupted");
+    return 2;
+  default:
+    lua_settop(L, job.results);
+    return 1;
+  }
 }
 
 /* client:close(): releases the connections; idempotent. Also __close. */

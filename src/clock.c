@@ -1,6 +1,6 @@
 /*
  * Time for timeouts, backoff and the rate limiter: a monotonic clock that
- * wall-clock jumps cannot disturb, and a sleep that survives EINTR.
+ * wall-clock jumps cannot disturb, and a sleep.
  */
 #include <errno.h>
 #include <time.h>
@@ -12,12 +12,15 @@ static double clock_now(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Sleeps for `seconds` (nothing for zero or less), resuming after signals. */
+/*
+ * Sleeps for up to `seconds` (nothing for zero or less). A signal ends the
+ * sleep early: callers sleep in slices and look for interrupts (signals.c).
+ */
 static void clock_sleep(double seconds) {
-  struct timespec req, rem;
+  struct timespec req;
   if (!(seconds > 0)) return;
   req.tv_sec = (time_t)seconds;
   req.tv_nsec = (long)((seconds - (double)req.tv_sec) * 1e9);
   if (req.tv_nsec >= 1000000000L) req.tv_nsec = 999999999L;
-  while (nanosleep(&req, &rem) != 0 && errno == EINTR) req = rem;
+  nanosleep(&req, NULL);
 }

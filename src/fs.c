@@ -63,7 +63,7 @@ static int fs_read_private_file(lua_State *L) {
   for (;;) {
     char *dst = luaL_prepbuffer(&b);
     ssize_t n = read(fd, dst, LUAL_BUFFERSIZE);
-    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EINTR && signals_interrupts == 0) continue;
     if (n < 0) return fs_refuse(L, fd, "read", strerror(errno));
     if (n == 0) break;
     total += (size_t)n;

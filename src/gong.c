@@ -42,6 +42,7 @@ static const char *state_version(lua_State *L) {
 #include "clock.c"
 #include "url.c"
 #include "error.c"
+#include "signals.c"
 #include "decode.c"
 #include "api.c"
 #include "ratelimit.c"
@@ -52,7 +53,6 @@ static const char *state_version(lua_State *L) {
 #include "batch.c"
 #include "client.c"
 #include "fs.c"
-#include "signals.c"
 
 /* The one process-wide state: libcurl's global init, done exactly once. */
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;

@@ -40,7 +40,9 @@ static void outcome_set_request(lua_State *L, const request_info *r) {
 static void outcome_push_transfer_error(lua_State *L, const transfer *t, const attempt *a,
                                         const char *what) {
   const transfer_limits *lim = t->limits;
-  if (a->too_large) {
+  if (a->interrupted) {
+    error_push(L, "interrupted", "interrupted while waiting on %s", what);
+  } else if (a->too_large) {
     error_push(L, "too_large", "response to %s exceeds max_response_bytes (%.0f bytes)", what,
                (double)lim->max_response_bytes);
   } else if (a->stalled) {

@@ -87,7 +87,7 @@ static int retry_halts_everything(const retry_policy *p, const attempt *a) {
  */
 static double retry_wait(retry_policy *p, const attempt *a, int attempts) {
   int transient;
-  if (attempt_ok(a)) return -1;
+  if (attempt_ok(a) || a->interrupted) return -1;
   if (a->code != CURLE_OK)
     transient = (a->stalled || retry_curl_is_transient(a->code)) && !a->too_large;
   else

@@ -12,13 +12,58 @@
  * the state below is the one exception to "no C globals" besides libcurl's
  * global init. The guard list is only changed with those signals blocked.
  */
+#include <errno.h>
 #include <signal.h>
+#include <unistd.h>
 
 #define SIGNALS_MAX_GUARDED 16
 
 static volatile sig_atomic_t signals_interrupts;
 static lua_State *signals_L; /* the state that asked; its hook raises "interrupted!" */
 static char *signals_guarded[SIGNALS_MAX_GUARDED];
+
+/*
+ * An interrupt watch, taken when a wait begins: the wait (a transfer, a rate
+ * limit or retry sleep, a batch) ends early when an interrupt arrives. That
+ * is our own SIGINT (the flag above), or a hook set on the state since the
+ * watch began: lua.c and luajit.c answer SIGINT by setting a count hook of 1
+ * that raises "interrupted!" at the next instruction, which only runs once
+ * control is back in Lua. A signal interrupts the blocking system call
+ * (poll, nanosleep) of the main thread, so the check comes at once.
+ */
+typedef struct interrupt_watch {
+  lua_State *L;
+  lua_Hook hook;
+  int mask, count;
+  int seen; /* an interrupt was seen: stays so */
+} interrupt_watch;
+
+/* Starts watching `L` for an interrupt. */
+static void interrupt_watch_start(interrupt_watch *w, lua_State *L) {
+  w->L = L;
+  w->hook = lua_gethook(L);
+  w->mask = lua_gethookmask(L);
+  w->count = lua_gethookcount(L);
+  w->seen = 0;
+}
+
+/* True once an interrupt has arrived since the watch began. */
+static int interrupt_pending(interrupt_watch *w) {
+  if (w->seen) return 1;
+  if (signals_interrupts > 0 ||
+      (w->L != NULL && (lua_gethook(w->L) != w->hook || lua_gethookmask(w->L) != w->mask ||
+                        lua_gethookcount(w->L) != w->count)))
+    w->seen = 1;
+  return w->seen;
+}
+
+/* Sleeps for `seconds` in slices, stopping early on an interrupt: returns 1 then. */
+static int interrupt_sleep(interrupt_watch *w, double seconds) {
+  double until = clock_now() + seconds, left;
+  while (!interrupt_pending(w) && (left = until - clock_now()) > 0)
+    clock_sleep(left < 0.1 ? left : 0.1);
+  return interrupt_pending(w);
+}
 
 /* The hook set by the first SIGINT: raises the interpreter's own interrupt error. */
 static void signals_stop(lua_State *L, lua_Debug *ar) {

@@ -22,9 +22,10 @@ typedef struct body_buffer {
 typedef struct transfer {
   CURL *curl;
   const transfer_limits *limits;
+  interrupt_watch *watch; /* of the wait this transfer is part of, or NULL */
   body_buffer body;
   /* State of the attempt in flight, written by the libcurl callbacks. */
-  int too_large, stalled, out_of_memory;
+  int too_large, stalled, out_of_memory, interrupted;
   curl_off_t progress_bytes;
   double progress_time, started;
   char errbuf[CURL_ERROR_SIZE];
@@ -40,6 +41,7 @@ typedef struct attempt {
   int too_large;           /* the body outgrew max_response_bytes */
   int stalled;             /* no byte for stall_timeout */
   int out_of_memory;       /* the body could not be stored */
+  int interrupted;         /* an interrupt stopped it (see signals.c) */
   int connected;           /* a connection to the server was established */
 } attempt;
 
@@ -78,9 +80,10 @@ static size_t transfer_write(char *data, size_t size, size_t nmemb, void *ud) {
 }
 
 /*
- * libcurl progress callback: aborts when no byte has arrived for
- * stall_timeout seconds. libcurl calls it at least once a second even
- * while nothing moves, which is what makes the stall visible.
+ * libcurl progress callback: aborts on an interrupt, and when no byte has
+ * arrived for stall_timeout seconds. libcurl calls it at least once a second
+ * even while nothing moves, which is what makes the stall visible, and at
+ * once when a signal cuts its wait short, which is what makes Ctrl-C quick.
  */
 static int transfer_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow,
                              curl_off_t ultotal, curl_off_t ulnow) {
@@ -89,6 +92,10 @@ static int transfer_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow,
   (void)dltotal;
   (void)ultotal;
   (void)ulnow;
+  if (t->watch != NULL && interrupt_pending(t->watch)) {
+    t->interrupted = 1;
+    return 1;
+  }
   if (dlnow != t->progress_bytes) {
     t->progress_bytes = dlnow;
     t->progress_time = now;
@@ -137,7 +144,7 @@ static void transfer_free(transfer *t) {
 static CURLcode transfer_begin(transfer *t, const char *url) {
   t->started = t->progress_time = clock_now();
   t->body.len = 0;
-  t->too_large = t->stalled = t->out_of_memory = 0;
+  t->too_large = t->stalled = t->out_of_memory = t->interrupted = 0;
   t->progress_bytes = 0;
   t->errbuf[0] = '\0';
   return curl_easy_setopt(t->curl, CURLOPT_URL, url);
@@ -156,6 +163,7 @@ static void transfer_end(transfer *t, CURLcode code, attempt *a) {
   a->too_large = t->too_large || code == CURLE_FILESIZE_EXCEEDED;
   a->stalled = t->stalled;
   a->out_of_memory = t->out_of_memory;
+  a->interrupted = t->interrupted;
   /* The connect time is zero until a new connection is up, and stays zero for a
    * reused one, whose request was under way (pretransfer time set) instead. */
   curl_easy_getinfo(t->curl, CURLINFO_CONNECT_TIME_T, &connect_time);
@@ -180,6 +188,14 @@ static void transfer_perform(transfer *t, const char *url, attempt *a) {
   CURLcode code = transfer_begin(t, url);
   if (code == CURLE_OK) code = curl_easy_perform(t->curl);
   transfer_end(t, code, a);
+}
+
+/* Fills `a` as an attempt an interrupt stopped before it began. */
+static void attempt_interrupted(attempt *a) {
+  memset(a, 0, sizeof *a);
+  a->code = CURLE_ABORTED_BY_CALLBACK;
+  a->retry_after = -1;
+  a->interrupted = 1;
 }
 
 /* True when the attempt succeeded: a complete 2xx response. */

@@ -57,13 +57,15 @@ function M.exited(pid)
   return stat == nil or stat:match("%) (%a)") == "Z"
 end
 
---- Runs `argv` (array of words, quoted here) with `env` (name -> value; the
---- GONG_* variables of the parent are cleared unless given) and returns
---- stdout, stderr, exit status.
-function M.run(argv, env)
+-- The words of a command line running `argv` with `env` (name -> value): the
+-- GONG_* variables of the parent are cleared unless given, and
+-- XDG_CONFIG_HOME points nowhere, so a developer's own configuration (a
+-- default credentials file) cannot change what a spec sees. Quoted.
+local function command(argv, env)
   local words = { "env", "-u", "GONG_BASE_URL", "-u", "GONG_ACCESS_KEY", "-u",
                   "GONG_ACCESS_KEY_SECRET", "-u", "GONG_TOKEN", "-u", "GONG_CREDENTIALS_FILE",
-                  "-u", "GONG_PROGRESS", "LUA_PATH=" .. M.lua_path, "LUA_CPATH=" .. M.lua_cpath }
+                  "-u", "GONG_PROGRESS", "LUA_PATH=" .. M.lua_path, "LUA_CPATH=" .. M.lua_cpath,
+                  "XDG_CONFIG_HOME=/nonexistent/gong-spec-config" }
   -- make check-asan: children still run under the sanitizers, but LeakSanitizer's
   -- exit-time tracer is flaky in short-lived children (it crashes, not our code);
   -- leaks are checked in the long-lived busted process instead.
@@ -72,14 +74,44 @@ function M.run(argv, env)
   for k, v in pairs(env or {}) do words[#words + 1] = k .. "=" .. v end
   for _, w in ipairs(argv) do words[#words + 1] = w end
   for i, w in ipairs(words) do words[i] = quote(w) end
+  return table.concat(words, " ")
+end
+
+-- stdout (without the "exit:N" line the shell appended), and the status.
+local function split_status(out)
+  return (out:gsub("exit:%d+\n$", "")), tonumber(out:match("exit:(%d+)\n$"))
+end
+
+--- Runs `argv` (array of words, quoted here) with `env` (name -> value; the
+--- GONG_* variables of the parent are cleared unless given) and returns
+--- stdout, stderr, exit status (128 + N when signal N ended it).
+function M.run(argv, env)
   local errfile = os.tmpname()
-  local p = assert(io.popen(table.concat(words, " ") .. " 2>" .. errfile .. "; echo \"exit:$?\"", "r"))
+  local p = assert(io.popen(command(argv, env) .. " 2>" .. errfile .. "; echo \"exit:$?\"", "r"))
   local out = p:read("*a")
   p:close()
   local err = assert(M.read_file(errfile))
   os.remove(errfile)
-  local status = tonumber(out:match("exit:(%d+)\n$"))
-  return out:gsub("exit:%d+\n$", ""), err, status
+  local stdout, status = split_status(out)
+  return stdout, err, status
+end
+
+--- Starts `argv` in the background as M.run would run it: returns its pid
+--- and a function that waits for it and returns stdout, stderr, status.
+function M.spawn(argv, env)
+  local errfile = os.tmpname()
+  -- sh prints its pid, then becomes env, then the program, which keeps that pid.
+  local p = assert(io.popen("sh -c 'echo $$; exec \"$@\"' sh " .. command(argv, env)
+    .. " 2>" .. errfile .. "; echo \"exit:$?\"", "r"))
+  local pid = assert(tonumber(p:read("*l")))
+  return pid, function()
+    local out = p:read("*a")
+    p:close()
+    local err = M.read_file(errfile) or ""
+    os.remove(errfile)
+    local stdout, status = split_status(out)
+    return stdout, err, status
+  end
 end
 
 --- Runs a Lua snippet in a child interpreter: M.lua_code(code, env).
