@@ -31,7 +31,7 @@ CLI_SRC := $(wildcard lua/gong/cli/*.lua)
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 WARN    := -std=c99 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes
-DEFS    := -D_POSIX_C_SOURCE=200809L
+DEFS    := -D_XOPEN_SOURCE=700
 PKG_CFLAGS = $(shell pkg-config --cflags $(LUA_PC) libcurl)
 PKG_LIBS   = $(shell pkg-config --libs libcurl)
 SANITIZE ?=

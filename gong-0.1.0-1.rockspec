@@ -27,7 +27,7 @@ build = {
   modules = {
     ["gong.core"] = {
       sources = { "src/gong.c" },
-      defines = { "_POSIX_C_SOURCE=200809L" },
+      defines = { "_XOPEN_SOURCE=700" },
       libraries = { "curl", "pthread", "m" },
       libdirs = { "$(CURL_LIBDIR)" },
     },

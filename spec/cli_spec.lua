@@ -678,6 +678,52 @@ describe("the gong-library program", function()
       assert.are.equal(0, #small:requests())
     end)
 
+    it("fails before any request when FILE is a directory, or not a regular file", function()
+      local dir = new_dir()
+      local err = failed({ "export", "-o", dir }, env())
+      assert.are.equal("gong-library: cannot write " .. dir .. ": it is a directory; -o names the file to write\n", err)
+      err = failed({ "export", "-o", "/dev/null" }, env())
+      assert.truthy(err:find("cannot write /dev/null: it is a character device, not a regular file", 1, true), err)
+      assert.are.equal(0, #small:requests())
+      assert.are.same({}, listing(dir))
+    end)
+
+    -- ls's view of a file: mode, owner and group (numeric).
+    local function mode_of(path)
+      return process.capture("ls -ln " .. process.quote(path)):match("^(%S+)%s+%S+%s+(%d+)%s+(%d+)")
+    end
+
+    it("keeps an existing FILE's mode, owner and group when it replaces it", function()
+      local dir = new_dir()
+      local path = write_file(dir:match("[^/]+$") .. "/lib.json", "old\n", "600")
+      local is_root = process.capture("id -u") == "0\n"
+      if is_root then os.execute("chown 65534:65534 " .. process.quote(path)) end
+      local mode, uid, gid = mode_of(path)
+      ok({ "export", "-o", path }, env())
+      assert.are.equal(output.export_json(expected()), slurp(path))
+      assert.are.same({ "-rw-------", uid, gid }, { mode_of(path) })
+      assert.are.equal("-rw-------", mode)
+      if is_root then assert.are.equal("65534", uid) end
+      os.execute("chmod 640 " .. process.quote(path))
+      ok({ "export", "-o", path, "--format", "ndjson" }, env())
+      assert.are.equal("-rw-r-----", (mode_of(path)))
+      assert.are.same({ "lib.json" }, listing(dir))
+    end)
+
+    it("writes through a symlink to its target, which it replaces, and keeps the link", function()
+      local dir = new_dir()
+      local target = write_file(dir:match("[^/]+$") .. "/real.json", "old\n", "640")
+      os.execute("ln -s real.json " .. process.quote(dir .. "/link.json"))
+      ok({ "export", "-o", dir .. "/link.json" }, env())
+      assert.are.equal(output.export_json(expected()), slurp(target))
+      assert.are.equal("real.json", process.capture("readlink " .. process.quote(dir .. "/link.json")):gsub("\n$", ""))
+      assert.are.equal("-rw-r-----", (mode_of(target)))
+      assert.are.same({ "link.json", "real.json" }, listing(dir))
+      os.execute("ln -s missing.json " .. process.quote(dir .. "/dangling.json"))
+      local err = failed({ "export", "-o", dir .. "/dangling.json" }, env())
+      assert.truthy(err:find("it is a symbolic link to nothing", 1, true), err)
+    end)
+
     it("still writes the other folders when one folder's calls fail, warns naming it, and exits 1", function()
       local victim = a_folder_with_calls()
       small:faults({ { path = "/library/folders/" .. victim.id .. "/calls", status = 404, times = -1 } })

@@ -1,9 +1,13 @@
 /*
- * Files that hold secrets: a credentials file must be the user's own and
- * closed to everyone else before a byte of it is used. The checks are made
- * with fstat on the descriptor that is then read, so the file judged is the
- * file read (a symlink is judged by its target, as it is what gets read).
+ * Files: a credentials file must be the user's own and closed to everyone
+ * else before a byte of it is used (the checks are made with fstat on the
+ * descriptor that is then read, so the file judged is the file read; a
+ * symlink is judged by its target, as it is what gets read). And what the
+ * CLI needs to replace an output file faithfully: stat, realpath, chmod and
+ * chown, which Lua's io library does not have.
  */
+#include <limits.h>
+#include <stdlib.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -72,5 +76,77 @@ static int fs_read_private_file(lua_State *L) {
   }
   close(fd);
   luaL_pushresult(&b);
+  return 1;
+}
+
+static const char *fs_type(mode_t mode) {
+  return S_ISREG(mode) ? "file" : S_ISDIR(mode) ? "directory" : S_ISLNK(mode) ? "link"
+       : S_ISFIFO(mode) ? "fifo" : S_ISCHR(mode) ? "character device" : S_ISBLK(mode) ? "block device"
+       : S_ISSOCK(mode) ? "socket" : "unknown";
+}
+
+/*
+ * core.stat(path [, follow]) -> {type, mode, uid, gid} | nil, message
+ * type: "file", "directory", "link" (only with follow = false), "fifo", ...;
+ * mode: the permission bits, set-id and sticky bits included. Follows
+ * symlinks unless `follow` is false.
+ */
+static int fs_stat(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  int follow = lua_isnoneornil(L, 2) || lua_toboolean(L, 2);
+  struct stat st;
+  if ((follow ? stat(path, &st) : lstat(path, &st)) != 0) {
+    lua_pushnil(L);
+    lua_pushstring(L, strerror(errno));
+    return 2;
+  }
+  lua_createtable(L, 0, 4);
+  lua_pushstring(L, fs_type(st.st_mode));
+  lua_setfield(L, -2, "type");
+  lua_pushinteger(L, (lua_Integer)(st.st_mode & 07777));
+  lua_setfield(L, -2, "mode");
+  lua_pushinteger(L, (lua_Integer)st.st_uid);
+  lua_setfield(L, -2, "uid");
+  lua_pushinteger(L, (lua_Integer)st.st_gid);
+  lua_setfield(L, -2, "gid");
+  return 1;
+}
+
+/* core.realpath(path) -> the absolute path without symlinks | nil, message */
+static int fs_realpath(lua_State *L) {
+  char *real = realpath(luaL_checkstring(L, 1), NULL);
+  if (real == NULL) {
+    lua_pushnil(L);
+    lua_pushstring(L, strerror(errno));
+    return 2;
+  }
+  lua_pushstring(L, real);
+  free(real);
+  return 1;
+}
+
+/* core.chmod(path, mode) -> true | nil, message */
+static int fs_chmod(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  lua_Integer mode = luaL_checkinteger(L, 2);
+  if (chmod(path, (mode_t)(mode & 07777)) != 0) {
+    lua_pushnil(L);
+    lua_pushstring(L, strerror(errno));
+    return 2;
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* core.chown(path, uid, gid) -> true | nil, message (only root may give a file away) */
+static int fs_chown(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  lua_Integer uid = luaL_checkinteger(L, 2), gid = luaL_checkinteger(L, 3);
+  if (chown(path, (uid_t)uid, (gid_t)gid) != 0) {
+    lua_pushnil(L);
+    lua_pushstring(L, strerror(errno));
+    return 2;
+  }
+  lua_pushboolean(L, 1);
   return 1;
 }

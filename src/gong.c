@@ -104,7 +104,8 @@ static void state_set_version(lua_State *L) {
 int luaopen_gong_core(lua_State *L) {
   static const luaL_Reg functions[] = {
     {"new", client_new}, {"error", error_new}, {"is_error", error_is},
-    {"read_private_file", fs_read_private_file}, {"catch_signals", signals_catch},
+    {"read_private_file", fs_read_private_file}, {"stat", fs_stat}, {"realpath", fs_realpath},
+    {"chmod", fs_chmod}, {"chown", fs_chown}, {"catch_signals", signals_catch},
     {"guard_file", signals_guard}, {"unguard_file", signals_unguard}, {NULL, NULL}};
   const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
   int state;

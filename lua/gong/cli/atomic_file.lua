@@ -2,11 +2,17 @@
 ---
 --- FILE is written as FILE.tmp-XXXXXXXXXXXX beside it (the same directory, so
 --- the rename is atomic) and renamed once complete. The temporary file is
---- created before anything is fetched, so an unwritable place fails at once
---- rather than after minutes of requests, and it is gone however the run
---- ends: discard() on failure or interrupt, and gong.core's signal handling
---- (core.guard_file) when a second Ctrl-C, SIGTERM or SIGHUP ends the process
---- before Lua can clean up.
+--- created before anything is fetched, so an unwritable place (a missing or
+--- read-only directory, a FILE that is a directory) fails at once rather than
+--- after minutes of requests, and it is gone however the run ends: discard()
+--- on failure or interrupt, and gong.core's signal handling (core.guard_file)
+--- when a second Ctrl-C, SIGTERM or SIGHUP ends the process before Lua can
+--- clean up.
+---
+--- Replacing keeps what the old file was: its mode, and its owner and group
+--- where the user may set them (root may). A symlink is written through: its
+--- target is replaced, the link stays. Only regular files are replaced, so
+--- `-o /dev/null` cannot swap a device for a file.
 
 local core = require "gong.core"
 
@@ -32,7 +38,7 @@ local function random_suffix()
 end
 
 ---@class gong.cli.AtomicFile
----@field path string the file it becomes
+---@field path string the file it becomes (a symlink's target)
 ---@field tmp string the temporary file written until then
 local AtomicFile = {}
 local atomic_mt = { __index = AtomicFile }
@@ -42,14 +48,32 @@ local atomic_mt = { __index = AtomicFile }
 ---@return gong.cli.AtomicFile|nil file
 ---@return string|nil message
 function _M.open(path)
-  local tmp = path .. ".tmp-" .. random_suffix()
+  local target, old = path, core.stat(path, false)
+  if old and old.type == "link" then
+    local real = core.realpath(path)
+    if not real then
+      return nil, "cannot write " .. path .. ": it is a symbolic link to nothing (a missing file or a loop)"
+    end
+    target, old = real, core.stat(real)
+  end
+  if old and old.type == "directory" then
+    return nil, "cannot write " .. path .. ": it is a directory; -o names the file to write"
+  elseif old and old.type ~= "file" then
+    return nil, "cannot write " .. path .. ": it is a " .. old.type .. ", not a regular file (- is stdout)"
+  end
+  local tmp = target .. ".tmp-" .. random_suffix()
   core.guard_file(tmp)
   local f, err = io.open(tmp, "wb")
   if not f then
     core.unguard_file(tmp)
-    return nil, "cannot write " .. path .. ": " .. tostring(err)
+    return nil, "cannot write " .. path .. ": " .. tostring(err):gsub("^.-: ", "")
   end
-  return setmetatable({ path = path, tmp = tmp, file = f, finished = false }, atomic_mt)
+  if old then
+    -- The group first: chown may clear set-id bits, which chmod then restores.
+    core.chown(tmp, old.uid, old.gid)
+    core.chmod(tmp, old.mode)
+  end
+  return setmetatable({ path = target, tmp = tmp, file = f, finished = false }, atomic_mt)
 end
 
 --- Removes the temporary file, unless committed; idempotent.
