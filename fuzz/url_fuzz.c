@@ -43,7 +43,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   (void)url_host_is_loopback(src);
   if (strlen(src) == size) {
-    const char *why = url_check_base(src, 0);
+    const char *reason;
+    const char *why = url_check_base(src, 0, &reason);
     if (why == NULL && strchr(src, '@') != NULL && strstr(src, "://") != NULL) {
       /* Accepted: libcurl must agree there is no userinfo. */
       CURLU *u = curl_url();
@@ -54,7 +55,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       curl_free(user);
       curl_url_cleanup(u);
     }
-    (void)url_check_base(src, 1);
+    if ((why == NULL) != (reason == NULL)) abort();
+    (void)url_check_base(src, 1, &reason);
   }
   free(src);
   free(dst);

@@ -99,7 +99,19 @@ describe("gong.cli.args.parse()", function()
     { { "calls", "1", "--concurrency", "2" }, "option --concurrency is not valid for 'calls'" },
     { { "folders", "--format", "json" }, "option --format is not valid for 'folders'" },
     { { "folders", "--credentials" }, "option --credentials needs a value" },
+    { { "foldrs" }, "unknown command 'foldrs' (did you mean 'folders'?)" },
+    { { "folders", "--jsno" }, "unknown option --jsno (did you mean '--json'?)" },
+    { { "folders", "--timeout", "-1" }, "--timeout needs a number of seconds greater than 0, not '-1'" },
+    { { "export", "--concurrency", "-3" }, "--concurrency needs a whole number from 1 to 64, not '-3'" },
+    { { "tree", "--depth", "two" }, "--depth needs a whole number of levels" },
+    { { "tree", "--depth=-1" }, "--depth needs a whole number of levels" },
+    { { "folders", "--depth", "1" }, "option --depth is not valid for 'folders'" },
   }
+  it("suggests nothing for a word close to none", function()
+    assert.are.equal("unknown command 'frobnicate'", select(2, args.parse({ "frobnicate" })))
+    assert.are.equal("unknown command 'x'", select(2, args.parse({ "x" })))
+  end)
+
   for _, case in ipairs(usage_errors) do
     it("rejects " .. (#case[1] > 0 and table.concat(case[1], " ") or "no arguments") .. ": " .. case[2], function()
       local opts, msg = args.parse(case[1])

@@ -233,6 +233,15 @@ describe("the gong-library program", function()
       assert.are.equal(help.text("tree"), ok({ "tree", "-h" }, {}))
     end)
 
+    it("prints the version without the C core, and says the core is missing", function()
+      local out, err, status = run({ "--version" }, { LUA_CPATH = "/nonexistent/?.so" })
+      assert.are.equal("gong-library " .. require("gong.version") .. " (" .. process.lua_code(
+        'io.write(jit and jit.version or _VERSION)') .. ")\n", out)
+      assert.are.equal(1, status)
+      assert.truthy(err:find("^gong%-library: gong%.core, gong's C module, does not load: .*; build it %(make%) "
+        .. "or set LUA_CPATH to where gong/core%.so is\n$"), err)
+    end)
+
     it("prints the gong version and the Lua that runs it with --version", function()
       local expected = process.lua_code(
         'io.write(require("gong")._VERSION, " (", jit and jit.version or _VERSION, ")")')
@@ -294,9 +303,32 @@ describe("the gong-library program", function()
       assert.truthy(err:find("/library/folders/[redacted]/calls", 1, true), err)
     end)
 
-    it("exit with status 1 and one line when the server cannot be reached", function()
+    it("exit with status 1 and one line when the server cannot be reached, saying what to check", function()
       local err = failed({ "folders", "--base-url", "http://127.0.0.1:1" })
       assert.truthy(err:find("127.0.0.1", 1, true), err)
+      local suffix = " (5 attempts); check the base URL (from --base-url) and the network\n"
+      assert.are.equal(suffix, err:sub(-#suffix))
+      assert.is_nil(err:find("after 5 attempts", 1, true), err)
+      err = failed({ "folders" }, basic_env({ GONG_BASE_URL = "http://127.0.0.1:1" }))
+      assert.truthy(err:find("check the base URL (from GONG_BASE_URL in the environment)", 1, true), err)
+    end)
+
+    it("say which credentials to check after a 401, and where they came from", function()
+      local err = failed({ "folders" }, basic_env({ GONG_ACCESS_KEY_SECRET = "wrong-secret-value" }))
+      local suffix = "; check GONG_ACCESS_KEY and GONG_ACCESS_KEY_SECRET (from the environment)\n"
+      assert.are.equal(suffix, err:sub(-#suffix))
+      err = failed({ "tree" }, { GONG_BASE_URL = srv.url, GONG_TOKEN = "wrong-secret-value" })
+      suffix = "; check GONG_TOKEN (from the environment)\n"
+      assert.are.equal(suffix, err:sub(-#suffix))
+    end)
+
+    it("say when to try again when Gong's rate limit asks to wait long", function()
+      srv:faults({ { status = 429, headers = { ["Retry-After"] = "3600" }, times = -1 } })
+      local err = failed({ "folders" })
+      local at = os.date("!%H:%M UTC", os.time() + 3600)
+      local before = os.date("!%H:%M UTC", os.time() + 3599)
+      assert.truthy(err:find("; Gong asks to wait 60 min: try again after " .. at, 1, true)
+        or err:find("; Gong asks to wait 60 min: try again after " .. before, 1, true), err)
     end)
 
     it("give up after --timeout seconds on a server that does not answer", function()
@@ -347,6 +379,29 @@ describe("the gong-library program", function()
       local out = ok({ "folders", "--csv", "--base-url=" .. srv.url },
                      basic_env({ GONG_BASE_URL = "http://127.0.0.1:1" }))
       assert.are.equal(output.folders_csv(lib.folders), out)
+    end)
+
+    -- A usage error naming where the value came from, in the CLI's terms.
+    local function refused(args, env, message)
+      local out, err, status = run(args, env)
+      assert.are.equal(2, status, err)
+      assert.are.equal("", out)
+      assert.are.equal("gong-library: " .. message .. "\nTry 'gong-library --help' for more information.\n", err)
+      assert.are.equal(0, #srv:requests())
+    end
+
+    it("refuses a bad URL as a usage error naming the flag or variable, never a Lua option", function()
+      refused({ "folders", "--base-url", "http://example.com/v2" }, nil,
+              "--base-url uses plain http to a host that is not this machine; use https")
+      refused({ "folders" }, basic_env({ GONG_BASE_URL = "https://user:pw@example.com/v2" }),
+              "GONG_BASE_URL in the environment must not contain credentials; set GONG_ACCESS_KEY and "
+              .. "GONG_ACCESS_KEY_SECRET, or GONG_TOKEN, in the environment or a --credentials file")
+      refused({ "folders", "--base-url=ftp://example.com" }, nil, "--base-url must use https (or http to this machine)")
+      refused({ "folders", "--base-url=https://example.com/v2?x=1" }, nil, "--base-url must not contain a query string")
+    end)
+
+    it("refuses a value gong rejects as a usage error naming the flag", function()
+      refused({ "folders", "--timeout", "100000" }, nil, "--timeout must be a number from 0.001 to 86400")
     end)
   end)
 
@@ -525,6 +580,41 @@ describe("the gong-library program", function()
         assert.are.equal(0, #srv:requests())
       end)
     end
+
+    it("names the line of the file a refused base URL came from", function()
+      local path = write_file("bad-base.env", "GONG_TOKEN=test-token\n# tenant\nGONG_BASE_URL=http://example.com/v2\n")
+      local out, err, status = run({ "folders", "--credentials", path }, { GONG_BASE_URL = srv.url })
+      assert.are.equal(2, status, err)
+      assert.are.equal("", out)
+      assert.truthy(err:find("^gong%-library: GONG_BASE_URL on line 3 of credentials file " .. path:gsub("%p", "%%%0")
+        .. " uses plain http to a host that is not this machine; use https\n"), err)
+    end)
+
+    it("reads $XDG_CONFIG_HOME/gong/credentials when no file is named, with the same checks", function()
+      local config = new_dir()
+      os.execute("mkdir " .. process.quote(config .. "/gong"))
+      local path = process.write_file(config .. "/gong/credentials", "GONG_TOKEN=test-token\n")
+      ok({ "folders" }, { GONG_BASE_URL = srv.url, XDG_CONFIG_HOME = config })
+      assert.are.equal("Bearer test-token", last_authorization())
+      -- A named file, and $GONG_CREDENTIALS_FILE, come first.
+      local other = write_file("other.env", BASIC)
+      ok({ "folders", "--credentials", other }, { GONG_BASE_URL = srv.url, XDG_CONFIG_HOME = config })
+      assert.are.equal("Basic dGVzdC1rZXk6dGVzdC1zZWNyZXQ=", last_authorization())
+      ok({ "folders" }, { GONG_BASE_URL = srv.url, XDG_CONFIG_HOME = config, GONG_CREDENTIALS_FILE = other })
+      assert.are.equal("Basic dGVzdC1rZXk6dGVzdC1zZWNyZXQ=", last_authorization())
+      os.execute("chmod 644 " .. process.quote(path))
+      local err = failed({ "folders" }, { GONG_BASE_URL = srv.url, XDG_CONFIG_HOME = config, GONG_TOKEN = creds.token })
+      assert.truthy(err:find("credentials file " .. path .. " is accessible by group or others", 1, true), err)
+      -- Without the default file, the environment.
+      os.execute("rm " .. process.quote(path))
+      ok({ "folders" }, { GONG_BASE_URL = srv.url, XDG_CONFIG_HOME = config, GONG_TOKEN = creds.token })
+    end)
+
+    it("takes a file a shell can source (export NAME=VALUE) and one an editor gave a byte order mark", function()
+      local path = write_file("sourced.env", "\239\187\191# for gong\r\nexport GONG_TOKEN=test-token\r\n")
+      ok({ "folders", "--credentials", path }, { GONG_BASE_URL = srv.url })
+      assert.are.equal("Bearer test-token", last_authorization())
+    end)
 
     it("never prints a credential read from the file, even one typed where a folder id goes", function()
       local path = write_file("redact.env", BASIC)

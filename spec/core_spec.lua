@@ -101,6 +101,19 @@ describe("gong.core", function()
       raises("config", core.new, { base_url = "https://example.com/v2?x=1" })
     end)
 
+    it("names the option, and for a base URL the reason, in the error's fields", function()
+      local err = raises("config", core.new, { timeout = "5" })
+      assert.are.equal("timeout", err.option)
+      for url, reason in pairs({ ["http://example.com"] = "plain_http", ["ftp://example.com"] = "scheme",
+                                 ["not a url"] = "invalid", ["https://example.com/v2?x=1"] = "query",
+                                 ["https://example.com/#f"] = "fragment", ["https://u:p@example.com"] = "credentials" }) do
+        err = raises("config", core.new, { base_url = url })
+        assert.are.same({ "base_url", reason }, { err.option, err.reason }, url)
+      end
+      assert.are.equal("token", raises("config", core.new, { access_key = "k", access_key_secret = "s", token = "t" })
+        .option)
+    end)
+
     it("refuses credentials in the base URL without repeating them", function()
       local err = raises("config", core.new, { base_url = "https://user:hunter2@example.com" })
       assert.is_nil(err.message:find("hunter2", 1, true))
@@ -637,6 +650,22 @@ describe("gong.core", function()
   end)
 
   describe("core.error()", function()
+    it("gives every error an errors list, empty unless the server sent some", function()
+      assert.are.same({}, core.error("network", "down").errors)
+      assert.are.same({ "a" }, core.error("http", "x", { errors = { "a" } }).errors)
+      local c = core.new({ base_url = "http://127.0.0.1:1", token = "t", rate = false, max_retries = 0 })
+      local _, err = c:folders()
+      assert.are.same({}, err.errors)
+      assert.is_nil(err.errors[1])
+    end)
+
+    it("says how many attempts there were, once, beside the request id", function()
+      assert.are.equal("gong: x (2 attempts)", tostring(core.error("http", "x", { attempts = 2 })))
+      assert.are.equal("gong: x (2 attempts, request r)", tostring(core.error("http", "x", { attempts = 2,
+                                                                                             request_id = "r" })))
+      assert.are.equal("gong: x (request r)", tostring(core.error("http", "x", { attempts = 1, request_id = "r" })))
+    end)
+
     it("makes errors of the same shape, whose tostring is one line", function()
       local err = core.error("http", "HTTP 500 on GET /x:\nboom", { status = 500, request_id = "r9",
                                                                        kind = "ignored" })

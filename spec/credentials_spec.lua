@@ -21,18 +21,19 @@ describe("gong.credentials", function()
       assert.are.equal("from-options", r.token)
       assert.is_nil(r.access_key)
       assert.is_nil(r.access_key_secret)
-      assert.are.same({ credentials = "the options table", base_url = "the environment" }, r.origin)
+      assert.are.equal("the options table", r.source.where)
+      assert.are.same({ token = "option 'token'", base_url = "GONG_BASE_URL in the environment" }, r.origin)
       assert.are.same({ "from-options" }, r.secrets)
     end)
 
     it("takes the base URL from the first source that has one", function()
       local r = assert(credentials.resolve({
-        credentials.from_options({ base_url = "https://cli.example" }, "the command line"),
+        credentials.from_options({ base_url = "https://cli.example" }, "the command line", { base_url = "--base-url" }),
         env({ GONG_TOKEN = "t", GONG_BASE_URL = "https://e.example" }),
       }, HOW))
       assert.are.equal("https://cli.example", r.base_url)
       assert.are.equal("t", r.token)
-      assert.are.same({ credentials = "the environment", base_url = "the command line" }, r.origin)
+      assert.are.same({ token = "GONG_TOKEN in the environment", base_url = "--base-url" }, r.origin)
     end)
 
     it("treats empty environment variables as unset", function()
@@ -54,6 +55,15 @@ describe("gong.credentials", function()
       local _, err = credentials.resolve({ env({ GONG_TOKEN = "t", GONG_ACCESS_KEY_SECRET = "s" }) }, HOW)
       assert.are.equal("the environment sets both GONG_TOKEN and GONG_ACCESS_KEY_SECRET; keep one kind of "
         .. "credentials", err)
+    end)
+  end)
+
+  describe("default_file()", function()
+    it("is gong/credentials under $XDG_CONFIG_HOME, else ~/.config", function()
+      local function at(t) return credentials.default_file(function(name) return t[name] end) end
+      assert.are.equal("/x/gong/credentials", at({ XDG_CONFIG_HOME = "/x", HOME = "/h" }))
+      assert.are.equal("/h/.config/gong/credentials", at({ XDG_CONFIG_HOME = "", HOME = "/h" }))
+      assert.is_nil(at({}))
     end)
   end)
 
@@ -84,7 +94,9 @@ describe("gong.credentials", function()
       assert.are.equal("key-1", r.access_key)
       assert.are.equal("s 2", r.access_key_secret)
       assert.are.equal("https://f.example", r.base_url)
-      assert.are.same({ credentials = "credentials file " .. path, base_url = "credentials file " .. path }, r.origin)
+      assert.are.same({ access_key = "GONG_ACCESS_KEY on line 2 of credentials file " .. path,
+                        access_key_secret = "GONG_ACCESS_KEY_SECRET on line 3 of credentials file " .. path,
+                        base_url = "GONG_BASE_URL on line 4 of credentials file " .. path }, r.origin)
     end)
 
     it("refuses a file others may read, a directory, a missing file, naming the file and the fix", function()
@@ -111,10 +123,17 @@ describe("gong.credentials", function()
     end)
 
     it("names the line of a malformed one, never its content", function()
-      local path = file("bad", "GONG_TOKEN=t\nexport GONG_SECRET_VALUE=hunter2\n")
+      local path = file("bad", "GONG_TOKEN=t\nGONG_SECRET hunter2\n")
       local source, err = credentials.read_file(path)
       assert.is_nil(source)
       assert.are.equal("credentials file " .. path .. ", line 2: expected NAME=VALUE", err)
+    end)
+
+    it("takes a shell's `export NAME=VALUE` and a UTF-8 byte order mark", function()
+      local path = file("shell", "\239\187\191export GONG_TOKEN=tok-1\r\n  export GONG_BASE_URL='https://s.example'\n")
+      local r = assert(credentials.resolve({ assert(credentials.read_file(path)) }, HOW))
+      assert.are.equal("tok-1", r.token)
+      assert.are.equal("https://s.example", r.base_url)
     end)
   end)
 end)

@@ -62,7 +62,7 @@ describe("reliability", function()
       assert.are.equal(500, err.status)
       assert.are.equal(3, err.attempts)
       assert.are.equal(3, seen())
-      assert.matches(" after 3 attempts", tostring(err))
+      assert.matches("^gong: HTTP 500 on GET /library/folders: [^()]+ %(3 attempts, request %x+%)$", tostring(err))
     end)
 
     for _, status in ipairs({ 400, 401, 403, 404 }) do

@@ -88,9 +88,10 @@ static void client_headers(lua_State *L, gong_client *c, int idx) {
  */
 static void client_auth(lua_State *L, gong_client *c, const client_config *cfg) {
   if ((cfg->access_key == NULL) != (cfg->access_key_secret == NULL))
-    error_raise(L, "config", "options 'access_key' and 'access_key_secret' go together");
+    option_error(L, cfg->access_key == NULL ? "access_key" : "access_key_secret",
+                 "is missing: access_key and access_key_secret go together");
   if (cfg->access_key != NULL && cfg->token != NULL)
-    error_raise(L, "config", "give either access_key/access_key_secret or token, not both");
+    option_error(L, "token", "is given with access_key/access_key_secret: give one kind, not both");
   if (cfg->access_key != NULL) {
     c->auth = AUTH_BASIC;
     CLIENT_SETOPT(L, c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
@@ -106,13 +107,13 @@ static void client_auth(lua_State *L, gong_client *c, const client_config *cfg) 
 /* Sets up the client and its easy handle from the options table at `opts`. */
 static void client_configure(lua_State *L, gong_client *c, int opts) {
   client_config cfg;
-  const char *why;
+  const char *why, *reason;
   size_t len;
   memset(&cfg, 0, sizeof cfg);
   options_read(L, opts, &cfg);
 
-  why = url_check_base(cfg.base_url, cfg.allow_http);
-  if (why != NULL) option_error(L, "base_url", why);
+  why = url_check_base(cfg.base_url, cfg.allow_http, &reason);
+  if (why != NULL) option_error_because(L, "base_url", why, reason);
   len = strlen(cfg.base_url);
   while (len > 0 && cfg.base_url[len - 1] == '/') len--;
   c->base_url = (char *)malloc(len + 1);
@@ -315,6 +316,42 @@ static int client_calls(lua_State *L) {
 }
 
 /*
+ * Checks a batch's options table at `idx` (nil is fine), raising an argument
+ * error that names `who` (the method the user called); returns the
+ * concurrency it asks for.
+ */
+static int client_batch_options(lua_State *L, int idx, const char *who) {
+  int concurrency = BATCH_DEFAULT_CONCURRENCY;
+  if (lua_isnoneornil(L, idx)) return concurrency;
+  if (lua_type(L, idx) != LUA_TTABLE)
+    return error_raise(L, "argument", "%s: options must be a table (got %s)", who, luaL_typename(L, idx));
+  lua_getfield(L, idx, "concurrency");
+  if (!lua_isnil(L, -1)) {
+    lua_Number v = lua_tonumber(L, -1);
+    if (lua_type(L, -1) != LUA_TNUMBER || v < 1 || v > BATCH_MAX_CONCURRENCY || v != floor(v))
+      return error_raise(L, "argument", "%s: concurrency must be an integer from 1 to %d", who,
+                         BATCH_MAX_CONCURRENCY);
+    concurrency = (int)v;
+  }
+  lua_getfield(L, idx, "on_result");
+  if (!lua_isnil(L, -1) && lua_type(L, -1) != LUA_TFUNCTION)
+    return error_raise(L, "argument", "%s: on_result must be a function", who);
+  lua_pop(L, 2);
+  return concurrency;
+}
+
+/*
+ * core.check_batch_options(opts, who): raises what calls_batch would for
+ * `opts`, naming `who`; for methods built on calls_batch, which must refuse
+ * bad options before their first request.
+ */
+static int client_check_batch_options(lua_State *L) {
+  const char *who = luaL_checkstring(L, 2);
+  client_batch_options(L, 1, who);
+  return 0;
+}
+
+/*
  * client:calls_batch(ids [, opts]) -> results | nil, err
  * results[i] is the calls list of ids[i], or an error object for it.
  * opts.concurrency (default 3) transfers at once; opts.on_result(i, calls,
@@ -339,20 +376,7 @@ static int client_calls_batch(lua_State *L) {
                          k, luaL_typename(L, -1));
     lua_pop(L, 1);
   }
-  if (!lua_isnoneornil(L, 3)) {
-    luaL_checktype(L, 3, LUA_TTABLE);
-    lua_getfield(L, 3, "concurrency");
-    if (!lua_isnil(L, -1)) {
-      lua_Number v = lua_tonumber(L, -1);
-      if (lua_type(L, -1) != LUA_TNUMBER || v < 1 || v > BATCH_MAX_CONCURRENCY || v != floor(v))
-        return error_raise(L, "argument", "calls_batch: concurrency must be an integer from 1 to %d",
-                           BATCH_MAX_CONCURRENCY);
-      job.concurrency = (int)v;
-    }
-    lua_getfield(L, 3, "on_result");
-    if (!lua_isnil(L, -1) && lua_type(L, -1) != LUA_TFUNCTION)
-      return error_raise(L, "argument", "calls_batch: on_result must be a function");
-  }
+  job.concurrency = client_batch_options(L, 3, "calls_batch");
   lua_settop(L, 3);
   if (c->closed) return client_closed_error(L, "calls_batch");
   lua_createtable(L, job.n, 0); /* 4: results */

@@ -1,9 +1,9 @@
 /*
  * The one error shape of gong, shared by C and Lua: a table
- *   { kind, message, status?, request_id?, errors?, url?, attempts?, retry_after? }
+ *   { kind, message, errors, status?, request_id?, url?, attempts?, retry_after?, ... }
  * with the "gong.error" metatable, whose __tostring gives one line for humans.
  * Kinds: argument, config, closed, http, network, timeout, decode, too_large,
- * rate_limited.
+ * rate_limited, interrupted.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -40,6 +40,9 @@ static void error_push(lua_State *L, const char *kind, const char *fmt, ...) {
   lua_setfield(L, -2, "kind");
   lua_pushstring(L, line);
   lua_setfield(L, -2, "message");
+  /* Always a list, so err.errors[1] is safe whatever went wrong. */
+  lua_newtable(L);
+  lua_setfield(L, -2, "errors");
   luaL_setmetatable(L, ERROR_MT);
 }
 
@@ -67,36 +70,30 @@ static void error_set_integer(lua_State *L, const char *name, lua_Integer v) {
   lua_setfield(L, -2, name);
 }
 
-/* __tostring: "gong: <message> (request <id>)", plus the number of attempts. */
+/*
+ * __tostring: "gong: <message>", then in parentheses the number of attempts
+ * when there were several and Gong's requestId when it sent one:
+ * "gong: HTTP 503 on GET /library/folders: Service Unavailable (5 attempts, request 7f3a)".
+ */
 static int error_tostring(lua_State *L) {
-  luaL_Buffer b;
+  int attempts = 0, has_request;
+  const char *msg;
   luaL_checktype(L, 1, LUA_TTABLE);
-  luaL_buffinit(L, &b);
-  luaL_addstring(&b, "gong: ");
   lua_getfield(L, 1, "message");
-  if (lua_type(L, -1) == LUA_TSTRING) {
-    luaL_addvalue(&b);
-  } else {
-    lua_pop(L, 1);
-    luaL_addstring(&b, "error");
-  }
+  msg = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "error";
   lua_getfield(L, 1, "attempts");
-  if (lua_type(L, -1) == LUA_TNUMBER && lua_tonumber(L, -1) > 1) {
-    lua_pushfstring(L, " after %d attempts", (int)lua_tonumber(L, -1));
-    lua_remove(L, -2);
-    luaL_addvalue(&b);
-  } else {
-    lua_pop(L, 1);
-  }
+  if (lua_type(L, -1) == LUA_TNUMBER && lua_tonumber(L, -1) > 1) attempts = (int)lua_tonumber(L, -1);
   lua_getfield(L, 1, "request_id");
-  if (lua_type(L, -1) == LUA_TSTRING) {
-    lua_pushfstring(L, " (request %s)", lua_tostring(L, -1));
-    lua_remove(L, -2);
-    luaL_addvalue(&b);
-  } else {
-    lua_pop(L, 1);
-  }
-  luaL_pushresult(&b);
+  has_request = lua_type(L, -1) == LUA_TSTRING;
+  if (attempts && has_request)
+    lua_pushfstring(L, "gong: %s (%d attempts, request %s)", msg, attempts,
+                    lua_tostring(L, -1));
+  else if (attempts)
+    lua_pushfstring(L, "gong: %s (%d attempts)", msg, attempts);
+  else if (has_request)
+    lua_pushfstring(L, "gong: %s (request %s)", msg, lua_tostring(L, -1));
+  else
+    lua_pushfstring(L, "gong: %s", msg);
   return 1;
 }
 

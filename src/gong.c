@@ -53,6 +53,7 @@ static const char *state_version(lua_State *L) {
 #include "batch.c"
 #include "client.c"
 #include "fs.c"
+#include "term.c"
 
 /* The one process-wide state: libcurl's global init, done exactly once. */
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
@@ -104,8 +105,10 @@ static void state_set_version(lua_State *L) {
 int luaopen_gong_core(lua_State *L) {
   static const luaL_Reg functions[] = {
     {"new", client_new}, {"error", error_new}, {"is_error", error_is},
+    {"check_batch_options", client_check_batch_options},
     {"read_private_file", fs_read_private_file}, {"stat", fs_stat}, {"realpath", fs_realpath},
-    {"chmod", fs_chmod}, {"chown", fs_chown}, {"catch_signals", signals_catch},
+    {"chmod", fs_chmod}, {"chown", fs_chown}, {"terminal_columns", term_columns},
+    {"catch_signals", signals_catch},
     {"guard_file", signals_guard}, {"unguard_file", signals_unguard}, {NULL, NULL}};
   const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
   int state;

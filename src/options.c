@@ -65,9 +65,19 @@ static void option_push_number(lua_State *L, double v) {
     lua_pushnumber(L, v);
 }
 
-/* Raises a config error for option `name`; never quotes the value. */
+/*
+ * Raises a config error for option `name` (its field `option`), with
+ * `reason` naming why when there is a name for it; never quotes the value.
+ */
+static int option_error_because(lua_State *L, const char *name, const char *why, const char *reason) {
+  error_push(L, "config", "option '%s' %s", name, why);
+  error_set_string(L, "option", name);
+  error_set_string(L, "reason", reason);
+  return lua_error(L);
+}
+
 static int option_error(lua_State *L, const char *name, const char *why) {
-  return error_raise(L, "config", "option '%s' %s", name, why);
+  return option_error_because(L, name, why, NULL);
 }
 
 /* A string without control characters (they could split headers), or the default. */

@@ -50,12 +50,15 @@ static int url_host_is_loopback(const char *host) {
 
 /*
  * Checks a base URL and returns NULL when it is acceptable, or a message
- * saying why not. The message never repeats the URL: it may hold userinfo.
- * Only https is accepted, and http for loopback hosts or with `allow_http`;
- * URLs carrying credentials, a query or a fragment are refused.
+ * saying why not, with a name for the reason in *reason ("invalid",
+ * "credentials", "query", "fragment", "plain_http", "scheme") for callers
+ * that word it their own way. The message never repeats the URL: it may
+ * hold userinfo. Only https is accepted, and http for loopback hosts or with
+ * `allow_http`; URLs carrying credentials, a query or a fragment are refused.
  */
-static const char *url_check_base(const char *url, int allow_http) {
+static const char *url_check_base(const char *url, int allow_http, const char **reason) {
   const char *why = NULL;
+  *reason = NULL;
   char *scheme = NULL, *host = NULL, *part = NULL;
   CURLU *u = curl_url();
   if (u == NULL) return "out of memory";
@@ -63,19 +66,26 @@ static const char *url_check_base(const char *url, int allow_http) {
       curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
       curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
     why = "is not a valid absolute URL (expected https://host[/path])";
+    *reason = "invalid";
   } else if (curl_url_get(u, CURLUPART_USER, &part, 0) == CURLUE_OK) {
     why = "must not contain credentials; use access_key/access_key_secret or token";
+    *reason = "credentials";
   } else if (curl_url_get(u, CURLUPART_QUERY, &part, 0) == CURLUE_OK) {
     why = "must not contain a query string";
+    *reason = "query";
   } else if (curl_url_get(u, CURLUPART_FRAGMENT, &part, 0) == CURLUE_OK) {
     why = "must not contain a fragment";
+    *reason = "fragment";
   } else if (strcmp(scheme, "https") == 0) {
     why = NULL;
   } else if (strcmp(scheme, "http") == 0) {
-    if (!allow_http && !url_host_is_loopback(host))
+    if (!allow_http && !url_host_is_loopback(host)) {
       why = "uses plain http to a non-loopback host; use https (or allow_http = true)";
+      *reason = "plain_http";
+    }
   } else {
     why = "must use https (or http to a loopback host)";
+    *reason = "scheme";
   }
   curl_free(scheme);
   curl_free(host);

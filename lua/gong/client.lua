@@ -79,6 +79,9 @@ local function check_library_options(opts)
   if opts.on_progress ~= nil and type(opts.on_progress) ~= "function" then
     error(core.error("argument", "library: on_progress must be a function"), 3)
   end
+  -- Refused here, before the folder list is fetched, in library's name.
+  local ok, err = pcall(core.check_batch_options, { concurrency = opts.concurrency }, "library")
+  if not ok then error(err, 3) end
   return opts
 end
 

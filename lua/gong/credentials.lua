@@ -12,9 +12,7 @@
 --- The core keeps only what a request can be made with (one kind, Basic as a
 --- pair); everything about sources is here.
 
-local core = require "gong.core"
-
-local getenv, ipairs, pairs, tostring = os.getenv, ipairs, pairs, tostring
+local getenv, ipairs, pairs, require, tostring = os.getenv, ipairs, pairs, require, tostring
 
 local _M = {}
 
@@ -40,19 +38,28 @@ for field, name in pairs(_M.ENV) do FILE_NAMES[name] = field end
 ---@field where string how messages name it: "the environment", "credentials file F"
 ---@field names table<string,string> what each value is called in it (GONG_TOKEN, token)
 ---@field values table<string,any> base_url and credentials, nil where absent
+---@field phrase fun(field: string): string where one value came from, for a message
 ---@field exclusive? boolean supplies the credentials even when it holds none
 
---- Explicit options (gong.new's), as a source that messages call `where`
---- ("the options table" unless told).
+--- Explicit options, as a source: gong.new's ("option 'token'" in
+--- messages), or a program's own, whose `names` say what each is called
+--- there (gong-library: `{ base_url = "--base-url" }`).
 ---@param opts table
----@param where? string
+---@param where? string default "the options table"
+---@param names? table<string,string>
 ---@return gong.credentials.Source
-function _M.from_options(opts, where)
-  local names = {}
-  for field in pairs(_M.ENV) do names[field] = field end
-  return { where = where or "the options table", names = names,
-           values = { base_url = opts.base_url, access_key = opts.access_key,
-                      access_key_secret = opts.access_key_secret, token = opts.token } }
+function _M.from_options(opts, where, names)
+  local given = names
+  names = {}
+  for field in pairs(_M.ENV) do names[field] = given and given[field] or field end
+  return {
+    where = where or "the options table", names = names,
+    values = { base_url = opts.base_url, access_key = opts.access_key,
+               access_key_secret = opts.access_key_secret, token = opts.token },
+    phrase = function(field)
+      return given and names[field] or "option '" .. field .. "'"
+    end,
+  }
 end
 
 --- The environment as a source; an unset or empty variable is absent
@@ -66,7 +73,23 @@ function _M.from_environment(env)
     local v = env(name)
     if v ~= "" then values[field] = v end
   end
-  return { where = "the environment", names = _M.ENV, values = values }
+  return { where = "the environment", names = _M.ENV, values = values,
+           phrase = function(field) return _M.ENV[field] .. " in the environment" end }
+end
+
+--- The credentials file read when none is named: $XDG_CONFIG_HOME/gong/credentials,
+--- else ~/.config/gong/credentials; nil when neither variable says where.
+---@param env? fun(name: string): string|nil os.getenv by default
+---@return string|nil path
+function _M.default_file(env)
+  env = env or getenv
+  local config = env("XDG_CONFIG_HOME")
+  if config == nil or config == "" then
+    local home = env("HOME")
+    if home == nil or home == "" then return nil end
+    config = home .. "/.config"
+  end
+  return config .. "/gong/credentials"
 end
 
 -- A file name as the user should type it in the suggested command.
@@ -92,8 +115,10 @@ local REFUSALS = {
 }
 
 --- Reads a credentials file: one NAME=VALUE per line with the names of
---- `ENV`; blank lines and lines starting with # are ignored; spaces and one
---- pair of quotes around a value are dropped. The file must be the user's own
+--- `ENV` (an `export ` in front is fine, so a shell can source the file too);
+--- blank lines and lines starting with # are ignored; spaces and one pair of
+--- quotes around a value are dropped; a UTF-8 byte order mark and CRLF line
+--- ends are fine. The file must be the user's own
 --- and closed to group and others (a pipe, such as `<(pass show gong)`, is
 --- fine). Returns a source, or nil and a message naming the file and a line
 --- number, never what a line holds: a malformed line may well be a secret.
@@ -102,18 +127,23 @@ local REFUSALS = {
 ---@return string|nil message
 function _M.read_file(path)
   local what = "credentials file " .. path
-  local content, reason, detail = core.read_private_file(path)
+  -- Loaded here, not above: `gong-library --version` reads credentials.ENV
+  -- and must work without the C core.
+  local content, reason, detail = require("gong.core").read_private_file(path)
   if not content then
     return nil, REFUSALS[reason](what, detail, path)
   end
-  local values = {}
+  local values, lines = {}, {}
   local lineno, pos = 0, 1
+  -- Editors on Windows start a file with a byte order mark.
+  if content:sub(1, 3) == "\239\187\191" then pos = 4 end
   while pos <= #content do
     local nl = content:find("\n", pos, true) or #content + 1
     local line = content:sub(pos, nl - 1):gsub("\r$", "")
     pos = nl + 1
     lineno = lineno + 1
     local text = line:match("^%s*(.-)%s*$")
+    text = text:match("^export%s+(.*)$") or text
     if text ~= "" and text:sub(1, 1) ~= "#" then
       local at = what .. ", line " .. lineno .. ": "
       local name, value = text:match("^([%w_]+)%s*=%s*(.*)$")
@@ -135,10 +165,11 @@ function _M.read_file(path)
       if value == "" then
         return nil, at .. name .. " is empty"
       end
-      values[field] = value
+      values[field], lines[field] = value, lineno
     end
   end
-  return { where = what, names = _M.ENV, values = values, exclusive = true }
+  return { where = what, names = _M.ENV, values = values, exclusive = true,
+           phrase = function(field) return ("%s on line %d of %s"):format(_M.ENV[field], lines[field], what) end }
 end
 
 -- The first source holding any credential (or an exclusive one), and which.
@@ -174,7 +205,8 @@ end
 ---@field access_key? string
 ---@field access_key_secret? string
 ---@field token? string
----@field origin { base_url?: string, credentials: string } the `where` of each value's source
+---@field source gong.credentials.Source the one the credentials came from
+---@field origin table<string,string> where each value came from ("GONG_TOKEN in the environment")
 ---@field secrets string[] the credential values, for whoever must redact them
 
 --- Resolves base URL and credentials from `sources`, in order of precedence.
@@ -190,15 +222,18 @@ function _M.resolve(sources, how)
   end
   local bad = check(source)
   if bad then return nil, bad end
-  local r = { origin = { credentials = source.where }, secrets = {} }
+  local r = { source = source, origin = {}, secrets = {} }
   for _, field in ipairs(_M.FIELDS) do
     local v = source.values[field]
     r[field] = v
-    if v ~= nil then r.secrets[#r.secrets + 1] = tostring(v) end
+    if v ~= nil then
+      r.origin[field] = source.phrase(field)
+      r.secrets[#r.secrets + 1] = tostring(v)
+    end
   end
   for _, s in ipairs(sources) do
     if s.values.base_url ~= nil then
-      r.base_url, r.origin.base_url = s.values.base_url, s.where
+      r.base_url, r.origin.base_url = s.values.base_url, s.phrase("base_url")
       break
     end
   end

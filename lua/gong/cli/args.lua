@@ -1,10 +1,10 @@
 --- gong.cli.args: reads the gong-library command line into the options of one
 --- run, or says what is wrong with it (a usage error).
 
-local core = require "gong.core"
 local credentials = require "gong.credentials"
 
-local ipairs, remove, tonumber = ipairs, table.remove, tonumber
+local byte, ipairs, min, pairs, remove, require, tonumber =
+      string.byte, ipairs, math.min, pairs, table.remove, require, tonumber
 
 local _M = {}
 
@@ -23,6 +23,7 @@ local OPTIONS = {
   ["--credentials"] = { key = "credentials", value = "FILE" },
   ["--timeout"] = { key = "timeout", value = "SECONDS" },
   ["--workspace"] = { key = "workspace", value = "ID", commands = { folders = true, tree = true, export = true } },
+  ["--depth"] = { key = "depth", value = "N", commands = { tree = true } },
   ["-o"] = { key = "output", value = "FILE", commands = { export = true } },
   ["--output"] = { key = "output", value = "FILE", commands = { export = true } },
   ["--format"] = { key = "format", value = "FORMAT", commands = { export = true } },
@@ -46,6 +47,47 @@ local CREDENTIALS_HINT = ("credentials are not accepted as options; set %s and %
   .. "in the environment or a --credentials file")
   :format(credentials.ENV.access_key, credentials.ENV.access_key_secret, credentials.ENV.token)
 
+-- The number of single-character edits between `a` and `b` (Levenshtein).
+local function distance(a, b)
+  local previous = {}
+  for j = 0, #b do previous[j] = j end
+  for i = 1, #a do
+    local current = { [0] = i }
+    for j = 1, #b do
+      local cost = byte(a, i) == byte(b, j) and 0 or 1
+      current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+    end
+    previous = current
+  end
+  return previous[#b]
+end
+
+-- " (did you mean 'X'?)" for the one name of `names` close to `typed`, else "".
+local function suggestion(typed, names)
+  local best, best_distance, ties = nil, 3, 0
+  for _, name in ipairs(names) do
+    local d = distance(typed, name)
+    if d < best_distance then
+      best, best_distance, ties = name, d, 1
+    elseif d == best_distance then
+      ties = ties + 1
+    end
+  end
+  if best and ties == 1 and best_distance <= (#typed > 4 and 2 or 1) then
+    return " (did you mean '" .. best .. "'?)"
+  end
+  return ""
+end
+
+local OPTION_NAMES = {}
+for name in pairs(OPTIONS) do OPTION_NAMES[#OPTION_NAMES + 1] = name end
+
+-- True for a word that is an option's value even though it starts with "-":
+-- "-" (stdout) and a negative number, whose message should say it is too small.
+local function is_value(word)
+  return word == "-" or word:sub(1, 1) ~= "-" or word:find("^%-%.?%d") ~= nil
+end
+
 -- Splits argv into option values (by key), option names as typed (to check
 -- them against the command) and positional arguments. Returns nil, message,
 -- command-so-far on a malformed option.
@@ -68,7 +110,7 @@ local function split(argv)
         if CREDENTIAL_OPTIONS[name] then
           return nil, CREDENTIALS_HINT, positional[1]
         end
-        return nil, "unknown option " .. name, positional[1]
+        return nil, "unknown option " .. name .. suggestion(name, OPTION_NAMES), positional[1]
       end
       if spec.value then
         local v = inline
@@ -76,7 +118,7 @@ local function split(argv)
           -- A following option is almost surely a forgotten value, not the
           -- value itself; `--opt=-x` is there for the rare value starting with -.
           local nxt = argv[i + 1]
-          if nxt and (nxt == "-" or nxt:sub(1, 1) ~= "-") then
+          if nxt and is_value(nxt) then
             v = nxt
             i = i + 1
           end
@@ -109,6 +151,7 @@ local function export_options(opts, result)
   if not EXPORT_FORMATS[result.format] then
     return "--format must be json or ndjson, not '" .. result.format .. "'"
   end
+  local core = require "gong.core"
   result.concurrency = core.DEFAULT_CONCURRENCY
   if opts.concurrency then
     local n = opts.concurrency:match("^%d+$") and tonumber(opts.concurrency)
@@ -130,6 +173,7 @@ end
 --- "ndjson"), and as given `workspace`, `folder_id`, `base_url`,
 --- `credentials` (a file name), `timeout` (a number), `output` (a file name,
 --- nil for stdout), `concurrency` (an integer, export only), `strict`,
+--- `depth` (tree only: levels shown below the top ones),
 --- `topic` (for help), `help` and `version` (booleans). On a usage error
 --- returns nil, a message, and the command the user was asking about, if
 --- known, for the hint.
@@ -143,7 +187,7 @@ function _M.parse(argv)
 
   local command = positional[1]
   if command and not IS_COMMAND[command] then
-    return nil, "unknown command '" .. command .. "'", nil
+    return nil, "unknown command '" .. command .. "'" .. suggestion(command, _M.COMMANDS), nil
   end
 
   local result = { command = command, help = opts.help or false, version = opts.version or false }
@@ -170,6 +214,14 @@ function _M.parse(argv)
       return nil, "--json and --csv cannot be used together", command
     end
     result.format = opts.json and "json" or opts.csv and "csv" or "table"
+  end
+
+  if opts.depth then
+    result.depth = opts.depth:match("^%d+$") and tonumber(opts.depth)
+    if not result.depth then
+      return nil, "--depth needs a whole number of levels below the top (0: top-level folders only), not '"
+        .. opts.depth .. "'", command
+    end
   end
 
   result.workspace = opts.workspace

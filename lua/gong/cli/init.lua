@@ -13,6 +13,7 @@
 --- (gong.credentials decides), never from the command line, where other
 --- users of the machine can read them with `ps`.
 
+local args = require "gong.cli.args"
 local report = require "gong.cli.report"
 local version = require "gong.version"
 
@@ -33,33 +34,60 @@ end
 local function load_modules()
   local ok, gong = pcall(require, "gong")
   if not ok then
-    return nil, "cannot load the gong module: " .. tostring(gong)
+    return nil, "cannot load the gong module: " .. tostring(gong):match("^[^\n]*")
   end
   return {
     gong = gong,
     core = require "gong.core",
-    args = require "gong.cli.args",
     help = require "gong.cli.help",
     commands = require "gong.cli.commands",
     credentials = require "gong.credentials",
+    explain = require "gong.cli.explain",
   }
 end
 
-local function version_line()
+local function lua_version()
   local jit = rawget(_G, "jit")
-  local lua = type(jit) == "table" and jit.version or _VERSION
-  return PROGRAM .. " " .. version .. " (" .. lua .. ")\n"
+  return type(jit) == "table" and jit.version or _VERSION
+end
+
+-- --version: the Lua part's version, which needs nothing else; when the C
+-- core does not load, it says so on stderr (an installation to fix), and
+-- the status is 1.
+local function show_version(ctx)
+  local ok, core = pcall(require, "gong.core")
+  io.stdout:write(PROGRAM, " ", version, " (", lua_version(), ")\n")
+  io.stdout:flush()
+  if not ok then
+    return ctx.report:fail("gong.core, gong's C module, does not load: " .. tostring(core):match("^[^\n]*")
+      .. "; build it (make) or set LUA_CPATH to where gong/core.so is")
+  end
+  if core._VERSION ~= version then
+    return ctx.report:fail("gong.core is version " .. tostring(core._VERSION) .. ", the Lua part " .. version
+      .. ": install both from the same release")
+  end
+  return 0
+end
+
+-- The credentials file of a run: --credentials, else $GONG_CREDENTIALS_FILE,
+-- else the default file when it exists (gong.credentials.default_file).
+local function credentials_file(m, opts)
+  local path = opts.credentials or nonempty(m.credentials.FILE_ENV)
+  if path then return path end
+  path = m.credentials.default_file()
+  if path and m.core.stat(path) then return path end
 end
 
 -- The gong.new options for a run: base URL and credentials as gong.credentials
--- resolves them from the command line, a credentials file (--credentials,
--- else $GONG_CREDENTIALS_FILE) and the environment, plus the timeout.
--- Returns nil, message when the credentials are unusable.
+-- resolves them from the command line, a credentials file and the
+-- environment, plus the timeout. Returns the options and the resolution, or
+-- nil and a message when the credentials are unusable.
 local function client_options(m, ctx, opts)
   local credentials = m.credentials
   local env = credentials.ENV
-  local sources = { credentials.from_options({ base_url = opts.base_url }, "the command line") }
-  local path = opts.credentials or nonempty(credentials.FILE_ENV)
+  local sources = { credentials.from_options({ base_url = opts.base_url }, "the command line",
+                                             { base_url = "--base-url" }) }
+  local path = credentials_file(m, opts)
   if path ~= nil then
     local file, err = credentials.read_file(path)
     if not file then
@@ -77,37 +105,41 @@ local function client_options(m, ctx, opts)
   return {
     base_url = resolved.base_url, timeout = opts.timeout, user_agent = PROGRAM .. "/" .. version,
     access_key = resolved.access_key, access_key_secret = resolved.access_key_secret, token = resolved.token,
-  }
+  }, resolved
 end
 
 local function run(ctx, argv)
+  local opts, msg, command = args.parse(argv)
+  if not opts then
+    return ctx.report:usage_error(msg, command)
+  end
+  if opts.version then
+    return show_version(ctx)
+  end
   local m, err = load_modules()
   if not m then
     return ctx.report:fail(err)
   end
-  local opts, msg, command = m.args.parse(argv)
-  if not opts then
-    return ctx.report:usage_error(msg, command)
-  end
   if opts.help or opts.command == "help" then
     return m.commands.write(ctx, m.help.text(opts.topic or opts.command))
-  end
-  if opts.version then
-    return m.commands.write(ctx, version_line())
   end
   -- From here on a second Ctrl-C, SIGTERM or SIGHUP still removes a
   -- temporary output file before the process ends.
   m.core.catch_signals()
 
-  local client_opts
-  client_opts, err = client_options(m, ctx, opts)
+  local client_opts, resolved = client_options(m, ctx, opts)
   if not client_opts then
-    return ctx.report:fail(err)
+    return ctx.report:fail(resolved)
   end
   local created, client = pcall(m.gong.new, client_opts)
   if not created then
+    -- A value from the command line, a file or the environment that gong
+    -- refuses is bad input, told in the CLI's terms.
+    local bad = m.gong.is_error(client) and m.explain.bad_value(client, resolved)
+    if bad then return ctx.report:usage_error(bad) end
     return ctx.report:fail(client)
   end
+  ctx.report.hint = function(e) return m.explain.hint(e, resolved) end
   -- gong raises on arguments it finds malformed; input that got past parse()
   -- is still the user's, so that is reported as a failure, not a crash.
   local command_fn = opts.command == "export" and m.commands.export or m.commands.show

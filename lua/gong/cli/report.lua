@@ -8,7 +8,8 @@
 
 local credentials = require "gong.credentials"
 
-local getenv, ipairs, setmetatable, tostring, type = os.getenv, ipairs, setmetatable, tostring, type
+local getenv, io, ipairs, pcall, require, setmetatable, tostring, type =
+      os.getenv, io, ipairs, pcall, require, setmetatable, tostring, type
 
 local _M = {}
 
@@ -28,6 +29,7 @@ end
 
 ---@class gong.cli.Report
 ---@field progress? gong.cli.Progress the line to clear before a message
+---@field hint? fun(err: gong.Error): string|nil what to do about a failure (gong.cli.explain)
 local Report = {}
 local report_mt = { __index = Report }
 
@@ -86,19 +88,31 @@ function Report:say(...)
   self.stderr:write(...)
 end
 
---- Says the run was interrupted; returns its exit status, 130.
+-- True when this report writes to a terminal's stderr.
+function Report:on_terminal()
+  if self.stderr ~= io.stderr then return false end
+  local ok, core = pcall(require, "gong.core")
+  return ok and core.terminal_columns(2) ~= false
+end
+
+--- Says the run was interrupted; returns its exit status, 130. On a terminal
+--- the line is erased first: it holds the "^C" the terminal echoed.
 ---@return integer
 function Report:interrupted()
-  self:say(_M.PROGRAM, ": interrupted\n")
+  self:say(self:on_terminal() and "\r\27[K" or "", _M.PROGRAM, ": interrupted\n")
   return 130
 end
 
---- Reports a failure as one line; returns the exit status, 1 (130 for an interrupt).
+--- Reports a failure as one line, with what to do about it when the run
+--- knows (see `hint`); returns the exit status, 1 (130 for an interrupt).
 ---@param msg any
 ---@return integer
 function Report:fail(msg)
   if _M.is_interrupt(msg) then return self:interrupted() end
-  self:say(_M.PROGRAM, ": ", self:one_line(msg), "\n")
+  local line = self:one_line(msg)
+  local advice = type(msg) == "table" and self.hint and self.hint(msg)
+  if advice then line = line .. "; " .. advice end
+  self:say(_M.PROGRAM, ": ", line, "\n")
   return 1
 end
 

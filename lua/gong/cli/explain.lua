@@ -1,0 +1,80 @@
+--- gong.cli.explain: what a library error means in gong-library's terms.
+---
+--- gong speaks of its options (`base_url`, `allow_http`, `token`); a user of
+--- the CLI set a flag, a variable or a line of a credentials file. Given what
+--- gong.credentials resolved (where each value came from), this names the
+--- source of a bad value and says what to do, in the CLI's words, and adds
+--- to a failure the hint that helps (check the key, the base URL; when to
+--- retry). The rules themselves stay in gong: only the wording is here.
+
+local credentials = require "gong.credentials"
+
+local date, floor, format, time = os.date, math.floor, string.format, os.time
+
+local _M = {}
+
+-- Why the core refused a base URL (err.reason), as the CLI says it.
+local BASE_URL = {
+  invalid = "is not a valid absolute URL (expected https://host[/path])",
+  credentials = ("must not contain credentials; set %s and %s, or %s, in the environment or a "
+    .. "--credentials file"):format(credentials.ENV.access_key, credentials.ENV.access_key_secret,
+                                    credentials.ENV.token),
+  query = "must not contain a query string",
+  fragment = "must not contain a fragment",
+  plain_http = "uses plain http to a host that is not this machine; use https",
+  scheme = "must use https (or http to this machine)",
+}
+
+-- The flags of the options gong-library sets from its own command line.
+local FLAGS = { timeout = "--timeout" }
+
+--- The message for a config error that gong raised about one of the options
+--- the CLI gave it (err.option), naming where the value came from; nil when
+--- the error is not about such a value.
+---@param err gong.Error
+---@param resolved gong.credentials.Resolved
+---@return string|nil
+function _M.bad_value(err, resolved)
+  local option = err.kind == "config" and err.option
+  if not option then return nil end
+  local origin = FLAGS[option] or resolved.origin[option]
+  if not origin then return nil end
+  local why = option == "base_url" and BASE_URL[err.reason]
+    or err.message:match("^option '[%w_]+' (.*)$") or err.message
+  return origin .. " " .. why
+end
+
+-- "3600 s" as people say it.
+local function span(seconds)
+  if seconds < 120 then return format("%d s", seconds) end
+  if seconds < 7200 then return format("%d min", floor(seconds / 60 + 0.5)) end
+  return format("%.1f h", seconds / 3600)
+end
+
+--- What to do about a failure, or nil: check the credentials after a 401 or
+--- 403 (naming where they came from), the base URL after a network error or
+--- timeout, and when to try again after a rate limit.
+---@param err gong.Error
+---@param resolved gong.credentials.Resolved
+---@param now? integer seconds since the epoch (os.time() by default)
+---@return string|nil
+function _M.hint(err, resolved, now)
+  local kind, status = err.kind, err.status
+  if kind == "http" and (status == 401 or status == 403) then
+    local source = resolved.source
+    local names = source.names
+    local which = resolved.token and names.token or (names.access_key .. " and " .. names.access_key_secret)
+    return "check " .. which .. " (from " .. source.where .. ")"
+  elseif kind == "network" or (kind == "timeout" and err.message:find("^connect timeout")) then
+    local where = resolved.origin.base_url and ("from " .. resolved.origin.base_url) or "the default"
+    return "check the base URL (" .. where .. ") and the network"
+  elseif kind == "rate_limited" and err.retry_after then
+    local wait = err.retry_after
+    local at = (now or time()) + wait
+    return "Gong asks to wait " .. span(wait) .. ": try again after " .. date("!%H:%M UTC", at)
+      .. (wait >= 43200 and date("! on %Y-%m-%d", at) or "")
+  end
+  return nil
+end
+
+return _M
