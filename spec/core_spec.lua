@@ -106,7 +106,8 @@ describe("gong.core", function()
       assert.are.equal("timeout", err.option)
       for url, reason in pairs({ ["http://example.com"] = "plain_http", ["ftp://example.com"] = "scheme",
                                  ["not a url"] = "invalid", ["https://example.com/v2?x=1"] = "query",
-                                 ["https://example.com/#f"] = "fragment", ["https://u:p@example.com"] = "credentials" }) do
+                                 ["https://example.com/#f"] = "fragment",
+                                 ["https://u:p@example.com"] = "credentials" }) do
         err = raises("config", core.new, { base_url = url })
         assert.are.same({ "base_url", reason }, { err.option, err.reason }, url)
       end
