@@ -219,6 +219,49 @@ describe("the gong-library program", function()
     end)
   end)
 
+  describe("on a terminal", function()
+    local terminal = require "spec.support.terminal"
+    local t
+
+    after_each(function()
+      if t then t:stop() end
+      t = nil
+    end)
+
+    local function program(args)
+      local argv = { process.lua, "bin/gong-library" }
+      for _, a in ipairs(args) do argv[#argv + 1] = a end
+      return argv
+    end
+
+    it("fits tables to an 80-column terminal, cutting titles with …, and prints them whole elsewhere", function()
+      local folder = folder_with(function(f) return #lib.calls[f.id] >= 3 end)
+      t = terminal.start(program({ "calls", folder.id }), { width = 80, env = basic_env() })
+      local lines = t:wait_for("EXIT:0")
+      local cut = 0
+      for i = 1, #lines - 1 do
+        assert.is_true(output.width(lines[i]) <= 80, "a line wider than the terminal: " .. lines[i])
+        if lines[i]:find("…", 1, true) then cut = cut + 1 end
+      end
+      assert.is_true(cut > 0, "nothing needed cutting")
+      assert.are.equal(output.calls_table(lib.calls[folder.id]), ok({ "calls", folder.id }), "whole when piped")
+    end)
+
+    it("erases the ^C the terminal echoed before saying 'interrupted'", function()
+      srv:faults({ { delay = 30, times = -1 } })
+      t = terminal.start(program({ "folders" }), { width = 80, env = basic_env() })
+      local deadline = os.time() + 10
+      while #srv:requests() == 0 do
+        assert(os.time() < deadline, "the request never reached the server")
+        os.execute("sleep 0.05")
+      end
+      t:keys("C-c")
+      local lines = t:wait_for("EXIT:130")
+      assert.are.same({ "gong-library: interrupted", "EXIT:130" }, { lines[#lines - 1], lines[#lines] })
+      for _, line in ipairs(lines) do assert.is_nil(line:find("^C", 1, true), line) end
+    end)
+  end)
+
   describe("help and version", function()
     it("prints the general help on stdout with --help, -h and help, without credentials", function()
       for _, args in ipairs({ { "--help" }, { "-h" }, { "help" } }) do
@@ -821,8 +864,9 @@ describe("the gong-library program", function()
       local out, err, status = run({ "export", "-o", dir .. "/lib.json" }, env())
       assert.are.equal(1, status, err)
       assert.are.equal("", out)
-      assert.truthy(err:find("^gong%-library: warning: folder " .. victim.id
-        .. ": HTTP 404 on GET /library/folders/" .. victim.id .. "/calls: [^\n]*\n$"), err)
+      local path = tree.build(small_lib.folders):get(victim.id).path
+      assert.truthy(err:find("^gong%-library: warning: folder " .. path:gsub("%p", "%%%0") .. " %[" .. victim.id
+        .. "%]: HTTP 404 on GET /library/folders/" .. victim.id .. "/calls: [^\n]*\n$"), err)
       local written = slurp(dir .. "/lib.json")
       assert.truthy(written, "the export was written")
       local by_id = flatten(cjson.decode(written))
@@ -853,15 +897,23 @@ describe("the gong-library program", function()
       local out, err, status = run({ "export", "-o", dir .. "/lib.json" }, env({ GONG_PROGRESS = "1" }))
       assert.are.equal(0, status, err)
       assert.are.equal("", out)
+      -- The summary is the one line that stays.
+      local lines, summary = err:match("^(.*\r)(gong%-library: [^\r]*)$")
+      assert.truthy(lines, err)
+      local n = #small_lib.folders
+      assert.matches(("^gong%%-library: exported %d folders and %d calls to %s in %%d:%%d%%d:%%d%%d %%(%d requests%%)\n$")
+        :format(n, total_calls(), (dir .. "/lib.json"):gsub("%p", "%%%0"), n + 1), summary)
+      err = lines
       assert.is_nil(err:find("\n", 1, true), "progress lines are redrawn, never scrolled")
       local frames = {}
       for frame in err:gmatch("\r([^\r]*)") do frames[#frames + 1] = frame end
       assert.are.equal("listing folders...", frames[1])
       assert.truthy(frames[#frames - 1]:find("^ +$"), "the last line drawn is blanked out")
       assert.are.equal("", frames[#frames], "and the cursor is back at the start of the line")
-      local n = #small_lib.folders
       for i = 1, n do
         local frame = frames[i + 1]:gsub(" +$", "")
+        local rate = tonumber(frame:match(", (%d+%.%d) req/s"))
+        assert.is_true(rate == nil or rate <= 3.0, "a rate above Gong's limit of 3/s: " .. frame)
         local done, total, calls = frame:match("^(%d+)/(%d+) folders, (%d+) calls")
         assert.are.equal(i, tonumber(done), frame)
         assert.are.equal(n, tonumber(total), frame)

@@ -433,3 +433,70 @@ describe("gong.output", function()
     end)
   end)
 end)
+
+describe("gong.output on a terminal", function()
+  describe("truncate()", function()
+    it("cuts to a number of terminal columns, ending in …, and leaves what fits alone", function()
+      assert.are.equal("abc", output.truncate("abc", 3))
+      assert.are.equal("ab…", output.truncate("abcd", 3))
+      assert.are.equal("日…", output.truncate("日本語", 4), "a wide character does not fit in one column")
+      assert.are.equal("Über…", output.truncate("Überprüfung", 5))
+      assert.are.equal("…", output.truncate("abc", 1))
+    end)
+  end)
+
+  describe("folders_table() and calls_table() with a width", function()
+    local function widest(s)
+      local w = 0
+      for _, line in ipairs(lines_of(s)) do w = math.max(w, output.width(line)) end
+      return w
+    end
+
+    it("narrow NAME so that every line fits, and leave a table that fits as it is", function()
+      local s = output.folders_table(FOLDERS, { width = 52 })
+      assert.are.equal(52, widest(s))
+      assert.are.equal("ID   NAME        PARENT  CALLS  CREATED\n" ..
+                       "1    Sales Tra…  -           3  2024-01-02T03:04:05Z\n" ..
+                       "22   Überprüfu…  1          12  2024-02-02T03:04:05Z\n" ..
+                       "333  Ça marche   22          0  -\n", s)
+      assert.are.equal(50, widest(output.folders_table(FOLDERS, { width = 40 })), "NAME keeps 8 columns at least")
+      assert.are.equal(output.folders_table(FOLDERS), output.folders_table(FOLDERS, { width = 200 }))
+    end)
+
+    it("narrow TITLE first, then URL, on an 80-column terminal", function()
+      local calls = {}
+      for i = 1, 3 do
+        calls[i] = { callId = ("7%018d"):format(i), title = "A rather long title of a call number " .. i,
+                     started = "2024-01-01T10:00:00Z", duration = 61,
+                     url = ("https://app.gong.io/call?id=7%018d"):format(i) }
+      end
+      local s = output.calls_table(calls, { width = 80 })
+      assert.are.equal(80, widest(s))
+      assert.are.equal("7000000000000000001  A rather lo…  2024-01-01T10:00:00Z   0:01:01  https://app.…",
+                       lines_of(s)[2])
+    end)
+  end)
+
+  describe("tree renderers with a depth", function()
+    it("leave out deeper folders, saying how many subfolders each folder at the limit has", function()
+      assert.are.equal(
+        "Sales  (3 calls, 11 in subtree; 2 subfolders not shown)  [1]\n" ..
+        "Support  (1 call)  [5]\n" ..
+        "5 folders, 12 calls\n",
+        output.tree_text(sample_tree(), { depth = 0 }))
+      assert.are.equal(
+        "Sales  (3 calls, 11 in subtree)  [1]\n" ..
+        "├── Discovery  (5 calls, 7 in subtree; 1 subfolder not shown)  [2]\n" ..
+        "└── Objections  (1 call)  [3]\n" ..
+        "Support  (1 call)  [5]\n" ..
+        "5 folders, 12 calls\n",
+        output.tree_text(sample_tree(), { depth = 1 }))
+      assert.are.equal(output.tree_text(sample_tree()), output.tree_text(sample_tree(), { depth = 2 }))
+      local rows = lines_of(output.tree_csv(sample_tree(), { depth = 0 }))
+      assert.are.same({ "1,Sales,,,3,,,0,11\r", "5,Support,,,1,,,0,1\r" }, { rows[2], rows[3] })
+      local roots = cjson.decode(output.tree_json(sample_tree(), { depth = 0 }))
+      assert.are.same({}, roots[1].children)
+      assert.are.equal(11, roots[1].total_calls)
+    end)
+  end)
+end)

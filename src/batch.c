@@ -34,6 +34,7 @@ typedef struct batch_job {
   ratelimit *rate;
   retry_policy *retry;
   interrupt_watch *watch; /* an interrupt ends the batch */
+  lua_Integer *requests;  /* counts every attempt started */
   const endpoint *ep;
   size_t base_len;                     /* of the base URL in every URL */
   int state, urls, results, on_result; /* on_result is 0 when there is none */
@@ -97,6 +98,7 @@ static CURLMcode batch_start(lua_State *L, batch_pool *p, const batch_job *job, 
   lua_rawgeti(L, job->urls, s->index);
   ratelimit_record(job->rate, clock_now());
   s->attempts++;
+  (*job->requests)++;
   rc = transfer_begin(&s->t, lua_tostring(L, -1));
   lua_pop(L, 1);
   if (rc != CURLE_OK) return CURLM_BAD_EASY_HANDLE;

@@ -18,6 +18,7 @@ typedef struct gong_client {
   size_t base_len;
   const endpoint *endpoints; /* of the client's API */
   int auth, closed;
+  lua_Integer requests; /* attempts made, single and batch: client:stats() */
   retry_policy retry;
   ratelimit rate;
   batch_pool pool;
@@ -239,6 +240,7 @@ static int client_request(lua_State *L, gong_client *c, const endpoint *ep, int 
     }
     ratelimit_record(&c->rate, clock_now());
     r.attempts++;
+    c->requests++;
     transfer_perform(&c->main, url, &a);
     wait = retry_wait(&c->retry, &a, r.attempts);
   } while (wait >= 0);
@@ -405,6 +407,7 @@ static int client_calls_batch(lua_State *L) {
   job.retry = &c->retry;
   job.base_len = c->base_len;
   job.state = lua_upvalueindex(1);
+  job.requests = &c->requests;
   interrupt_watch_start(&watch, L);
   job.watch = &watch;
   switch (batch_run(L, &c->pool, &job, &why)) {
@@ -418,6 +421,15 @@ static int client_calls_batch(lua_State *L) {
     lua_settop(L, job.results);
     return 1;
   }
+}
+
+/* client:stats() -> { requests = attempts made so far (every retry counts) } */
+static int client_stats(lua_State *L) {
+  gong_client *c = client_check(L);
+  lua_createtable(L, 0, 1);
+  lua_pushinteger(L, c->requests);
+  lua_setfield(L, -2, "requests");
+  return 1;
 }
 
 /* client:close(): releases the connections; idempotent. Also __close. */
@@ -453,7 +465,7 @@ static int client_tostring(lua_State *L) {
 static void client_open(lua_State *L, int state) {
   static const luaL_Reg methods[] = {
     {"folders", client_folders}, {"calls", client_calls}, {"calls_batch", client_calls_batch},
-    {"close", client_close}, {NULL, NULL}};
+    {"stats", client_stats}, {"close", client_close}, {NULL, NULL}};
   static const luaL_Reg meta[] = {
     {"__gc", client_gc}, {"__close", client_close}, {"__tostring", client_tostring},
     {NULL, NULL}};

@@ -68,14 +68,11 @@ local function in_ranges(ranges, cp)
   return false
 end
 
---- Number of columns a string takes on a terminal: UTF-8 decoded, wide
---- characters counted twice, combining and zero-width ones not at all.
---- Bytes that are not valid UTF-8 count one column each.
----@param s string
----@return integer
-function _M.width(s)
-  if not s:find("[\128-\255]") then return #s end
-  local n, i, len = 0, 1, #s
+-- Calls visit(start, stop, columns) for each character of `s`: its byte
+-- span and the columns a terminal gives it. UTF-8 is decoded; a byte that is
+-- not valid UTF-8 is a character of one column.
+local function each_char(s, visit)
+  local i, len = 1, #s
   while i <= len do
     local c = byte(s, i)
     local cp, size
@@ -89,13 +86,40 @@ function _M.width(s)
       if not cc or cc < 0x80 or cc > 0xBF then cp, size = nil, 1 break end
       cp = cp * 64 + cc % 64
     end
-    if cp == nil or cp < 0x300 then n = n + 1
-    elseif in_ranges(ZERO, cp) then n = n + 0
-    elseif in_ranges(WIDE, cp) then n = n + 2
-    else n = n + 1 end
+    local w
+    if cp == nil or cp < 0x300 then w = 1
+    elseif in_ranges(ZERO, cp) then w = 0
+    elseif in_ranges(WIDE, cp) then w = 2
+    else w = 1 end
+    if visit(i, i + size - 1, w) == false then return end
     i = i + size
   end
+end
+
+--- Number of columns a string takes on a terminal: UTF-8 decoded, wide
+--- characters counted twice, combining and zero-width ones not at all.
+--- Bytes that are not valid UTF-8 count one column each.
+---@param s string
+---@return integer
+function _M.width(s)
+  if not s:find("[\128-\255]") then return #s end
+  local n = 0
+  each_char(s, function(_, _, w) n = n + w end)
   return n
+end
+
+--- `s` cut to at most `columns` terminal columns, ending in "…" when cut.
+---@param s string
+---@param columns integer at least 1
+---@return string
+function _M.truncate(s, columns)
+  if _M.width(s) <= columns then return s end
+  local used, stop = 0, 0
+  each_char(s, function(_, last, w)
+    if used + w > columns - 1 then return false end
+    used, stop = used + w, last
+  end)
+  return sub(s, 1, stop) .. "…"
 end
 
 --- Formats a duration in seconds as h:mm:ss, rounded to the nearest second.
@@ -142,9 +166,28 @@ local function rstrip(s)
   return sub(s, 1, i)
 end
 
+-- Narrows the columns `shrink` lists ({index, minimum} pairs, in the order
+-- they give way) until the table fits `width` terminal columns, or they are
+-- at their minimum.
+local function fit(widths, width, shrink)
+  local total = 2 * (#widths - 1)
+  for i = 1, #widths do total = total + widths[i] end
+  for _, s in ipairs(shrink) do
+    local i, least = s[1], s[2]
+    if total <= width then return end
+    local cut = total - width
+    local room = widths[i] - least
+    if room > 0 then
+      local by = cut < room and cut or room
+      widths[i], total = widths[i] - by, total - by
+    end
+  end
+end
+
 -- Lays out rows of strings in columns two spaces apart. `right[i]` right-aligns
--- column i (numbers and durations line up on their last digit).
-local function columns(header, rows, right)
+-- column i (numbers and durations line up on their last digit). With `width`,
+-- the columns of `shrink` give way (see fit) and their cells are cut with "…".
+local function columns(header, rows, right, width, shrink)
   local widths = {}
   for i, h in ipairs(header) do
     widths[i] = _M.width(h)
@@ -157,10 +200,12 @@ local function columns(header, rows, right)
       end
     end
   end
+  if width then fit(widths, width, shrink) end
   local lines = {}
   local function line(cells)
     local parts = {}
     for i, cell in ipairs(cells) do
+      if _M.width(cell) > widths[i] then cell = _M.truncate(cell, widths[i]) end
       local pad = rep(" ", widths[i] - _M.width(cell))
       parts[i] = right[i] and pad .. cell or cell .. pad
     end
@@ -175,10 +220,12 @@ local function columns(header, rows, right)
   return concat(lines, "\n") .. "\n"
 end
 
---- Folders as an aligned table: ID, NAME, PARENT, CALLS, CREATED.
+--- Folders as an aligned table: ID, NAME, PARENT, CALLS, CREATED. With
+--- `opts.width` (a terminal's columns), NAME gives way so that lines fit.
 ---@param folders table[]
+---@param opts? { width?: integer }
 ---@return string
-function _M.folders_table(folders)
+function _M.folders_table(folders, opts)
   if #folders == 0 then
     return "(no folders)\n"
   end
@@ -188,13 +235,17 @@ function _M.folders_table(folders)
       display(f.id), display(f.name), display(f.parentFolderId), display(f.callCount), display(f.created),
     }
   end
-  return columns({ "ID", "NAME", "PARENT", "CALLS", "CREATED" }, rows, { [4] = true })
+  return columns({ "ID", "NAME", "PARENT", "CALLS", "CREATED" }, rows, { [4] = true }, opts and opts.width,
+                 { { 2, 8 } })
 end
 
---- Calls as an aligned table: CALL ID, TITLE, STARTED, DURATION (h:mm:ss), URL.
+--- Calls as an aligned table: CALL ID, TITLE, STARTED, DURATION (h:mm:ss),
+--- URL. With `opts.width` (a terminal's columns), TITLE gives way first, then
+--- URL, so that lines fit.
 ---@param calls table[]
+---@param opts? { width?: integer }
 ---@return string
-function _M.calls_table(calls)
+function _M.calls_table(calls, opts)
   if #calls == 0 then
     return "(no calls)\n"
   end
@@ -204,7 +255,8 @@ function _M.calls_table(calls)
       display(c.callId), display(c.title), display(c.started), _M.duration(c.duration), display(c.url),
     }
   end
-  return columns({ "CALL ID", "TITLE", "STARTED", "DURATION", "URL" }, rows, { [4] = true })
+  return columns({ "CALL ID", "TITLE", "STARTED", "DURATION", "URL" }, rows, { [4] = true }, opts and opts.width,
+                 { { 2, 12 }, { 5, 12 } })
 end
 
 -- CSV ------------------------------------------------------------------------
@@ -295,25 +347,42 @@ local function count_calls(n)
   return (number(n) or "?") .. (n == 1 and " call" or " calls")
 end
 
+-- The enter function of a visit that stops `depth` levels below the roots
+-- (all levels when nil), calling `visit` for each node it enters.
+local function down_to(depth, visit)
+  return function(node, d, last)
+    visit(node, d, last)
+    return depth == nil or d < depth
+  end
+end
+
 --- A folder tree drawn with box-drawing guides, one folder per line:
 --- `Name  (N calls, M in subtree)  [id]`, the subtree total only where the
---- folder has children. The last line gives the number of folders and calls.
+--- folder has children. The last line gives the number of folders and calls
+--- in the whole tree. `opts.depth` leaves out the folders more than that
+--- many levels below the top (0: the top-level folders only), saying how
+--- many subfolders each folder at the limit has.
 ---@param tree gong.Tree
+---@param opts? { depth?: integer }
 ---@return string
-function _M.tree_text(tree)
+function _M.tree_text(tree, opts)
   if #tree.roots == 0 then
     return "(no folders)\n"
   end
+  local depth_limit = opts and opts.depth
   local lines = {}
   local folders, calls = 0, 0
   -- leads[d]: the guides in front of the nodes at depth d.
   local leads = { [0] = "" }
-  tree:visit(function(node, depth, last)
+  tree:visit(down_to(depth_limit, function(node, depth, last)
     local own = type(node.callCount) == "number" and node.callCount or 0
-    folders, calls = folders + 1, calls + own
     local counts = count_calls(own)
     if node.children[1] then
       counts = counts .. ", " .. (number(node.total_calls) or "?") .. " in subtree"
+      if depth == depth_limit then
+        local n = #node.children
+        counts = counts .. "; " .. n .. (n == 1 and " subfolder" or " subfolders") .. " not shown"
+      end
     end
     local name = present(node.name) and display(node.name) or "(unnamed)"
     local id = present(node.id) and "  [" .. display(node.id) .. "]" or ""
@@ -321,24 +390,30 @@ function _M.tree_text(tree)
     lines[#lines + 1] = rstrip(leads[depth] .. branch .. name .. "  (" .. counts .. ")" .. id)
     -- Children of a last child hang under blank space, others under a rule.
     leads[depth + 1] = depth == 0 and "" or leads[depth] .. (last and "    " or "│   ")
-  end)
+  end))
+  -- Every node is under one root, so the roots' totals count every call.
+  for _, root in ipairs(tree.roots) do
+    calls = calls + (type(root.total_calls) == "number" and root.total_calls or 0)
+  end
+  folders = tree.count
   lines[#lines + 1] = folders .. (folders == 1 and " folder, " or " folders, ") .. count_calls(calls)
   return concat(lines, "\n") .. "\n"
 end
 
 -- Nested tree JSON, shared by tree_json and export_json: each folder's
--- contract fields, total_calls, what `extra(w, node)` writes, and children.
-local function nested_json(tree, extra)
+-- contract fields, total_calls, what `extra(w, node)` writes, and children
+-- (down to `depth` levels below the roots when given).
+local function nested_json(tree, extra, depth)
   local w = json.writer({ indent = true })
   w:array()
-  tree:visit(function(node)
+  tree:visit(down_to(depth, function(node)
     w:object()
     w:fields(node, _M.FOLDER_FIELDS)
     w:field("total_calls", node.total_calls)
     if extra then extra(w, node) end
     w:key("children")
     w:array()
-  end, function()
+  end), function()
     w:close_array()
     w:close_object()
   end)
@@ -348,11 +423,13 @@ end
 
 --- The folder tree as nested JSON: an array of root objects, each with the
 --- folder's contract fields, `total_calls` and `children` (an array, `[]` for
---- a leaf). There are no parent back-references.
+--- a leaf). There are no parent back-references. With `opts.depth`, folders
+--- deeper than that are left out (their totals still count in total_calls).
 ---@param tree gong.Tree
+---@param opts? { depth?: integer }
 ---@return string
-function _M.tree_json(tree)
-  return nested_json(tree)
+function _M.tree_json(tree, opts)
+  return nested_json(tree, nil, opts and opts.depth)
 end
 
 -- Exports ----------------------------------------------------------------------
@@ -431,10 +508,11 @@ end
 
 --- The folder tree as CSV: one row per folder in tree order (each folder
 --- before its children), the contract's folder columns followed by `depth`
---- (0 for a root) and `total_calls`.
+--- (0 for a root) and `total_calls`; with `opts.depth`, no row deeper than that.
 ---@param tree gong.Tree
+---@param opts? { depth?: integer }
 ---@return string
-function _M.tree_csv(tree)
+function _M.tree_csv(tree, opts)
   local fields = {}
   for i, name in ipairs(_M.FOLDER_FIELDS) do
     fields[i] = name
@@ -442,13 +520,13 @@ function _M.tree_csv(tree)
   fields[#fields + 1] = "depth"
   fields[#fields + 1] = "total_calls"
   local records = {}
-  tree:visit(function(node, depth)
+  tree:visit(down_to(opts and opts.depth, function(node, depth)
     local r = { depth = depth, total_calls = node.total_calls }
     for _, name in ipairs(_M.FOLDER_FIELDS) do
       r[name] = node[name]
     end
     records[#records + 1] = r
-  end)
+  end))
   return csv(fields, records)
 end
 
@@ -459,13 +537,15 @@ local RENDERERS = {
 }
 
 --- Renders `data` of a kind ("folders", "calls" or "tree") in a format
---- ("table", "csv" or "json").
+--- ("table", "csv" or "json"); `opts` go to the renderer (a table's width,
+--- a tree's depth).
 ---@param kind string
 ---@param fmt string
 ---@param data table
+---@param opts? table
 ---@return string
-function _M.render(kind, fmt, data)
-  return RENDERERS[kind][fmt](data)
+function _M.render(kind, fmt, data, opts)
+  return RENDERERS[kind][fmt](data, opts)
 end
 
 return _M

@@ -77,6 +77,14 @@ local function command(argv, env)
   return table.concat(words, " ")
 end
 
+--- The shell command line that runs `argv` with `env` as M.run runs it.
+M.command = command
+
+--- This process's id.
+function M.pid()
+  return tonumber(M.read_file("/proc/self/stat"):match("^(%d+)"))
+end
+
 -- stdout (without the "exit:N" line the shell appended), and the status.
 local function split_status(out)
   return (out:gsub("exit:%d+\n$", "")), tonumber(out:match("exit:(%d+)\n$"))

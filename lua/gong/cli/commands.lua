@@ -8,8 +8,9 @@
 local atomic_file = require "gong.cli.atomic_file"
 local output = require "gong.output"
 local progress = require "gong.cli.progress"
+local report_module = require "gong.cli.report"
 
-local io, ipairs, tostring = io, ipairs, tostring
+local format, io, ipairs, tostring = string.format, io, ipairs, tostring
 
 local _M = {}
 
@@ -54,7 +55,11 @@ function _M.show(ctx, client, opts)
   if not data then
     return ctx.report:fail(err)
   end
-  return _M.write(ctx, output.render(opts.command, opts.format, data))
+  -- A table fits the terminal it is shown on; elsewhere it is as wide as it is.
+  local columns = require("gong.core").terminal_columns(1)
+  return _M.write(ctx, output.render(opts.command, opts.format, data, {
+    width = columns and columns > 0 and columns or nil, depth = opts.depth,
+  }))
 end
 
 local RENDER_EXPORT = { json = output.export_json, ndjson = output.export_ndjson }
@@ -72,7 +77,19 @@ local function open_output(ctx, path)
   return out, err
 end
 
+-- "gong-library: exported 12 folders and 180 calls to lib.json in 0:00:05 (13 requests)".
+local function summary(tree, path, requests, seconds)
+  local calls = 0
+  for node in tree:walk() do
+    if node.calls then calls = calls + #node.calls end
+  end
+  return format("%s: exported %d %s and %d %s to %s in %s (%d %s)\n", report_module.PROGRAM, tree.count,
+    tree.count == 1 and "folder" or "folders", calls, calls == 1 and "call" or "calls", path or "stdout",
+    output.duration(seconds), requests, requests == 1 and "request" or "requests")
+end
+
 --- export: the whole library, calls included, to stdout or `opts.output`.
+--- On a terminal (where the progress line shows) it ends with a summary.
 ---@param ctx table
 ---@param client gong.Client
 ---@param opts table
@@ -84,7 +101,9 @@ function _M.export(ctx, client, opts)
     return report:fail(err)
   end
   local line
-  if progress.wanted() then
+  local interactive = progress.wanted()
+  local started, requests = progress.clock(), client:stats().requests
+  if interactive then
     line = progress.new()
     report.progress = line
     line:draw("listing folders...")
@@ -111,7 +130,12 @@ function _M.export(ctx, client, opts)
     return report:fail(err)
   end
   for _, e in ipairs(errors) do
-    report:warn("folder " .. tostring(e.folder_id) .. ": " .. report:one_line(e))
+    local node = tree:get(e.folder_id)
+    report:warn("folder " .. (node and node.path .. " " or "") .. "[" .. tostring(e.folder_id) .. "]: "
+      .. report:one_line(e))
+  end
+  if interactive then
+    report:say(summary(tree, opts.output, client:stats().requests - requests, progress.clock() - started))
   end
   return #errors > 0 and 1 or 0
 end

@@ -23,9 +23,10 @@ function _M.wanted()
   return r == true or r == 0
 end
 
--- Seconds on a monotonic clock, to 1/100 s where Linux tells it through
--- /proc/uptime (os.clock counts CPU time, which waiting does not use), else
--- whole seconds of os.time: enough for an export that lasts minutes.
+--- Seconds on a monotonic clock, to 1/100 s where Linux tells it through
+--- /proc/uptime (os.clock counts CPU time, which waiting does not use), else
+--- whole seconds of os.time: enough for an export that lasts minutes.
+---@return number
 local function clock()
   local f = io.open("/proc/uptime", "r")
   if f then
@@ -37,6 +38,14 @@ local function clock()
   end
   return os.time()
 end
+_M.clock = clock
+
+-- The request rate is counted over the last WINDOW seconds. Gong's limiter
+-- lets a burst of `rate` requests go at once, then one burst per second:
+-- over the time since the start, the first burst makes the rate look higher
+-- than the limit for minutes; a whole window of 2 s never holds more than
+-- two bursts, so it never shows more than the limit.
+local WINDOW = 2
 
 ---@class gong.cli.Progress
 local Progress = {}
@@ -46,7 +55,8 @@ local progress_mt = { __index = Progress }
 ---@param stderr? file*
 ---@return gong.cli.Progress
 function _M.new(stderr)
-  return setmetatable({ stderr = stderr or io.stderr, shown = 0, calls = 0, started = clock() }, progress_mt)
+  return setmetatable({ stderr = stderr or io.stderr, shown = 0, calls = 0, started = clock(), finished = {} },
+                      progress_mt)
 end
 
 --- Draws `text` over the previous line, padding over what a shorter line leaves.
@@ -68,7 +78,8 @@ function Progress:clear()
   end
 end
 
---- Called as each folder completes, with client:library()'s on_progress arguments.
+--- Called as each folder completes, with client:library()'s on_progress
+--- arguments. The rate and the time left appear once a whole window has passed.
 ---@param done integer
 ---@param total integer
 ---@param node table
@@ -76,13 +87,18 @@ function Progress:update(done, total, node)
   if type(node) == "table" and type(node.calls) == "table" then
     self.calls = self.calls + #node.calls
   end
-  local elapsed = clock() - self.started
+  local now = clock()
+  local finished = self.finished
+  finished[#finished + 1] = now
   local text = format("%d/%d folders, %d calls", done, total, self.calls)
-  -- Rates over less than a second say little; they appear after the first one.
-  if elapsed >= 1 then
-    -- +1: the folder list was a request too.
-    text = text .. format(", %.1f req/s, ETA %s", (done + 1) / elapsed,
-      output.duration((total - done) * elapsed / done))
+  if now - self.started >= WINDOW then
+    local recent = 0
+    for i = #finished, 1, -1 do
+      if finished[i] <= now - WINDOW then break end
+      recent = recent + 1
+    end
+    local rate = recent / WINDOW
+    text = text .. format(", %.1f req/s, ETA %s", rate, rate > 0 and output.duration((total - done) / rate) or "-")
   end
   self:draw(text)
 end
