@@ -901,8 +901,8 @@ describe("the gong-library program", function()
       local lines, summary = err:match("^(.*\r)(gong%-library: [^\r]*)$")
       assert.truthy(lines, err)
       local n = #small_lib.folders
-      assert.matches(("^gong%%-library: exported %d folders and %d calls to %s in %%d:%%d%%d:%%d%%d %%(%d requests%%)\n$")
-        :format(n, total_calls(), (dir .. "/lib.json"):gsub("%p", "%%%0"), n + 1), summary)
+      local shape = "^gong%%-library: exported %d folders and %d calls to %s in %%d:%%d%%d:%%d%%d %%(%d requests%%)\n$"
+      assert.matches(shape:format(n, total_calls(), (dir .. "/lib.json"):gsub("%p", "%%%0"), n + 1), summary)
       err = lines
       assert.is_nil(err:find("\n", 1, true), "progress lines are redrawn, never scrolled")
       local frames = {}

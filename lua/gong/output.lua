@@ -371,7 +371,6 @@ function _M.tree_text(tree, opts)
   end
   local depth_limit = opts and opts.depth
   local lines = {}
-  local folders, calls = 0, 0
   -- leads[d]: the guides in front of the nodes at depth d.
   local leads = { [0] = "" }
   tree:visit(down_to(depth_limit, function(node, depth, last)
@@ -392,10 +391,10 @@ function _M.tree_text(tree, opts)
     leads[depth + 1] = depth == 0 and "" or leads[depth] .. (last and "    " or "│   ")
   end))
   -- Every node is under one root, so the roots' totals count every call.
+  local folders, calls = tree.count, 0
   for _, root in ipairs(tree.roots) do
     calls = calls + (type(root.total_calls) == "number" and root.total_calls or 0)
   end
-  folders = tree.count
   lines[#lines + 1] = folders .. (folders == 1 and " folder, " or " folders, ") .. count_calls(calls)
   return concat(lines, "\n") .. "\n"
 end
