@@ -276,6 +276,43 @@ describe("the gong-library program", function()
       assert.are.equal(help.text("tree"), ok({ "tree", "-h" }, {}))
     end)
 
+    describe("found without LUA_PATH", function()
+      -- The program as a user runs it: no LUA_PATH or LUA_CPATH at all.
+      local function bare(program, dir)
+        return process.capture(("cd %s && env -u LUA_PATH -u LUA_CPATH %s %s --version 2>&1; echo \"exit:$?\"")
+          :format(process.quote(dir or "."), process.quote(process.lua), process.quote(program)))
+      end
+      local version_line = function()
+        return "gong-library " .. require("gong.version") .. " ("
+          .. process.lua_code('io.write(jit and jit.version or _VERSION)') .. ")\n"
+      end
+
+      it("runs from a checkout, from any directory, its modules and build found beside it", function()
+        assert.are.equal(version_line() .. "exit:0\n", bare(fake.root .. "/bin/gong-library"))
+        local root = process.capture("cd " .. process.quote(fake.root) .. " && pwd"):gsub("\n$", "")
+        assert.are.equal(version_line() .. "exit:0\n", bare(root .. "/bin/gong-library", "/"))
+      end)
+
+      it("runs from an install under any PREFIX", function()
+        local prefix = process.tmpdir()
+        local lua = process.lua:match("luajit") and "luajit" or process.lua:match("lua(5%.%d)")
+        local log = process.capture(("env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u LD_PRELOAD make --no-print-directory "
+          .. "install LUA=%s BUILD=%s PREFIX=%s 2>&1; echo \"exit:$?\""):format(lua, process.build, process.quote(prefix)))
+        assert.matches("exit:0\n$", log)
+        assert.are.equal(version_line() .. "exit:0\n", bare(prefix .. "/bin/gong-library", "/"))
+        os.execute("rm -rf " .. process.quote(prefix))
+      end)
+
+      it("says in one line what to set when its modules are nowhere to be found", function()
+        local dir = process.tmpdir()
+        os.execute("cp bin/gong-library " .. process.quote(dir))
+        local out = bare(dir .. "/gong-library")
+        os.execute("rm -rf " .. process.quote(dir))
+        assert.matches("^gong%-library: cannot find gong's Lua modules %(gong/cli/init%.lua%) beside .*; set "
+          .. "LUA_PATH to the directory they were installed in, such as [^\n]+\nexit:1\n$", out)
+      end)
+    end)
+
     it("prints the version without the C core, and says the core is missing", function()
       local out, err, status = run({ "--version" }, { LUA_CPATH = "/nonexistent/?.so" })
       assert.are.equal("gong-library " .. require("gong.version") .. " (" .. process.lua_code(
