@@ -297,7 +297,8 @@ describe("the gong-library program", function()
         local prefix = process.tmpdir()
         local lua = process.lua:match("luajit") and "luajit" or process.lua:match("lua(5%.%d)")
         local log = process.capture(("env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u LD_PRELOAD make --no-print-directory "
-          .. "install LUA=%s BUILD=%s PREFIX=%s 2>&1; echo \"exit:$?\""):format(lua, process.build, process.quote(prefix)))
+          .. "install LUA=%s BUILD=%s PREFIX=%s 2>&1; echo \"exit:$?\""):format(lua, process.build,
+                                                                               process.quote(prefix)))
         assert.matches("exit:0\n$", log)
         assert.are.equal(version_line() .. "exit:0\n", bare(prefix .. "/bin/gong-library", "/"))
         os.execute("rm -rf " .. process.quote(prefix))
