@@ -1,6 +1,9 @@
 #!/bin/sh
-# make demo: starts the fake Gong server on a loopback port, shows its
-# library through the real CLI (tree, then one folder's calls), stops it.
+# make demo: starts the fake Gong server on a loopback port and shows its
+# library through the real CLI: the top of the folder tree, one folder's
+# calls, and an export of the whole library with its summary. The server is
+# stopped however the demo ends: at its end, on Ctrl-C or SIGTERM, and when
+# whatever reads its output goes away (make demo | head).
 set -eu
 LUA_BIN=${LUA_BIN:-lua5.4}
 BUILD=${BUILD:-build/5.4}
@@ -8,18 +11,28 @@ cd "$(dirname "$0")/.."
 
 fifo=$(mktemp -u)
 mkfifo "$fifo"
-lua5.4 fake/server.lua --port 0 --idle-exit 120 >"$fifo" &
+out=$(mktemp -d)
+# 12 folders: at Gong's 3 requests per second the export takes 5 s.
+lua5.4 fake/server.lua --port 0 --idle-exit 120 --folders 12 >"$fifo" &
 server=$!
-trap 'kill $server 2>/dev/null || true; rm -f "$fifo"' EXIT INT TERM
+cleanup() {
+  kill "$server" 2>/dev/null || true
+  rm -rf "$fifo" "$out"
+}
+trap cleanup EXIT
+trap 'cleanup; trap - EXIT; exit 130' INT
+trap 'cleanup; trap - EXIT; exit 143' TERM
+trap 'cleanup; trap - EXIT; exit 141' PIPE
 read -r _ url _ <"$fifo"
 
-export LUA_PATH="lua/?.lua;lua/?/init.lua;;" LUA_CPATH="$BUILD/?.so;;"
+root=$(pwd)
+export LUA_PATH="$root/lua/?.lua;$root/lua/?/init.lua;;" LUA_CPATH="$root/$BUILD/?.so;;"
 export GONG_BASE_URL="$url" GONG_ACCESS_KEY=test-key GONG_ACCESS_KEY_SECRET=test-secret
 
 echo "== fake Gong server at $url =="
 echo
-echo '$ gong-library tree'
-"$LUA_BIN" bin/gong-library tree
+echo '$ gong-library tree --depth 1'
+"$LUA_BIN" bin/gong-library tree --depth 1
 folder=$("$LUA_BIN" -e '
   for _, f in ipairs(assert(require("gong").new():folders())) do
     if (f.callCount or 0) > 0 then print(f.id) return end
@@ -27,3 +40,7 @@ folder=$("$LUA_BIN" -e '
 echo
 echo "\$ gong-library calls $folder"
 "$LUA_BIN" bin/gong-library calls "$folder"
+echo
+echo '$ gong-library export -o library.json'
+# The summary, without the progress line drawn before it.
+(cd "$out" && GONG_PROGRESS=1 "$LUA_BIN" "$root/bin/gong-library" export -o library.json 2>&1 | tr '\r' '\n' | tail -1)
