@@ -214,6 +214,18 @@ describe("gong.nvim (in Neovim)", function()
                       r.recovered)
     end)
 
+    it("from an editor without gong.core on package.cpath: require works, the callback says what is missing",
+      function()
+        local r = run(srv, "no_core")
+        assert.is_false(r.core_loads, "the scenario's editor must not find gong.core")
+        assert.is_true(r.loaded, r.load_error)
+        assert.are.equal(1, r.calls)
+        assert.are.equal("nil", r.data)
+        assert.are.equal("config", r.kind)
+        assert.matches("^gong: the Neovim worker could not load gong %(gong%.core built for LuaJIT on "
+          .. "package%.cpath%?%): .*module 'gong%.core' not found", r.text)
+      end)
+
     it("that gong raises in the blocking API (options, parameters, credentials) reach the callback once", function()
       local r = worker_failure()
       for key, kind in pairs({ unknown_option = "config", empty_folder_id = "argument",

@@ -94,8 +94,12 @@ local function worker(path, cpath, request)
   return encoded
 end
 
-local gong = require "gong"
+-- Only pure-Lua modules here: the editor's own state never loads gong.core
+-- (the workers do), so requiring gong.nvim works whatever package.cpath
+-- holds, and a core that cannot be loaded is reported to the callback.
 local json = require "gong.json"
+local tree = require "gong.tree"
+local version = require "gong.version"
 local wire = require "gong.wire"
 
 local debug_getinfo = debug.getinfo
@@ -107,7 +111,7 @@ local schedule = vim.schedule
 -- Unlike vim.fn.json_*, vim.json may be called anywhere, even in a luv callback.
 local json_decode = vim.json.decode
 
-local _M = { _VERSION = gong._VERSION }
+local _M = { _VERSION = version }
 
 -- Sent to each new worker state as text, so it is dumped once.
 local WORKER = string_dump(worker)
@@ -129,7 +133,7 @@ end
 -- The worker's failures that are not gong's own errors: gong could not run at
 -- all, so the configuration (package paths, builds) is what needs fixing.
 local function config_error(message)
-  return gong.error("config", message)
+  return wire.error("config", message)
 end
 
 -- JSON null (vim.NIL) -> nil, recursively: gong never hands out null.
@@ -159,14 +163,14 @@ end
 -- once, on the main loop, with `finish(data), nil, requestId` or `nil, err`.
 local function request(name, method, options, argument, callback, finish)
   if type(callback) ~= "function" then
-    error(gong.error("argument", ("gong.nvim.%s: the last argument must be a callback function (got %s)")
+    error(wire.error("argument", ("gong.nvim.%s: the last argument must be a callback function (got %s)")
       :format(name, type(callback))), 3)
   end
   local ok, text = pcall(json.encode, { method = method, options = options, argument = argument })
   if not ok then
     -- Only data crosses to the worker; the encoder's message names the type,
     -- never a value, so no secret ends up in it.
-    error(gong.error("argument", ("gong.nvim.%s: options and parameters must hold only strings, "
+    error(wire.error("argument", ("gong.nvim.%s: options and parameters must hold only strings, "
       .. "numbers, booleans and tables of them (%s)"):format(name, first_line(text))), 3)
   end
 
@@ -235,7 +239,7 @@ end
 ---@param callback fun(tree: gong.Tree|nil, err: gong.Error|nil, requestId: string|nil)
 function _M.tree(opts, params, callback)
   params, callback = with_params(params, callback)
-  request("tree", "folders", opts, params, callback, gong.tree.build)
+  request("tree", "folders", opts, params, callback, tree.build)
 end
 
 -- The worker must stay free of upvalues (it is defined before every local of

@@ -14,8 +14,8 @@
 --- rebuilt with their metatable. Pure Lua: the sending side needs nothing
 --- else loaded, so even a worker that cannot load gong can say so.
 
-local getmetatable, pairs, pcall, require, tostring, type =
-      getmetatable, pairs, pcall, require, tostring, type
+local getmetatable, pairs, pcall, require, setmetatable, tostring, type =
+      getmetatable, pairs, pcall, require, setmetatable, tostring, type
 
 local _M = {}
 
@@ -73,10 +73,33 @@ function _M.failure(message)
   return "raise", { kind = "config", message = first_line(message) }
 end
 
--- A gong error from fields that crossed.
+-- What tostring makes of an error object that gong.core could not make.
+local plain_mt = {
+  __name = "gong.error",
+  __tostring = function(e) return "gong: " .. tostring(e.message) end,
+}
+
+-- A gong error from fields that crossed. Where gong.core cannot be loaded
+-- (an editor without it on package.cpath), a plain table of the same shape
+-- stands in, so that the failure can still be told.
 local function rebuild(t)
-  local core = require "gong.core"
-  return core.error(t.kind or "config", t.message or "unknown error", t)
+  local ok, core = pcall(require, "gong.core")
+  if ok then
+    return core.error(t.kind or "config", t.message or "unknown error", t)
+  end
+  local e = {}
+  for k, v in pairs(t) do e[k] = v end
+  e.kind, e.message, e.errors = e.kind or "config", e.message or "unknown error", e.errors or {}
+  return setmetatable(e, plain_mt)
+end
+
+--- An error object of `kind` with `message`: gong.core's, or its plain stand-in
+--- when the core cannot be loaded.
+---@param kind string
+---@param message string
+---@return gong.Error
+function _M.error(kind, message)
+  return rebuild({ kind = kind, message = message })
 end
 
 --- Turns an outcome back into what the call gave: `true, value, extra` for a

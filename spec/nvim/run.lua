@@ -338,6 +338,31 @@ function scenarios.worker_failure(r)
   client:close()
 end
 
+-- gong's Lua files on package.path but no gong.core on package.cpath: the
+-- adapter still loads, and a request says what is missing, once.
+function scenarios.no_core(r)
+  package.path = ROOT .. "/lua/?.lua;" .. ROOT .. "/lua/?/init.lua;" .. package.path
+  r.core_loads = pcall(require, "gong.core")
+  local ok, gong_nvim = pcall(require, "gong.nvim")
+  r.loaded = ok
+  if not ok then
+    r.load_error = tostring(gong_nvim)
+    return
+  end
+  local calls = 0
+  local data, err = await(function(done)
+    gong_nvim.folders(options(), function(...)
+      calls = calls + 1
+      done(...)
+    end)
+  end)
+  sleep(300)
+  r.calls = calls
+  r.data = data == nil and "nil" or type(data)
+  r.kind = err and err.kind
+  r.text = err and tostring(err)
+end
+
 -- Credentials and base URL from the environment only (nil options).
 function scenarios.environment(r)
   use_repo()
