@@ -46,6 +46,7 @@ build = {
     ["gong.cli.progress"] = "lua/gong/cli/progress.lua",
     ["gong.cli.atomic_file"] = "lua/gong/cli/atomic_file.lua",
     ["gong.cli.commands"] = "lua/gong/cli/commands.lua",
+    ["gong.cli.explain"] = "lua/gong/cli/explain.lua",
     ["gong.nvim"] = "lua/gong/nvim.lua",
     ["gong.resty"] = "lua/gong/resty.lua",
     ["gong.resty_worker"] = "lua/gong/resty_worker.lua",

@@ -30,7 +30,7 @@ end
 -- The fields of a LuaLS class in a Lua file, in the order written.
 local function annotated_fields(path, class)
   local src = assert(read(path))
-  local body = assert(src:match("%-%-%-@class " .. class:gsub("%.", "%%.") .. "\n(.-)\n[^%-]"), class)
+  local body = assert(src:match("%-%-%-@class " .. class:gsub("%.", "%%.") .. "[:%s%w.]*\n(.-)\n[^%-]"), class)
   local fields = {}
   for name in body:gmatch("%-%-%-@field ([%w_]+)") do fields[#fields + 1] = name end
   return fields
@@ -89,6 +89,71 @@ describe("the documentation", function()
   it("gong.LibraryOptions annotates every option library() accepts", function()
     assert.are.same(sorted_keys(client.LIBRARY_OPTIONS),
                     sorted(annotated_fields("lua/gong/client.lua", "gong.LibraryOptions")))
+  end)
+end)
+
+describe("the annotations", function()
+  local function set(list)
+    local t = {}
+    for _, v in ipairs(list) do t[v] = true end
+    return t
+  end
+
+  -- The names the code gives an error's fields: error_push's own (kind,
+  -- message, errors), the error_set_* and lua_setfield(L, err, ...) calls
+  -- of the core, the url of every request's error, and what Lua adds.
+  local function error_fields_set()
+    local names = { kind = true, message = true, errors = true, url = true }
+    for path in process.capture("ls src/*.c"):gmatch("[^\n]+") do
+      local src = assert(read(path))
+      for name in src:gmatch('error_set_%a+%(L, "([%w_]+)"') do names[name] = true end
+      for name in src:gmatch('lua_setfield%(L, err, "([%w_]+)"%)') do names[name] = true end
+    end
+    for name in assert(read("lua/gong/client.lua")):gmatch("failure%.([%w_]+) =") do names[name] = true end
+    return names
+  end
+
+  it("gong.Error has every field the code sets on an error, and none it does not", function()
+    assert.are.same(sorted_keys(error_fields_set()), sorted(annotated_fields("lua/gong/init.lua", "gong.Error")))
+  end)
+
+  it("gong.Error's fields are what real errors carry", function()
+    local annotated = set(annotated_fields("lua/gong/init.lua", "gong.Error"))
+    local c = core.new({ base_url = "http://127.0.0.1:1", token = "t", rate = false, max_retries = 0 })
+    local _, network = c:folders()
+    local _, bad_url = pcall(core.new, { base_url = "http://example.com" })
+    for _, err in ipairs({ network, bad_url, core.error("http", "x") }) do
+      for k in pairs(err) do assert.is_true(annotated[k], "gong.Error lacks " .. k) end
+    end
+  end)
+
+  it("gong.TreeNode has every field the tree and library() set on a node", function()
+    local annotated = set(annotated_fields("lua/gong/tree.lua", "gong.TreeNode"))
+    local seen = {}
+    for _, path in ipairs({ "lua/gong/tree.lua", "lua/gong/client.lua" }) do
+      for name in assert(read(path)):gmatch("node%.([%w_]+) =") do seen[name] = true end
+    end
+    for name in pairs(seen) do assert.is_true(annotated[name], "gong.TreeNode lacks " .. name) end
+  end)
+
+  it("every public function documents each of its parameters with @param", function()
+    for _, path in ipairs({ "lua/gong/init.lua", "lua/gong/client.lua", "lua/gong/tree.lua", "lua/gong/nvim.lua",
+                            "lua/gong/resty.lua", "lua/gong/credentials.lua", "lua/gong/json.lua",
+                            "lua/gong/wire.lua" }) do
+      local src = assert(read(path))
+      for comment, name, params in src:gmatch("\n((%-%-%-[^\n]*\n)+)function ([%w_.:]+)%(([^)]*)%)") do
+        for param in params:gmatch("[%w_]+") do
+          assert.truthy(comment:find("---@param " .. param .. "%??%s") or param == "...",
+                        ("%s: %s lacks ---@param %s"):format(path, name, param))
+        end
+      end
+    end
+  end)
+
+  it("gong.error and gong.is_error say what they return", function()
+    local src = assert(read("lua/gong/init.lua"))
+    assert.matches("%-%-%-@return gong%.Error\nfunction _M%.error%(", src)
+    assert.matches("%-%-%-@return boolean\nfunction _M%.is_error%(", src)
   end)
 end)
 

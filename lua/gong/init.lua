@@ -19,15 +19,19 @@ local tree = require "gong.tree"
 local error, ipairs, pairs, type = error, ipairs, pairs, type
 
 ---@class gong.Error
----@field kind string one of argument, config, closed, http, network, timeout, decode, too_large, rate_limited
+---@field kind string argument, config, closed, http, network, timeout, decode, too_large, rate_limited, interrupted
 ---@field message string one line for humans
+---@field errors string[] Gong's error messages when the server sent them, else empty (always a list)
 ---@field status? integer HTTP status, when there was a response
 ---@field request_id? string Gong's requestId, when the server sent one
----@field errors? string[] Gong's error messages, when the server sent them
 ---@field url? string the request URL (never with credentials)
 ---@field attempts? integer how many tries were made
 ---@field retry_after? integer seconds the server asked us to wait (429/503)
 ---@field location? string where a redirect pointed (redirects are not followed)
+---@field curl_code? integer libcurl's error code, for network errors
+---@field folder_id? string the folder whose calls failed, in library()'s errors
+---@field option? string the option a config error is about
+---@field reason? string why a base_url was refused: invalid, credentials, query, fragment, plain_http, scheme
 
 ---@class gong.Folder
 ---@field id string
@@ -73,6 +77,7 @@ local error, ipairs, pairs, type = error, ipairs, pairs, type
 ---@field folders fun(self: gong.Client, params?: { workspaceId?: string }): gong.Folder[]|nil, string|gong.Error|nil
 ---@field calls fun(self: gong.Client, folderId: string): gong.Call[]|nil, string|gong.Error|nil
 ---@field calls_batch fun(self: gong.Client, ids: string[], opts?: table): (gong.Call[]|gong.Error)[]|nil, gong.Error?
+---@field stats fun(self: gong.Client): { requests: integer } attempts made so far, every retry counted
 ---@field close fun(self: gong.Client)
 
 client.install(core.Client)
@@ -80,11 +85,24 @@ client.install(core.Client)
 local _M = {
   _VERSION = core._VERSION,
   tree = tree,
-  --- Makes an error object of the same shape as the core's: `gong.error(kind, message [, fields])`.
-  error = core.error,
-  --- True when `v` is a gong error object.
-  is_error = core.is_error,
 }
+
+--- Makes an error object of the same shape as the core's (see the README's
+--- "Errors"): `kind` and `message` as given, the other fields from `fields`.
+---@param kind string
+---@param message string one line (line breaks become spaces)
+---@param fields? table status, request_id, errors, url, ...
+---@return gong.Error
+function _M.error(kind, message, fields)
+  return core.error(kind, message, fields)
+end
+
+--- True when `v` is a gong error object (made by gong, in C or Lua).
+---@param v any
+---@return boolean
+function _M.is_error(v)
+  return core.is_error(v)
+end
 
 -- How to give credentials, for the message when there are none.
 local HOW = ("pass access_key and access_key_secret, or token, or set %s and %s, or %s")

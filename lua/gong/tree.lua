@@ -35,6 +35,8 @@ local _M = {}
 ---@field depth integer 0 for roots
 ---@field total_calls number callCount of the node and all its descendants
 ---@field path string names from the root joined with "/", computed on first use
+---@field calls? gong.Call[] after client:library(): the folder's calls
+---@field error? gong.Error after client:library(): why its calls could not be fetched
 
 ---@class gong.Tree
 ---@field roots gong.TreeNode[] sorted like children
