@@ -140,13 +140,21 @@ describe("the annotations", function()
     for _, path in ipairs({ "lua/gong/init.lua", "lua/gong/client.lua", "lua/gong/tree.lua", "lua/gong/nvim.lua",
                             "lua/gong/resty.lua", "lua/gong/credentials.lua", "lua/gong/json.lua",
                             "lua/gong/wire.lua" }) do
-      local src = assert(read(path))
-      for comment, name, params in src:gmatch("\n((%-%-%-[^\n]*\n)+)function ([%w_.:]+)%(([^)]*)%)") do
-        for param in params:gmatch("[%w_]+") do
-          assert.truthy(comment:find("---@param " .. param .. "%??%s") or param == "...",
-                        ("%s: %s lacks ---@param %s"):format(path, name, param))
+      -- Each documented function: the "---" lines right above "function name(params)".
+      local comment, checked = {}, 0
+      for line in io.lines(path) do
+        local name, params = line:match("^function ([%w_.:]+)%(([^)]*)%)")
+        if name and #comment > 0 then
+          checked = checked + 1
+          local text = table.concat(comment, "\n") .. "\n"
+          for param in params:gmatch("[%w_]+") do
+            assert.truthy(text:find("---@param " .. param .. "%??%s"), ("%s: %s lacks ---@param %s"):format(
+              path, name, param))
+          end
         end
+        if line:find("^%-%-%-") then comment[#comment + 1] = line else comment = {} end
       end
+      assert.is_true(checked > 0, path .. ": no documented function found")
     end
   end)
 
