@@ -5,12 +5,58 @@
 --   ---@field n? type text -> @field n (type, optional) text
 --   ---@param n? type text -> @tparam[opt] type n text
 --   ---@return type text   -> @treturn type text
--- Other LuaLS-only tags are dropped.
+--   function methods:f()   -> function tree:f() (the class the methods are of)
+-- Other LuaLS-only tags are dropped. A LuaLS type may hold spaces
+-- ("fun(): gong.Folder?", "{ workspaceId?: string }"), which LDoc would cut
+-- at the first one: it is read whole and named as LDoc can show it.
 
 local input, output, module = arg[1], arg[2], arg[3]
 local out = {}
 local in_class = false
 local named = false
+-- gong.tree's and gong.client's methods are written on a local `methods`.
+local class = module:match("([%w_]+)$")
+local typed = false -- the @type section of the methods is open
+
+-- Splits "TYPE rest" where TYPE may hold spaces inside brackets, after a
+-- ":" (a function's return type) or around a "|".
+local function split_type(text)
+  local depth, i = 0, 1
+  while i <= #text do
+    local c = text:sub(i, i)
+    if c == "(" or c == "{" or c == "[" or c == "<" then
+      depth = depth + 1
+    elseif c == ")" or c == "}" or c == "]" or c == ">" then
+      depth = depth - 1
+    elseif c == " " and depth == 0 then
+      local before, after = text:sub(1, i - 1), text:sub(i):match("^%s*(.*)$")
+      if not (before:find("[:|,]$") or after:find("^[|]")) then
+        return before, after
+      end
+    end
+    i = i + 1
+  end
+  return text, ""
+end
+
+-- A LuaLS type as LDoc shows it: each alternative of a union (split at the
+-- "|" outside brackets), functions and table shapes named by their kind.
+local function ldoc_type(ty)
+  local parts, depth, start = {}, 0, 1
+  for i = 1, #ty + 1 do
+    local c = ty:sub(i, i)
+    if c == "(" or c == "{" or c == "[" or c == "<" then depth = depth + 1
+    elseif c == ")" or c == "}" or c == "]" or c == ">" then depth = depth - 1 end
+    if (c == "|" and depth == 0) or i > #ty then
+      local part = ty:sub(start, i - 1):match("^%s*(.-)%s*$")
+      if part:find("^fun%(") then part = "function"
+      elseif part:find("^[{(]") then part = "table" end
+      parts[#parts + 1] = part
+      start = i + 1
+    end
+  end
+  return table.concat(parts, "|")
+end
 
 for line in io.lines(input) do
   local indent, tag, rest = line:match("^(%s*)%-%-%-@(%w+)%s*(.*)$")
@@ -20,6 +66,28 @@ for line in io.lines(input) do
     named = true
   end
   if not tag then
+    if line:find("^function methods:") and not typed then
+      -- LDoc lists a class's methods as class:name() only under its @type;
+      -- the comment block above the first method moves below the new header.
+      local block = {}
+      while out[#out] and out[#out]:match("^%s*%-%-") do table.insert(block, 1, table.remove(out)) end
+      out[#out + 1] = "--- The methods of a " .. class .. " (`" .. class .. ":name()`)."
+      out[#out + 1] = "-- @type " .. class
+      out[#out + 1] = ""
+      for _, l in ipairs(block) do out[#out + 1] = l end
+      typed = true
+    end
+    if typed and line:find("^function _M%.") then
+      -- The module's own functions again: out of the class section.
+      local block = {}
+      while out[#out] and out[#out]:match("^%s*%-%-") do table.insert(block, 1, table.remove(out)) end
+      out[#out + 1] = "--- Functions of gong." .. class .. "."
+      out[#out + 1] = "-- @section functions"
+      out[#out + 1] = ""
+      for _, l in ipairs(block) do out[#out + 1] = l end
+      typed = false
+    end
+    line = line:gsub("^function methods:", "function " .. class .. ":")
     if in_class and not line:match("^%s*%-%-%-") then
       -- LDoc wants something to attach a @table block to.
       out[#out + 1] = "local _ = nil"
@@ -34,18 +102,22 @@ for line in io.lines(input) do
     out[#out + 1] = indent .. "-- @table " .. name
     in_class = true
   elseif tag == "field" then
-    local name, opt, ty, text = rest:match("^([%w_]+)(%??)%s+(%S+)%s*(.*)$")
+    local name, opt, typed = rest:match("^([%w_]+)(%??)%s+(.*)$")
     if name then
-      out[#out + 1] = ("%s-- @field %s (%s%s) %s"):format(indent, name, ty, opt == "?" and ", optional" or "", text)
+      local ty, text = split_type(typed)
+      out[#out + 1] = ("%s-- @field %s (%s%s) %s"):format(indent, name, ldoc_type(ty),
+        opt == "?" and ", optional" or "", text)
     end
   elseif tag == "param" then
-    local name, opt, ty, text = rest:match("^([%w_.]+)(%??)%s+(%S+)%s*(.*)$")
+    local name, opt, typed = rest:match("^([%w_.]+)(%??)%s+(.*)$")
     if name then
-      out[#out + 1] = ("%s-- @tparam%s %s %s %s"):format(indent, opt == "?" and "[opt]" or "", ty, name, text)
+      local ty, text = split_type(typed)
+      out[#out + 1] = ("%s-- @tparam%s %s %s %s"):format(indent, opt == "?" and "[opt]" or "", ldoc_type(ty), name,
+        text)
     end
   elseif tag == "return" then
-    local ty, text = rest:match("^(%S+)%s*(.*)$")
-    if ty then out[#out + 1] = ("%s-- @treturn %s %s"):format(indent, ty, text) end
+    local ty, text = split_type(rest)
+    if ty ~= "" then out[#out + 1] = ("%s-- @treturn %s %s"):format(indent, ldoc_type(ty), text) end
   end
 end
 

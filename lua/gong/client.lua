@@ -33,7 +33,7 @@ local function each(list, err)
   end
 end
 
---- Iterates over the folders: `for folder in client:each_folder() do ... end`.
+--- Iterates over the folders: `for folder in client:each_folder() do print(folder.name) end`.
 --- Raises the error object when the request fails (a `for` cannot return it).
 ---@param params? { workspaceId?: string }
 ---@return fun(): gong.Folder?
@@ -41,7 +41,7 @@ function methods:each_folder(params)
   return each(self:folders(params))
 end
 
---- Iterates over the calls of a folder: `for call in client:each_call(id) do ... end`.
+--- Iterates over the calls of a folder: `for call in client:each_call(id) do print(call.title) end`.
 --- Raises the error object when the request fails.
 ---@param folderId string
 ---@return fun(): gong.Call?
