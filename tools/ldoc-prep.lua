@@ -16,7 +16,7 @@ local in_class = false
 local named = false
 -- gong.tree's and gong.client's methods are written on a local `methods`.
 local class = module:match("([%w_]+)$")
-local typed = false -- the @type section of the methods is open
+local in_methods = false -- the @type section of the methods is open
 
 -- Splits "TYPE rest" where TYPE may hold spaces inside brackets, after a
 -- ":" (a function's return type) or around a "|".
@@ -66,7 +66,7 @@ for line in io.lines(input) do
     named = true
   end
   if not tag then
-    if line:find("^function methods:") and not typed then
+    if line:find("^function methods:") and not in_methods then
       -- LDoc lists a class's methods as class:name() only under its @type;
       -- the comment block above the first method moves below the new header.
       local block = {}
@@ -75,9 +75,9 @@ for line in io.lines(input) do
       out[#out + 1] = "-- @type " .. class
       out[#out + 1] = ""
       for _, l in ipairs(block) do out[#out + 1] = l end
-      typed = true
+      in_methods = true
     end
-    if typed and line:find("^function _M%.") then
+    if in_methods and line:find("^function _M%.") then
       -- The module's own functions again: out of the class section.
       local block = {}
       while out[#out] and out[#out]:match("^%s*%-%-") do table.insert(block, 1, table.remove(out)) end
@@ -85,7 +85,7 @@ for line in io.lines(input) do
       out[#out + 1] = "-- @section functions"
       out[#out + 1] = ""
       for _, l in ipairs(block) do out[#out + 1] = l end
-      typed = false
+      in_methods = false
     end
     line = line:gsub("^function methods:", "function " .. class .. ":")
     if in_class and not line:match("^%s*%-%-%-") then
