@@ -71,7 +71,7 @@ deps-test:
 # Specs of what runs outside the busted interpreter (the fake server, Neovim,
 # nginx): they run once, under the first Lua of LUAS, not once per Lua.
 HOST_SPECS := --exclude-pattern=fake_server_spec --exclude-pattern=nvim_spec --exclude-pattern=resty_spec \
-              --exclude-pattern=demo_spec --exclude-pattern=docs_html_spec
+              --exclude-pattern=demo_spec --exclude-pattern=docs_html_spec --exclude-pattern=readme_spec
 
 ## test: install missing packages, build for every Lua in LUAS, run every spec under each
 test: deps-test
