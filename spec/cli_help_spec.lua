@@ -25,6 +25,17 @@ describe("gong.cli.help.text()", function()
     end
   end)
 
+  it("names the default credentials file, the tree's depth and what each exit status means", function()
+    local general = help.text()
+    for _, text in ipairs({ "$XDG_CONFIG_HOME/gong/credentials", "~/.config/gong/credentials", "143 and 129",
+                            "a bad value in the" }) do
+      assert.truthy(general:find(text, 1, true), text)
+    end
+    assert.truthy(help.text("tree"):find("--depth N", 1, true))
+    assert.truthy(help.text("export"):find("keeps its mode", 1, true))
+    assert.truthy(help.text("export"):find("ends with a summary", 1, true))
+  end)
+
   it("documents export's formats, output file, concurrency, strictness and progress", function()
     local page = help.text("export")
     for _, text in ipairs({ "--format FORMAT", "ndjson", '"type":"folder"', '"type":"call"', "-o, --output FILE",

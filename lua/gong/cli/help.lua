@@ -30,24 +30,29 @@ Options (before or after the command):
                         ]] .. ENV.base_url .. ", else $" .. ENV.base_url .. [[, else
                         ]] .. core.DEFAULT_BASE_URL .. [[)
   --credentials FILE    Read credentials from FILE (default:
-                        $]] .. credentials.FILE_ENV .. [[; see below)
+                        $]] .. credentials.FILE_ENV .. [[, else
+                        $XDG_CONFIG_HOME/gong/credentials, that is
+                        ~/.config/gong/credentials, when it exists; see below)
   --timeout SECONDS     Give up on a request after SECONDS
   -h, --help            Show help (also: gong-library COMMAND --help)
   --version             Show the version
   --                    End of options; what follows are arguments
 
 Credentials come from the environment:
-  ]] .. ENV.access_key .. " and " .. ENV.access_key_secret .. [[   access key and secret (Basic auth)
+  ]] .. ENV.access_key .. " and " .. ENV.access_key_secret .. [[   access key and secret (Basic)
   ]] .. ENV.token .. [[                                   OAuth bearer token
 or from a credentials file, which then replaces all three. The file has one
-NAME=VALUE per line with those names and optionally ]] .. ENV.base_url .. [[; blank
-lines and lines starting with # are ignored, and spaces and one pair of
-quotes around VALUE are dropped. It must be yours and private to you: a file
+NAME=VALUE per line with those names and optionally ]] .. ENV.base_url .. [[ (an
+"export " in front is fine); blank lines and lines starting with # are
+ignored, and spaces and one pair of quotes around VALUE are dropped. It must
+be yours and private to you: a file
 of another user, or one that group or others may access, is refused (fix the
 latter with chmod 600 FILE). A pipe works too and keeps secrets off the disk:
 --credentials <(pass show gong).
 
-Exit status: 0 success, 1 failure, 2 usage error, 130 interrupted.
+Exit status: 0 success, 1 failure, 2 usage error (a bad value in the
+environment or the credentials file too), 130 interrupted (Ctrl-C stops at
+once), 143 and 129 for SIGTERM and SIGHUP.
 ]]
 
 TEXTS.folders = [[
@@ -64,13 +69,15 @@ a column. An empty library prints "(no folders)", "[]" or the header row.
 ]]
 
 TEXTS.tree = [[
-Usage: gong-library tree [--workspace ID] [--json | --csv]
+Usage: gong-library tree [--workspace ID] [--depth N] [--json | --csv]
 
 Show the library folders as a tree. Each line is a folder with its own call
 count, the total for the folder and everything under it when it has
 subfolders, and its ID in brackets; the last line counts folders and calls.
 
   --workspace ID   Only the folders of workspace ID
+  --depth N        Only N levels below the top-level folders (0: those only);
+                   a folder at the limit says how many subfolders it hides
 
 With --json: nested objects, each folder's API fields plus "total_calls" and
 "children". With --csv: one row per folder, parents first, with the API's
@@ -103,7 +110,10 @@ requests per second and the time left, when stderr is a terminal.
   -o, --output FILE   Write to FILE instead of stdout (- is stdout). FILE is
                       written as FILE.tmp-XXXXXXXXXXXX beside it and renamed
                       once complete: a failed or interrupted export leaves
-                      no partial file and an existing FILE as it was.
+                      no partial file and an existing FILE as it was. An
+                      existing FILE keeps its mode (and owner where
+                      permitted); a symlink's target is written. A FILE that
+                      cannot be written fails before the first request.
   --format FORMAT     json (the default; --json says the same) or ndjson
   --concurrency N     Folders fetched at once, 1 to ]] .. core.MAX_CONCURRENCY
   .. " (default " .. core.DEFAULT_CONCURRENCY .. [[)
@@ -127,9 +137,10 @@ printed on stderr, and the exit status is 1: the rest of the library is
 still written. With --strict that is a failure that writes nothing, as is
 failing to list the folders.
 
-Ctrl-C stops the export with status 130 and writes nothing. GONG_PROGRESS=1
-shows the progress line even when stderr is not a terminal; GONG_PROGRESS=0
-never shows it.
+On a terminal the export ends with a summary: folders, calls, destination,
+time and requests. Ctrl-C stops the export with status 130 and writes
+nothing. GONG_PROGRESS=1 shows the progress line and the summary even when
+stderr is not a terminal; GONG_PROGRESS=0 never shows them.
 ]]
 
 --- The help text for a command, or the general help when `command` is nil.
