@@ -368,7 +368,6 @@ static int client_calls_batch(lua_State *L) {
   const char *why = NULL;
   int k;
   memset(&job, 0, sizeof job);
-  job.concurrency = BATCH_DEFAULT_CONCURRENCY;
   luaL_checktype(L, 2, LUA_TTABLE);
   job.n = (int)lua_rawlen(L, 2);
   for (k = 1; k <= job.n; k++) {
