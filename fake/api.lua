@@ -1,13 +1,38 @@
--- The Gong Library API routes of the fake server: authentication, routing,
--- and responses built from bodies rendered once at start-up.
+-- The Gong API routes of the fake server, in two flavours on one server: at
+-- the root the Library API contract, under /tenant what a real tenant's
+-- public v2 API serves. Authentication, routing, scenario settings, and
+-- responses built from bodies rendered once at start-up (call details and
+-- transcripts are rendered per request, as the request selects them).
 
 local mime = require "mime"
+local cjson = require "cjson.safe"
 local contract = require "fake.contract"
 
-local format, char, tonumber = string.format, string.char, tonumber
-local setmetatable, ipairs = setmetatable, ipairs
+local format, char, tonumber, concat = string.format, string.char, tonumber, table.concat
+local floor = math.floor
+local setmetatable, ipairs, pairs, type, tostring = setmetatable, ipairs, pairs, type, tostring
 
 local _M = {}
+
+--- Where the tenant flavour lives.
+_M.TENANT = "/tenant"
+
+-- Gong accepts at most this many call ids per /calls request.
+local MAX_CALL_IDS = 100
+
+--- Scenario settings (POST /__fake/settings) and their defaults.
+_M.DEFAULT_SETTINGS = { page_size = 100, error_objects = false }
+
+local SETTING_CHECKS = {
+  page_size = function(v)
+    if type(v) ~= "number" or v ~= floor(v) or v < 1 or v > MAX_CALL_IDS then
+      return "must be an integer in 1.." .. MAX_CALL_IDS
+    end
+  end,
+  error_objects = function(v)
+    if type(v) ~= "boolean" then return "must be true or false" end
+  end,
+}
 
 --- Percent-decodes `s` (and `+` to space when `plus`). Returns nil when an
 --- escape is malformed, so a broken client gets 400 rather than a guess.
@@ -35,18 +60,25 @@ end
 local Api = {}
 Api.__index = Api
 
+local function copy(t)
+  local out = {}
+  for k, v in pairs(t) do out[k] = v end
+  return out
+end
+
 --- Pre-renders every body of `lib` and remembers the accepted credentials.
 ---@param lib table from fake.library.generate
 ---@param creds table {key, secret, token}
 ---@return table api
 function _M.new(lib, creds)
-  local by_workspace = {}
+  local by_workspace, public_by_workspace = {}, {}
   for _, ws in ipairs(lib.workspaces) do
     local members = {}
     for _, f in ipairs(lib.folders) do
       if f.workspaceId == ws.id then members[#members + 1] = f end
     end
     by_workspace[ws.id] = contract.folders(members)
+    public_by_workspace[ws.id] = contract.public_folders(members)
   end
   local calls, content = {}, {}
   for _, f in ipairs(lib.folders) do
@@ -56,12 +88,42 @@ function _M.new(lib, creds)
   return setmetatable({
     folders = contract.folders(lib.folders),
     by_workspace = by_workspace,
+    public_folders = contract.public_folders(lib.folders),
+    public_by_workspace = public_by_workspace,
+    workspaces = contract.workspaces(lib.workspaces),
     calls = calls,
     content = content,
+    details = lib.details,
+    transcripts = lib.transcripts,
     basic = creds.key .. ":" .. creds.secret,
     token = creds.token,
     serial = 0,
+    settings = copy(_M.DEFAULT_SETTINGS),
   }, Api)
+end
+
+--- Validates a decoded settings object and applies it on top of the
+--- current settings; nothing changes when any field is wrong.
+---@param raw table decoded JSON object
+---@return table|nil settings
+---@return string|nil err
+function Api:configure(raw)
+  local new = copy(self.settings)
+  for key, value in pairs(raw) do
+    local check = SETTING_CHECKS[key]
+    if not check then return nil, "unknown setting '" .. tostring(key) .. "'" end
+    local err = check(value)
+    if err then return nil, "setting '" .. key .. "' " .. err end
+    -- Decoders may hand integers over as floats; keep them integral.
+    new[key] = type(value) == "number" and floor(value) or value
+  end
+  self.settings = new
+  return new
+end
+
+--- Restores the default settings.
+function Api:reset_settings()
+  self.settings = copy(_M.DEFAULT_SETTINGS)
 end
 
 --- A fresh request id: a hex serial plus a scrambled suffix, so ids are
@@ -73,12 +135,14 @@ function Api:request_id()
   return format("%08x%06x", n, n * 2654435761 % 16777216)
 end
 
---- An error response with the contract's ErrorResponse body.
+--- An error response with the contract's ErrorResponse body (messages as
+--- objects when the error_objects setting says so).
 ---@param status integer
 ---@param message string
 ---@return table response
 function Api:error(status, message)
-  return { status = status, body = contract.error(self:request_id(), message) }
+  return { status = status,
+           body = contract.error(self:request_id(), message, self.settings.error_objects) }
 end
 
 local function ok(body)
@@ -98,10 +162,192 @@ function Api:authorized(header)
   return false
 end
 
+-- Path prefixes that belong to the API (and so need credentials).
+local API_PREFIXES = { "/library", "/workspaces", "/calls", _M.TENANT }
+
 --- Whether `path` belongs to the API (and so needs credentials).
 function _M.is_api(path)
-  return path == "/library" or path:sub(1, 9) == "/library/"
+  for _, prefix in ipairs(API_PREFIXES) do
+    if path == prefix or path:sub(1, #prefix + 1) == prefix .. "/" then return true end
+  end
+  return false
 end
+
+-- GET /library/folders in either flavour: the contract's folders or the tenant's.
+local function folders_route(all, by_workspace)
+  return function(self, req)
+    local workspace = query_param(req.query, "workspaceId")
+    if workspace == false then return self:error(400, "Malformed query string") end
+    local list = self[all]
+    if workspace then list = self[by_workspace][workspace] or "[]" end
+    return ok(contract.body(self:request_id(), "folders", list))
+  end
+end
+
+function Api:folder_calls(_, path)
+  local id = _M.unescape(path:match("^/library/folders/([^/]*)/calls$"))
+  if not id then return self:error(400, "Malformed folder id") end
+  local calls = self.calls[id]
+  if not calls then return self:error(404, "Folder not found") end
+  return ok(contract.body(self:request_id(), "calls", calls))
+end
+
+function Api:folder_content(req)
+  local id = query_param(req.query, "folderId")
+  if id == false then return self:error(400, "Malformed query string") end
+  if not id then return self:error(400, "folderId is required") end
+  local content = self.content[id]
+  if not content then return self:error(404, "Folder not found") end
+  return ok('{"requestId":"' .. self:request_id() .. '",' .. content)
+end
+
+function Api:list_workspaces()
+  return ok(contract.body(self:request_id(), "workspaces", self.workspaces))
+end
+
+local function is_string_array(t)
+  if type(t) ~= "table" then return false end
+  local n = 0
+  for _, v in pairs(t) do
+    n = n + 1
+    if type(v) ~= "string" then return false end
+  end
+  return n == #t
+end
+
+local CONTEXTS = { None = true, Basic = true, Extended = true }
+
+-- Decodes a /calls request body into {ids, selector, cursor} (an empty or
+-- null cursor is none), or returns nil and the 400 message.
+local function parse_calls_request(body)
+  -- cjson decodes `[]` and `{}` alike, so look at the text itself.
+  local decoded = body:match("^%s*{") and cjson.decode(body)
+  if type(decoded) ~= "table" then return nil, "Request body must be a JSON object" end
+  local filter = decoded.filter
+  local ids = type(filter) == "table" and filter.callIds
+  if not is_string_array(ids) then return nil, "filter.callIds must be an array of strings" end
+  if #ids > MAX_CALL_IDS then return nil, "At most " .. MAX_CALL_IDS .. " call ids per request" end
+  local selector = decoded.contentSelector
+  if selector == cjson.null then selector = nil end
+  if selector ~= nil then
+    if type(selector) ~= "table" then return nil, "contentSelector must be an object" end
+    local context = selector.context
+    if context ~= nil and context ~= cjson.null and not CONTEXTS[context] then
+      return nil, "contentSelector.context must be None, Basic or Extended"
+    end
+  end
+  local cursor = decoded.cursor
+  if cursor == cjson.null or cursor == "" then cursor = nil end
+  if cursor ~= nil and type(cursor) ~= "string" then return nil, "cursor must be a string" end
+  return { ids = ids, selector = selector or {}, cursor = cursor }
+end
+
+-- A digest of what a cursor belongs to: the route and the requested ids.
+local function digest(kind, ids)
+  local text, h = kind .. "\n" .. concat(ids, "\n"), 5381
+  for i = 1, #text do h = (h * 33 + text:byte(i)) % 4294967296 end
+  return format("%08x", h)
+end
+
+-- The page of `items` a request asks for: the items, the records object,
+-- or nil and the 400 message.
+function Api:page(kind, request, items)
+  local size, offset = self.settings.page_size, 0
+  local sum = digest(kind, request.ids)
+  if request.cursor then
+    local off, theirs = (mime.unb64(request.cursor) or ""):match("^(%d+):(%x+)$")
+    if not off then return nil, "Invalid cursor" end
+    if theirs ~= sum then return nil, "cursor does not match the request" end
+    offset = tonumber(off)
+    if offset < 1 or offset >= #items then return nil, "Invalid cursor" end
+  end
+  local page = {}
+  for i = offset + 1, offset + size do page[#page + 1] = items[i] end
+  local cursor
+  if offset + size < #items then cursor = mime.b64(format("%d:%s", offset + size, sum)) end
+  return page, contract.records(#items, #page, floor(offset / size), cursor)
+end
+
+-- The known ids of a request, each once, in the order asked.
+function Api:known(ids)
+  local seen, known = {}, {}
+  for _, id in ipairs(ids) do
+    if self.details[id] and not seen[id] then
+      seen[id] = true
+      known[#known + 1] = id
+    end
+  end
+  return known
+end
+
+-- Whether an exposedFields entry asks for its section: true, or an object
+-- with at least one true member (the whole section is answered then).
+local function wanted(v)
+  if v == true then return true end
+  if type(v) ~= "table" then return false end
+  for _, member in pairs(v) do
+    if member == true then return true end
+  end
+  return false
+end
+
+local NO_CALLS = "No calls found corresponding to the provided filters"
+
+function Api:extensive(req)
+  local request, err = parse_calls_request(req.body)
+  if not request then return self:error(400, err) end
+  local known = self:known(request.ids)
+  if #known == 0 then return self:error(404, NO_CALLS) end
+  local page, records = self:page("extensive", request, known)
+  if not page then return self:error(400, records) end
+  local selector = request.selector
+  local fields = type(selector.exposedFields) == "table" and selector.exposedFields or {}
+  local include = {
+    parties = fields.parties == true,
+    content = wanted(fields.content),
+    interaction = wanted(fields.interaction),
+    collaboration = wanted(fields.collaboration),
+    media = fields.media == true,
+    context = selector.context == "Basic" or selector.context == "Extended",
+  }
+  local items = {}
+  for i, id in ipairs(page) do items[i] = contract.extensive_call(self.details[id], include) end
+  return ok(contract.paged(self:request_id(), records, "calls", items))
+end
+
+function Api:transcript(req)
+  local request, err = parse_calls_request(req.body)
+  if not request then return self:error(400, err) end
+  local known = self:known(request.ids)
+  if #known == 0 then return self:error(404, NO_CALLS) end
+  local transcribed = {}
+  for _, id in ipairs(known) do
+    if self.transcripts[id] then transcribed[#transcribed + 1] = id end
+  end
+  local page, records = self:page("transcript", request, transcribed)
+  if not page then return self:error(400, records) end
+  local items = {}
+  for i, id in ipairs(page) do items[i] = contract.call_transcript(id, self.transcripts[id]) end
+  return ok(contract.paged(self:request_id(), records, "callTranscripts", items))
+end
+
+-- Both flavours' routes: path after the flavour's prefix -> {method, handler}.
+local COMMON = {
+  ["/library/folder-content"] = { "GET", Api.folder_content },
+  ["/workspaces"] = { "GET", Api.list_workspaces },
+  ["/calls/extensive"] = { "POST", Api.extensive },
+  ["/calls/transcript"] = { "POST", Api.transcript },
+}
+
+local ROUTES = {
+  root = { ["/library/folders"] = { "GET", folders_route("folders", "by_workspace") } },
+  -- A tenant has no /library/folders/{id}/calls: only the contract does.
+  tenant = { ["/library/folders"] = { "GET", folders_route("public_folders", "public_by_workspace") } },
+}
+for _, routes in pairs(ROUTES) do
+  for path, route in pairs(COMMON) do routes[path] = route end
+end
+local FOLDER_CALLS = { "GET", Api.folder_calls }
 
 --- Answers one request with {status, headers, body}.
 ---@param req table parsed request from fake.http
@@ -112,39 +358,21 @@ function Api:handle(req)
   if not self:authorized(req.headers.authorization) then
     return self:error(401, "Invalid credentials")
   end
-  if req.method ~= "GET" then
+  local routes = ROUTES.root
+  if path:sub(1, #_M.TENANT + 1) == _M.TENANT .. "/" then
+    routes, path = ROUTES.tenant, path:sub(#_M.TENANT + 1)
+  end
+  local route = routes[path]
+  if not route and routes == ROUTES.root and path:match("^/library/folders/[^/]*/calls$") then
+    route = FOLDER_CALLS
+  end
+  if not route then return self:error(404, "Not found") end
+  if req.method ~= route[1] then
     local res = self:error(405, "Method not allowed")
-    res.headers = { { "Allow", "GET" } }
+    res.headers = { { "Allow", route[1] } }
     return res
   end
-
-  if path == "/library/folders" then
-    local workspace = query_param(req.query, "workspaceId")
-    if workspace == false then return self:error(400, "Malformed query string") end
-    local list = self.folders
-    if workspace then list = self.by_workspace[workspace] or "[]" end
-    return ok(contract.body(self:request_id(), "folders", list))
-  end
-
-  local segment = path:match("^/library/folders/([^/]*)/calls$")
-  if segment then
-    local id = _M.unescape(segment)
-    if not id then return self:error(400, "Malformed folder id") end
-    local calls = self.calls[id]
-    if not calls then return self:error(404, "Folder not found") end
-    return ok(contract.body(self:request_id(), "calls", calls))
-  end
-
-  if path == "/library/folder-content" then
-    local id = query_param(req.query, "folderId")
-    if id == false then return self:error(400, "Malformed query string") end
-    if not id then return self:error(400, "folderId is required") end
-    local content = self.content[id]
-    if not content then return self:error(404, "Folder not found") end
-    return ok('{"requestId":"' .. self:request_id() .. '",' .. content)
-  end
-
-  return self:error(404, "Not found")
+  return route[2](self, req, path)
 end
 
 return _M

@@ -1,12 +1,16 @@
--- Renders fake.library data as the JSON the Gong Library API returns.
+-- Renders fake.library data as the JSON the Gong Library API returns, and
+-- what a real tenant's public v2 API returns.
 --
--- Field order follows doc/gong-library-openapi.yml. Bodies are assembled
--- from these pieces once at start-up; only the requestId is spliced in per
--- request. Portable like fake.library so specs can render the same bytes.
+-- Field order follows doc/gong-library-openapi.yml (and Gong's public docs
+-- for the tenant's folders and workspaces). Those bodies are assembled from
+-- these pieces once at start-up; only the requestId is spliced in per
+-- request. Call details and transcripts depend on the request, so they are
+-- encoded per request by fake.json (keys sorted). Portable like fake.library
+-- so specs can render the same bytes.
 
 local json = require "fake.json"
 
-local str, nullable, num = json.string, json.nullable, json.number
+local str, nullable, num, encode = json.string, json.nullable, json.number, json.encode
 local concat, ipairs = table.concat, ipairs
 
 local _M = {}
@@ -23,6 +27,33 @@ function _M.folder(f)
     ',"callCount":', num(f.callCount),
     ',"createdBy":', str(f.createdBy),
     ',"created":', str(f.created),
+    "}",
+  }
+end
+
+--- One folder as a real tenant's GET /v2/library/folders lists it: no
+--- description, callCount or created.
+---@param f table folder from fake.library
+---@return string
+function _M.public_folder(f)
+  return concat {
+    '{"id":', str(f.id),
+    ',"name":', str(f.name),
+    ',"parentFolderId":', nullable(f.parentFolderId),
+    ',"createdBy":', str(f.createdBy),
+    ',"updated":', str(f.updated),
+    "}",
+  }
+end
+
+--- One workspace of GET /workspaces.
+---@param ws table workspace from fake.library
+---@return string
+function _M.workspace(ws)
+  return concat {
+    '{"id":', str(ws.id),
+    ',"name":', str(ws.name),
+    ',"description":', nullable(ws.description),
     "}",
   }
 end
@@ -72,6 +103,65 @@ function _M.folders(list) return array(list, _M.folder) end
 --- JSON array of calls (`[]` when empty).
 function _M.calls(list) return array(list, _M.call) end
 
+--- JSON array of folders in the tenant's shape.
+function _M.public_folders(list) return array(list, _M.public_folder) end
+
+--- JSON array of workspaces.
+function _M.workspaces(list) return array(list, _M.workspace) end
+
+--- The sections of a call of POST /calls/extensive besides metaData, which
+--- is always there.
+_M.SECTIONS = { "parties", "content", "interaction", "collaboration", "media", "context" }
+
+--- One call of POST /calls/extensive: metaData and the sections `include`
+--- names. With every section it is fake.json.encode(detail).
+---@param detail table from fake.library's details
+---@param include table {[section] = true}
+---@return string
+function _M.extensive_call(detail, include)
+  local out = json.object { metaData = detail.metaData }
+  for _, name in ipairs(_M.SECTIONS) do
+    if include[name] then out[name] = detail[name] end
+  end
+  return encode(out)
+end
+
+--- One entry of callTranscripts.
+---@param id string call id
+---@param monologues table from fake.library's transcripts
+---@return string
+function _M.call_transcript(id, monologues)
+  return encode { callId = id, transcript = monologues }
+end
+
+--- The `records` object of a paged response; `cursor` only when more pages follow.
+---@param total integer
+---@param size integer records on this page
+---@param number integer page number, from 0
+---@param cursor string|nil
+---@return string
+function _M.records(total, size, number, cursor)
+  return concat {
+    '{"totalRecords":', num(total),
+    ',"currentPageSize":', num(size),
+    ',"currentPageNumber":', num(number),
+    cursor and ',"cursor":' .. str(cursor) or "",
+    "}",
+  }
+end
+
+--- A paged response body: requestId, records, then the list `name` of
+--- pre-rendered items.
+---@param request_id string
+---@param records string from records()
+---@param name string e.g. "calls"
+---@param items table rendered JSON values
+---@return string
+function _M.paged(request_id, records, name, items)
+  return concat { '{"requestId":', str(request_id), ',"records":', records,
+                  ',"', name, '":[', concat(items, ","), "]}" }
+end
+
 --- The folder-content body after its leading `{"requestId":"...",`.
 ---@param f table folder
 ---@param calls table its calls
@@ -99,12 +189,15 @@ function _M.body(request_id, name, value)
   return concat { '{"requestId":', str(request_id), ',"', name, '":', value, "}" }
 end
 
---- An ErrorResponse body.
+--- An ErrorResponse body: `errors` lists the message as a string, or as
+--- `{"message": ...}` when `as_object` (real tenants answer both ways).
 ---@param request_id string
 ---@param message string
+---@param as_object boolean|nil
 ---@return string
-function _M.error(request_id, message)
-  return concat { '{"requestId":', str(request_id), ',"errors":[', str(message), "]}" }
+function _M.error(request_id, message, as_object)
+  local item = as_object and '{"message":' .. str(message) .. "}" or str(message)
+  return concat { '{"requestId":', str(request_id), ',"errors":[', item, "]}" }
 end
 
 --- Everything a library renders to, in a fixed order: used by the specs to
@@ -123,6 +216,14 @@ function _M.document(lib)
   for _, f in ipairs(lib.folders) do
     out[#out + 1] = _M.calls(lib.calls[f.id])
     out[#out + 1] = _M.content(f, lib.calls[f.id])
+  end
+  out[#out + 1] = _M.public_folders(lib.folders)
+  out[#out + 1] = _M.workspaces(lib.workspaces)
+  local every = {}
+  for _, name in ipairs(_M.SECTIONS) do every[name] = true end
+  for _, id in ipairs(lib.call_ids) do
+    out[#out + 1] = _M.extensive_call(lib.details[id], every)
+    if lib.transcripts[id] then out[#out + 1] = _M.call_transcript(id, lib.transcripts[id]) end
   end
   return concat(out, "\n")
 end

@@ -1,5 +1,6 @@
 -- The /__fake/ control API (no auth): what the server recorded, fault
--- injection, reset and shutdown. Also owns the request records.
+-- injection, scenario settings, reset and shutdown. Also owns the request
+-- records.
 
 local socket = require "socket"
 local cjson = require "cjson.safe"
@@ -8,6 +9,7 @@ local faults = require "fake.faults"
 
 local gettime = socket.gettime
 local setmetatable, pairs, ipairs, next, type = setmetatable, pairs, ipairs, next, type
+local sort, concat = table.sort, table.concat
 
 local _M = {}
 
@@ -54,6 +56,7 @@ function _M.record(req, fault)
     path = req.path,
     query = req.query,
     headers = headers,
+    body = req.body or "",
     time = req.time or gettime(),
     fault = fault and fault.name or json.null,
   }
@@ -85,22 +88,47 @@ local function parse_faults(body)
   return list
 end
 
+-- Decodes the body of POST /__fake/settings: one JSON object.
+local function parse_settings(body)
+  -- cjson decodes `[]` and `{}` alike, so look at the text itself.
+  local decoded = body:match("^%s*{") and cjson.decode(body)
+  if type(decoded) ~= "table" then return nil, "body must be a JSON object of settings" end
+  return decoded
+end
+
+local function settings_reply(app)
+  local settings = json.object {}
+  for key, value in pairs(app.api.settings) do settings[key] = value end
+  return reply(200, settings)
+end
+
+-- path -> {[method] = run(app, req)}
 local ROUTES = {
-  ["/__fake/requests"] = { method = "GET", run = function(app)
+  ["/__fake/requests"] = { GET = function(app)
     return reply(200, app.records:list())
   end },
-  ["/__fake/reset"] = { method = "POST", run = function(app)
+  ["/__fake/reset"] = { POST = function(app)
     app.records:clear()
     app.faults:clear()
+    app.api:reset_settings()
     return reply(200, OK)
   end },
-  ["/__fake/faults"] = { method = "POST", run = function(app, req)
+  ["/__fake/faults"] = { POST = function(app, req)
     local list, err = parse_faults(req.body)
     if not list then return failure(400, err) end
     for _, fault in ipairs(list) do app.faults:push(fault) end
     return reply(200, json.object { ok = true, queued = #app.faults.items })
   end },
-  ["/__fake/shutdown"] = { method = "POST", run = function(app)
+  ["/__fake/settings"] = {
+    GET = settings_reply,
+    POST = function(app, req)
+      local raw, err = parse_settings(req.body)
+      if raw then raw, err = app.api:configure(raw) end
+      if not raw then return failure(400, err) end
+      return settings_reply(app)
+    end,
+  },
+  ["/__fake/shutdown"] = { POST = function(app)
     app.shutting_down = true
     local res = reply(200, OK)
     res.close = true
@@ -108,8 +136,15 @@ local ROUTES = {
   end },
 }
 
+local function allowed(route)
+  local methods = {}
+  for method in pairs(route) do methods[#methods + 1] = method end
+  sort(methods)
+  return concat(methods, ", ")
+end
+
 --- Answers a /__fake/ request. Returns whether the connection may be kept.
----@param app table server state {records, faults, loop}
+---@param app table server state {records, faults, api, loop}
 ---@param conn table fake.http connection
 ---@param req table parsed request
 ---@return boolean keep
@@ -118,11 +153,11 @@ function _M.handle(app, conn, req)
   local res
   if not route then
     res = failure(404, "Not found")
-  elseif req.method ~= route.method then
+  elseif not route[req.method] then
     res = failure(405, "Method not allowed")
-    res.headers = { { "Allow", route.method } }
+    res.headers = { { "Allow", allowed(route) } }
   else
-    res = route.run(app, req)
+    res = route[req.method](app, req)
   end
   local keep = conn:respond(req, res)
   if app.shutting_down then app.loop:stop() end

@@ -85,7 +85,8 @@ function _M.check(raw, null)
     sort(list, function(a, b) return a[1] < b[1] end)
     f.headers = list
   end
-  f.path = f.path or "/library"
+  -- Without a path a fault meets the next request, whatever its route or flavour.
+  f.path = f.path or "/"
   f.times = f.times or 1
   f.name = f.name or f.action or (f.status and format("%d", f.status))
     or (f.delay and "delay") or "headers"

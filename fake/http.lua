@@ -132,7 +132,7 @@ function Conn:read_request(idle_timeout)
   local req = parse_head(self.buf:sub(1, head_end - 1))
   self.buf = self.buf:sub(body_start + 1)
   if not req then return nil, "bad request" end
-  -- Only control POSTs carry bodies, always with Content-Length.
+  -- Bodies (control and /calls POSTs) come with Content-Length, never chunked.
   if req.headers["transfer-encoding"] then return nil, "bad request" end
   local length = req.headers["content-length"]
   if length then

@@ -5,8 +5,9 @@
 -- under Lua 5.1-5.4 and LuaJIT: a Park-Miller generator whose products stay
 -- below 2^53 (exact in doubles and in integers), no math.random, no integer
 -- division, no utf8 library, and only integral numbers except the deliberate
--- .25/.5 durations, which are exact in binary. It requires nothing else, so
--- it loads without LuaSocket.
+-- .25/.5 durations and .5 talk times, which are exact in binary; divisions
+-- are floored right away (or halve), so no rounding can differ either. It
+-- requires nothing else, so it loads without LuaSocket.
 
 local format, floor, date = string.format, math.floor, os.date
 
@@ -21,9 +22,12 @@ _M.SPECIAL_ID = "odd/id ?#%\195\169&=+"
 
 local WORKSPACES = {
   -- The first two differ only in the last digit, beyond double precision.
-  { id = "5840390422153820931", name = "Sales", weight = 50 },
-  { id = "5840390422153820932", name = "Customer Success", weight = 35 },
-  { id = "7129043812209837465", name = "Partners \195\156bersee", weight = 15 },
+  { id = "5840390422153820931", name = "Sales", weight = 50,
+    description = "New business, from discovery to signature" },
+  { id = "5840390422153820932", name = "Customer Success", weight = 35,
+    description = "Onboarding, renewals & QBRs" },
+  { id = "7129043812209837465", name = "Partners \195\156bersee", weight = 15,
+    description = "Resellers outside Europe \226\128\148 \"overseas\"" },
 }
 
 -- Folder ids are 19-digit strings (> 2^53) from this prefix and a serial
@@ -188,14 +192,339 @@ local function call_count(random)
   return 30 + random(90)
 end
 
+-- What POST /calls/extensive and POST /calls/transcript add to a call.
+
+-- The 12 users of user_ids(), in order: display name and e-mail local part.
+local USERS = {
+  { "Ana Lima", "ana.lima" }, { "Jonas Sch\195\164fer", "jonas.schaefer" },
+  { "Chlo\195\169 Martin", "chloe.martin" }, { "Kenji Watanabe", "kenji.watanabe" },
+  { "Fatima Zahra", "fatima.zahra" }, { "Liam O'Brien", "liam.obrien" },
+  { "Sof\195\173a Herrera", "sofia.herrera" }, { "Mateusz W\195\179jcik", "mateusz.wojcik" },
+  { "Priya Raman", "priya.raman" }, { "Noah Fischer", "noah.fischer" },
+  { "Emma Johansson", "emma.johansson" }, { "Tariq Haddad", "tariq.haddad" },
+}
+local USER_DOMAIN = "seller.example"
+
+-- Customers' people, and the domains of their companies.
+local CONTACTS = {
+  { "Olivia Brown", "olivia.brown" }, { "Lukas Weber", "lukas.weber" },
+  { "\231\148\176\228\184\173 \230\132\155\229\173\144", "aiko.tanaka" }, { "Marie Dubois", "marie.dubois" },
+  { "Carlos Mendes", "carlos.mendes" }, { "Grace Kim", "grace.kim" },
+  { "S\195\184ren Nielsen", "soren.nielsen" }, { "Zo\195\171 Adams", "zoe.adams" },
+  { 'Dmitri "Dima" Ivanov', "dmitri.ivanov" }, { "Hannah Lee", "hannah.lee" },
+}
+local CONTACT_DOMAINS = {
+  "acme.example", "globex.example", "initech.example", "umbrella.example",
+  "wayne.example", "mueller-soehne.example",
+}
+
+local DIRECTIONS = { "Inbound", "Outbound", "Conference" }
+local SYSTEMS = { "Zoom", "Google Meet", "Microsoft Teams", "Webex", "Gong Dialer" }
+local LANGUAGES = { "eng", "eng", "eng", "deu", "fra", "spa", "jpn" }
+
+local CALL_TOPICS = {
+  "Call Setup", "Small Talk", "Pricing", "Product Demo", "Next Steps",
+  "Security & Compliance", "Integrations", "Wrap-up",
+}
+
+-- Trackers are the tenant's, so their ids are fixed.
+local TRACKERS = {
+  { id = "6124509384756120001", name = "Competitors" },
+  { id = "6124509384756120002", name = "Pricing" },
+  { id = "6124509384756120003", name = "Budget" },
+  { id = "6124509384756120004", name = "Security" },
+  { id = "6124509384756120005", name = "Next steps" },
+}
+
+local COMMENTS = {
+  "Great handling of the pricing question",
+  "Listen to this part \240\159\145\130",
+  "We should follow up on SSO here.\nAsk legal first.",
+  "Nice \"trial close\"",
+}
+
+local SENTENCES = {
+  "Thanks for making the time today.",
+  "Can you walk me through your current process?",
+  "We looked at Globex last year \226\128\148 it didn't stick.",
+  "What does success look like for you in Q3?",
+  "Let me share my screen.",
+  "Preis und Laufzeit sind f\195\188r uns entscheidend.",
+  "That's a \"must-have\" for our security team.",
+  "We could start with a pilot of 50 seats.",
+  "Could you send the deck afterwards?",
+  "\230\151\165\230\156\172\227\129\174\227\131\129\227\131\188\227\131\160"
+    .. "\227\130\130\229\143\130\229\138\160\227\129\151\227\129\190\227\129\153\227\128\130",
+  "Sounds good, let's schedule a follow-up.",
+  "Is SSO included in the base tier?",
+  "Path is C:\\Exports\\calls, by the way.",
+  "Um\226\128\166 yeah.",
+}
+
+-- One folder in SHARE_EVERY (by creation) also lists a call of an earlier
+-- folder of its workspace, as a real library does when a call is filed twice.
+local SHARE_EVERY = 15
+-- Every call whose serial number (the last 9 digits of its id) is a multiple
+-- of NO_TRANSCRIPT has no transcript; of UNKNOWN_SPEAKER has a monologue by
+-- a speaker who is none of the parties, as Gong reports unidentified voices.
+local NO_TRANSCRIPT = 7
+local UNKNOWN_SPEAKER = 23
+
+-- The serial number in a call id.
+local function serial_of(id)
+  return tonumber(id:sub(-9))
+end
+
+-- Seconds since 1970 of a date-time iso() wrote, by the days-from-civil
+-- algorithm: os.time would apply the local time zone.
+local function epoch_of(s)
+  local y, m, d, hh, mm, ss = s:match("^(%d+)-(%d+)-(%d+)T(%d+):(%d+):(%d+)Z$")
+  y, m, d = tonumber(y), tonumber(m), tonumber(d)
+  if m <= 2 then y = y - 1 end
+  local era = floor(y / 400)
+  local yoe = y - era * 400
+  local doy = floor((153 * (m > 2 and m - 3 or m + 9) + 2) / 5) + d - 1
+  local doe = yoe * 365 + floor(yoe / 4) - floor(yoe / 100) + doy
+  return (era * 146097 + doe - 719468) * DAY + tonumber(hh) * 3600 + tonumber(mm) * 60 + tonumber(ss)
+end
+
+-- A 19-digit id, like Gong's.
+local function long_id(random)
+  return format("%d%09d%09d", 1 + random(8), random(1000000000), random(1000000000))
+end
+
+-- Fisher-Yates, in place, with `random` from new_random.
+local function shuffle(random, list)
+  for i = #list, 2, -1 do
+    local j = 1 + random(i)
+    list[i], list[j] = list[j], list[i]
+  end
+  return list
+end
+
+-- Files a call of an earlier folder of the same workspace into every
+-- SHARE_EVERY-th folder (the special one keeps its two calls), at a random
+-- place in its list. The same record is listed, so it is one call.
+local function share_calls(random, created, calls, special_id)
+  for i = SHARE_EVERY, #created, SHARE_EVERY do
+    local target = created[i]
+    if target.id ~= special_id then
+      local j = 1 + random(i - 1)
+      while j >= 1 and not (created[j].workspaceId == target.workspaceId and #calls[created[j].id] > 0) do
+        j = j - 1
+      end
+      if j >= 1 then
+        local source, list = calls[created[j].id], calls[target.id]
+        table.insert(list, 1 + random(#list + 1), source[1 + random(#source)])
+        target.callCount = #list
+      end
+    end
+  end
+end
+
+-- 2-5 parties, the primary user among them; speaker ids unique in the call.
+local function make_parties(random, call, users, user_index)
+  local count = 2 + random(4)
+  local internal_only = random(100) < 15
+  local colleagues = internal_only and count - 1 or (count > 2 and random(100) < 40 and 1 or 0)
+  local members, taken = { call.primaryUserId }, { [call.primaryUserId] = true }
+  while #members < colleagues + 1 do
+    local user = pick(random, users)
+    if not taken[user] then
+      taken[user] = true
+      members[#members + 1] = user
+    end
+  end
+  local parties, speakers = {}, {}
+  for k = 1, count do
+    local speaker = long_id(random)
+    while speakers[speaker] do speaker = long_id(random) end
+    speakers[speaker] = true
+    local party = { id = long_id(random), speakerId = speaker }
+    local user = members[k]
+    if user then
+      local person = USERS[user_index[user]]
+      party.name, party.emailAddress = person[1], person[2] .. "@" .. USER_DOMAIN
+      party.affiliation, party.userId = "Internal", user
+    else
+      local person = pick(random, CONTACTS)
+      party.name, party.emailAddress = person[1], person[2] .. "@" .. pick(random, CONTACT_DOMAINS)
+      party.affiliation = "External"
+    end
+    parties[k] = party
+  end
+  return shuffle(random, parties), internal_only
+end
+
+-- Talk times in seconds, halves included, together 90% of the call.
+local function make_speakers(random, parties, seconds)
+  local weights, total = {}, 0
+  for k = 1, #parties do
+    weights[k] = 1 + random(10)
+    total = total + weights[k]
+  end
+  local speakers = {}
+  for k, party in ipairs(parties) do
+    speakers[k] = { id = party.id, userId = party.userId,
+                    talkTime = floor(seconds * 9 * weights[k] / (5 * total)) / 2 }
+  end
+  return speakers
+end
+
+local function make_content(random, seconds)
+  local topics, trackers = {}, {}
+  local names = {}
+  for i, name in ipairs(CALL_TOPICS) do names[i] = name end
+  shuffle(random, names)
+  for k = 1, 1 + random(4) do
+    topics[k] = { name = names[k], duration = floor(seconds * (5 + random(20)) / 100) }
+  end
+  local first = random(#TRACKERS)
+  for k = 1, random(4) do
+    local tracker = TRACKERS[1 + (first + k) % #TRACKERS]
+    trackers[k] = { id = tracker.id, name = tracker.name, count = 1 + random(12) }
+  end
+  return { topics = topics, trackers = trackers }
+end
+
+local function make_comments(random, users, started, seconds)
+  local comments = {}
+  local count = random(100) < 40 and 0 or 1 + random(2)
+  for k = 1, count do
+    local from = random(floor(seconds) - 40)
+    local during = random(100) < 20
+    comments[k] = {
+      id = long_id(random),
+      commenterUserId = pick(random, users),
+      comment = pick(random, COMMENTS),
+      audioStartTime = from,
+      audioEndTime = from + 5 + random(30),
+      duringCall = during,
+      posted = iso(during and started + from or started + floor(seconds) + random(5 * DAY)),
+    }
+  end
+  return comments
+end
+
+local function make_context(random, serial)
+  local company = pick(random, COMPANIES)
+  local objects = {
+    { objectType = "Account", objectId = format("001%012d", serial),
+      fields = { { name = "Name", value = company } } },
+  }
+  if random(100) < 50 then
+    objects[2] = { objectType = "Opportunity", objectId = format("006%012d", serial),
+                   fields = { { name = "Name", value = company .. " renewal" },
+                              { name = "Amount", value = 1000 * (1 + random(200)) } } }
+  end
+  return { { system = "Salesforce", objects = objects } }
+end
+
+-- The call as POST /calls/extensive returns it with every section asked for.
+local function make_detail(random, call, workspace_id, users, user_index)
+  local started, seconds = epoch_of(call.started), call.duration
+  local serial = serial_of(call.callId)
+  local parties, internal_only = make_parties(random, call, users, user_index)
+  local media = random(100) < 70 and "Video" or "Audio"
+  local base = "https://media.gong.example/calls/" .. call.callId
+  return {
+    metaData = {
+      id = call.callId, url = call.url, title = call.title,
+      scheduled = iso(started - 60 * (1 + random(10))),
+      started = call.started, duration = seconds, primaryUserId = call.primaryUserId,
+      direction = pick(random, DIRECTIONS), system = pick(random, SYSTEMS),
+      scope = internal_only and "Internal" or "External", media = media,
+      language = pick(random, LANGUAGES), workspaceId = workspace_id,
+    },
+    parties = parties,
+    content = make_content(random, seconds),
+    interaction = {
+      speakers = make_speakers(random, parties, seconds),
+      questions = { companyCount = random(20), nonCompanyCount = random(15) },
+    },
+    collaboration = { publicComments = make_comments(random, users, started, seconds) },
+    media = { audioUrl = base .. "/audio.mp3", videoUrl = base .. "/video.mp4" },
+    context = make_context(random, serial),
+  }
+end
+
+-- Monologues spread over the whole call, in order, times in ms; sentences
+-- last 1.5-13.5 s and the last one ends within the call's last second, so a
+-- call over an hour has a transcript past the hour.
+local function make_transcript(random, detail)
+  local parties, topics = detail.parties, detail.content.topics
+  local length = floor(detail.metaData.duration * 1000)
+  local count = 3 + random(10)
+  local stranger = serial_of(detail.metaData.id) % UNKNOWN_SPEAKER == 0 and 1 + random(count)
+  local monologues, previous = {}, nil
+  for k = 1, count do
+    local from, to = floor(length * (k - 1) / count), floor(length * k / count)
+    local speaker
+    if k == stranger then
+      -- Party speaker ids never start with a 9.
+      speaker = format("9%09d%09d", random(1000000000), random(1000000000))
+    else
+      repeat speaker = pick(random, parties).speakerId until speaker ~= previous
+    end
+    previous = speaker
+    local sentences = {}
+    local n = 1 + random(3)
+    local step = floor((to - from) / n)
+    local slack = floor(step / 4)
+    for s = 1, n do
+      local start = from + (s - 1) * step + random(slack)
+      local finish = start + 1500 + random(12000)
+      if finish > from + s * step then finish = from + s * step end
+      if k == count and s == n then
+        finish = to - random(1000)
+        if start < finish - 15000 then start = finish - 15000 end
+      end
+      sentences[s] = { start = start, ["end"] = finish, text = pick(random, SENTENCES) }
+    end
+    monologues[k] = {
+      speakerId = speaker,
+      topic = random(100) < 60 and topics[1 + random(#topics)].name or nil,
+      sentences = sentences,
+    }
+  end
+  return monologues
+end
+
+-- The second generator's seed is the first's plus this. Drawing the newer
+-- data from it left every folder and call of the first generator as it was.
+local SECOND_STREAM = 7919
+
+-- Everything the first version of the library did not have, drawn from a
+-- second generator: folders' `updated`, calls filed twice, and each call's
+-- details and transcript. Returns details, transcripts.
+local function add_details(random, created, calls, call_ids, owner, users)
+  for _, folder in ipairs(created) do
+    folder.updated = iso(epoch_of(folder.created) + random(90 * DAY))
+  end
+  share_calls(random, created, calls, _M.SPECIAL_ID)
+  local user_index = {}
+  for i, user in ipairs(users) do user_index[user] = i end
+  local details, transcripts = {}, {}
+  for _, id in ipairs(call_ids) do
+    local detail = make_detail(random, owner[id].call, owner[id].workspaceId, users, user_index)
+    details[id] = detail
+    if serial_of(id) % NO_TRANSCRIPT ~= 0 then transcripts[id] = make_transcript(random, detail) end
+  end
+  return details, transcripts
+end
+
 --- Generates a library.
 ---@param opts table|nil {seed = integer (default 1),
 ---   folders = integer (default 300; the total, special folder included)}
----@return table library {workspaces = {{id, name}...}, folders = {folder...} in response order,
----   calls = {[folderId] = {call...}}, by_id = {[folderId] = folder}, special_id = string}
+---@return table library {workspaces = {{id, name, description}...}, folders = {folder...} in
+---   response order, calls = {[folderId] = {call...}}, by_id = {[folderId] = folder},
+---   special_id = string, call_ids = {callId...} (each call once, by serial number),
+---   details = {[callId] = detail}, transcripts = {[callId] = {monologue...}}}
 --- A folder has the contract fields (description and parentFolderId may be
---- nil = null) plus workspaceId and depth; a call has the contract fields
---- (title may be nil) plus note and snippet (may be nil).
+--- nil = null) plus workspaceId, depth and updated; a call has the contract
+--- fields (title may be nil) plus note and snippet (may be nil). A call may be
+--- listed by several folders (the same table). fake/README.md describes
+--- details and transcripts.
 function _M.generate(opts)
   opts = opts or {}
   local seed = opts.seed or _M.defaults.seed
@@ -207,7 +536,7 @@ function _M.generate(opts)
   local members = {}
   for _, ws in ipairs(WORKSPACES) do members[ws.id] = {} end
   local created, calls, by_id = {}, {}, {}
-  local call_serial = 0
+  local call_serial, call_ids, owner = 0, {}, {}
   local special_at = floor(total / 2) + 1
   local special
 
@@ -247,6 +576,10 @@ function _M.generate(opts)
     by_id[id] = folder
     calls[id] = make_calls(random, users, count, call_serial)
     call_serial = call_serial + count
+    for _, call in ipairs(calls[id]) do
+      call_ids[#call_ids + 1] = call.callId
+      owner[call.callId] = { call = call, workspaceId = ws.id }
+    end
   end
 
   -- Shuffle a little so clients cannot rely on parents preceding children,
@@ -264,19 +597,15 @@ function _M.generate(opts)
   folders[1], folders[deepest] = folders[deepest], folders[1]
   for _, folder in ipairs(folders) do folder.parent = nil end
 
+  local details, transcripts = add_details(new_random(seed + SECOND_STREAM), created, calls,
+                                           call_ids, owner, users)
   local workspaces = {}
-  for i, ws in ipairs(WORKSPACES) do workspaces[i] = { id = ws.id, name = ws.name } end
-  return { workspaces = workspaces, folders = folders, calls = calls, by_id = by_id,
-           special_id = _M.SPECIAL_ID }
-end
-
--- Fisher-Yates, in place, with `random` from new_random.
-local function shuffle(random, list)
-  for i = #list, 2, -1 do
-    local j = 1 + random(i)
-    list[i], list[j] = list[j], list[i]
+  for i, ws in ipairs(WORKSPACES) do
+    workspaces[i] = { id = ws.id, name = ws.name, description = ws.description }
   end
-  return list
+  return { workspaces = workspaces, folders = folders, calls = calls, by_id = by_id,
+           special_id = _M.SPECIAL_ID, call_ids = call_ids, details = details,
+           transcripts = transcripts }
 end
 
 -- The pieces, for bench/gen.lua, which makes far larger libraries than

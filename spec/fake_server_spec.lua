@@ -85,6 +85,54 @@ local function decode(body)
   return cjson.decode(body)
 end
 
+-- One POST with a body on a fresh connection, closed afterwards.
+local function post(srv, target, body, headers)
+  local c = connect(srv)
+  send_request(c, "POST", target, headers or { Authorization = BASIC, ["Content-Type"] = "application/json" },
+               body)
+  local res = assert(read_response(c))
+  c:close()
+  return res
+end
+
+-- A /calls request body for `ids`, plus `extra` members (contentSelector, cursor).
+local function calls_body(ids, extra)
+  local t = {}
+  for k, v in pairs(extra or {}) do t[k] = v end
+  t.filter = { callIds = json.array(ids) }
+  return json.encode(t)
+end
+
+-- The ids of the calls (or transcripts) a /calls response lists.
+local function listed_ids(list)
+  local ids = {}
+  for i, item in ipairs(list) do ids[i] = item.callId or item.metaData.id end
+  return ids
+end
+
+-- Sorted keys of a table, to compare which members are present.
+local function keys(t)
+  local out = {}
+  for k in pairs(t) do out[#out + 1] = k end
+  table.sort(out)
+  return out
+end
+
+-- Follows the cursors of a /calls route; returns the decoded pages.
+local function all_pages(srv, target, ids, extra)
+  local pages, cursor = {}, nil
+  repeat
+    local body = extra or {}
+    body.cursor = cursor
+    local res = post(srv, target, calls_body(ids, body))
+    assert.are.equal(200, res.status, res.body)
+    local page = decode(res.body)
+    pages[#pages + 1] = page
+    cursor = page.records.cursor
+  until not cursor or #pages > 200
+  return pages
+end
+
 local function request_id(body)
   return body:match('^{"requestId":"([^"]+)"')
 end
@@ -280,15 +328,320 @@ describe("fake Gong server", function()
     end)
   end)
 
+  describe("GET /tenant/library/folders", function()
+    it("lists the folders in a tenant's public shape: no description, callCount or created", function()
+      local res = get(srv, "/tenant/library/folders")
+      assert.are.equal(200, res.status)
+      assert.are.equal(contract.body(request_id(res.body), "folders", contract.public_folders(lib.folders)), res.body)
+      local folders = decode(res.body).folders
+      assert.are.equal(#lib.folders, #folders)
+      for i, f in ipairs(folders) do
+        local want = lib.folders[i]
+        assert.are.same({ "createdBy", "id", "name", "parentFolderId", "updated" }, keys(f))
+        assert.are.equal(want.id, f.id)
+        assert.are.equal(want.parentFolderId or cjson.null, f.parentFolderId)
+        assert.matches("^%d%d%d%d%-%d%d%-%d%dT%d%d:%d%d:%d%dZ$", f.updated)
+        assert.is_true(f.updated >= want.created)
+      end
+    end)
+
+    it("filters by workspaceId and returns [] for an unknown one", function()
+      local ws = lib.workspaces[3].id
+      local want = {}
+      for _, f in ipairs(lib.folders) do
+        if f.workspaceId == ws then want[#want + 1] = f end
+      end
+      local body = get(srv, "/tenant/library/folders?workspaceId=" .. ws).body
+      assert.are.equal(contract.body(request_id(body), "folders", contract.public_folders(want)), body)
+      assert.matches('^{"requestId":"%x+","folders":%[%]}$',
+                     get(srv, "/tenant/library/folders?workspaceId=nope").body)
+    end)
+
+    it("serves folder-content as the root does", function()
+      local id = encode(lib.special_id)
+      local root = get(srv, "/library/folder-content?folderId=" .. id).body
+      local tenant = get(srv, "/tenant/library/folder-content?folderId=" .. id).body
+      assert.are.equal(root:gsub('^{"requestId":"%x+"', ""), (tenant:gsub('^{"requestId":"%x+"', "")))
+      assert.are.equal(404, get(srv, "/tenant/library/folder-content?folderId=nope").status)
+    end)
+  end)
+
+  describe("GET /workspaces", function()
+    it("lists id, name and description of every workspace, at the root and under /tenant", function()
+      for _, target in ipairs { "/workspaces", "/tenant/workspaces" } do
+        local res = get(srv, target, { Authorization = BEARER })
+        assert.are.equal(200, res.status)
+        assert.are.equal(contract.body(request_id(res.body), "workspaces", contract.workspaces(lib.workspaces)),
+                         res.body)
+        local list = decode(res.body).workspaces
+        assert.are.equal(3, #list)
+        for i, ws in ipairs(list) do
+          assert.are.same({ "description", "id", "name" }, keys(ws))
+          assert.are.equal(lib.workspaces[i].id, ws.id)
+          assert.is_true(#ws.description > 0)
+        end
+      end
+    end)
+  end)
+
+  describe("POST /calls/extensive", function()
+    local ids
+    setup(function() ids = lib.call_ids end)
+
+    it("answers known ids once each, in request order, omitting unknown ones, with metaData only", function()
+      local res = post(srv, "/calls/extensive", calls_body { ids[3], "nope", ids[1], ids[3], ids[2] })
+      assert.are.equal(200, res.status)
+      local body = decode(res.body)
+      assert.are.same({ ids[3], ids[1], ids[2] }, listed_ids(body.calls))
+      assert.are.same({ currentPageNumber = 0, currentPageSize = 3, totalRecords = 3 }, body.records)
+      for _, call in ipairs(body.calls) do assert.are.same({ "metaData" }, keys(call)) end
+      local items = {}
+      for i, id in ipairs { ids[3], ids[1], ids[2] } do
+        items[i] = json.encode { metaData = lib.details[id].metaData }
+      end
+      assert.are.equal(contract.paged(request_id(res.body), contract.records(3, 3, 0), "calls", items), res.body)
+    end)
+
+    it("adds each section only when its exposedFields entry asks for it", function()
+      local cases = {
+        { { parties = true }, "parties" }, { { parties = false }, nil },
+        { { content = true }, "content" }, { { content = { topics = true, trackers = false } }, "content" },
+        { { content = { topics = false } }, nil }, { { content = json.object {} }, nil },
+        { { interaction = { speakers = true } }, "interaction" }, { { interaction = false }, nil },
+        { { collaboration = { publicComments = true } }, "collaboration" },
+        { { collaboration = true }, "collaboration" },
+        { { media = true }, "media" }, { { media = false }, nil },
+      }
+      for _, case in ipairs(cases) do
+        local selector = { exposedFields = case[1] }
+        local res = post(srv, "/calls/extensive", calls_body({ ids[1] }, { contentSelector = selector }))
+        local want = { "metaData" }
+        if case[2] then want = case[2] < "metaData" and { case[2], "metaData" } or { "metaData", case[2] } end
+        assert.are.same(want, keys(decode(res.body).calls[1]), json.encode(case[1]))
+        local item = contract.extensive_call(lib.details[ids[1]], { [case[2] or "none"] = true })
+        assert.are.equal(contract.paged(request_id(res.body), contract.records(1, 1, 0), "calls", { item }), res.body)
+      end
+    end)
+
+    it("adds context for Basic and Extended, none for None or without", function()
+      for context, has in pairs { None = false, Basic = true, Extended = true } do
+        local res = post(srv, "/calls/extensive",
+                         calls_body({ ids[2] }, { contentSelector = { context = context } }))
+        local call = decode(res.body).calls[1]
+        assert.are.equal(has, call.context ~= nil, context)
+        if has then assert.are.equal("Salesforce", call.context[1].system) end
+      end
+      assert.are.same({ "metaData" }, keys(decode(post(srv, "/calls/extensive",
+        calls_body({ ids[2] }, { contentSelector = json.object {} })).body).calls[1]))
+      assert.are.equal(400, post(srv, "/calls/extensive",
+        calls_body({ ids[2] }, { contentSelector = { context = "Everything" } })).status)
+    end)
+
+    it("answers every section exactly as fake.library's details, at the root and under /tenant", function()
+      local selector = { context = "Extended", exposedFields = {
+        parties = true, media = true, content = { topics = true }, interaction = { speakers = true },
+        collaboration = { publicComments = true } } }
+      local want = { ids[5], ids[7], lib.calls[lib.special_id][1].callId }
+      local items = {}
+      for i, id in ipairs(want) do items[i] = json.encode(lib.details[id]) end
+      for _, target in ipairs { "/calls/extensive", "/tenant/calls/extensive" } do
+        local res = post(srv, target, calls_body(want, { contentSelector = selector }))
+        assert.are.equal(contract.paged(request_id(res.body), contract.records(3, 3, 0), "calls", items), res.body)
+      end
+    end)
+
+    it("answers 400 with the contract error body to a body that is not a JSON object or lacks call ids", function()
+      local bad = {
+        "", "nope", "[]", '"x"', "{}", '{"filter":{}}', '{"filter":[]}', '{"filter":{"callIds":"1"}}',
+        '{"filter":{"callIds":[1,2]}}', '{"filter":{"callIds":{"a":"1"}}}', '{"filter":{"callIds":["1",null]}}',
+        calls_body({ ids[1] }, { cursor = 5 }),
+      }
+      for _, body in ipairs(bad) do
+        local res = post(srv, "/calls/extensive", body)
+        assert.are.equal(400, res.status, body)
+        assert.matches('^{"requestId":"%x+","errors":%["[^"]+"%]}$', res.body)
+      end
+    end)
+
+    it("answers 400 to more than 100 call ids, and 100 known ones in full", function()
+      local many = {}
+      for i = 1, 101 do many[i] = ids[i] end
+      local res = post(srv, "/calls/extensive", calls_body(many))
+      assert.are.equal(400, res.status)
+      assert.matches('"errors":%["At most 100 call ids per request"%]', res.body)
+      many[101] = nil
+      local body = decode(post(srv, "/calls/extensive", calls_body(many)).body)
+      assert.are.equal(100, #body.calls)
+      assert.is_nil(body.records.cursor)
+    end)
+
+    it("answers 404 'No calls found' to unknown ids only, as strings or, with error_objects, as objects", function()
+      local res = post(srv, "/calls/extensive", calls_body { "1", "nope" })
+      assert.are.equal(404, res.status)
+      assert.matches('^{"requestId":"%x+","errors":%["No calls found corresponding to the provided filters"%]}$',
+                     res.body)
+      assert.are.equal(404, post(srv, "/calls/extensive", calls_body {}).status)
+      srv:settings { error_objects = true }
+      res = post(srv, "/tenant/calls/extensive", calls_body { "nope" })
+      assert.are.equal(404, res.status)
+      assert.matches('^{"requestId":"%x+","errors":%[{"message":' ..
+                     '"No calls found corresponding to the provided filters"}%]}$', res.body)
+      assert.are.same({ { message = "At most 100 call ids per request" } },
+                      decode(post(srv, "/calls/extensive", calls_body(lib.call_ids)).body).errors)
+    end)
+
+    it("pages with the page_size setting, and rejects a cursor of another request", function()
+      srv:settings { page_size = 2 }
+      local request = { ids[9], ids[2], "nope", ids[9], ids[4], ids[6], ids[1], ids[8], ids[3] }
+      local known = { ids[9], ids[2], ids[4], ids[6], ids[1], ids[8], ids[3] }
+      local pages = all_pages(srv, "/calls/extensive", request,
+                              { contentSelector = { exposedFields = { parties = true } } })
+      assert.are.equal(4, #pages)
+      local got = {}
+      for n, page in ipairs(pages) do
+        local size = n < 4 and 2 or 1
+        assert.are.equal(7, page.records.totalRecords)
+        assert.are.equal(size, page.records.currentPageSize)
+        assert.are.equal(size, #page.calls)
+        assert.are.equal(n - 1, page.records.currentPageNumber)
+        assert.are.equal(n < 4, page.records.cursor ~= nil)
+        for _, call in ipairs(page.calls) do
+          got[#got + 1] = call.metaData.id
+          assert.is_table(call.parties)
+        end
+      end
+      assert.are.same(known, got)
+
+      local cursor = pages[1].records.cursor
+      local other = { ids[9], ids[2], ids[4] }
+      for _, target in ipairs { "/calls/extensive", "/calls/transcript" } do
+        local filter = target == "/calls/extensive" and other or request
+        local res = post(srv, target, calls_body(filter, { cursor = cursor }))
+        assert.are.equal(400, res.status, target)
+        assert.matches('"errors":%["cursor does not match the request"%]', res.body)
+      end
+      assert.are.equal(400, post(srv, "/calls/extensive", calls_body(request, { cursor = "garbage!" })).status)
+      assert.are.equal(200, post(srv, "/calls/extensive", calls_body(request, { cursor = cursor })).status)
+    end)
+  end)
+
+  describe("POST /calls/transcript", function()
+    local ids
+    setup(function() ids = lib.call_ids end)
+
+    it("answers the transcripts of known calls, omitting calls without one", function()
+      assert.is_nil(lib.transcripts[ids[7]])
+      local request = { ids[1], ids[7], "nope", ids[2], ids[1], ids[14], ids[23] }
+      local want = { ids[1], ids[2], ids[23] }
+      local items = {}
+      for i, id in ipairs(want) do items[i] = contract.call_transcript(id, lib.transcripts[id]) end
+      for _, target in ipairs { "/calls/transcript", "/tenant/calls/transcript" } do
+        local res = post(srv, target, calls_body(request))
+        assert.are.equal(200, res.status)
+        assert.are.equal(contract.paged(request_id(res.body), contract.records(3, 3, 0), "callTranscripts", items),
+                         res.body)
+        assert.are.same(want, listed_ids(decode(res.body).callTranscripts))
+      end
+    end)
+
+    it("names the parties' speaker ids, but for the unidentified speaker of every 23rd call", function()
+      local body = decode(post(srv, "/calls/transcript", calls_body { ids[22], ids[23] }).body)
+      local strangers = {}
+      for _, entry in ipairs(body.callTranscripts) do
+        local speakers = {}
+        for _, party in ipairs(lib.details[entry.callId].parties) do speakers[party.speakerId] = true end
+        strangers[entry.callId] = 0
+        for _, monologue in ipairs(entry.transcript) do
+          if not speakers[monologue.speakerId] then strangers[entry.callId] = strangers[entry.callId] + 1 end
+          assert.is_true(#monologue.sentences > 0)
+        end
+      end
+      assert.are.same({ [ids[22]] = 0, [ids[23]] = 1 }, strangers)
+    end)
+
+    it("answers 404 to unknown ids only, and an empty list when no known call has a transcript", function()
+      local res = post(srv, "/calls/transcript", calls_body { "nope" })
+      assert.are.equal(404, res.status)
+      assert.matches('"errors":%["No calls found corresponding to the provided filters"%]', res.body)
+      res = post(srv, "/calls/transcript", calls_body { ids[7], ids[14] })
+      assert.are.equal(200, res.status)
+      assert.matches('^{"requestId":"%x+","records":{"totalRecords":0,"currentPageSize":0,"currentPageNumber":0},' ..
+                     '"callTranscripts":%[%]}$', res.body)
+    end)
+
+    it("answers 400 to bad bodies and more than 100 ids", function()
+      assert.are.equal(400, post(srv, "/calls/transcript", "[]").status)
+      assert.are.equal(400, post(srv, "/calls/transcript", '{"filter":{"callIds":[1]}}').status)
+      local res = post(srv, "/tenant/calls/transcript", calls_body(lib.call_ids))
+      assert.are.equal(400, res.status)
+      assert.matches("At most 100 call ids per request", res.body, 1, true)
+    end)
+
+    it("pages over the transcribed calls with the page_size setting", function()
+      srv:settings { page_size = 2 }
+      local request, want = {}, {}
+      for i = 1, 10 do
+        request[i] = ids[i]
+        if lib.transcripts[ids[i]] then want[#want + 1] = ids[i] end
+      end
+      local pages = all_pages(srv, "/calls/transcript", request)
+      assert.are.equal(5, #pages)
+      local got = {}
+      for n, page in ipairs(pages) do
+        assert.are.equal(#want, page.records.totalRecords)
+        assert.are.equal(n - 1, page.records.currentPageNumber)
+        for _, entry in ipairs(page.callTranscripts) do got[#got + 1] = entry.callId end
+      end
+      assert.are.same(want, got)
+      assert.is_nil(pages[5].records.cursor)
+    end)
+  end)
+
   describe("routing", function()
     it("answers 404 to unknown routes and 405 with Allow to non-GET", function()
       local res = get(srv, "/library/nothing")
       assert.are.equal(404, res.status)
       assert.matches('"errors":%[', res.body)
       assert.are.equal(404, get(srv, "/", {}).status)
-      local post = get(srv, "/library/folders", { Authorization = BASIC }, "POST")
-      assert.are.equal(405, post.status)
-      assert.are.equal("GET", post.headers.allow)
+      local posted = get(srv, "/library/folders", { Authorization = BASIC }, "POST")
+      assert.are.equal(405, posted.status)
+      assert.are.equal("GET", posted.headers.allow)
+    end)
+
+    it("answers 405 with Allow to the wrong method on every route, in both flavours", function()
+      for _, prefix in ipairs { "", "/tenant" } do
+        for _, path in ipairs { "/library/folders", "/library/folder-content?folderId=1", "/workspaces" } do
+          local res = post(srv, prefix .. path, "{}")
+          assert.are.equal(405, res.status, prefix .. path)
+          assert.are.equal("GET", res.headers.allow)
+        end
+        for _, path in ipairs { "/calls/extensive", "/calls/transcript" } do
+          for _, method in ipairs { "GET", "PUT" } do
+            local res = get(srv, prefix .. path, { Authorization = BASIC }, method)
+            assert.are.equal(405, res.status, method .. " " .. prefix .. path)
+            assert.are.equal("POST", res.headers.allow)
+          end
+        end
+      end
+    end)
+
+    it("answers 404 under /tenant to /library/folders/{id}/calls, which only the contract has", function()
+      local target = "/library/folders/" .. lib.folders[1].id .. "/calls"
+      assert.are.equal(200, get(srv, target).status)
+      local res = get(srv, "/tenant" .. target)
+      assert.are.equal(404, res.status)
+      assert.matches('^{"requestId":"%x+","errors":%["Not found"%]}$', res.body)
+      assert.are.equal(404, get(srv, "/tenant/nothing").status)
+    end)
+
+    it("wants credentials on every route of both flavours", function()
+      for _, target in ipairs { "/workspaces", "/tenant/library/folders", "/tenant/workspaces", "/tenant/nothing" } do
+        assert.are.equal(401, get(srv, target, {}).status, target)
+      end
+      for _, target in ipairs { "/calls/extensive", "/tenant/calls/transcript" } do
+        local res = post(srv, target, calls_body { lib.call_ids[1] }, { Authorization = "Bearer nope" })
+        assert.are.equal(401, res.status, target)
+      end
     end)
 
     it("answers 400 to a malformed request and closes", function()
@@ -499,6 +852,35 @@ describe("fake Gong server", function()
       assert.is_nil(srv:requests()[1].fault)
     end)
 
+    it("without a path meets the next API request, whichever route it is", function()
+      srv:faults { { status = 503 }, { status = 502 }, { status = 500 } }
+      assert.are.equal(503, post(srv, "/calls/extensive", calls_body { lib.call_ids[1] }).status)
+      assert.are.equal(502, get(srv, "/tenant/workspaces").status)
+      assert.are.equal(500, post(srv, "/tenant/calls/transcript", calls_body { lib.call_ids[1] }).status)
+      assert.are.equal(200, get(srv, "/workspaces").status)
+      local records = srv:requests()
+      assert.are.same({ "503", "502", "500" }, { records[1].fault, records[2].fault, records[3].fault })
+    end)
+
+    it("with a path selects the tenant's routes apart from the root's", function()
+      srv:faults { { path = "/tenant/calls/", status = 429, headers = { ["Retry-After"] = "1" } } }
+      assert.are.equal(200, post(srv, "/calls/transcript", calls_body { lib.call_ids[1] }).status)
+      assert.are.equal(200, get(srv, "/tenant/workspaces").status)
+      local res = post(srv, "/tenant/calls/transcript", calls_body { lib.call_ids[1] })
+      assert.are.equal(429, res.status)
+      assert.are.equal("1", res.headers["retry-after"])
+      assert.matches('^{"requestId":"%x+","errors":%["API rate limit exceeded"%]}$', res.body)
+    end)
+
+    it("delivers the normal /calls response through actions", function()
+      srv:faults { { action = "chunked", chunk = 50 } }
+      local body = calls_body({ lib.call_ids[1] }, { contentSelector = { exposedFields = { parties = true } } })
+      local res = post(srv, "/calls/extensive", body)
+      assert.are.equal("chunked", res.headers["transfer-encoding"])
+      local item = contract.extensive_call(lib.details[lib.call_ids[1]], { parties = true })
+      assert.are.equal(contract.paged(request_id(res.body), contract.records(1, 1, 0), "calls", { item }), res.body)
+    end)
+
     it("rejects malformed faults with 400 and queues none of them", function()
       assert.has_error(function() srv:faults { { status = 200 }, { action = "explode" } } end)
       assert.has_error(function() srv:faults { { stauts = 500 } } end)
@@ -526,6 +908,47 @@ describe("fake Gong server", function()
       assert.are.equal("/library/folders/" .. encode(lib.special_id) .. "/calls", second.path)
       assert.are.equal("", second.query)
       assert.is_nil(second.fault)
+    end)
+
+    it("records the request body: \"\" without one, the bytes sent with one", function()
+      local body = calls_body({ lib.call_ids[2], lib.call_ids[1] }, { cursor = "abc" })
+      post(srv, "/tenant/calls/extensive", body)
+      get(srv, "/workspaces")
+      local records = srv:requests()
+      assert.are.equal(body, records[1].body)
+      assert.are.equal("POST", records[1].method)
+      assert.are.equal("/tenant/calls/extensive", records[1].path)
+      assert.are.equal("", records[2].body)
+    end)
+
+    it("serves settings: defaults, partial changes, and 400 to bad ones without changing any", function()
+      assert.are.same({ page_size = 100, error_objects = false }, srv:settings())
+      assert.are.same({ page_size = 3, error_objects = false }, srv:settings { page_size = 3 })
+      assert.are.same({ page_size = 3, error_objects = true }, srv:settings { error_objects = true })
+      local bad = { { page_size = 0 }, { page_size = 101 }, { page_size = 2.5 }, { page_size = "2" },
+                    { error_objects = 1 }, { page_size = 5, colour = "red" } }
+      for _, t in ipairs(bad) do
+        assert.has_error(function() srv:settings(t) end)
+      end
+      for _, body in ipairs { "[]", "nope", "" } do
+        assert.are.equal(400, post(srv, "/__fake/settings", body, {}).status, body)
+      end
+      assert.are.same({ page_size = 3, error_objects = true }, srv:settings())
+      local res = get(srv, "/__fake/settings", {}, "DELETE")
+      assert.are.equal(405, res.status)
+      assert.are.equal("GET, POST", res.headers.allow)
+    end)
+
+    it("writes every API error's messages as objects with error_objects, until reset", function()
+      srv:settings { error_objects = true }
+      assert.matches('^{"requestId":"%x+","errors":%[{"message":"Invalid credentials"}%]}$',
+                     get(srv, "/library/folders", {}).body)
+      assert.matches('"errors":%[{"message":"Folder not found"}%]', get(srv, "/library/folders/1/calls").body)
+      srv:faults { { status = 503 } }
+      assert.matches('"errors":%[{"message":"Service unavailable"}%]', get(srv, "/library/folders").body)
+      srv:reset()
+      assert.are.same({ page_size = 100, error_objects = false }, srv:settings())
+      assert.matches('"errors":%["Invalid credentials"%]', get(srv, "/library/folders", {}).body)
     end)
 
     it("reset clears records and queued faults", function()
@@ -647,10 +1070,160 @@ describe("fake.library", function()
     assert.is_true(fractional)
   end)
 
+  it("describes each workspace", function()
+    for _, ws in ipairs(lib.workspaces) do
+      assert.is_string(ws.description)
+      assert.is_true(#ws.description > 0)
+    end
+  end)
+
+  it("files a few calls in more than one folder of their workspace: the same record, counted in each", function()
+    local folders_of, record = {}, {}
+    for _, f in ipairs(lib.folders) do
+      assert.are.equal(f.callCount, #lib.calls[f.id])
+      local here = {}
+      for _, c in ipairs(lib.calls[f.id]) do
+        assert.is_nil(here[c.callId], "a folder lists a call once")
+        here[c.callId] = true
+        local list = folders_of[c.callId] or {}
+        list[#list + 1] = f
+        folders_of[c.callId] = list
+        assert.are.equal(record[c.callId] or c, c)
+        record[c.callId] = c
+      end
+    end
+    local shared = 0
+    for id, list in pairs(folders_of) do
+      if #list > 1 then shared = shared + 1 end
+      for _, f in ipairs(list) do assert.are.equal(lib.details[id].metaData.workspaceId, f.workspaceId) end
+    end
+    assert.is_true(shared >= 10 and shared <= #lib.folders / 10, shared .. " shared calls")
+    assert.are.equal(2, #lib.calls[lib.special_id])
+  end)
+
+  it("lists each distinct call once in call_ids, and has details for exactly those", function()
+    local listed, n = {}, 0
+    for _, f in ipairs(lib.folders) do
+      for _, c in ipairs(lib.calls[f.id]) do listed[c.callId] = c end
+    end
+    for i, id in ipairs(lib.call_ids) do
+      assert.is_not_nil(listed[id], id)
+      listed[id] = nil
+      assert.are.equal(i, tonumber(id:sub(-9)))
+    end
+    assert.is_nil(next(listed))
+    for _ in pairs(lib.details) do n = n + 1 end
+    assert.are.equal(#lib.call_ids, n)
+  end)
+
+  it("details each call with every section, metaData agreeing with the call", function()
+    local calls = {}
+    for _, f in ipairs(lib.folders) do
+      for _, c in ipairs(lib.calls[f.id]) do calls[c.callId] = c end
+    end
+    local seen = { direction = {}, system = {}, scope = {}, media = {}, language = {}, untitled = 0 }
+    for _, id in ipairs(lib.call_ids) do
+      local d, c = lib.details[id], calls[id]
+      assert.are.same({ "collaboration", "content", "context", "interaction", "media", "metaData", "parties" },
+                      keys(d))
+      local m = d.metaData
+      assert.are.equal(id, m.id)
+      for _, field in ipairs { "url", "title", "started", "duration", "primaryUserId" } do
+        assert.are.equal(c[field], m[field], field)
+      end
+      if not m.title then seen.untitled = seen.untitled + 1 end
+      assert.is_true(m.scheduled < m.started)
+      for _, field in ipairs { "direction", "system", "scope", "media", "language" } do seen[field][m[field]] = true end
+      assert.is_truthy(({ Inbound = 1, Outbound = 1, Conference = 1 })[m.direction])
+      assert.is_truthy(({ Internal = 1, External = 1 })[m.scope])
+      assert.is_truthy(({ Video = 1, Audio = 1 })[m.media])
+
+      assert.is_true(#d.parties >= 2 and #d.parties <= 5)
+      local speakers, primary, external = {}, 0, 0
+      for _, p in ipairs(d.parties) do
+        assert.is_nil(speakers[p.speakerId], "speaker ids are unique in a call")
+        speakers[p.speakerId] = true
+        assert.is_string(p.id)
+        assert.is_string(p.name)
+        assert.matches("^[%w.]+@[%w.-]+$", p.emailAddress)
+        if p.affiliation == "Internal" then
+          assert.is_string(p.userId)
+          if p.userId == m.primaryUserId then primary = primary + 1 end
+        else
+          assert.are.equal("External", p.affiliation)
+          assert.is_nil(p.userId)
+          external = external + 1
+        end
+      end
+      assert.are.equal(1, primary)
+      assert.are.equal(m.scope == "Internal", external == 0)
+
+      local topic_time, talk_time = 0, 0
+      for _, t in ipairs(d.content.topics) do topic_time = topic_time + t.duration end
+      for _, t in ipairs(d.content.trackers) do assert.is_true(t.count >= 1 and #t.id == 19) end
+      assert.are.equal(#d.parties, #d.interaction.speakers)
+      for i, sp in ipairs(d.interaction.speakers) do
+        assert.are.equal(d.parties[i].id, sp.id)
+        assert.are.equal(d.parties[i].userId, sp.userId)
+        talk_time = talk_time + sp.talkTime
+      end
+      assert.is_true(#d.content.topics > 0 and topic_time <= m.duration and talk_time <= m.duration)
+      assert.is_number(d.interaction.questions.companyCount)
+      assert.is_number(d.interaction.questions.nonCompanyCount)
+      for _, comment in ipairs(d.collaboration.publicComments) do
+        assert.is_true(comment.audioStartTime < comment.audioEndTime and comment.audioEndTime <= m.duration)
+      end
+      assert.matches("^https://", d.media.audioUrl)
+      assert.matches("^https://", d.media.videoUrl)
+      assert.are.equal("Salesforce", d.context[1].system)
+    end
+    assert.is_true(seen.untitled > 0)
+    for _, field in ipairs { "direction", "scope", "media" } do assert.is_true(#keys(seen[field]) >= 2, field) end
+    assert.is_true(#keys(seen.system) >= 3 and #keys(seen.language) >= 3)
+  end)
+
+  it("transcribes every call but each 7th, in order, within the call, mostly by its parties", function()
+    local missing, strangers, past_hour = 0, 0, 0
+    for i, id in ipairs(lib.call_ids) do
+      local t, d = lib.transcripts[id], lib.details[id]
+      assert.are.equal(i % 7 == 0, t == nil, id)
+      if not t then
+        missing = missing + 1
+      else
+        local speakers = {}
+        for _, p in ipairs(d.parties) do speakers[p.speakerId] = true end
+        local last = 0
+        assert.is_true(#t >= 3)
+        for _, monologue in ipairs(t) do
+          if not speakers[monologue.speakerId] then strangers = strangers + 1 end
+          assert.is_string(monologue.speakerId)
+          assert.is_true(monologue.topic == nil or type(monologue.topic) == "string")
+          assert.is_true(#monologue.sentences >= 1)
+          for _, sentence in ipairs(monologue.sentences) do
+            assert.is_true(sentence.start >= last and sentence["end"] > sentence.start, id)
+            assert.are.equal(math.floor(sentence.start), sentence.start)
+            assert.is_string(sentence.text)
+            last = sentence["end"]
+          end
+        end
+        assert.is_true(last <= d.metaData.duration * 1000, id)
+        if last > 3600 * 1000 then past_hour = past_hour + 1 end
+      end
+    end
+    assert.are.equal(math.floor(#lib.call_ids / 7), missing)
+    assert.is_true(strangers > 0 and strangers < #lib.call_ids / 10, strangers .. " unidentified monologues")
+    assert.is_true(past_hour > 0)
+  end)
+
   it("renders byte-identical JSON under every Lua interpreter", function()
     local script = 'package.path = "./?.lua;" .. package.path; ' ..
                    'io.write(require("fake.contract").document(require("fake.library").generate { seed = 7 }))'
     local here = contract.document(require("fake.library").generate { seed = 7 })
+    -- The document covers what /tenant and /calls serve too.
+    for _, piece in ipairs { '"updated":', '"description":"New business', '"metaData":', '"parties":',
+                             '"publicComments":', '"speakerId":', '"sentences":' } do
+      assert.truthy(here:find(piece, 1, true), piece)
+    end
     local compared = 0
     for _, lua in ipairs { "lua5.1", "lua5.2", "lua5.3", "lua5.4", "luajit" } do
       local found = os.execute("command -v " .. lua .. " >/dev/null 2>&1")

@@ -4,8 +4,9 @@
 --
 --   local fake = require "spec.support.fake"
 --   local srv = fake.start { folders = 300, seed = 1 }
---   -- srv.url, srv.host, srv.port, srv.pid
+--   -- srv.url (the contract), srv.tenant_url (a real tenant), srv.host, srv.port, srv.pid
 --   srv:faults { { status = 503, times = 2 } }
+--   srv:settings { page_size = 2, error_objects = true }
 --   ... srv:requests() ... srv:reset() ... srv:stop()
 
 local http = require "socket.http"
@@ -38,13 +39,23 @@ local function require_library()
   return require "fake.library"
 end
 
+local libraries = {} -- by seed and folder count
+
 --- The library the server serves for `opts` ({seed, folders}), computed
 --- locally with the same defaults.
 ---@param opts table|nil
 ---@return table library as fake.library.generate returns it
 function _M.library(opts)
   opts = opts or {}
-  return require_library().generate { seed = opts.seed, folders = opts.folders }
+  local key = tostring(opts.seed) .. "/" .. tostring(opts.folders)
+  -- Generating takes a good part of a second (details, transcripts); specs
+  -- only read the data, so each library is made once per process.
+  local lib = libraries[key]
+  if not lib then
+    lib = require_library().generate { seed = opts.seed, folders = opts.folders }
+    libraries[key] = lib
+  end
+  return lib
 end
 
 -- cjson.null -> nil, recursively, so records read like plain Lua data.
@@ -78,13 +89,14 @@ local function control(self, method, path, body)
 end
 
 --- The requests the server saw (except control ones), oldest first: arrays
---- of {method, target, path, query, headers, time, fault}.
+--- of {method, target, path, query, headers, body, time, fault}.
 ---@return table
 function Server:requests()
   return strip_null(cjson.decode(control(self, "GET", "/__fake/requests")))
 end
 
---- Forgets the recorded requests and any queued faults.
+--- Forgets the recorded requests and any queued faults, and restores the
+--- default settings.
 function Server:reset()
   control(self, "POST", "/__fake/reset")
 end
@@ -99,6 +111,17 @@ function Server:faults(list)
     body = cjson.encode(list)
   end
   control(self, "POST", "/__fake/faults", body)
+end
+
+--- Changes scenario settings ({page_size = 1..100, error_objects = boolean};
+--- those not given keep their value) and returns all of them; without `t`
+--- only returns them. Raises when the server rejects a setting.
+---@param t table|nil
+---@return table settings {page_size, error_objects}
+function Server:settings(t)
+  if t == nil then return cjson.decode(control(self, "GET", "/__fake/settings")) end
+  local body = next(t) == nil and "{}" or cjson.encode(t)
+  return cjson.decode(control(self, "POST", "/__fake/settings", body))
 end
 
 local function wait_exit(pid, seconds)
@@ -128,7 +151,7 @@ end
 --- Starts a server and waits until it listens. Options (all optional):
 --- host, port, seed, folders, key, secret, token, idle_exit, max_records, log.
 ---@param opts table|nil
----@return table server {url, host, port, pid, requests, reset, faults, stop}
+---@return table server {url, tenant_url, host, port, pid, requests, reset, faults, settings, stop}
 function _M.start(opts)
   opts = opts or {}
   local lua = os.getenv("GONG_FAKE_LUA") or "lua5.4"
@@ -162,7 +185,7 @@ function _M.start(opts)
   end
   local host, port = url:match("^http://%[?([^%]]+)%]?:(%d+)$")
   return setmetatable({
-    url = url, host = host, port = tonumber(port), pid = tonumber(pid),
+    url = url, tenant_url = url .. "/tenant", host = host, port = tonumber(port), pid = tonumber(pid),
     pipe = pipe, stopped = false,
   }, Server)
 end
