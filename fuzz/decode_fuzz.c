@@ -1,7 +1,7 @@
 /*
- * libFuzzer target for src/decode.c: any body, as a 200 response of either
- * shape or as an error response, must give a result or a clean message —
- * never a crash, a Lua error escaping, or a leak of stack slots.
+ * libFuzzer target for src/decode.c: any body, as a 200 response of every
+ * shape api.c has or as an error response, must give a result or a clean
+ * message — never a crash, a Lua error escaping, or a leak of stack slots.
  */
 #include <lualib.h>
 
@@ -21,13 +21,18 @@ static lua_State *fuzz_state(void) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   lua_State *L = fuzz_state();
   char buf[ERROR_MESSAGE_MAX];
-  const response_shape *shapes[] = {&folders_shape, &calls_shape, &public_calls_shape};
-  int top = lua_gettop(L), state = 1, i;
+  static const response_shape *const shapes[] = {&folders_shape,      &calls_shape,
+                                                 &public_calls_shape, &workspaces_shape,
+                                                 &call_details_shape, &transcripts_shape};
+  int top = lua_gettop(L), state = 1;
+  size_t i;
   lua_pushlstring(L, (const char *)data, size);
-  for (i = 0; i < 3; i++) {
+  for (i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
     const char *why = decode_response(L, state, top + 1, shapes[i], buf, sizeof buf);
     if (why == NULL) {
-      if (lua_gettop(L) != top + 3 || lua_type(L, -2) != LUA_TTABLE) abort();
+      /* The list and the requestId, and a paged shape's cursor. */
+      int pushed = shapes[i]->paged ? 3 : 2;
+      if (lua_gettop(L) != top + 1 + pushed || lua_type(L, top + 2) != LUA_TTABLE) abort();
     } else if (lua_gettop(L) != top + 1 || strlen(why) >= sizeof buf) {
       abort();
     }

@@ -40,7 +40,7 @@ describe("gong", function()
         print(tostring(c), #folders)
       ]], { GONG_BASE_URL = srv.url, GONG_ACCESS_KEY = creds.key,
             GONG_ACCESS_KEY_SECRET = creds.secret })
-      assert.are.equal(("gong.client(%s, auth=basic) %d\n"):format(srv.url, #fake.library().folders),
+      assert.are.equal(("gong.client(%s, auth=basic, api=contract) %d\n"):format(srv.url, #fake.library().folders),
                        out:gsub("\t", " "))
     end)
 
@@ -50,7 +50,7 @@ describe("gong", function()
         assert(c:folders())
         print(tostring(c))
       ]], { GONG_BASE_URL = srv.url, GONG_TOKEN = creds.token })
-      assert.are.equal(("gong.client(%s, auth=bearer)\n"):format(srv.url), out)
+      assert.are.equal(("gong.client(%s, auth=bearer, api=contract)\n"):format(srv.url), out)
       assert.are.equal("Bearer " .. creds.token, srv:requests()[1].headers.authorization)
     end)
 
@@ -60,7 +60,7 @@ describe("gong", function()
         print(tostring(c))
       ]]):format(srv.url, creds.token), { GONG_BASE_URL = "https://elsewhere.example",
                                           GONG_ACCESS_KEY = "k", GONG_ACCESS_KEY_SECRET = "s" })
-      assert.are.equal(("gong.client(%s, auth=bearer)\n"):format(srv.url), out)
+      assert.are.equal(("gong.client(%s, auth=bearer, api=contract)\n"):format(srv.url), out)
     end)
 
     it("raises a config error naming the variables when no credentials are found", function()

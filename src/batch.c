@@ -27,7 +27,14 @@ typedef struct batch_pool {
   int size;
 } batch_pool;
 
-/* One batch: the same endpoint for every URL, stack indexes of the Lua side. */
+/*
+ * One batch: n requests of the same endpoint. Stack indexes of the Lua side:
+ * `urls` a table of the URLs, or 0 when all go to the one URL at `url`;
+ * `bodies` a table of the request bodies (Lua tables, JSON-encoded for each
+ * attempt) for a POST endpoint, else 0; `encoded` keeps each encoded body
+ * alive while libcurl sends it; for a paged endpoint, `pages` and
+ * `page_ids` gather each request's records and request ids over its pages.
+ */
 typedef struct batch_job {
   CURL *model; /* the handle whose configuration every slot copies */
   const transfer_limits *limits;
@@ -36,10 +43,15 @@ typedef struct batch_job {
   interrupt_watch *watch; /* an interrupt ends the batch */
   lua_Integer *requests;  /* counts every attempt started */
   const endpoint *ep;
-  size_t base_len;                     /* of the base URL in every URL */
-  int state, urls, results, on_result; /* on_result is 0 when there is none */
+  size_t base_len; /* of the base URL in every URL */
+  int state, urls, url, bodies, encoded, pages, page_ids, results;
+  int on_result;     /* 0 when there is none */
+  int stop_on_error; /* the first failure ends the batch */
   int n, concurrency;
 } batch_job;
+
+/* What a finished attempt of a slot leads to. */
+enum { BATCH_STOP, BATCH_GO_ON, BATCH_NEXT_PAGE };
 
 /* Detaches any transfer still on the multi handle (after an aborted batch). */
 static void batch_detach(batch_pool *p) {
@@ -91,15 +103,39 @@ static const char *batch_prepare(batch_pool *p, const batch_job *job) {
   return NULL;
 }
 
+/* Pushes the URL of request `index`. */
+static void batch_push_url(lua_State *L, const batch_job *job, int index) {
+  if (job->urls) lua_rawgeti(L, job->urls, index);
+  else lua_pushvalue(L, job->url);
+}
+
+/*
+ * Encodes the body of request `index` (its cursor included) with the private
+ * cjson instance and keeps the string in job->encoded; returns it, or NULL for
+ * a GET endpoint.
+ */
+static const char *batch_body(lua_State *L, const batch_job *job, int index, size_t *len) {
+  const char *body;
+  if (!job->bodies) return NULL;
+  lua_rawgeti(L, job->state, STATE_ENCODE);
+  lua_rawgeti(L, job->bodies, index);
+  lua_call(L, 1, 1);
+  body = lua_tolstring(L, -1, len);
+  lua_rawseti(L, job->encoded, index);
+  return body;
+}
+
 /* Starts the next attempt of slot `s`. */
 static CURLMcode batch_start(lua_State *L, batch_pool *p, const batch_job *job, batch_slot *s) {
   CURLcode rc;
   CURLMcode mc;
-  lua_rawgeti(L, job->urls, s->index);
+  size_t len = 0;
+  const char *body = batch_body(L, job, s->index, &len);
+  batch_push_url(L, job, s->index);
   ratelimit_record(job->rate, clock_now());
   s->attempts++;
   (*job->requests)++;
-  rc = transfer_begin(&s->t, lua_tostring(L, -1));
+  rc = transfer_begin(&s->t, lua_tostring(L, -1), body, len);
   lua_pop(L, 1);
   if (rc != CURLE_OK) return CURLM_BAD_EASY_HANDLE;
   mc = curl_multi_add_handle(p->multi, s->t.curl);
@@ -125,23 +161,78 @@ static int batch_call(lua_State *L, batch_pool *p, const batch_job *job) {
   return go_on;
 }
 
+/* Appends the value on top (popped) to the list at t[index] (made when missing). */
+static void batch_append_one(lua_State *L, int t, int index) {
+  lua_rawgeti(L, t, index);
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_pushvalue(L, -1);
+    lua_rawseti(L, t, index);
+  }
+  lua_insert(L, -2);
+  lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+  lua_pop(L, 1);
+}
+
+/* Appends the items of the list at `from` to the list at t[index] (made when missing). */
+static void batch_append(lua_State *L, int t, int index, int from) {
+  size_t i, n = lua_rawlen(L, from), at;
+  from = lua_absindex(L, from);
+  lua_rawgeti(L, t, index);
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    lua_createtable(L, (int)n, 0);
+    lua_pushvalue(L, -1);
+    lua_rawseti(L, t, index);
+  }
+  at = lua_rawlen(L, -1);
+  for (i = 1; i <= n; i++) {
+    lua_rawgeti(L, from, (lua_Integer)i);
+    lua_rawseti(L, -2, (lua_Integer)(at + i));
+  }
+  lua_pop(L, 1);
+}
+
 /*
- * Records the final outcome of slot `s` in results[index] and reports it to
- * on_result(index, list_or_nil, requestId_or_err). Returns 0 when on_result
- * asked to stop.
+ * Takes the outcome of slot `s`'s attempt. A page with a cursor has its
+ * records kept and the next page asked for (BATCH_NEXT_PAGE). Otherwise the
+ * final outcome goes to results[index] and to on_result(index, list_or_nil,
+ * requestId_or_err) (for a paged endpoint: the records of every page and the
+ * list of their request ids); BATCH_STOP when on_result asked to stop, or
+ * when a failure ends a stop_on_error batch.
  */
 static int batch_finish(lua_State *L, batch_pool *p, const batch_job *job, batch_slot *s,
                         const attempt *a) {
-  int top = lua_gettop(L), go_on = 1;
+  int top = lua_gettop(L), go_on = 1, failed;
   request_info r;
-  lua_rawgeti(L, job->urls, s->index);
+  batch_push_url(L, job, s->index);
   r.ep = job->ep;
   r.urlidx = top + 1;
   r.base_len = job->base_len;
   r.attempts = s->attempts;
   outcome_push(L, job->state, &s->t, a, &r);
-  /* stack: url, list|nil, requestId|err */
-  lua_pushvalue(L, lua_isnil(L, -2) ? -1 : -2);
+  /* stack: url, list|nil, requestId|err[, cursor|nil] */
+  failed = lua_isnil(L, top + 2);
+  if (job->ep->shape->paged && !failed) {
+    batch_append(L, job->pages, s->index, top + 2);
+    lua_pushvalue(L, top + 3);
+    batch_append_one(L, job->page_ids, s->index);
+    if (!lua_isnil(L, top + 4)) {
+      lua_rawgeti(L, job->bodies, s->index);
+      lua_pushvalue(L, top + 4);
+      lua_setfield(L, -2, "cursor");
+      lua_settop(L, top);
+      s->attempts = 0;
+      s->not_before = 0;
+      return BATCH_NEXT_PAGE;
+    }
+    lua_settop(L, top + 1);
+    lua_rawgeti(L, job->pages, s->index);
+    lua_rawgeti(L, job->page_ids, s->index);
+  }
+  lua_settop(L, top + 3);
+  lua_pushvalue(L, failed ? -1 : -2);
   lua_rawseti(L, job->results, s->index);
   if (job->on_result) {
     lua_pushinteger(L, s->index);
@@ -151,7 +242,7 @@ static int batch_finish(lua_State *L, batch_pool *p, const batch_job *job, batch
   }
   lua_settop(L, top);
   s->index = 0;
-  return go_on;
+  return go_on && !(failed && job->stop_on_error) ? BATCH_GO_ON : BATCH_STOP;
 }
 
 /* Gives every URL not yet started the error that stopped the batch. */
@@ -213,7 +304,7 @@ static int batch_run(lua_State *L, batch_pool *p, const batch_job *job, const ch
         attempt a;
         transfer_end(&s->t, CURLE_FAILED_INIT, &a);
         done++;
-        stopped = !batch_finish(L, p, job, s, &a);
+        stopped = batch_finish(L, p, job, s, &a) == BATCH_STOP;
       }
     }
     if (stopped) break;
@@ -238,8 +329,16 @@ static int batch_run(lua_State *L, batch_pool *p, const batch_job *job, const ch
         continue;
       }
       halted |= retry_halts_everything(job->retry, &a);
-      done++;
-      stopped = !batch_finish(L, p, job, s, &a);
+      switch (batch_finish(L, p, job, s, &a)) {
+      case BATCH_NEXT_PAGE:
+        break; /* the slot keeps its request and asks for the next page */
+      case BATCH_STOP:
+        stopped = 1;
+        done++;
+        break;
+      default:
+        done++;
+      }
     }
     if (!stopped && halted && next <= job->n) {
       /* Transfers under way finish; nothing new starts. */

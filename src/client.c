@@ -16,6 +16,7 @@ typedef struct gong_client {
   struct curl_slist *headers;
   char *base_url; /* without trailing slash; kept after close for tostring */
   size_t base_len;
+  int api;                   /* API_CONTRACT or API_PUBLIC, "auto" resolved */
   const endpoint *endpoints; /* of the client's API */
   int auth, closed;
   lua_Integer requests; /* attempts made, single and batch: client:stats() */
@@ -34,7 +35,8 @@ static void client_release(gong_client *c) {
   batch_pool_free(&c->pool);
   transfer_free(&c->main);
   curl_slist_free_all(c->headers);
-  c->headers = NULL;
+  curl_slist_free_all(c->limits.post_headers);
+  c->headers = c->limits.get_headers = c->limits.post_headers = NULL;
   ratelimit_free(&c->rate);
   c->closed = 1;
 }
@@ -50,11 +52,11 @@ static void client_release(gong_client *c) {
                   curl_easy_strerror(rc_));                                    \
   } while (0)
 
-/* Appends `line` to the client's request headers. */
-static void client_add_header(lua_State *L, gong_client *c, const char *line) {
-  struct curl_slist *grown = curl_slist_append(c->headers, line);
+/* Appends `line` to the header list `*list`. */
+static void client_add_header(lua_State *L, struct curl_slist **list, const char *line) {
+  struct curl_slist *grown = curl_slist_append(*list, line);
   if (grown == NULL) luaL_error(L, "gong: out of memory");
-  c->headers = grown;
+  *list = grown;
 }
 
 /* Adds "Name: value" lines from the headers table at `idx` (0: none). */
@@ -77,7 +79,8 @@ static void client_headers(lua_State *L, gong_client *c, int idx) {
         option_error(L, "headers", "has a value with control characters");
     if (curl_strequal(name, "Authorization"))
       option_error(L, "headers", "must not set Authorization; use access_key/access_key_secret or token");
-    client_add_header(L, c, lua_pushfstring(L, "%s: %s", name, value));
+    client_add_header(L, &c->headers, lua_pushfstring(L, "%s: %s", name, value));
+    client_add_header(L, &c->limits.post_headers, lua_tostring(L, -1));
     lua_pop(L, 2);
   }
 }
@@ -122,7 +125,8 @@ static void client_configure(lua_State *L, gong_client *c, int opts) {
   memcpy(c->base_url, cfg.base_url, len);
   c->base_url[len] = '\0';
   c->base_len = len;
-  c->endpoints = api_endpoints[cfg.api];
+  c->api = cfg.api == API_AUTO ? api_for_host(c->base_url) : cfg.api;
+  c->endpoints = api_endpoints[c->api];
 
   c->limits.timeout = cfg.timeout;
   c->limits.connect_timeout = cfg.connect_timeout;
@@ -137,7 +141,10 @@ static void client_configure(lua_State *L, gong_client *c, int opts) {
 
   client_auth(L, c, &cfg);
   client_headers(L, c, cfg.headers);
-  client_add_header(L, c, "Accept: application/json");
+  client_add_header(L, &c->headers, "Accept: application/json");
+  client_add_header(L, &c->limits.post_headers, "Accept: application/json");
+  client_add_header(L, &c->limits.post_headers, "Content-Type: application/json");
+  c->limits.get_headers = c->headers;
 
   if (cfg.user_agent == NULL)
     cfg.user_agent = lua_pushfstring(L, "gong-lua/%s libcurl/%s", GONG_VERSION(L),
@@ -241,7 +248,7 @@ static int client_request(lua_State *L, gong_client *c, const endpoint *ep, int 
     ratelimit_record(&c->rate, clock_now());
     r.attempts++;
     c->requests++;
-    transfer_perform(&c->main, url, &a);
+    transfer_perform(&c->main, url, NULL, 0, &a);
     wait = retry_wait(&c->retry, &a, r.attempts);
   } while (wait >= 0);
   c->main.watch = NULL;
@@ -431,6 +438,300 @@ static int client_stats(lua_State *L) {
   return 1;
 }
 
+/* client:workspaces() -> workspaces, requestId | nil, err */
+static int client_workspaces(lua_State *L) {
+  gong_client *c = client_check(L);
+  lua_settop(L, 1);
+  if (c->closed) return client_closed_error(L, "workspaces");
+  client_push_url(L, c, &c->endpoints[EP_WORKSPACES], NULL, 0);
+  return client_request(L, c, &c->endpoints[EP_WORKSPACES], 2);
+}
+
+/*
+ * Pushes the distinct call ids of the list at `idx`, in order, raising an
+ * argument error naming `who` for anything but non-empty strings.
+ */
+static void client_distinct_ids(lua_State *L, int idx, const char *who) {
+  int k, n, seen, out;
+  if (lua_type(L, idx) != LUA_TTABLE)
+    error_raise(L, "argument", "%s: callIds must be a list of strings (got %s)", who, luaL_typename(L, idx));
+  n = (int)lua_rawlen(L, idx);
+  lua_createtable(L, 0, n);
+  seen = lua_gettop(L);
+  lua_createtable(L, n, 0);
+  out = lua_gettop(L);
+  for (k = 1; k <= n; k++) {
+    lua_rawgeti(L, idx, k);
+    if (lua_type(L, -1) != LUA_TSTRING || lua_rawlen(L, -1) == 0)
+      error_raise(L, "argument", "%s: callIds[%d] must be a non-empty string (got %s)", who, k,
+                  luaL_typename(L, -1));
+    lua_pushvalue(L, -1);
+    lua_rawget(L, seen);
+    if (lua_isnil(L, -1)) {
+      lua_pop(L, 1);
+      lua_pushvalue(L, -1);
+      lua_pushboolean(L, 1);
+      lua_rawset(L, seen);
+      lua_rawseti(L, out, (lua_Integer)lua_rawlen(L, out) + 1);
+    } else {
+      lua_pop(L, 2);
+    }
+  }
+  lua_remove(L, seen);
+}
+
+/* An integer option in [1, max] of the table at `opts`, or `dflt`. */
+static int client_int_option(lua_State *L, int opts, const char *name, int dflt, int max, const char *who) {
+  lua_Number v;
+  int result = dflt;
+  if (lua_type(L, opts) != LUA_TTABLE) return dflt;
+  lua_getfield(L, opts, name);
+  if (!lua_isnil(L, -1)) {
+    v = lua_tonumber(L, -1);
+    if (lua_type(L, -1) != LUA_TNUMBER || v < 1 || v > max || v != floor(v))
+      error_raise(L, "argument", "%s: %s must be an integer from 1 to %d", who, name, max);
+    result = (int)v;
+  }
+  lua_pop(L, 1);
+  return result;
+}
+
+/*
+ * Pushes call_details' contentSelector for the options at `opts`:
+ * {context = ..., exposedFields = {...}} from opts.context and opts.fields.
+ */
+static void client_content_selector(lua_State *L, int opts) {
+  int k, n;
+  const char *context = api_contexts[0];
+  lua_createtable(L, 0, 2);
+  lua_newtable(L); /* exposedFields */
+  if (lua_type(L, opts) == LUA_TTABLE) lua_getfield(L, opts, "fields");
+  else lua_pushnil(L);
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    lua_createtable(L, 1, 0);
+    lua_pushstring(L, exposed_fields[0].name); /* the parties: names for transcripts */
+    lua_rawseti(L, -2, 1);
+  } else if (lua_type(L, -1) != LUA_TTABLE) {
+    error_raise(L, "argument", "call_details: fields must be a list of names (got %s)", luaL_typename(L, -1));
+  }
+  n = (int)lua_rawlen(L, -1);
+  for (k = 1; k <= n; k++) {
+    const exposed_field *f;
+    lua_rawgeti(L, -1, k);
+    for (f = exposed_fields; f->name != NULL; f++)
+      if (lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), f->name) == 0) break;
+    if (f->name == NULL)
+      error_raise(L, "argument", "call_details: fields[%d] must be one of parties, content, interaction, "
+                                 "collaboration, media", k);
+    lua_pop(L, 1);
+    if (f->parts == NULL) {
+      lua_pushboolean(L, 1);
+    } else {
+      const char *const *part;
+      lua_newtable(L);
+      for (part = f->parts; *part != NULL; part++) {
+        lua_pushboolean(L, 1);
+        lua_setfield(L, -2, *part);
+      }
+    }
+    lua_setfield(L, -3, f->name);
+  }
+  lua_pop(L, 1);
+  lua_setfield(L, -2, "exposedFields");
+  if (lua_type(L, opts) == LUA_TTABLE) {
+    lua_getfield(L, opts, "context");
+    if (!lua_isnil(L, -1)) {
+      int i;
+      for (i = 0; api_contexts[i] != NULL; i++)
+        if (lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), api_contexts[i]) == 0) break;
+      if (api_contexts[i] == NULL)
+        error_raise(L, "argument", "call_details: context must be \"None\", \"Basic\" or \"Extended\"");
+      context = api_contexts[i];
+    }
+    lua_pop(L, 1);
+  }
+  lua_pushstring(L, context);
+  lua_setfield(L, -2, "context");
+}
+
+/*
+ * The on_result of a Calls API batch: tells opts.on_progress (upvalue 1) how
+ * many of the calls (upvalue 4) have been answered so far (upvalue 3), the
+ * batch of ids just done being bodies[i] (upvalue 2).
+ */
+static int client_calls_api_progress(lua_State *L) {
+  lua_Integer done = lua_tointeger(L, lua_upvalueindex(3));
+  lua_rawgeti(L, lua_upvalueindex(2), lua_tointeger(L, 1));
+  lua_getfield(L, -1, "filter");
+  lua_getfield(L, -1, "callIds");
+  done += (lua_Integer)lua_rawlen(L, -1);
+  lua_pushinteger(L, done);
+  lua_replace(L, lua_upvalueindex(3));
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_pushinteger(L, done);
+  lua_pushvalue(L, lua_upvalueindex(4));
+  lua_call(L, 2, 0);
+  return 0;
+}
+
+/*
+ * The Calls API for `ids` (argument 2) with the options at 3: the distinct
+ * ids in batches of batch_size, every page followed, batches run together on
+ * the batch engine. Returns the records keyed by call id (details: the
+ * record, keyed by metaData.id; transcripts: the monologues, keyed by callId)
+ * and the request ids of every page; nil and the error when any batch fails.
+ */
+static int client_calls_api(lua_State *L, int which, const char *who) {
+  gong_client *c = client_check(L);
+  batch_job job;
+  interrupt_watch watch;
+  const char *why = NULL;
+  int k, n, batch_size, ids, bodies, selector = 0;
+  memset(&job, 0, sizeof job);
+  lua_settop(L, 3);
+  if (!lua_isnil(L, 3) && lua_type(L, 3) != LUA_TTABLE)
+    return error_raise(L, "argument", "%s: options must be a table (got %s)", who, luaL_typename(L, 3));
+  client_distinct_ids(L, 2, who); /* 4 */
+  ids = 4;
+  batch_size = client_int_option(L, 3, "batch_size", API_MAX_BATCH, API_MAX_BATCH, who);
+  job.concurrency = client_int_option(L, 3, "concurrency", BATCH_DEFAULT_CONCURRENCY, BATCH_MAX_CONCURRENCY, who);
+  if (lua_type(L, 3) == LUA_TTABLE) {
+    lua_getfield(L, 3, "on_progress");
+    if (!lua_isnil(L, -1) && lua_type(L, -1) != LUA_TFUNCTION)
+      return error_raise(L, "argument", "%s: on_progress must be a function", who);
+    lua_pop(L, 1);
+  }
+  if (which == EP_CALL_DETAILS) {
+    client_content_selector(L, 3); /* 5 */
+    selector = 5;
+  } else {
+    lua_pushnil(L);
+  }
+  if (c->closed) return client_closed_error(L, who);
+  n = (int)lua_rawlen(L, ids);
+  job.n = (n + batch_size - 1) / batch_size;
+  lua_createtable(L, job.n, 0); /* 6: bodies */
+  bodies = 6;
+  for (k = 0; k < job.n; k++) {
+    int i;
+    lua_createtable(L, 0, 2);
+    lua_createtable(L, 0, 1);
+    lua_createtable(L, batch_size, 0);
+    for (i = 1; i <= batch_size && k * batch_size + i <= n; i++) {
+      lua_rawgeti(L, ids, k * batch_size + i);
+      lua_rawseti(L, -2, i);
+    }
+    lua_setfield(L, -2, "callIds");
+    lua_setfield(L, -2, "filter");
+    if (selector) {
+      lua_pushvalue(L, selector);
+      lua_setfield(L, -2, "contentSelector");
+    }
+    lua_rawseti(L, bodies, k + 1);
+  }
+  lua_createtable(L, job.n, 0); /* 7: results */
+  lua_createtable(L, job.n, 0); /* 8: encoded bodies */
+  lua_createtable(L, job.n, 0); /* 9: records by batch */
+  lua_createtable(L, job.n, 0); /* 10: request ids by batch */
+  job.ep = &c->endpoints[which];
+  client_push_url(L, c, job.ep, NULL, 0); /* 11 */
+  job.bodies = bodies;
+  job.results = 7;
+  job.encoded = 8;
+  job.pages = 9;
+  job.page_ids = 10;
+  job.url = 11;
+  if (lua_type(L, 3) == LUA_TTABLE) {
+    lua_getfield(L, 3, "on_progress");
+    if (lua_isnil(L, -1)) {
+      lua_pop(L, 1);
+    } else {
+      lua_pushvalue(L, bodies);
+      lua_pushinteger(L, 0);
+      lua_pushinteger(L, n);
+      lua_pushcclosure(L, client_calls_api_progress, 4); /* 12 */
+      job.on_result = lua_gettop(L);
+    }
+  }
+  job.stop_on_error = 1;
+  if (job.concurrency > job.n) job.concurrency = job.n > 0 ? job.n : 1;
+  job.model = c->main.curl;
+  job.limits = &c->limits;
+  job.rate = &c->rate;
+  job.retry = &c->retry;
+  job.base_len = c->base_len;
+  job.state = lua_upvalueindex(1);
+  job.requests = &c->requests;
+  interrupt_watch_start(&watch, L);
+  job.watch = &watch;
+  switch (batch_run(L, &c->pool, &job, &why)) {
+  case BATCH_FAILED:
+    return error_raise(L, "network", "%s: %s", who, why);
+  case BATCH_INTERRUPTED:
+    lua_pushnil(L);
+    error_push(L, "interrupted", "%s: interrupted", who);
+    return 2;
+  default:
+    break;
+  }
+  lua_newtable(L); /* the records by call id */
+  lua_newtable(L); /* the request ids */
+  for (k = 1; k <= job.n; k++) {
+    size_t i, count;
+    lua_rawgeti(L, job.results, k);
+    if (error_is_at(L, -1)) {
+      lua_pushnil(L);
+      lua_insert(L, -2);
+      return 2;
+    }
+    count = lua_rawlen(L, -1);
+    for (i = 1; i <= count; i++) {
+      lua_rawgeti(L, -1, (lua_Integer)i);
+      if (which == EP_CALL_DETAILS) {
+        lua_getfield(L, -1, "metaData");
+        if (lua_type(L, -1) == LUA_TTABLE) lua_getfield(L, -1, "id");
+        else lua_pushnil(L);
+        lua_remove(L, -2);
+        lua_pushvalue(L, -2);
+      } else {
+        lua_getfield(L, -1, "callId");
+        lua_getfield(L, -2, "transcript");
+      }
+      /* stack: ..., list, item, key, value */
+      if (lua_type(L, -2) == LUA_TSTRING) lua_rawset(L, -6);
+      else lua_pop(L, 2);
+      lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    lua_rawgeti(L, job.page_ids, k);
+    count = lua_type(L, -1) == LUA_TTABLE ? lua_rawlen(L, -1) : 0;
+    for (i = 1; i <= count; i++) {
+      lua_rawgeti(L, -1, (lua_Integer)i);
+      lua_rawseti(L, -3, (lua_Integer)lua_rawlen(L, -3) + 1);
+    }
+    lua_pop(L, 1);
+  }
+  return 2;
+}
+
+/*
+ * client:call_details(callIds [, opts]) -> details, requestIds | nil, err
+ * POST /calls/extensive: opts.fields (default {"parties"}), opts.context
+ * ("None"), opts.batch_size (100), opts.concurrency (3), opts.on_progress.
+ */
+static int client_call_details(lua_State *L) {
+  return client_calls_api(L, EP_CALL_DETAILS, "call_details");
+}
+
+/*
+ * client:transcripts(callIds [, opts]) -> transcripts, requestIds | nil, err
+ * POST /calls/transcript: opts.batch_size, opts.concurrency, opts.on_progress.
+ */
+static int client_transcripts(lua_State *L) {
+  return client_calls_api(L, EP_TRANSCRIPTS, "transcripts");
+}
+
 /* client:close(): releases the connections; idempotent. Also __close. */
 static int client_close(lua_State *L) {
   client_release(client_check(L));
@@ -446,13 +747,25 @@ static int client_gc(lua_State *L) {
   return 0;
 }
 
-/* tostring(client): base URL and auth kind, never a secret. */
+/* tostring(client): base URL, auth kind and API, never a secret. */
 static int client_tostring(lua_State *L) {
   gong_client *c = client_check(L);
   static const char *const auth[] = {"none", "basic", "bearer"};
   if (c->base_url == NULL) lua_pushliteral(L, "gong.client(closed)");
-  else lua_pushfstring(L, "gong.client(%s, auth=%s%s)", c->base_url, auth[c->auth],
+  else lua_pushfstring(L, "gong.client(%s, auth=%s, api=%s%s)", c->base_url, auth[c->auth], api_names[c->api],
                        c->closed ? ", closed" : "");
+  return 1;
+}
+
+/* __index: client.api (the API the client speaks, "contract" or "public"), else the methods. */
+static int client_index(lua_State *L) {
+  gong_client *c = client_check(L);
+  if (lua_type(L, 2) == LUA_TSTRING && strcmp(lua_tostring(L, 2), "api") == 0) {
+    lua_pushstring(L, api_names[c->api]);
+    return 1;
+  }
+  lua_pushvalue(L, 2);
+  lua_rawget(L, lua_upvalueindex(2));
   return 1;
 }
 
@@ -464,17 +777,20 @@ static int client_tostring(lua_State *L) {
 static void client_open(lua_State *L, int state) {
   static const luaL_Reg methods[] = {
     {"folders", client_folders}, {"calls", client_calls}, {"calls_batch", client_calls_batch},
-    {"stats", client_stats}, {"close", client_close}, {NULL, NULL}};
+    {"workspaces", client_workspaces}, {"call_details", client_call_details},
+    {"transcripts", client_transcripts}, {"stats", client_stats}, {"close", client_close}, {NULL, NULL}};
   static const luaL_Reg meta[] = {
     {"__gc", client_gc}, {"__close", client_close}, {"__tostring", client_tostring},
     {NULL, NULL}};
   luaL_newmetatable(L, CLIENT_MT);
   lua_pushvalue(L, state);
   luaL_setfuncs(L, meta, 1);
-  lua_createtable(L, 0, 8);
+  lua_createtable(L, 0, 16);
   lua_pushvalue(L, state);
   luaL_setfuncs(L, methods, 1);
-  lua_pushvalue(L, -1);
+  lua_pushvalue(L, state);
+  lua_pushvalue(L, -2);
+  lua_pushcclosure(L, client_index, 2);
   lua_setfield(L, -3, "__index");
   lua_setfield(L, -3, "Client");
   lua_pushliteral(L, CLIENT_MT);

@@ -10,17 +10,19 @@
  */
 #include <math.h>
 
-enum { FIELD_STRING, FIELD_NUMBER, FIELD_INTEGER };
+enum { FIELD_STRING, FIELD_NUMBER, FIELD_INTEGER, FIELD_OBJECT, FIELD_ARRAY };
 
 typedef struct field_rule {
-  const char *name;
+  const char *name; /* the field's name in the records gong hands out */
   int type;
+  const char *from; /* its name in the response when that differs, else NULL */
 } field_rule;
 
 /* What one operation's 200 body must look like (the shapes are in api.c). */
 typedef struct response_shape {
-  const char *list_key; /* "folders" or "calls" */
+  const char *list_key; /* "folders", "calls", ... */
   const field_rule *rules;
+  int paged; /* the body says in records.cursor where the next page starts */
 } response_shape;
 
 /* cjson's own nesting limit is 1000; this only guards our own recursion. */
@@ -75,6 +77,16 @@ static int decode_normalize(lua_State *L, int idx, const void *null, int depth) 
   return 1;
 }
 
+/* True when the table at `idx` has no key at all. */
+static int decode_is_empty(lua_State *L, int idx) {
+  int empty;
+  idx = lua_absindex(L, idx);
+  lua_pushnil(L);
+  empty = !lua_next(L, idx);
+  if (!empty) lua_pop(L, 2);
+  return empty;
+}
+
 /* True when the table at `idx` has exactly the keys 1..#t. */
 static int decode_is_array(lua_State *L, int idx) {
   size_t n = lua_rawlen(L, idx), count = 0;
@@ -104,34 +116,48 @@ static const char *decode_check_item(lua_State *L, const response_shape *shape, 
              shape->list_key, i, decode_typename(L, -1));
     return buf;
   }
+  static const char *const wants[] = {"a string", "a number", "an integer", "an object", "an array"};
   for (r = shape->rules; r->name != NULL; r++) {
-    const char *want = NULL;
+    int ok;
     lua_pushvalue(L, names + (int)(r - shape->rules));
     lua_rawget(L, -2);
     switch (lua_type(L, -1)) {
     case LUA_TNIL:
+      ok = 1;
       break;
     case LUA_TSTRING:
-      if (r->type != FIELD_STRING) want = r->type == FIELD_INTEGER ? "an integer" : "a number";
+      ok = r->type == FIELD_STRING;
       break;
     case LUA_TNUMBER:
-      if (r->type == FIELD_STRING) want = "a string";
-      else if (r->type == FIELD_INTEGER && !decode_is_integral(L, -1)) want = "an integer";
+      ok = r->type == FIELD_NUMBER || (r->type == FIELD_INTEGER && decode_is_integral(L, -1));
+      break;
+    case LUA_TTABLE: /* an empty table is {} or [], which cjson cannot tell apart */
+      ok = r->type == FIELD_OBJECT ? lua_rawlen(L, -1) == 0
+           : r->type == FIELD_ARRAY && (lua_rawlen(L, -1) > 0 || decode_is_empty(L, -1));
       break;
     default:
-      want = r->type == FIELD_STRING ? "a string"
-             : r->type == FIELD_INTEGER ? "an integer" : "a number";
+      ok = 0;
     }
-    if (want != NULL) {
+    if (!ok) {
       snprintf(buf, bufsize, "'%s[%zu].%s' is %s, expected %s", shape->list_key,
-               i, r->name,
+               i, r->from != NULL ? r->from : r->name,
                lua_type(L, -1) == LUA_TNUMBER && r->type == FIELD_INTEGER
                    ? "a fractional number" : decode_typename(L, -1),
-               want);
+               wants[r->type]);
       lua_pop(L, 1);
       return buf;
     }
-    lua_pop(L, 1);
+    if (r->from != NULL && !lua_isnil(L, -1)) {
+      /* A record carries the contract's names only: the value moves. */
+      lua_pushstring(L, r->name);
+      lua_insert(L, -2);
+      lua_rawset(L, -3);
+      lua_pushvalue(L, names + (int)(r - shape->rules));
+      lua_pushnil(L);
+      lua_rawset(L, -3);
+    } else {
+      lua_pop(L, 1);
+    }
   }
   return NULL;
 }
@@ -163,9 +189,9 @@ static void decode_json(lua_State *L) {
 
 /*
  * Decodes a 200 body, the string at stack index `body`. On success pushes the
- * list and the requestId (or nil) and returns NULL; on failure pushes nothing
- * and returns a message (in `buf` or static). `state` is the index of the
- * module state table.
+ * list and the requestId (or nil), and for a paged shape the cursor of the
+ * next page (or nil), and returns NULL; on failure pushes nothing and returns
+ * a message (in `buf` or static). `state` is the index of the module state.
  */
 static const char *decode_response(lua_State *L, int state, int body,
                                    const response_shape *shape, char *buf, size_t bufsize) {
@@ -207,7 +233,7 @@ static const char *decode_response(lua_State *L, int state, int body,
   }
   n = lua_rawlen(L, -1);
   names = lua_gettop(L) + 1;
-  for (r = shape->rules; r->name != NULL; r++) lua_pushstring(L, r->name);
+  for (r = shape->rules; r->name != NULL; r++) lua_pushstring(L, r->from != NULL ? r->from : r->name);
   for (i = 1; i <= n; i++) {
     const char *why = NULL;
     lua_rawgeti(L, names - 1, (lua_Integer)i);
@@ -226,6 +252,16 @@ static const char *decode_response(lua_State *L, int state, int body,
   if (lua_type(L, -1) != LUA_TSTRING) {
     lua_pop(L, 1);
     lua_pushnil(L);
+  }
+  if (shape->paged) {
+    lua_getfield(L, resp, "records");
+    if (lua_type(L, -1) == LUA_TTABLE) lua_getfield(L, -1, "cursor");
+    else lua_pushnil(L);
+    if (lua_type(L, -1) != LUA_TSTRING || lua_rawlen(L, -1) == 0) {
+      lua_pop(L, 1);
+      lua_pushnil(L);
+    }
+    lua_remove(L, -2);
   }
   lua_remove(L, resp);
   return NULL;
@@ -258,6 +294,11 @@ static void decode_error_body(lua_State *L, int state, int err, const char *body
     lua_createtable(L, (int)(n < 64 ? n : 64), 0);
     for (i = 1; i <= n; i++) {
       lua_rawgeti(L, -2, (lua_Integer)i);
+      if (lua_type(L, -1) == LUA_TTABLE) {
+        /* Gong sends {"message": ...} objects as well as strings. */
+        lua_getfield(L, -1, "message");
+        lua_remove(L, -2);
+      }
       if (lua_type(L, -1) == LUA_TSTRING) {
         size_t slen;
         const char *s = lua_tolstring(L, -1, &slen);

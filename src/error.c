@@ -127,15 +127,20 @@ static int error_new(lua_State *L) {
   return 1;
 }
 
-/* gong.core.is_error(v) -> boolean */
-static int error_is(lua_State *L) {
+/* True when the value at `idx` is a gong error object. */
+static int error_is_at(lua_State *L, int idx) {
   int is = 0;
-  if (lua_type(L, 1) == LUA_TTABLE && lua_getmetatable(L, 1)) {
+  if (lua_type(L, idx) == LUA_TTABLE && lua_getmetatable(L, idx)) {
     luaL_getmetatable(L, ERROR_MT);
     is = lua_rawequal(L, -1, -2);
     lua_pop(L, 2);
   }
-  lua_pushboolean(L, is);
+  return is;
+}
+
+/* gong.core.is_error(v) -> boolean */
+static int error_is(lua_State *L) {
+  lua_pushboolean(L, error_is_at(L, 1));
   return 1;
 }
 

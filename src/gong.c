@@ -27,7 +27,7 @@
 #define GONG_MIN_CURL 0x075300
 
 /* Slots of the module state table, the upvalue every function shares. */
-enum { STATE_DECODE = 1, STATE_NULL = 2, STATE_VERSION = 3 };
+enum { STATE_DECODE = 1, STATE_NULL = 2, STATE_VERSION = 3, STATE_ENCODE = 4 };
 
 /* The version, from the state upvalue of the running function. */
 static const char *state_version(lua_State *L) {
@@ -65,14 +65,14 @@ static void global_init(void) {
 
 /*
  * Pushes the module state shared by every client of this lua_State: the
- * decode function of a private lua-cjson instance (so the host's cjson
- * settings are never touched) and cjson.null. The instance is cjson.safe's:
+ * decode and encode functions of a private lua-cjson instance (so the host's
+ * cjson settings are never touched) and cjson.null. The instance is cjson.safe's:
  * bad JSON comes back as nil, message, so decoding needs no lua_pcall that
  * would also swallow errors that are not ours to catch (out of memory, the
  * interpreter's "interrupted!" on Ctrl-C).
  */
 static void state_push(lua_State *L) {
-  lua_createtable(L, 3, 0);
+  lua_createtable(L, 4, 0);
   lua_getglobal(L, "require");
   lua_pushliteral(L, "cjson.safe");
   lua_call(L, 1, 1);
@@ -89,6 +89,9 @@ static void state_push(lua_State *L) {
   lua_call(L, 1, 0);
   lua_getfield(L, -1, "decode");
   lua_rawseti(L, -4, STATE_DECODE);
+  /* Request bodies (the Calls API's) are encoded by the same instance. */
+  lua_getfield(L, -1, "encode");
+  lua_rawseti(L, -4, STATE_ENCODE);
   lua_pop(L, 2);
 }
 

@@ -90,8 +90,28 @@ static void outcome_push_status_error(lua_State *L, int state, const transfer *t
 }
 
 /*
+ * True when the error on top is the Calls API's way of saying "nothing":
+ * a 404 whose errors (strings or {message} objects, both strings by now)
+ * say no call matched.
+ */
+static int outcome_is_empty_result(lua_State *L) {
+  size_t i, n;
+  int empty = 0;
+  lua_getfield(L, -1, "errors");
+  n = lua_type(L, -1) == LUA_TTABLE ? lua_rawlen(L, -1) : 0;
+  for (i = 1; i <= n && !empty; i++) {
+    lua_rawgeti(L, -1, (lua_Integer)i);
+    empty = lua_type(L, -1) == LUA_TSTRING && strstr(lua_tostring(L, -1), API_NO_CALLS_FOUND) != NULL;
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  return empty;
+}
+
+/*
  * Pushes the outcome of the final attempt `a` of transfer `t`: the list and
- * the requestId on success, nil and an error otherwise. `state` is the index
+ * the requestId on success, nil and an error otherwise, and for a paged
+ * endpoint a third value, the next page's cursor or nil. `state` is the index
  * of the module state table (the decoder). The body buffer is trimmed.
  */
 static void outcome_push(lua_State *L, int state, transfer *t, const attempt *a,
@@ -116,6 +136,17 @@ static void outcome_push(lua_State *L, int state, transfer *t, const attempt *a,
     if (a->code != CURLE_OK) outcome_push_transfer_error(L, t, a, what);
     else outcome_push_status_error(L, state, t, a, what);
     transfer_trim(t);
+    if (r->ep->empty_404 && a->status == 404 && outcome_is_empty_result(L)) {
+      /* Not a failure: an empty list, with the request id of the answer. */
+      lua_getfield(L, -1, "request_id");
+      lua_remove(L, -2);
+      lua_remove(L, -2);
+      lua_newtable(L);
+      lua_insert(L, -2);
+      if (r->ep->shape->paged) lua_pushnil(L);
+      return;
+    }
   }
   outcome_set_request(L, r);
+  if (r->ep->shape->paged) lua_pushnil(L);
 }

@@ -6,12 +6,13 @@
  * (batch.c).
  */
 
-/* Limits every transfer of a client shares. */
+/* What every transfer of a client shares: its limits and its request headers. */
 typedef struct transfer_limits {
   size_t max_response_bytes;
   double stall_timeout;   /* seconds without a byte */
   double timeout;         /* seconds for a whole attempt */
   double connect_timeout; /* seconds to connect */
+  struct curl_slist *get_headers, *post_headers; /* owned by the client */
 } transfer_limits;
 
 typedef struct body_buffer {
@@ -140,14 +141,27 @@ static void transfer_free(transfer *t) {
   t->body.cap = t->body.len = 0;
 }
 
-/* Resets the attempt state and points the handle at `url`. */
-static CURLcode transfer_begin(transfer *t, const char *url) {
+/*
+ * Resets the attempt state and points the handle at `url`: a GET, or a POST
+ * of the JSON `body` (`len` bytes), which must stay valid until the transfer ends.
+ */
+static CURLcode transfer_begin(transfer *t, const char *url, const char *body, size_t len) {
+  CURLcode rc;
   t->started = t->progress_time = clock_now();
   t->body.len = 0;
   t->too_large = t->stalled = t->out_of_memory = t->interrupted = 0;
   t->progress_bytes = 0;
   t->errbuf[0] = '\0';
-  return curl_easy_setopt(t->curl, CURLOPT_URL, url);
+  if (body != NULL) {
+    rc = curl_easy_setopt(t->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    if (rc == CURLE_OK) rc = curl_easy_setopt(t->curl, CURLOPT_POSTFIELDS, body);
+    if (rc == CURLE_OK) rc = curl_easy_setopt(t->curl, CURLOPT_HTTPHEADER, t->limits->post_headers);
+  } else {
+    rc = curl_easy_setopt(t->curl, CURLOPT_HTTPGET, 1L);
+    if (rc == CURLE_OK) rc = curl_easy_setopt(t->curl, CURLOPT_HTTPHEADER, t->limits->get_headers);
+  }
+  if (rc == CURLE_OK) rc = curl_easy_setopt(t->curl, CURLOPT_URL, url);
+  return rc;
 }
 
 /* Fills `a` from the finished transfer whose libcurl result is `code`. */
@@ -183,9 +197,9 @@ static void transfer_end(transfer *t, CURLcode code, attempt *a) {
     a->location = location;
 }
 
-/* Runs one blocking request of `url` and fills `a`. The body is left in t->body. */
-static void transfer_perform(transfer *t, const char *url, attempt *a) {
-  CURLcode code = transfer_begin(t, url);
+/* Runs one blocking request (see transfer_begin) and fills `a`. The response is left in t->body. */
+static void transfer_perform(transfer *t, const char *url, const char *body, size_t len, attempt *a) {
+  CURLcode code = transfer_begin(t, url, body, len);
   if (code == CURLE_OK) code = curl_easy_perform(t->curl);
   transfer_end(t, code, a);
 }

@@ -1,6 +1,7 @@
--- make check-valgrind: thousands of requests through gong.core — successes,
--- HTTP errors, decode errors, network errors, closed clients — with full
--- garbage collections in between, so valgrind sees every path's frees.
+-- make check-valgrind: thousands of requests through gong.core, the Library
+-- and the Calls API — successes, HTTP errors, decode errors, network errors,
+-- closed clients — with full garbage collections in between, so valgrind
+-- sees every path's frees.
 --   lua5.4 tools/stress.lua [ROUNDS]
 
 local core = require "gong.core"
@@ -17,6 +18,7 @@ local function count(ok, err)
   counts[key] = (counts[key] or 0) + 1
 end
 
+srv:settings({ page_size = 2 })
 local client = core.new({ base_url = srv.url, token = creds.token, rate = false,
                           max_retries = 1, backoff_base = 0, stall_timeout = 5 })
 for round = 1, rounds do
@@ -24,6 +26,13 @@ for round = 1, rounds do
   count(client:folders())
   count(client:calls(folder.id))
   count(client:calls("missing/" .. round))
+  -- The Calls API: POST bodies, paging (2 records a page here) and the
+  -- empty-result 404, with a batch of each kind.
+  local ids = { lib.call_ids[round % #lib.call_ids + 1], lib.call_ids[(round * 7) % #lib.call_ids + 1], "none" }
+  count(client:call_details(ids, { fields = { "parties", "content" } }))
+  count(client:transcripts(ids))
+  count(client:call_details({ "none" }))
+  if round % 25 == 0 then count(client:workspaces()) end
   if round % 10 == 0 then
     srv:faults({ { status = 200, body = '{"folders":[{"id":{"x":1}}]}' },
                  { status = 503, times = 2 }, { action = "reset" },
@@ -31,6 +40,8 @@ for round = 1, rounds do
     count(client:folders())
     count(client:folders())
     count(client:folders())
+    srv:faults({ { path = "/calls/extensive", status = 200, body = '{"calls":[{"metaData":7}]}' } })
+    count(client:call_details(ids))
     local bad = core.new({ base_url = srv.url, token = "wrong", rate = false })
     count(bad:folders())
     bad:close()

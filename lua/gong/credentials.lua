@@ -1,5 +1,5 @@
---- gong.credentials: where a client's base URL and credentials come from,
---- decided in one place for the library (gong.new) and the CLI.
+--- gong.credentials: where a client's base URL, API and credentials come
+--- from, decided in one place for the library (gong.new) and the CLI.
 ---
 --- Sources are tried in order: explicit options, then a credentials file (when
 --- one is named), then the environment. The first source that holds any
@@ -19,10 +19,15 @@ local _M = {}
 --- The environment variable of each value, also the names in a credentials file.
 _M.ENV = {
   base_url = "GONG_BASE_URL",
+  api = "GONG_API",
   access_key = "GONG_ACCESS_KEY",
   access_key_secret = "GONG_ACCESS_KEY_SECRET",
   token = "GONG_TOKEN",
 }
+
+--- The values that are settings rather than credentials: each comes from the
+--- first source that has it.
+_M.SETTINGS = { "base_url", "api" }
 
 --- The environment variable naming a credentials file (for the CLI).
 _M.FILE_ENV = "GONG_CREDENTIALS_FILE"
@@ -54,7 +59,7 @@ function _M.from_options(opts, where, names)
   for field in pairs(_M.ENV) do names[field] = given and given[field] or field end
   return {
     where = where or "the options table", names = names,
-    values = { base_url = opts.base_url, access_key = opts.access_key,
+    values = { base_url = opts.base_url, api = opts.api, access_key = opts.access_key,
                access_key_secret = opts.access_key_secret, token = opts.token },
     phrase = function(field)
       return given and names[field] or "option '" .. field .. "'"
@@ -153,7 +158,7 @@ function _M.read_file(path)
       local field = FILE_NAMES[name]
       if not field then
         return nil, at .. "unknown name; expected " .. _M.ENV.access_key .. ", " .. _M.ENV.access_key_secret
-          .. ", " .. _M.ENV.token .. " or " .. _M.ENV.base_url
+          .. ", " .. _M.ENV.token .. ", " .. _M.ENV.base_url .. " or " .. _M.ENV.api
       end
       if values[field] then
         return nil, at .. name .. " is set twice"
@@ -202,6 +207,7 @@ end
 
 ---@class gong.credentials.Resolved
 ---@field base_url? string
+---@field api? string
 ---@field access_key? string
 ---@field access_key_secret? string
 ---@field token? string
@@ -231,10 +237,12 @@ function _M.resolve(sources, how)
       r.secrets[#r.secrets + 1] = tostring(v)
     end
   end
-  for _, s in ipairs(sources) do
-    if s.values.base_url ~= nil then
-      r.base_url, r.origin.base_url = s.values.base_url, s.phrase("base_url")
-      break
+  for _, setting in ipairs(_M.SETTINGS) do
+    for _, s in ipairs(sources) do
+      if s.values[setting] ~= nil then
+        r[setting], r.origin[setting] = s.values[setting], s.phrase(setting)
+        break
+      end
     end
   end
   return r

@@ -14,6 +14,7 @@
 local core = require "gong.core"
 local client = require "gong.client"
 local credentials = require "gong.credentials"
+local transcript = require "gong.transcript"
 local tree = require "gong.tree"
 
 local error, ipairs, pairs, type = error, ipairs, pairs, type
@@ -52,6 +53,11 @@ local error, ipairs, pairs, type = error, ipairs, pairs, type
 ---@field addedToLibraryAt? string
 ---@field addedBy? string
 
+---A call in a tree that client:library() filled.
+---@class gong.LibraryCall: gong.Call
+---@field details? table with details = true: the call's record from the Calls API (metaData, parties, ...)
+---@field transcript? table[] with transcripts = true: its monologues (see gong.transcript)
+
 ---@class gong.Options
 ---@field base_url? string default $GONG_BASE_URL or https://api.gong.io/v2
 ---@field access_key? string default $GONG_ACCESS_KEY (HTTP Basic, with access_key_secret)
@@ -71,20 +77,39 @@ local error, ipairs, pairs, type = error, ipairs, pairs, type
 ---@field allow_http? boolean allow http:// to non-loopback hosts
 ---@field ca_file? string CA bundle for TLS verification
 ---@field insecure? boolean turn TLS verification off (never in production)
----@field api? '"contract"'|'"public"' which API paths to use
+---@field api? '"auto"'|'"contract"'|'"public"' default $GONG_API or "auto" (public on gong.io hosts)
 
+-- luacheck: push no max comment line length
 ---@class gong.Client
 ---@field folders fun(self: gong.Client, params?: { workspaceId?: string }): gong.Folder[]|nil, string|gong.Error|nil
 ---@field calls fun(self: gong.Client, folderId: string): gong.Call[]|nil, string|gong.Error|nil
 ---@field calls_batch fun(self: gong.Client, ids: string[], opts?: table): (gong.Call[]|gong.Error)[]|nil, gong.Error?
 ---@field stats fun(self: gong.Client): { requests: integer } attempts made so far, every retry counted
+---@field workspaces fun(self: gong.Client): gong.Workspace[]|nil, string|gong.Error|nil
+---@field call_details fun(self: gong.Client, callIds: string[], opts?: gong.CallsApiOptions): table<string,table>|nil, string[]|gong.Error
+---@field transcripts fun(self: gong.Client, callIds: string[], opts?: gong.CallsApiOptions): table<string,table[]>|nil, string[]|gong.Error
+---@field api string the API the client speaks: "contract" or "public" ("auto" resolved)
 ---@field close fun(self: gong.Client)
+-- luacheck: pop
+
+---@class gong.Workspace
+---@field id string
+---@field name? string
+---@field description? string
+
+---@class gong.CallsApiOptions
+---@field batch_size? integer call ids per request, 1 to 100 (100)
+---@field concurrency? integer requests at once (3)
+---@field fields? string[] call_details: which of parties, content, interaction, collaboration, media ({"parties"})
+---@field context? string call_details: "None", "Basic" or "Extended" ("None")
+---@field on_progress? fun(done: integer, total: integer) called as each batch is answered
 
 client.install(core.Client)
 
 local _M = {
   _VERSION = core._VERSION,
   tree = tree,
+  transcript = transcript,
 }
 
 --- Makes an error object of the same shape as the core's (see the README's
@@ -108,8 +133,8 @@ end
 local HOW = ("pass access_key and access_key_secret, or token, or set %s and %s, or %s")
   :format(credentials.ENV.access_key, credentials.ENV.access_key_secret, credentials.ENV.token)
 
---- Creates a client. Every option falls back to the environment
---- (`GONG_BASE_URL`, `GONG_ACCESS_KEY` + `GONG_ACCESS_KEY_SECRET`, `GONG_TOKEN`):
+--- Creates a client. These options fall back to the environment (`GONG_BASE_URL`,
+--- `GONG_API`, `GONG_ACCESS_KEY` + `GONG_ACCESS_KEY_SECRET`, `GONG_TOKEN`):
 --- explicit credentials are used alone, never completed from the environment.
 --- Raises an error of kind "config" for unknown or invalid options, or when
 --- no credentials are found at all.
@@ -130,7 +155,7 @@ function _M.new(opts)
   end
   local o = {}
   for k, v in pairs(opts) do o[k] = v end
-  o.base_url = resolved.base_url
+  for _, field in ipairs(credentials.SETTINGS) do o[field] = resolved[field] end
   for _, field in ipairs(credentials.FIELDS) do o[field] = resolved[field] end
   return core.new(o)
 end
