@@ -123,7 +123,7 @@ lint:
 docs:
 	@tools/deps.sh $(DEB_DOCS)
 	@rm -rf doc/api build/ldoc && mkdir -p build/ldoc/gong
-	for f in init client credentials tree nvim resty; do \
+	for f in init client credentials tree transcript nvim resty; do \
 	  name=gong.$$f; [ $$f = init ] && name=gong; \
 	  lua5.4 tools/ldoc-prep.lua lua/gong/$$f.lua build/ldoc/gong/$$f.lua $$name || exit 1; \
 	done
@@ -132,7 +132,7 @@ docs:
 ## check-asan: the suite against a core built with ASan + UBSan, leaks included
 ASAN_SPECS := spec/core_spec.lua spec/gong_spec.lua spec/reliability_spec.lua spec/library_spec.lua \
               spec/tree_spec.lua spec/credentials_spec.lua spec/wire_spec.lua spec/output_spec.lua \
-              spec/cli_args_spec.lua spec/cli_spec.lua
+              spec/cli_args_spec.lua spec/cli_spec.lua spec/calls_api_spec.lua spec/transcript_spec.lua
 check-asan: deps-test
 	@$(MAKE) --no-print-directory build BUILD=build/asan-$(LUA) CC=gcc CFLAGS="-O1 -g -fno-omit-frame-pointer" \
 	  SANITIZE="-fsanitize=address,undefined -fno-sanitize-recover=all"

@@ -36,6 +36,7 @@ build = {
     ["gong.client"] = "lua/gong/client.lua",
     ["gong.credentials"] = "lua/gong/credentials.lua",
     ["gong.tree"] = "lua/gong/tree.lua",
+    ["gong.transcript"] = "lua/gong/transcript.lua",
     ["gong.json"] = "lua/gong/json.lua",
     ["gong.wire"] = "lua/gong/wire.lua",
     ["gong.output"] = "lua/gong/output.lua",

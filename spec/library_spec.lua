@@ -7,6 +7,26 @@ local socket = require "socket"
 
 local creds = fake.credentials
 
+-- How many of `folders` hold calls: the folders library() asks for theirs.
+local function non_empty(folders)
+  local n = 0
+  for _, f in ipairs(folders) do
+    if f.callCount ~= 0 then n = n + 1 end
+  end
+  return n
+end
+
+-- The k-th folder of `folders` that holds calls (library() asks for its calls).
+local function with_calls(folders, k)
+  for _, f in ipairs(folders) do
+    if f.callCount ~= 0 then
+      k = k - 1
+      if k == 0 then return f end
+    end
+  end
+  error("not that many folders with calls")
+end
+
 describe("client:library()", function()
   local srv, lib
 
@@ -35,8 +55,27 @@ describe("client:library()", function()
       if want[1] then assert.are.equal(want[1].callId, node.calls[1].callId) end
     end
     assert.are.equal(#lib.folders, nodes)
-    -- one request for the folders, one per folder
-    assert.are.equal(#lib.folders + 1, #srv:requests())
+    -- one request for the folders, one per folder that holds calls
+    assert.are.equal(1 + non_empty(lib.folders), #srv:requests())
+  end)
+
+  it("asks no folder the contract says is empty, unless skip_empty = false", function()
+    local empty = #lib.folders - non_empty(lib.folders)
+    assert.is_true(empty > 0, "the fake library has empty folders")
+    local t = new():library()
+    for node in t:walk() do
+      if node.callCount == 0 then assert.are.same({}, node.calls) end
+    end
+    for _, req in ipairs(srv:requests()) do
+      local id = req.path:match("^/library/folders/(.*)/calls$")
+      if id then
+        id = id:gsub("%%(%x%x)", function(hex) return string.char(tonumber(hex, 16)) end)
+        assert.are_not.equal(0, t:get(id).callCount, id)
+      end
+    end
+    srv:reset()
+    new():library({ skip_empty = false })
+    assert.are.equal(1 + #lib.folders, #srv:requests())
   end)
 
   it("filters by workspace", function()
@@ -51,7 +90,7 @@ describe("client:library()", function()
   end)
 
   it("keeps going when one folder fails, and reports it", function()
-    local victim = lib.folders[5]
+    local victim = with_calls(lib.folders, 5)
     srv:faults({ { path = "/library/folders/" .. victim.id .. "/calls", status = 404 } })
     local t, errors = new():library()
     assert.are.equal(1, #errors)
@@ -62,11 +101,11 @@ describe("client:library()", function()
     assert.are.equal(errors[1], node.error)
     local filled = 0
     for n in t:walk() do if n.calls then filled = filled + 1 end end
-    assert.are.equal(#lib.folders - 1, filled)
+    assert.are.equal(#lib.folders - 1, filled, "the others, empty ones included, have their calls")
   end)
 
   it("returns nil and the first error with strict = true, stopping early", function()
-    srv:faults({ { path = "/library/folders/" .. lib.folders[1].id .. "/calls", status = 404 } })
+    srv:faults({ { path = "/library/folders/" .. with_calls(lib.folders, 1).id .. "/calls", status = 404 } })
     local t, err = new():library({ strict = true, concurrency = 1 })
     assert.is_nil(t)
     assert.are.equal(404, err.status)
@@ -80,25 +119,26 @@ describe("client:library()", function()
   end)
 
   it("retries transient failures of single folders", function()
-    srv:faults({ { path = "/library/folders/" .. lib.folders[3].id .. "/calls", status = 503, times = 2 },
-                 { path = "/library/folders/" .. lib.folders[7].id .. "/calls", action = "reset" } })
+    srv:faults({ { path = "/library/folders/" .. with_calls(lib.folders, 3).id .. "/calls", status = 503, times = 2 },
+                 { path = "/library/folders/" .. with_calls(lib.folders, 7).id .. "/calls", action = "reset" } })
     local t, errors = new():library({ concurrency = 4 })
     assert.are.same({}, errors)
-    assert.is_table(t:get(lib.folders[3].id).calls)
-    assert.are.equal(#lib.folders + 1 + 3, #srv:requests())
+    assert.is_table(t:get(with_calls(lib.folders, 3).id).calls)
+    assert.are.equal(1 + non_empty(lib.folders) + 3, #srv:requests())
   end)
 
-  it("reports progress once per folder", function()
+  it("reports progress once per folder asked for its calls, in the phase 'calls'", function()
     local calls, last_total = 0, nil
-    local t = new():library({ on_progress = function(done, total, node, err)
+    new():library({ on_progress = function(done, total, node, err, phase)
       calls = calls + 1
       assert.are.equal(calls, done)
       assert.is_nil(err)
       assert.is_table(node)
+      assert.are.equal("calls", phase)
       last_total = total
     end })
-    assert.are.equal(t.count, calls)
-    assert.are.equal(t.count, last_total)
+    assert.are.equal(non_empty(lib.folders), calls)
+    assert.are.equal(non_empty(lib.folders), last_total)
   end)
 
   it("lets an error raised by on_progress propagate, leaving the client usable", function()
@@ -175,6 +215,72 @@ describe("client:library()", function()
     local again = c:calls_batch({ ids[12], ids[11] })
     assert.are.equal(#lib.calls[ids[12]], #again[1])
     assert.are.equal(#lib.calls[ids[11]], #again[2])
+  end)
+
+  describe("with details and transcripts", function()
+    -- Every distinct call id the library lists.
+    local function distinct_calls()
+      local seen, n = {}, 0
+      for _, f in ipairs(lib.folders) do
+        for _, c in ipairs(lib.calls[f.id] or {}) do
+          if not seen[c.callId] then seen[c.callId], n = true, n + 1 end
+        end
+      end
+      return n
+    end
+
+    it("fetches each distinct call's details and transcript once: 1 + folders + 2 x ceil(calls / 100) requests",
+      function()
+        local phases = {}
+        local t, errors = new():library({ details = true, transcripts = true,
+          on_progress = function(done, total, _, _, phase) phases[phase] = { done, total } end })
+        assert.are.same({}, errors)
+        local distinct = distinct_calls()
+        assert.is_true(distinct < 4600 and distinct > 4000)
+        local listed = 0
+        for node in t:walk() do
+          for _, call in ipairs(node.calls) do
+            listed = listed + 1
+            assert.are.same(lib.details[call.callId].metaData, call.details.metaData, call.callId)
+            assert.are.same(lib.details[call.callId].parties, call.details.parties)
+            assert.are.same(lib.transcripts[call.callId], call.transcript)
+          end
+        end
+        assert.is_true(listed > distinct, "some calls are in more than one folder, and fetched once")
+        assert.are.equal(1 + non_empty(lib.folders) + 2 * math.ceil(distinct / 100), #srv:requests())
+        assert.are.same({ calls = { non_empty(lib.folders), non_empty(lib.folders) },
+                          details = { distinct, distinct }, transcripts = { distinct, distinct } }, phases)
+      end)
+
+    it("fills a real tenant's calls from their details, and counts its folders' calls", function()
+      local c = new({ base_url = srv.tenant_url, api = "public" })
+      local t, errors = c:library({ details = true })
+      assert.are.same({}, errors)
+      for node in t:walk() do
+        assert.are.equal(#node.calls, node.callCount, "a tenant sends no count: it is counted")
+        assert.is_number(node.total_calls)
+        for _, call in ipairs(node.calls) do
+          local meta = lib.details[call.callId].metaData
+          assert.are.same({ meta.started, meta.duration, meta.primaryUserId },
+                          { call.started, call.duration, call.primaryUserId }, call.callId)
+          assert.is_nil(call.transcript)
+        end
+      end
+      -- A tenant's folders have no count to skip empty ones by: each is asked.
+      assert.are.equal(1 + #lib.folders + math.ceil(distinct_calls() / 100), #srv:requests())
+    end)
+
+    it("lists a failed phase among the errors, or stops with it when strict", function()
+      srv:faults({ { path = "/calls/transcript", status = 400, times = -1 } })
+      local t, errors = new():library({ transcripts = true, workspaceId = lib.workspaces[3].id })
+      assert.is_table(t)
+      assert.are.equal(1, #errors)
+      assert.are.equal("transcripts", errors[1].phase)
+      assert.are.equal(400, errors[1].status)
+      local none, err = new():library({ transcripts = true, strict = true, workspaceId = lib.workspaces[3].id })
+      assert.is_nil(none)
+      assert.are.equal("transcripts", err.phase)
+    end)
   end)
 
   it("raises argument errors for bad ids and options", function()

@@ -412,6 +412,38 @@ describe("gong.resty", function()
         assert.matches("on_result must be a function", checks.batch_bad_on_result.err.message)
       end)
 
+      it("has the Calls API methods, with the blocking client's results", function()
+        assert.are.equal(#lib.workspaces, #checks.workspaces.list)
+        assert.are.same(checks.workspaces.plain, checks.workspaces.list)
+        assert.matches("^%x+$", checks.workspaces.request_id)
+        local n = checks.calls.count
+        local keys = 0
+        for id, record in pairs(checks.details.found) do
+          keys = keys + 1
+          assert.are.same(lib.details[id].parties, record.parties, id)
+        end
+        assert.are.equal(n, keys)
+        assert.are.same(checks.details.plain, checks.details.found)
+        assert.are.equal(1, #checks.details.request_ids)
+        assert.are.same({ { n, n } }, checks.details.told, "on_progress is told once, when all is back")
+        assert.are.same(checks.transcripts.plain, checks.transcripts.found)
+        for id, monologues in pairs(checks.transcripts.found) do assert.are.same(lib.transcripts[id], monologues) end
+        for _, case in ipairs { "bad_call_ids", "bad_batch_size" } do
+          assert.is_false(checks[case].ok, case)
+          assert.are.equal("argument", checks[case].err.kind, case)
+        end
+        assert.matches("batch_size", checks.bad_batch_size.err.message)
+        assert.are.equal(0, checks.missing_call.count, "Gong's 404 for no such call is no records, no error")
+        assert.matches("^%x+$", checks.missing_call.request_ids[1])
+      end)
+
+      it("fetches the library with details and transcripts, every call of every folder", function()
+        local d = checks.library_data
+        assert.are.equal(checks.library.calls, d.calls)
+        assert.are.equal(d.calls, d.detailed)
+        assert.is_true(d.transcribed > 0 and d.transcribed < d.calls, "every 7th call has no transcript")
+      end)
+
       it("returns a real error object, as the blocking API does, when a request fails", function()
         local err, plain = checks.missing.err, checks.missing.plain
         assert.is_nil(checks.missing.result)
@@ -457,7 +489,7 @@ describe("gong.resty", function()
         assert.are.equal("closed", checks.closed.err.kind)
         assert.are.equal("folders: client is closed", checks.closed.err.message)
         assert.matches("closed%), thread_pool=gong%)$", checks.closed.tostring)
-        assert.are.equal(("gong.resty(gong.client(%s, auth=bearer), thread_pool=gong)"):format(srv.url),
+        assert.are.equal(("gong.resty(gong.client(%s, auth=bearer, api=contract), thread_pool=gong)"):format(srv.url),
                          checks.tostring)
       end)
     end)

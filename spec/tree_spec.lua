@@ -208,11 +208,25 @@ describe("gong.tree.build()", function()
     assert.equal("X", x.path)
     assert.is_nil(x.parent)
     assert.equal(0, x.depth)
-    assert.equal(0, x.total_calls)
+    assert.is_nil(x.total_calls, "its callCount is unknown, so is its total")
     assert.same({}, x.children)
   end)
 
-  it("sums callCount over each subtree into total_calls, counting nil (or a non-number) as 0", function()
+  it("sums callCount over each subtree into total_calls", function()
+    local t = tree.build({
+      { id = "r", name = "root", callCount = 1 },
+      { id = "a", name = "a", parentFolderId = "r", callCount = 10 },
+      { id = "b", name = "b", parentFolderId = "r", callCount = 0 },
+      { id = "c", name = "c", parentFolderId = "a", callCount = 100 },
+      { id = "d", name = "d", parentFolderId = "b", callCount = 1000 },
+    })
+    assert.equal(1111, t:get("r").total_calls)
+    assert.equal(110, t:get("a").total_calls)
+    assert.equal(1000, t:get("b").total_calls)
+    assert.equal(100, t:get("c").total_calls)
+  end)
+
+  it("leaves total_calls absent where a count under it is unknown (nil or a non-number), never 0", function()
     local t = tree.build({
       { id = "r", name = "root", callCount = 1 },
       { id = "a", name = "a", parentFolderId = "r", callCount = 10 },
@@ -221,12 +235,26 @@ describe("gong.tree.build()", function()
       { id = "d", name = "d", parentFolderId = "b", callCount = 1000 },
       { id = "e", name = "e", parentFolderId = "b", callCount = "7" },
     })
-    assert.equal(1111, t:get("r").total_calls)
-    assert.equal(110, t:get("a").total_calls)
-    assert.equal(1000, t:get("b").total_calls)
+    assert.is_nil(t:get("r").total_calls)
+    assert.equal(110, t:get("a").total_calls, "a subtree of known counts still has its total")
+    assert.is_nil(t:get("b").total_calls)
     assert.is_nil(t:get("b").callCount)
-    assert.equal(100, t:get("c").total_calls)
-    assert.equal(0, t:get("e").total_calls)
+    assert.equal(1000, t:get("d").total_calls)
+    assert.is_nil(t:get("e").total_calls)
+  end)
+
+  it("recounts the totals after counts were filled in", function()
+    local t = tree.build({
+      { id = "r", name = "root", callCount = 1 },
+      { id = "b", name = "b", parentFolderId = "r" },
+      { id = "d", name = "d", parentFolderId = "b", callCount = 1000 },
+    })
+    assert.is_nil(t:get("r").total_calls)
+    t:get("b").callCount = 5
+    t:recount()
+    assert.equal(1006, t:get("r").total_calls)
+    assert.equal(1005, t:get("b").total_calls)
+    assert.equal(1000, t:get("d").total_calls)
   end)
 
   it("never mutates its input", function()
@@ -360,7 +388,8 @@ describe("gong.tree.build()", function()
     local inside = t:get("p").children[1]
     assert.equal("Inside", inside.name)
     assert.equal("Parent/Inside", inside.path)
-    assert.equal(3, t:get("p").total_calls)
+    assert.is_nil(t:get("p").total_calls, "Parent's own count is unknown")
+    assert.equal(3, inside.total_calls)
     assert.is_nil(t:get(nil))
     assert.equal("gong.tree.node(Loose, id=nil)", tostring(t.roots[1]))
     assert.same({}, t.duplicates)

@@ -18,7 +18,10 @@ local error, ipairs, pairs, pcall, tostring, type = error, ipairs, pairs, pcall,
 local _M = {}
 
 --- Options of client:library(); anything else is a typo.
-_M.LIBRARY_OPTIONS = { workspaceId = true, concurrency = true, strict = true, on_progress = true }
+_M.LIBRARY_OPTIONS = {
+  workspaceId = true, concurrency = true, strict = true, on_progress = true,
+  details = true, transcripts = true, skip_empty = true,
+}
 
 local methods = {}
 
@@ -62,9 +65,12 @@ end
 ---@class gong.LibraryOptions
 ---@field workspaceId? string only this workspace's folders
 ---@field concurrency? integer transfers at once (3); every one still under the client's rate limit
----@field strict? boolean any failed folder makes the whole call return nil, err
----@field on_progress? fun(done: integer, total: integer, node: gong.TreeNode, err: gong.Error?)
---- called as each folder completes
+---@field strict? boolean any failure makes the whole call return nil, err
+---@field details? boolean|string[] each call's details (client:call_details), true or the fields to ask for
+---@field transcripts? boolean each call's transcript (client:transcripts)
+---@field skip_empty? boolean the contract's folders with callCount 0 are not asked for their calls (true)
+---@field on_progress? fun(done: integer, total: integer, node: gong.TreeNode?, err: gong.Error?, phase: string)
+--- called as each folder completes (phase "calls"), then as each batch of calls' details or transcripts does
 
 local function check_library_options(opts)
   if opts ~= nil and type(opts) ~= "table" then
@@ -79,6 +85,9 @@ local function check_library_options(opts)
   if opts.on_progress ~= nil and type(opts.on_progress) ~= "function" then
     error(core.error("argument", "library: on_progress must be a function"), 3)
   end
+  if opts.details ~= nil and type(opts.details) ~= "boolean" and type(opts.details) ~= "table" then
+    error(core.error("argument", "library: details must be true, false or a list of fields"), 3)
+  end
   -- Refused here, before the folder list is fetched, in library's name.
   local ok, err = pcall(core.check_batch_options, { concurrency = opts.concurrency }, "library")
   if not ok then error(err, 3) end
@@ -86,12 +95,16 @@ local function check_library_options(opts)
 end
 
 -- The distinct usable folder ids of `t` in walk order, and the nodes of each:
--- nodes sharing a duplicated id share its calls, fetched once.
-local function folder_ids(t)
+-- nodes sharing a duplicated id share its calls, fetched once. With
+-- `skip_empty`, a folder whose count says it holds no call gets an empty
+-- list without a request.
+local function folder_ids(t, skip_empty)
   local ids, nodes_of = {}, {}
   for node in t:walk() do
     local id = node.id
-    if type(id) == "string" and id ~= "" then
+    if skip_empty and node.callCount == 0 then
+      node.calls = {}
+    elseif type(id) == "string" and id ~= "" then
       if nodes_of[id] == nil then
         nodes_of[id] = {}
         ids[#ids + 1] = id
@@ -103,12 +116,106 @@ local function folder_ids(t)
   return ids, nodes_of
 end
 
+-- Counts the calls of folders whose count the server did not send (a real
+-- tenant's), and works out the totals again.
+local function count_calls(t)
+  local filled = false
+  for node in t:walk() do
+    if type(node.callCount) ~= "number" and type(node.calls) == "table" then
+      node.callCount, filled = #node.calls, true
+    end
+  end
+  if filled then t:recount() end
+end
+
+-- Every call of the tree's folders, and their distinct ids in walk order.
+local function calls_of(t)
+  local calls, ids, seen = {}, {}, {}
+  for node in t:walk() do
+    for _, call in ipairs(type(node.calls) == "table" and node.calls or {}) do
+      calls[#calls + 1] = call
+      local id = call.callId
+      if type(id) == "string" and id ~= "" and not seen[id] then
+        seen[id] = true
+        ids[#ids + 1] = id
+      end
+    end
+  end
+  return calls, ids
+end
+
+-- What only the Calls API tells of a call in the public API's records.
+local FROM_META = { "started", "duration", "primaryUserId" }
+
+--- Hangs what a Calls API method found (`found`, keyed by call id) on each of
+--- `calls` as `call[field]` ("details" or "transcript"). Details also fill
+--- what a call's record lacks from their metaData: started, duration and
+--- primaryUserId, which a real tenant's folder listing does not send.
+---@param calls gong.Call[]
+---@param field string
+---@param found table<string,any>
+function _M.attach(calls, field, found)
+  for _, call in ipairs(calls) do
+    local value = found[call.callId]
+    if value ~= nil then
+      call[field] = value
+      local meta = field == "details" and type(value) == "table" and type(value.metaData) == "table"
+        and value.metaData
+      for _, name in ipairs(meta and FROM_META or {}) do
+        if call[name] == nil then call[name] = meta[name] end
+      end
+    end
+  end
+end
+
+-- The details and transcripts phases of library(): fetches what `opts` asks
+-- for of every distinct call once, and hangs it on each call. A failure is
+-- added to `errors` (with its `phase`), or returned at once when strict.
+local function add_call_data(self, t, opts, errors)
+  local calls, ids = calls_of(t)
+  local on_progress = opts.on_progress
+  local function phase_options(phase, extra)
+    local o = { concurrency = opts.concurrency }
+    for k, v in pairs(extra or {}) do o[k] = v end
+    if on_progress then
+      o.on_progress = function(done, total) on_progress(done, total, nil, nil, phase) end
+    end
+    return o
+  end
+  local phases = {}
+  if opts.details then
+    phases[#phases + 1] = { "details", "call_details", phase_options("details", {
+      fields = type(opts.details) == "table" and opts.details or nil }) }
+  end
+  if opts.transcripts then
+    phases[#phases + 1] = { "transcript", "transcripts", phase_options("transcripts") }
+  end
+  for _, p in ipairs(phases) do
+    local field, method, o = p[1], p[2], p[3]
+    local found, err = self[method](self, ids, o)
+    if not found then
+      err.phase = method
+      if opts.strict then return err end
+      errors[#errors + 1] = err
+    else
+      _M.attach(calls, field, found)
+    end
+  end
+end
+
 --- Fetches the whole library: the folder tree with every node's `calls` filled,
 --- folders' calls fetched concurrently under the client's rate limit and retry policy.
 --- Returns `tree, errors`: `errors` lists the per-folder failures (error objects with
 --- `folder_id`), whose nodes carry `error` instead of `calls`; one failing folder does
 --- not throw away the rest. With `strict = true`, the first failure stops everything
 --- and is returned as `nil, err`. Failing to list the folders is always `nil, err`.
+---
+--- With `details` and `transcripts`, every distinct call's details and transcript
+--- are fetched once after that (client:call_details, client:transcripts) and set
+--- as `call.details` and `call.transcript` (see `attach`): a real tenant's call
+--- gets its started, duration and primaryUserId from the details. A failed phase is an
+--- error in `errors` with its `phase`. A folder whose callCount the server did
+--- not send gets the number of its calls.
 ---@param opts? gong.LibraryOptions
 ---@return gong.Tree|nil tree
 ---@return gong.Error[]|gong.Error errors_or_err the per-folder errors, or the error that stopped it
@@ -117,7 +224,9 @@ function methods:library(opts)
   local folders, err = self:folders({ workspaceId = opts.workspaceId })
   if folders == nil then return nil, err end
   local t = tree.build(folders)
-  local ids, nodes_of = folder_ids(t)
+  -- Against 3 requests/s every request saved counts: a folder the contract
+  -- says is empty is not asked. A real tenant sends no counts to go by.
+  local ids, nodes_of = folder_ids(t, opts.skip_empty ~= false)
 
   local errors, done, total = {}, 0, #ids
   local strict, on_progress = opts.strict, opts.on_progress
@@ -135,13 +244,18 @@ function methods:library(opts)
         failure.folder_id = id
         errors[#errors + 1] = failure
       end
-      if on_progress then on_progress(done, total, nodes_of[id][1], failure) end
+      if on_progress then on_progress(done, total, nodes_of[id][1], failure, "calls") end
       -- A strict fetch ends at the first failure.
       return not (strict and failure)
     end,
   })
   if results == nil then return nil, closed end
   if strict and errors[1] then return nil, errors[1] end
+  count_calls(t)
+  if opts.details or opts.transcripts then
+    local failed = add_call_data(self, t, opts, errors)
+    if failed then return nil, failed end
+  end
   return t, errors
 end
 

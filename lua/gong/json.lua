@@ -20,8 +20,10 @@ local floor = math.floor
 local format = string.format
 local huge = math.huge
 local math_type = math.type -- nil before Lua 5.3
+local ipairs = ipairs
 local next = next
 local pairs = pairs
+local sort = table.sort
 local rep = string.rep
 local setmetatable = setmetatable
 local tonumber = tonumber
@@ -210,7 +212,8 @@ function Writer:take()
   return s
 end
 
--- Writes any Lua data: see encode.
+-- Writes any Lua data: see encode. Object keys are sorted, so the same data
+-- always gives the same text.
 local function write_any(w, v)
   if type(v) ~= "table" then
     w:value(v)
@@ -219,15 +222,25 @@ local function write_any(w, v)
     for i = 1, #v do write_any(w, v[i]) end
     w:close_array()
   else
+    local keys = {}
+    for k in pairs(v) do
+      if type(k) == "string" then keys[#keys + 1] = k end
+    end
+    sort(keys)
     w:object()
-    for k, item in pairs(v) do
-      if type(k) == "string" then
-        w:key(k)
-        write_any(w, item)
-      end
+    for _, k in ipairs(keys) do
+      w:key(k)
+      write_any(w, v[k])
     end
     w:close_object()
   end
+end
+
+--- Writes any Lua data as a value (see encode), in the writer's layout:
+--- records as a server sent them, such as a call's details.
+---@param v any
+function Writer:any(v)
+  write_any(self, v)
 end
 
 --- Any Lua data as compact JSON: a table with a first element, or an empty

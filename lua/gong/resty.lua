@@ -55,6 +55,7 @@ local _M = {
 ---@field private _key string
 ---@field private _desc string
 ---@field private _closed boolean
+---@field api string the API the client speaks: "contract" or "public"
 local Client = {}
 local client_mt = {
   __index = Client,
@@ -99,16 +100,16 @@ local MAX_VALIDATED = 256
 -- Validates `opts` exactly as gong.new does (same errors, raised at the
 -- caller's caller), once per option set. Creating a core client does no I/O.
 local function validate(key, opts)
-  local desc = validated[key]
-  if desc then return desc end
+  local seen = validated[key]
+  if seen then return seen.desc, seen.api end
   local ok, client = pcall(gong.new, opts)
   if not ok then error(client, 3) end
-  desc = tostring(client)
+  seen = { desc = tostring(client), api = client.api }
   client:close()
   if validated_count >= MAX_VALIDATED then validated, validated_count = {}, 0 end
-  validated[key] = desc
+  validated[key] = seen
   validated_count = validated_count + 1
-  return desc
+  return seen.desc, seen.api
 end
 
 --- Creates a client whose requests run on the nginx thread pool
@@ -150,8 +151,8 @@ function _M.new(opts)
     end
   end
   local key = concat(serialize(copy, {}))
-  local desc = validate(key, copy)
-  return setmetatable({ _pool = pool, _opts = copy, _key = key, _desc = desc, _closed = false },
+  local desc, api = validate(key, copy)
+  return setmetatable({ _pool = pool, _opts = copy, _key = key, _desc = desc, _closed = false, api = api },
                       client_mt)
 end
 
@@ -225,6 +226,50 @@ function Client:calls_batch(ids, opts)
     if go_on == false then break end
   end
   return results
+end
+
+--- Gong's workspaces: `workspaces, requestId` or `nil, err`.
+---@return gong.Workspace[]|nil workspaces
+---@return string|gong.Error|nil requestId_or_err
+function Client:workspaces()
+  return run(self, "workspaces")
+end
+
+-- A Calls API request on a worker thread: `opts` without on_progress (a
+-- function cannot cross), which is told once, when everything is back.
+local function calls_api(self, method, ids, opts)
+  local on_progress = opts and opts.on_progress
+  local sent = opts
+  if type(on_progress) == "function" then
+    sent = {}
+    for k, v in pairs(opts) do sent[k] = v end
+    sent.on_progress = nil
+  end
+  local found, ids_or_err = run(self, method, ids, sent)
+  if found and type(on_progress) == "function" then
+    local n = 0
+    for _ in pairs(found) do n = n + 1 end
+    on_progress(n, n)
+  end
+  return found, ids_or_err
+end
+
+--- The details of calls (POST /calls/extensive), as `gong`'s client:call_details.
+---@param ids string[]
+---@param opts? gong.CallsApiOptions on_progress is told once, at the end
+---@return table<string,table>|nil details
+---@return string[]|gong.Error request_ids_or_err
+function Client:call_details(ids, opts)
+  return calls_api(self, "call_details", ids, opts)
+end
+
+--- The transcripts of calls (POST /calls/transcript), as `gong`'s client:transcripts.
+---@param ids string[]
+---@param opts? gong.CallsApiOptions on_progress is told once, at the end
+---@return table<string,table[]>|nil transcripts
+---@return string[]|gong.Error request_ids_or_err
+function Client:transcripts(ids, opts)
+  return calls_api(self, "transcripts", ids, opts)
 end
 
 --- Closes the client: later requests return an error of kind "closed".

@@ -76,6 +76,46 @@ local function calls_batch(key, opts, ids, batch_opts)
   return results, request_ids
 end
 
+local function workspaces(key, opts)
+  local client = client_for(key, opts)
+  return client:workspaces()
+end
+
+local function call_details(key, opts, ids, calls_opts)
+  local client = client_for(key, opts)
+  return client:call_details(ids, calls_opts)
+end
+
+local function transcripts(key, opts, ids, calls_opts)
+  local client = client_for(key, opts)
+  return client:transcripts(ids, calls_opts)
+end
+
+--- `client:workspaces()` on the cached client for `key`, as a wire outcome.
+---@param key string
+---@param opts gong.Options
+function _M.workspaces(key, opts)
+  return wire.run(workspaces, key, opts)
+end
+
+--- `client:call_details(ids, calls_opts)` on the cached client for `key`, as a wire outcome.
+---@param key string
+---@param opts gong.Options
+---@param ids string[]
+---@param calls_opts? table without on_progress (a function cannot cross)
+function _M.call_details(key, opts, ids, calls_opts)
+  return wire.run(call_details, key, opts, ids, calls_opts)
+end
+
+--- `client:transcripts(ids, calls_opts)` on the cached client for `key`, as a wire outcome.
+---@param key string
+---@param opts gong.Options
+---@param ids string[]
+---@param calls_opts? table without on_progress
+function _M.transcripts(key, opts, ids, calls_opts)
+  return wire.run(transcripts, key, opts, ids, calls_opts)
+end
+
 --- `client:folders(params)` on the cached client for `key`, as a wire outcome.
 ---@param key string the options' cache key, from gong.resty
 ---@param opts gong.Options

@@ -33,9 +33,9 @@ local _M = {}
 ---@field children gong.TreeNode[] sorted by name, then id, then input position
 ---@field parent gong.TreeNode|nil
 ---@field depth integer 0 for roots
----@field total_calls number callCount of the node and all its descendants
+---@field total_calls? number callCount of the node and all its descendants; absent when one is unknown
 ---@field path string names from the root joined with "/", computed on first use
----@field calls? gong.Call[] after client:library(): the folder's calls
+---@field calls? gong.LibraryCall[] after client:library(): the folder's calls
 ---@field error? gong.Error after client:library(): why its calls could not be fetched
 
 ---@class gong.Tree
@@ -241,6 +241,24 @@ function methods:visit(enter, leave)
   end
 end
 
+---Works out every node's `total_calls` again from the `callCount`s, after
+---they changed (client:library() counts the calls of folders whose count
+---the server did not send). A total is absent while a count under it is.
+function methods:recount()
+  local sums = {}
+  self:visit(function(node, depth)
+    sums[depth + 1] = type(node.callCount) == "number" and node.callCount or false
+  end, function(node, depth)
+    local total = sums[depth + 1]
+    node.total_calls = total or nil
+    sums[depth + 1] = nil
+    if depth > 0 then
+      local parent = sums[depth]
+      sums[depth] = parent and total and parent + total
+    end
+  end)
+end
+
 -- Finds by a "/"-joined path. Names may contain "/" themselves, so a node
 -- matches when its name is a prefix of what is left followed by "/" or the end;
 -- several siblings can match, hence the explicit backtracking stack. Only
@@ -356,7 +374,8 @@ function _M.build(folders)
     local name, id, calls = folder.name, folder.id, folder.callCount
     name_keys[i] = type(name) == "string" and name or text(name)
     id_keys[i] = type(id) == "string" and id or text(id)
-    totals[i] = type(calls) == "number" and calls or 0
+    -- A count the server did not send is unknown (false), not 0.
+    totals[i] = type(calls) == "number" and calls or false
     -- A NaN id cannot be a table key, nor equal anything: treated as none.
     if id ~= nil and id == id then
       if first[id] == nil then
@@ -513,8 +532,8 @@ function _M.build(folders)
       local c = first_child[i]
       if c == 0 then
         local total = totals[i]
-        node.total_calls = total
-        sums[top] = sums[top] + total
+        node.total_calls = total or nil
+        sums[top] = sums[top] and total and sums[top] + total
       else
         local family, n = {}, 0
         repeat
@@ -533,8 +552,8 @@ function _M.build(folders)
       families[top], next_of[top], lists[top], parents[top], sums[top] = nil, nil, nil, nil, nil
       top = top - 1
       if node then
-        node.total_calls = total
-        sums[top] = sums[top] + total
+        node.total_calls = total or nil
+        sums[top] = sums[top] and total and sums[top] + total
       end
     end
   end

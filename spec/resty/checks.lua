@@ -79,6 +79,34 @@ client:calls_batch({ id, id, id }, { on_result = function() calls_seen = calls_s
 out.batch_stopped = calls_seen
 out.batch_bad_on_result = raised(client.calls_batch, client, { id }, { on_result = 5 })
 
+-- The Calls API: the workspaces, and the details and transcripts of the
+-- first folder's calls, next to what the blocking client gets.
+local workspaces, workspaces_rid = client:workspaces()
+out.workspaces = { list = workspaces, request_id = workspaces_rid, plain = blocking:workspaces() }
+local call_ids = {}
+for i, call in ipairs(calls) do call_ids[i] = call.callId end
+local told = {}
+local details, details_rids = client:call_details(call_ids, { on_progress = function(done, all)
+  told[#told + 1] = { done, all }
+end })
+out.details = { found = details, request_ids = details_rids, told = told, plain = blocking:call_details(call_ids) }
+local transcripts, transcripts_rids = client:transcripts(call_ids)
+out.transcripts = { found = transcripts, request_ids = transcripts_rids, plain = blocking:transcripts(call_ids) }
+out.bad_call_ids = raised(client.call_details, client, 42)
+out.bad_batch_size = raised(client.transcripts, client, call_ids, { batch_size = 101 })
+local no_details, no_details_rids = client:call_details({ "missing" })
+out.missing_call = { count = next(no_details) == nil and 0 or -1, request_ids = no_details_rids }
+local with_data = unlimited:library({ details = true, transcripts = true })
+local detailed, transcribed, all = 0, 0, 0
+for node in with_data:walk() do
+  for _, call in ipairs(node.calls) do
+    all = all + 1
+    if type(call.details) == "table" then detailed = detailed + 1 end
+    if type(call.transcript) == "table" then transcribed = transcribed + 1 end
+  end
+end
+out.library_data = { calls = all, detailed = detailed, transcribed = transcribed }
+
 local _, no_pool = resty.new({ thread_pool = "nope" }):folders()
 out.no_pool = seen(no_pool)
 
