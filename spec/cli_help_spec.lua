@@ -1,5 +1,6 @@
 -- gong.cli.help: the pages gong-library prints for --help and help COMMAND.
 
+local args = require "gong.cli.args"
 local help = require "gong.cli.help"
 local text_support = require "spec.support.text"
 
@@ -7,8 +8,8 @@ local assert_no_trailing_spaces = text_support.assert_no_trailing_spaces
 
 describe("gong.cli.help.text()", function()
   it("has a page for each command and names the credential variables in the general one", function()
-    for _, command in ipairs({ "folders", "tree", "calls", "export" }) do
-      assert.truthy(help.text(command):find("^Usage: gong%-library " .. command))
+    for _, command in ipairs(args.COMMANDS) do
+      assert.truthy(help.text(command):find("^Usage: gong%-library " .. command), command)
       assert_no_trailing_spaces(help.text(command))
     end
     local general = help.text()
@@ -42,5 +43,15 @@ describe("gong.cli.help.text()", function()
                             "FILE.tmp-", "--concurrency N", "1 to 64", "--strict", "GONG_PROGRESS=1", "130" }) do
       assert.truthy(page:find(text, 1, true), text)
     end
+  end)
+
+  it("documents the Calls API commands and options, with the request each one costs", function()
+    for _, text in ipairs({ "two requests per 100 calls", "--folder FOLDER_ID", "--json", "(no transcript)" }) do
+      assert.truthy(help.text("transcript"):find(text, 1, true), text)
+    end
+    assert.truthy(help.text("calls"):find("one request per\n              100 calls", 1, true))
+    assert.truthy(help.text("export"):find("--transcripts", 1, true))
+    assert.truthy(help.text("workspaces"):find("^Usage: gong%-library workspaces"))
+    assert.truthy(help.text():find("--api", 1, true))
   end)
 end)

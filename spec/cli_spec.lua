@@ -262,6 +262,85 @@ describe("the gong-library program", function()
     end)
   end)
 
+  describe("a real tenant and the Calls API", function()
+    local transcript = require "gong.transcript"
+
+    local function tenant_env(extra)
+      return basic_env(extra or { GONG_BASE_URL = srv.tenant_url, GONG_API = "public" })
+    end
+
+    it("workspaces lists the tenant's workspaces as a table, JSON or CSV", function()
+      local out = ok({ "workspaces" })
+      assert.truthy(lines_of(out)[1]:find("^ID +NAME +DESCRIPTION$"), out)
+      assert.are.equal(#lib.workspaces + 1, #lines_of(out))
+      local decoded = cjson.decode(ok({ "workspaces", "--json" }))
+      assert.are.equal(lib.workspaces[2].name, decoded[2].name)
+      assert.are.equal("id,name,description\r\n", ok({ "workspaces", "--csv" }):match("^[^\n]*\n"))
+    end)
+
+    it("calls --details adds the primary user and the speakers, from one Calls API request", function()
+      local folder = folder_with(function(f) return f.callCount >= 3 end)
+      local out = ok({ "calls", folder.id, "--details" }, tenant_env())
+      assert.truthy(lines_of(out)[1]:find("^CALL ID +TITLE +STARTED +DURATION +PRIMARY USER +SPEAKERS +URL$"), out)
+      local first = lib.calls[folder.id][1]
+      local meta = lib.details[first.callId].metaData
+      local row = lines_of(out)[2]
+      assert.truthy(row:find(meta.started, 1, true), "STARTED comes from the details on a tenant: " .. row)
+      assert.truthy(row:find(lib.details[first.callId].parties[1].name, 1, true), row)
+      local paths = {}
+      for _, req in ipairs(srv:requests()) do paths[#paths + 1] = req.path end
+      assert.are.same({ "/tenant/library/folder-content", "/tenant/calls/extensive" }, paths)
+      local decoded = cjson.decode(ok({ "calls", folder.id, "--details", "--json" }))
+      assert.are.equal(meta.id, decoded[1].details.metaData.id)
+      assert.truthy(ok({ "--csv", "calls", folder.id, "--details" }):find(",speakers\r\n", 1, true))
+    end)
+
+    it("transcript shows each call's transcript under a heading, speakers by name", function()
+      local with, without
+      for _, id in ipairs(lib.call_ids) do
+        if lib.transcripts[id] and not with then with = id end
+        if not lib.transcripts[id] and not without then without = id end
+      end
+      local out = ok({ "transcript", with, without })
+      local d = lib.details[with]
+      local heading = "== " .. (d.metaData.title or with) .. (d.metaData.title and " (" .. with .. ")" or "") .. " ==\n"
+      assert.are.equal(2, select(2, ("\n" .. out):gsub("\n== ", "")), "a heading per call: " .. out)
+      assert.truthy(out:find(heading, 1, true), out)
+      assert.truthy(out:find(transcript.text(lib.transcripts[with], d.parties), 1, true), out)
+      assert.truthy(out:find("(" .. without .. ") ==\n(no transcript)\n", 1, true)
+        or out:find("== " .. without .. " ==\n(no transcript)\n", 1, true), out)
+      local decoded = cjson.decode(ok({ "transcript", with, "--json" }))
+      assert.are.equal(with, decoded[1].callId)
+      assert.are.same(lib.transcripts[with], decoded[1].transcript)
+    end)
+
+    it("transcript --folder takes every call of a folder", function()
+      local folder = folder_with(function(f) return f.callCount >= 2 end)
+      local decoded = cjson.decode(ok({ "transcript", "--folder", folder.id, "--json" }))
+      assert.are.equal(#lib.calls[folder.id], #decoded)
+      for i, call in ipairs(lib.calls[folder.id]) do assert.are.equal(call.callId, decoded[i].callId) end
+    end)
+
+    it("takes the API from --api, GONG_API or the credentials file, and refuses a bad one as a usage error", function()
+      local count = #lib.folders
+      local out = ok({ "folders", "--json", "--api", "public", "--base-url", srv.tenant_url })
+      assert.are.equal(count, #cjson.decode(out))
+      assert.is_nil(cjson.decode(out)[1].callCount, "a tenant's folders have no count")
+      ok({ "folders" }, tenant_env())
+      assert.are.equal("/tenant/library/folders", srv:requests()[#srv:requests()].path)
+      local dir = process.tmpdir()
+      local file = process.write_file(dir .. "/tenant.env", ("GONG_TOKEN=%s\nGONG_BASE_URL=%s\nGONG_API=public\n")
+        :format(creds.token, srv.tenant_url))
+      ok({ "folders", "--credentials", file }, {})
+      assert.are.equal("/tenant/library/folders", srv:requests()[#srv:requests()].path)
+      os.execute("rm -rf " .. process.quote(dir))
+      local out2, err, status = run({ "folders", "--api", "v3" })
+      assert.are.equal(2, status, err)
+      assert.are.equal("", out2)
+      assert.truthy(err:find('^gong%-library: %-%-api must be "auto", "contract" or "public"\n'), err)
+    end)
+  end)
+
   describe("help and version", function()
     it("prints the general help on stdout with --help, -h and help, without credentials", function()
       for _, args in ipairs({ { "--help" }, { "-h" }, { "help" } }) do
@@ -274,6 +353,7 @@ describe("the gong-library program", function()
       assert.are.equal(help.text("calls"), ok({ "help", "calls" }, {}))
       assert.are.equal(help.text("calls"), ok({ "calls", "--help" }, {}))
       assert.are.equal(help.text("tree"), ok({ "tree", "-h" }, {}))
+      assert.are.equal(help.text("help"), ok({ "help", "help" }, {}))
     end)
 
     describe("found without LUA_PATH", function()
@@ -729,16 +809,29 @@ describe("the gong-library program", function()
       return e
     end
 
-    -- What the export must contain: the fake library's tree, with calls.
-    local function expected()
-      local t = tree.build(small_lib.folders)
-      for n in t:walk() do n.calls = small_lib.calls[n.id] or {} end
+    -- What the export of a fake library (the small one unless told) must
+    -- contain: its tree, with calls.
+    local function expected(l)
+      l = l or small_lib
+      local t = tree.build(l.folders)
+      for n in t:walk() do n.calls = l.calls[n.id] or {} end
       return t
     end
 
-    local function total_calls()
+    local function total_calls(l)
+      l = l or small_lib
       local n = 0
-      for _, f in ipairs(small_lib.folders) do n = n + #(small_lib.calls[f.id] or {}) end
+      for _, f in ipairs(l.folders) do n = n + #(l.calls[f.id] or {}) end
+      return n
+    end
+
+    -- The requests of an export: the folder list, and the calls of each
+    -- folder that has some (the contract's empty ones are not asked).
+    local function export_requests(l)
+      local n = 1
+      for _, f in ipairs((l or small_lib).folders) do
+        if f.callCount ~= 0 then n = n + 1 end
+      end
       return n
     end
 
@@ -780,7 +873,7 @@ describe("the gong-library program", function()
       assert.are.equal(#small_lib.folders, folders)
       assert.are.equal(total_calls(), calls)
       assert.is_nil(out:find('"duration": %d+%.0[,\n]'), "an integer was printed with a fraction")
-      assert.are.equal(#small_lib.folders + 1, #small:requests(), "one request for the folders, one per folder")
+      assert.are.equal(export_requests(), #small:requests(), "one request for the folders, one per folder with calls")
     end)
 
     it("writes one JSON object per line with --format ndjson, each folder followed by its calls", function()
@@ -821,6 +914,102 @@ describe("the gong-library program", function()
       assert.are.equal("workspaceId=" .. ws, small:requests()[1].query)
       assert.are.equal("[]\n", ok({ "export", "--workspace", "none" }, env()))
       assert.are.equal("", ok({ "export", "--workspace", "none", "--format", "ndjson" }, env()))
+    end)
+
+    describe("with --details and --transcripts", function()
+      -- 15 folders: the smallest fake library with a call in two folders.
+      local shared, shared_lib
+
+      setup(function()
+        shared = fake.start({ folders = 15 })
+        shared_lib = fake.library({ folders = 15 })
+      end)
+
+      teardown(function()
+        if shared then shared:stop() end
+      end)
+
+      before_each(function()
+        shared:reset()
+      end)
+
+      -- The distinct calls, in the order an export meets them.
+      local function distinct_calls()
+        local ids, seen = {}, {}
+        for n in expected(shared_lib):walk() do
+          for _, call in ipairs(n.calls) do
+            if not seen[call.callId] then
+              seen[call.callId] = true
+              ids[#ids + 1] = call.callId
+            end
+          end
+        end
+        return ids
+      end
+
+      it("adds each call's details and transcript, each call asked for once, each phase shown", function()
+        local distinct = distinct_calls()
+        assert.truthy(#distinct < total_calls(shared_lib), "the library has a call in two folders")
+        local dir = new_dir()
+        local out, err, status = run({ "export", "--details", "--transcripts", "-o", dir .. "/lib.json" },
+                                     env({ GONG_BASE_URL = shared.url, GONG_PROGRESS = "1" }))
+        assert.are.equal(0, status, err)
+        assert.are.equal("", out)
+        local by_id, calls = flatten(cjson.decode(slurp(dir .. "/lib.json"))), 0
+        for _, f in ipairs(shared_lib.folders) do
+          for _, call in ipairs(by_id[f.id].calls) do
+            calls = calls + 1
+            local want = shared_lib.details[call.callId]
+            assert.are.same(want.metaData, call.details.metaData)
+            assert.are.same(want.parties, call.details.parties)
+            assert.are.same(shared_lib.transcripts[call.callId], call.transcript, call.callId)
+          end
+        end
+        assert.are.equal(total_calls(shared_lib), calls)
+        -- Both Calls API phases ask for the distinct calls, 100 a request.
+        local asked = { ["/calls/extensive"] = {}, ["/calls/transcript"] = {} }
+        for _, req in ipairs(shared:requests()) do
+          local list = asked[req.path]
+          for _, id in ipairs(list and cjson.decode(req.body).filter.callIds or {}) do list[#list + 1] = id end
+        end
+        assert.are.same(distinct, asked["/calls/extensive"])
+        assert.are.same(distinct, asked["/calls/transcript"])
+        local requests = export_requests(shared_lib) + 2 * math.ceil(#distinct / 100)
+        assert.are.equal(requests, #shared:requests())
+        -- The progress line counts each phase in calls; the summary counts every request.
+        local n = #distinct
+        assert.truthy(err:find("\rdetails: " .. n .. "/" .. n .. " calls"), err)
+        assert.truthy(err:find("\rtranscripts: " .. n .. "/" .. n .. " calls"), err)
+        assert.are.equal(requests, tonumber(err:match("%((%d+) requests%)\n$")), err)
+      end)
+
+      it("writes a transcript record after a call the first time it appears, in NDJSON", function()
+        local out = ok({ "export", "--format", "ndjson", "--details", "--transcripts" },
+                       env({ GONG_BASE_URL = shared.url }))
+        local previous, transcribed, records, again = nil, {}, 0, 0
+        for _, line in ipairs(lines_of(out)) do
+          local r = cjson.decode(line)
+          if r.type == "call" then
+            assert.are.same(shared_lib.details[r.callId].metaData, r.details.metaData)
+            if transcribed[r.callId] then again = again + 1 end
+          elseif r.type == "transcript" then
+            records = records + 1
+            assert.are.equal("call", previous.type)
+            assert.are.equal(previous.callId, r.callId)
+            assert.is_nil(transcribed[r.callId], "a transcript written twice: " .. r.callId)
+            transcribed[r.callId] = true
+            assert.are.same(shared_lib.transcripts[r.callId], r.transcript)
+          end
+          previous = r
+        end
+        local want, distinct = 0, distinct_calls()
+        for _, id in ipairs(distinct) do
+          if shared_lib.transcripts[id] then want = want + 1 end
+        end
+        assert.truthy(want > 0 and want < #distinct, "some calls have no transcript")
+        assert.are.equal(want, records)
+        assert.truthy(again > 0, "no call with a transcript was met twice")
+      end)
     end)
 
     it("writes FILE with -o only once complete, replacing what was there and leaving no temporary file", function()
@@ -940,7 +1129,8 @@ describe("the gong-library program", function()
       assert.truthy(lines, err)
       local n = #small_lib.folders
       local shape = "^gong%%-library: exported %d folders and %d calls to %s in %%d:%%d%%d:%%d%%d %%(%d requests%%)\n$"
-      assert.matches(shape:format(n, total_calls(), (dir .. "/lib.json"):gsub("%p", "%%%0"), n + 1), summary)
+      local where = (dir .. "/lib.json"):gsub("%p", "%%%0")
+      assert.matches(shape:format(n, total_calls(), where, export_requests()), summary)
       err = lines
       assert.is_nil(err:find("\n", 1, true), "progress lines are redrawn, never scrolled")
       local frames = {}
@@ -948,19 +1138,21 @@ describe("the gong-library program", function()
       assert.are.equal("listing folders...", frames[1])
       assert.truthy(frames[#frames - 1]:find("^ +$"), "the last line drawn is blanked out")
       assert.are.equal("", frames[#frames], "and the cursor is back at the start of the line")
-      for i = 1, n do
+      -- A frame per folder asked for its calls.
+      local asked = export_requests() - 1
+      for i = 1, asked do
         local frame = frames[i + 1]:gsub(" +$", "")
         local rate = tonumber(frame:match(", (%d+%.%d) req/s"))
         assert.is_true(rate == nil or rate <= 3.0, "a rate above Gong's limit of 3/s: " .. frame)
         local done, total, calls = frame:match("^(%d+)/(%d+) folders, (%d+) calls")
         assert.are.equal(i, tonumber(done), frame)
-        assert.are.equal(n, tonumber(total), frame)
+        assert.are.equal(asked, tonumber(total), frame)
         assert.truthy(frame == done .. "/" .. total .. " folders, " .. calls .. " calls"
           or frame:find(", %d+%.%d req/s, ETA %d+:%d%d:%d%d$"), frame)
-        if i == n then assert.are.equal(total_calls(), tonumber(calls)) end
+        if i == asked then assert.are.equal(total_calls(), tonumber(calls)) end
       end
       assert.truthy(err:find(" req/s, ETA ", 1, true), "an export over a second long shows rate and ETA")
-      assert.are.equal(n + 3, #frames)
+      assert.are.equal(asked + 3, #frames)
     end)
 
     -- script(1) runs the command on a pseudo-terminal; its output is what
@@ -997,7 +1189,7 @@ describe("the gong-library program", function()
           if r.path:find("/calls$") then times[#times + 1] = r.time end
         end
         table.sort(times)
-        assert.are.equal(#small_lib.folders, #times)
+        assert.are.equal(export_requests() - 1, #times)
         local shortest = math.huge
         for i = 2, #times do shortest = math.min(shortest, times[i] - times[i - 1]) end
         return shortest
@@ -1041,7 +1233,7 @@ describe("the gong-library program", function()
       assert.are.equal("", out)
       assert.are.equal("old\n", slurp(path))
       assert.are.same({ "lib.json" }, listing(dir))
-      assert.truthy(#small:requests() < #small_lib.folders + 1, "the export stopped early")
+      assert.truthy(#small:requests() < export_requests(), "the export stopped early")
     end)
 
     -- What ends an export at once, and its exit status. (core_spec shows a

@@ -23,20 +23,21 @@ local function demo(pipe)
 end
 
 describe("make demo", function()
-  it("shows the top of the tree, a folder's calls and an export's summary, in a screenful", function()
+  it("shows the top of the tree, a folder's calls, a transcript and an export's summary, in a screenful", function()
     local out = demo()
     local lines = select(2, out:gsub("\n", ""))
     assert.is_true(lines <= 40, lines .. " lines")
     assert.truthy(out:find("$ gong-library tree --depth 1\n", 1, true), out)
     assert.truthy(out:find("\nCALL ID +TITLE +STARTED +DURATION +URL\n"), out)
+    assert.truthy(out:find("\n%$ gong%-library transcript (%d+) | head %-5\n== [^\n]* %(%1%) ==\n%[%d%d:%d%d%] "), out)
     assert.truthy(out:find("\ngong%-library: exported 12 folders and %d+ calls to library%.json in %d:%d%d:%d%d "
-      .. "%(13 requests%)\n$"), out)
+      .. "%(%d+ requests%)\n$"), out)
     assert.are.same({}, demo_servers())
   end)
 
   it("stops its fake server when its reader goes away (make demo | head)", function()
     -- Where the reader leaves decides which command the broken pipe hits.
-    for _, lines in ipairs({ 1, 5, 8 }) do
+    for _, lines in ipairs({ 1, 5, 8, 20 }) do
       local out = demo("| head -" .. lines)
       assert.matches("^== fake Gong server at http://127%.0%.0%.1:%d+ ==\n", out)
       local deadline = os.time() + 10

@@ -18,7 +18,8 @@ describe("make docs", function()
   end)
 
   it("writes a page for each module and the README", function()
-    for _, name in ipairs({ "gong", "gong.client", "gong.credentials", "gong.tree", "gong.nvim", "gong.resty" }) do
+    for _, name in ipairs({ "gong", "gong.client", "gong.credentials", "gong.tree", "gong.transcript", "gong.nvim",
+                            "gong.resty" }) do
       assert.truthy(pages["doc/api/modules/" .. name .. ".html"], name)
     end
     assert.truthy(pages["doc/api/topics/README.md.html"])

@@ -1,7 +1,8 @@
 #!/bin/sh
 # make demo: starts the fake Gong server on a loopback port and shows its
 # library through the real CLI: the top of the folder tree, one folder's
-# calls, and an export of the whole library with its summary. The server is
+# calls, the start of a call's transcript, and an export of the whole library
+# with its summary. The server is
 # stopped however the demo ends: at its end, on Ctrl-C or SIGTERM, and when
 # whatever reads its output goes away (make demo | head).
 set -eu
@@ -33,13 +34,26 @@ echo "== fake Gong server at $url =="
 echo
 echo '$ gong-library tree --depth 1'
 "$LUA_BIN" bin/gong-library tree --depth 1
-folder=$("$LUA_BIN" -e '
-  for _, f in ipairs(assert(require("gong").new():folders())) do
-    if (f.callCount or 0) > 0 then print(f.id) return end
+# A folder with calls, and the first of its calls with a transcript.
+set -- $("$LUA_BIN" -e '
+  local client = require("gong").new()
+  for _, f in ipairs(assert(client:folders())) do
+    if (f.callCount or 0) > 0 then
+      local ids = {}
+      for i, call in ipairs(assert(client:calls(f.id))) do ids[i] = call.callId end
+      local transcripts = assert(client:transcripts(ids))
+      for _, id in ipairs(ids) do
+        if transcripts[id] then print(f.id, id) return end
+      end
+    end
   end')
+folder=$1 call=$2
 echo
 echo "\$ gong-library calls $folder"
 "$LUA_BIN" bin/gong-library calls "$folder"
+echo
+echo "\$ gong-library transcript $call | head -5"
+"$LUA_BIN" bin/gong-library transcript "$call" | head -5
 echo
 echo '$ gong-library export -o library.json'
 # The summary, without the progress line drawn before it.

@@ -42,6 +42,9 @@ local _M = {}
 --- core's decode rules): the columns of tables and CSV, the keys of JSON.
 _M.FOLDER_FIELDS = core.FOLDER_FIELDS
 _M.CALL_FIELDS = core.CALL_FIELDS
+_M.WORKSPACE_FIELDS = core.WORKSPACE_FIELDS
+
+local transcript = require "gong.transcript"
 
 local number, present = json.number, json.present
 
@@ -239,24 +242,78 @@ function _M.folders_table(folders, opts)
                  { { 2, 8 } })
 end
 
+-- A party as a person reads it: the name, else the e-mail address.
+local function party_name(party)
+  return type(party) == "table" and (present(party.name) and party.name or present(party.emailAddress)
+    and party.emailAddress) or nil
+end
+
+--- The names of a call's speakers, from its details' parties, joined by ", ".
+---@param call table
+---@return string|nil
+function _M.speakers(call)
+  local parties = type(call.details) == "table" and call.details.parties
+  if type(parties) ~= "table" or #parties == 0 then return nil end
+  local names = {}
+  for _, party in ipairs(parties) do names[#names + 1] = party_name(party) end
+  return #names > 0 and concat(names, ", ") or nil
+end
+
+-- The primary user's name where the details' parties say it, else their id.
+local function primary_user(call)
+  local parties = type(call.details) == "table" and type(call.details.parties) == "table" and call.details.parties
+  for _, party in ipairs(parties or {}) do
+    if type(party) == "table" and party.userId ~= nil and party.userId == call.primaryUserId then
+      return party_name(party) or call.primaryUserId
+    end
+  end
+  return call.primaryUserId
+end
+
 --- Calls as an aligned table: CALL ID, TITLE, STARTED, DURATION (h:mm:ss),
---- URL. With `opts.width` (a terminal's columns), TITLE gives way first, then
---- URL, so that lines fit.
+--- URL; with `opts.details` (calls that carry their details) also PRIMARY USER
+--- and SPEAKERS before URL. With `opts.width` (a terminal's columns), TITLE
+--- gives way first, then SPEAKERS and URL, so that lines fit.
 ---@param calls table[]
----@param opts? { width?: integer }
+---@param opts? { width?: integer, details?: boolean }
 ---@return string
 function _M.calls_table(calls, opts)
   if #calls == 0 then
     return "(no calls)\n"
   end
+  local details = opts and opts.details
   local rows = {}
   for i, c in ipairs(calls) do
-    rows[i] = {
-      display(c.callId), display(c.title), display(c.started), _M.duration(c.duration), display(c.url),
-    }
+    local row = { display(c.callId), display(c.title), display(c.started), _M.duration(c.duration) }
+    if details then
+      row[#row + 1] = display(primary_user(c))
+      row[#row + 1] = display(_M.speakers(c))
+    end
+    row[#row + 1] = display(c.url)
+    rows[i] = row
+  end
+  if details then
+    return columns({ "CALL ID", "TITLE", "STARTED", "DURATION", "PRIMARY USER", "SPEAKERS", "URL" }, rows,
+                   { [4] = true }, opts.width, { { 2, 12 }, { 6, 12 }, { 7, 12 }, { 5, 8 } })
   end
   return columns({ "CALL ID", "TITLE", "STARTED", "DURATION", "URL" }, rows, { [4] = true }, opts and opts.width,
                  { { 2, 12 }, { 5, 12 } })
+end
+
+--- Workspaces as an aligned table: ID, NAME, DESCRIPTION (which gives way on
+--- a narrow terminal, `opts.width`).
+---@param workspaces table[]
+---@param opts? { width?: integer }
+---@return string
+function _M.workspaces_table(workspaces, opts)
+  if #workspaces == 0 then
+    return "(no workspaces)\n"
+  end
+  local rows = {}
+  for i, w in ipairs(workspaces) do
+    rows[i] = { display(w.id), display(w.name), display(w.description) }
+  end
+  return columns({ "ID", "NAME", "DESCRIPTION" }, rows, {}, opts and opts.width, { { 3, 12 }, { 2, 8 } })
 end
 
 -- CSV ------------------------------------------------------------------------
@@ -299,25 +356,61 @@ function _M.folders_csv(folders)
 end
 
 --- Calls as CSV with every contract field as a column, in contract order;
---- `duration` stays in seconds so it can be computed with.
+--- `duration` stays in seconds so it can be computed with. With
+--- `opts.details`, a `speakers` column too (names joined by ", ").
 ---@param calls table[]
+---@param opts? { details?: boolean }
 ---@return string
-function _M.calls_csv(calls)
-  return csv(_M.CALL_FIELDS, calls)
+function _M.calls_csv(calls, opts)
+  if not (opts and opts.details) then return csv(_M.CALL_FIELDS, calls) end
+  local fields, records = {}, {}
+  for i, name in ipairs(_M.CALL_FIELDS) do fields[i] = name end
+  fields[#fields + 1] = "speakers"
+  for i, call in ipairs(calls) do
+    local r = { speakers = _M.speakers(call) }
+    for _, name in ipairs(_M.CALL_FIELDS) do r[name] = call[name] end
+    records[i] = r
+  end
+  return csv(fields, records)
+end
+
+--- Workspaces as CSV: id, name, description.
+---@param workspaces table[]
+---@return string
+function _M.workspaces_csv(workspaces)
+  return csv(_M.WORKSPACE_FIELDS, workspaces)
 end
 
 -- JSON -----------------------------------------------------------------------
 -- gong.json writes it: exact numbers, [] for empty lists, keys in contract
 -- order. Documents are laid out over lines, two spaces per level.
 
+-- A call's object: the contract's fields, then what library() or
+-- --details added: `details` and `transcript`, as Gong sent them.
+local function call_json(w, call)
+  w:object()
+  w:fields(call, _M.CALL_FIELDS)
+  for _, extra in ipairs({ "details", "transcript" }) do
+    if type(call[extra]) == "table" then
+      w:key(extra)
+      w:any(call[extra])
+    end
+  end
+  w:close_object()
+end
+
 -- An array of records, each with `fields` in order.
 local function records_json(records, fields)
   local w = json.writer({ indent = true })
   w:array()
   for _, r in ipairs(records) do
-    w:object()
-    w:fields(r, fields)
-    w:close_object()
+    if fields == _M.CALL_FIELDS then
+      call_json(w, r)
+    else
+      w:object()
+      w:fields(r, fields)
+      w:close_object()
+    end
   end
   w:close_array()
   return w:take() .. "\n"
@@ -330,11 +423,56 @@ function _M.folders_json(folders)
   return records_json(folders, _M.FOLDER_FIELDS)
 end
 
---- Calls as a JSON array of objects with the contract's field names.
+--- Calls as a JSON array of objects with the contract's field names (and a
+--- call's `details` and `transcript` where it has them).
 ---@param calls table[]
 ---@return string
 function _M.calls_json(calls)
   return records_json(calls, _M.CALL_FIELDS)
+end
+
+--- Workspaces as a JSON array of objects: id, name, description.
+---@param workspaces table[]
+---@return string
+function _M.workspaces_json(workspaces)
+  return records_json(workspaces, _M.WORKSPACE_FIELDS)
+end
+
+--- Transcripts as text: for each of `items` ({callId, title?, transcript?,
+--- parties?}) a heading `== Title (callId) ==`, then the transcript as
+--- gong.transcript.text gives it, or "(no transcript)". A blank line between calls.
+---@param items table[]
+---@return string
+function _M.transcripts_text(items)
+  local parts = {}
+  for i, item in ipairs(items) do
+    local heading = "== " .. (present(item.title) and display(item.title) .. " (" .. display(item.callId) .. ")"
+      or display(item.callId)) .. " =="
+    local body = type(item.transcript) == "table" and transcript.text(item.transcript, item.parties) or ""
+    parts[i] = heading .. "\n" .. (body ~= "" and body or "(no transcript)\n")
+  end
+  return #parts > 0 and concat(parts, "\n") or "(no calls)\n"
+end
+
+--- Transcripts as JSON: an array of {callId, title, transcript} (transcript
+--- absent for a call Gong has none of), the monologues as Gong sent them.
+---@param items table[]
+---@return string
+function _M.transcripts_json(items)
+  local w = json.writer({ indent = true })
+  w:array()
+  for _, item in ipairs(items) do
+    w:object()
+    w:field("callId", item.callId)
+    if present(item.title) then w:field("title", item.title) end
+    if type(item.transcript) == "table" then
+      w:key("transcript")
+      w:any(item.transcript)
+    end
+    w:close_object()
+  end
+  w:close_array()
+  return w:take() .. "\n"
 end
 
 -- Trees ----------------------------------------------------------------------
@@ -343,8 +481,9 @@ end
 -- through it with tree:visit, which never recurses, so server data deeper
 -- than Lua's call stack still renders.
 
+-- "12 calls", "1 call", and "? calls" for a count the server did not send.
 local function count_calls(n)
-  return (number(n) or "?") .. (n == 1 and " call" or " calls")
+  return (type(n) == "number" and number(n) or "?") .. (n == 1 and " call" or " calls")
 end
 
 -- The enter function of a visit that stops `depth` levels below the roots
@@ -374,10 +513,10 @@ function _M.tree_text(tree, opts)
   -- leads[d]: the guides in front of the nodes at depth d.
   local leads = { [0] = "" }
   tree:visit(down_to(depth_limit, function(node, depth, last)
-    local own = type(node.callCount) == "number" and node.callCount or 0
-    local counts = count_calls(own)
+    local counts = count_calls(node.callCount)
     if node.children[1] then
-      counts = counts .. ", " .. (number(node.total_calls) or "?") .. " in subtree"
+      counts = counts .. ", " .. (type(node.total_calls) == "number" and number(node.total_calls) or "?")
+        .. " in subtree"
       if depth == depth_limit then
         local n = #node.children
         counts = counts .. "; " .. n .. (n == 1 and " subfolder" or " subfolders") .. " not shown"
@@ -390,10 +529,11 @@ function _M.tree_text(tree, opts)
     -- Children of a last child hang under blank space, others under a rule.
     leads[depth + 1] = depth == 0 and "" or leads[depth] .. (last and "    " or "│   ")
   end))
-  -- Every node is under one root, so the roots' totals count every call.
+  -- Every node is under one root, so the roots' totals count every call
+  -- (unknown when one of them is).
   local folders, calls = tree.count, 0
   for _, root in ipairs(tree.roots) do
-    calls = calls + (type(root.total_calls) == "number" and root.total_calls or 0)
+    calls = calls and type(root.total_calls) == "number" and calls + root.total_calls or nil
   end
   lines[#lines + 1] = folders .. (folders == 1 and " folder, " or " folders, ") .. count_calls(calls)
   return concat(lines, "\n") .. "\n"
@@ -408,7 +548,7 @@ local function nested_json(tree, extra, depth)
   tree:visit(down_to(depth, function(node)
     w:object()
     w:fields(node, _M.FOLDER_FIELDS)
-    w:field("total_calls", node.total_calls)
+    if present(node.total_calls) then w:field("total_calls", node.total_calls) end
     if extra then extra(w, node) end
     w:key("children")
     w:array()
@@ -460,11 +600,7 @@ function _M.export_json(tree, error_text)
     end
     w:key("calls")
     w:array()
-    for _, call in ipairs(node.calls or {}) do
-      w:object()
-      w:fields(call, _M.CALL_FIELDS)
-      w:close_object()
-    end
+    for _, call in ipairs(node.calls or {}) do call_json(w, call) end
     w:close_array()
   end)
 end
@@ -473,13 +609,15 @@ end
 --- each folder as `{"type":"folder", contract fields, "path", "depth",
 --- "total_calls"}` (plus `"error"` when its calls could not be fetched),
 --- followed by each of its calls as `{"type":"call", "folderId", contract
---- fields}`. `path` joins the names from the root with "/"; `depth` is 0 for
---- a root. An empty library is an empty string.
+--- fields}` (and `"details"` when the call has them), each call with a
+--- transcript followed by `{"type":"transcript", "callId", "transcript"}` the
+--- first time it appears. `path` joins the names from the root with "/";
+--- `depth` is 0 for a root. An empty library is an empty string.
 ---@param tree gong.Tree
 ---@param error_text? fun(err: any): string
 ---@return string
 function _M.export_ndjson(tree, error_text)
-  local lines = {}
+  local lines, transcribed = {}, {}
   local w = json.writer()
   tree:visit(function(node, depth)
     w:object()
@@ -487,7 +625,7 @@ function _M.export_ndjson(tree, error_text)
     w:fields(node, _M.FOLDER_FIELDS)
     w:field("path", node.path)
     w:field("depth", depth)
-    w:field("total_calls", node.total_calls)
+    if present(node.total_calls) then w:field("total_calls", node.total_calls) end
     local message = error_message(node, error_text)
     if message then w:field("error", message) end
     w:close_object()
@@ -497,8 +635,25 @@ function _M.export_ndjson(tree, error_text)
       w:field("type", "call")
       if present(node.id) then w:field("folderId", node.id) end
       w:fields(call, _M.CALL_FIELDS)
+      if type(call.details) == "table" then
+        w:key("details")
+        w:any(call.details)
+      end
       w:close_object()
       lines[#lines + 1] = w:take()
+      -- A transcript is a record of its own, written once however many
+      -- folders hold the call (whose calls share the one table): it is large
+      -- and read on its own.
+      if type(call.transcript) == "table" and not transcribed[call.transcript] then
+        transcribed[call.transcript] = true
+        w:object()
+        w:field("type", "transcript")
+        if present(call.callId) then w:field("callId", call.callId) end
+        w:key("transcript")
+        w:any(call.transcript)
+        w:close_object()
+        lines[#lines + 1] = w:take()
+      end
     end
   end)
   lines[#lines + 1] = ""
@@ -533,11 +688,13 @@ local RENDERERS = {
   folders = { table = _M.folders_table, csv = _M.folders_csv, json = _M.folders_json },
   calls = { table = _M.calls_table, csv = _M.calls_csv, json = _M.calls_json },
   tree = { table = _M.tree_text, csv = _M.tree_csv, json = _M.tree_json },
+  workspaces = { table = _M.workspaces_table, csv = _M.workspaces_csv, json = _M.workspaces_json },
+  transcripts = { text = _M.transcripts_text, json = _M.transcripts_json },
 }
 
---- Renders `data` of a kind ("folders", "calls" or "tree") in a format
---- ("table", "csv" or "json"); `opts` go to the renderer (a table's width,
---- a tree's depth).
+--- Renders `data` of a kind ("folders", "calls", "tree", "workspaces";
+--- "transcripts") in a format ("table", "csv" or "json"; "text" or "json");
+--- `opts` go to the renderer (a table's width, a tree's depth, calls' details).
 ---@param kind string
 ---@param fmt string
 ---@param data table

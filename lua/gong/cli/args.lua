@@ -9,7 +9,7 @@ local byte, ipairs, min, pairs, remove, require, tonumber =
 local _M = {}
 
 --- The commands, in the order help lists them.
-_M.COMMANDS = { "folders", "tree", "calls", "export", "help" }
+_M.COMMANDS = { "folders", "tree", "calls", "transcript", "workspaces", "export", "help" }
 
 local IS_COMMAND = {}
 for _, name in ipairs(_M.COMMANDS) do IS_COMMAND[name] = true end
@@ -20,6 +20,7 @@ local OPTIONS = {
   ["--json"] = { key = "json" },
   ["--csv"] = { key = "csv" },
   ["--base-url"] = { key = "base_url", value = "URL" },
+  ["--api"] = { key = "api", value = "auto|contract|public" },
   ["--credentials"] = { key = "credentials", value = "FILE" },
   ["--timeout"] = { key = "timeout", value = "SECONDS" },
   ["--workspace"] = { key = "workspace", value = "ID", commands = { folders = true, tree = true, export = true } },
@@ -29,6 +30,9 @@ local OPTIONS = {
   ["--format"] = { key = "format", value = "FORMAT", commands = { export = true } },
   ["--concurrency"] = { key = "concurrency", value = "N", commands = { export = true } },
   ["--strict"] = { key = "strict", commands = { export = true } },
+  ["--details"] = { key = "details", commands = { calls = true, export = true } },
+  ["--transcripts"] = { key = "transcripts", commands = { export = true } },
+  ["--folder"] = { key = "folder", value = "FOLDER_ID", commands = { transcript = true } },
   ["-h"] = { key = "help" },
   ["--help"] = { key = "help" },
   ["--version"] = { key = "version" },
@@ -164,13 +168,16 @@ local function export_options(opts, result)
   -- "-" is stdout, as for most tools that take an output file.
   result.output = opts.output ~= "-" and opts.output or nil
   result.strict = opts.strict or false
+  result.transcripts = opts.transcripts or false
 end
 
 --- Parses the command line (without the program name).
 ---
---- Returns a table with `command` ("folders", "tree", "calls", "export" or
---- "help"), `format` ("table", "json" or "csv"; for export "json" or
---- "ndjson"), and as given `workspace`, `folder_id`, `base_url`,
+--- Returns a table with `command` ("folders", "tree", "calls", "transcript",
+--- "workspaces", "export" or "help"), `format` ("table", "json" or "csv"; for
+--- export "json" or "ndjson"), and as given `workspace`, `folder_id`,
+--- `call_ids` and `folder` (transcript), `base_url`, `api`, `details`,
+--- `transcripts`,
 --- `credentials` (a file name), `timeout` (a number), `output` (a file name,
 --- nil for stdout), `concurrency` (an integer, export only), `strict`,
 --- `depth` (tree only: levels shown below the top ones),
@@ -209,6 +216,9 @@ function _M.parse(argv)
   if command == "export" then
     local bad = export_options(opts, result)
     if bad then return nil, bad, command end
+  elseif command == "transcript" then
+    if opts.csv then return nil, "option --csv is not valid for 'transcript' (text or --json)", command end
+    result.format = opts.json and "json" or "text"
   else
     if opts.json and opts.csv then
       return nil, "--json and --csv cannot be used together", command
@@ -226,7 +236,10 @@ function _M.parse(argv)
 
   result.workspace = opts.workspace
   result.base_url = opts.base_url
+  result.api = opts.api
   result.credentials = opts.credentials
+  result.details = opts.details or false
+  result.folder = opts.folder
 
   if opts.timeout then
     -- Plain decimal only: tonumber would also take "0x10", "1e3", "inf", "nan".
@@ -249,6 +262,15 @@ function _M.parse(argv)
     end
     result.folder_id = args[1]
     remove(args, 1)
+  elseif command == "transcript" then
+    if #args == 0 and not opts.folder then
+      return nil, "missing CALL_ID (or --folder FOLDER_ID)", command
+    end
+    for _, id in ipairs(args) do
+      if id == "" then return nil, "CALL_ID must not be empty", command end
+    end
+    result.call_ids = args
+    args = {}
   elseif command == "help" then
     if args[1] and not IS_COMMAND[args[1]] then
       return nil, "no help for '" .. args[1] .. "'", nil

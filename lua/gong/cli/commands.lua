@@ -6,6 +6,7 @@
 --- run ends (gong.cli's main runs them).
 
 local atomic_file = require "gong.cli.atomic_file"
+local gong_client = require "gong.client"
 local output = require "gong.output"
 local progress = require "gong.cli.progress"
 local report_module = require "gong.cli.report"
@@ -38,7 +39,24 @@ function _M.write(ctx, s)
   return 0
 end
 
---- folders, tree and calls: fetches and prints what the command shows.
+-- Hangs each call's details on it (call.details), filling what a real
+-- tenant's records lack: true, or nil and the error.
+local function add_details(client, calls)
+  local ids = {}
+  for i, call in ipairs(calls) do ids[i] = call.callId end
+  local details, err = client:call_details(ids)
+  if not details then return nil, err end
+  gong_client.attach(calls, "details", details)
+  return true
+end
+
+-- The width a table may take: the terminal's, when stdout is one.
+local function table_width()
+  local columns = require("gong.core").terminal_columns(1)
+  return columns and columns > 0 and columns or nil
+end
+
+--- folders, tree, calls and workspaces: fetches and prints what the command shows.
 ---@param ctx table
 ---@param client gong.Client
 ---@param opts table
@@ -49,17 +67,58 @@ function _M.show(ctx, client, opts)
     data, err = client:folders({ workspaceId = opts.workspace })
   elseif opts.command == "tree" then
     data, err = client:tree({ workspaceId = opts.workspace })
+  elseif opts.command == "workspaces" then
+    data, err = client:workspaces()
   else
     data, err = client:calls(opts.folder_id)
+    if data and opts.details then
+      local added
+      added, err = add_details(client, data)
+      if not added then data = nil end
+    end
   end
   if not data then
     return ctx.report:fail(err)
   end
   -- A table fits the terminal it is shown on; elsewhere it is as wide as it is.
-  local columns = require("gong.core").terminal_columns(1)
   return _M.write(ctx, output.render(opts.command, opts.format, data, {
-    width = columns and columns > 0 and columns or nil, depth = opts.depth,
+    width = table_width(), depth = opts.depth, details = opts.details,
   }))
+end
+
+--- transcript: the transcripts of the calls named (or of a folder's calls),
+--- as text with a heading per call, or JSON.
+---@param ctx table
+---@param client gong.Client
+---@param opts table
+---@return integer
+function _M.transcript(ctx, client, opts)
+  local ids, titles = {}, {}
+  for _, id in ipairs(opts.call_ids) do ids[#ids + 1] = id end
+  if opts.folder then
+    local calls, err = client:calls(opts.folder)
+    if not calls then return ctx.report:fail(err) end
+    for _, call in ipairs(calls) do
+      ids[#ids + 1] = call.callId
+      titles[call.callId] = call.title
+    end
+  end
+  local details, err = client:call_details(ids)
+  if not details then return ctx.report:fail(err) end
+  local transcripts
+  transcripts, err = client:transcripts(ids)
+  if not transcripts then return ctx.report:fail(err) end
+  local items, seen = {}, {}
+  for _, id in ipairs(ids) do
+    if not seen[id] then
+      seen[id] = true
+      local d = details[id]
+      local meta = type(d) == "table" and type(d.metaData) == "table" and d.metaData or {}
+      items[#items + 1] = { callId = id, title = meta.title or titles[id], transcript = transcripts[id],
+                            parties = type(d) == "table" and d.parties or nil }
+    end
+  end
+  return _M.write(ctx, output.render("transcripts", opts.format, items))
 end
 
 local RENDER_EXPORT = { json = output.export_json, ndjson = output.export_ndjson }
@@ -112,8 +171,10 @@ function _M.export(ctx, client, opts)
     workspaceId = opts.workspace,
     concurrency = opts.concurrency,
     strict = opts.strict or nil,
-    on_progress = line and function(done, total, node)
-      line:update(done, total, node)
+    details = opts.details or nil,
+    transcripts = opts.transcripts or nil,
+    on_progress = line and function(done, total, node, _, phase)
+      line:update(done, total, node, phase)
     end,
   })
   if line then
@@ -130,9 +191,14 @@ function _M.export(ctx, client, opts)
     return report:fail(err)
   end
   for _, e in ipairs(errors) do
-    local node = tree:get(e.folder_id)
-    report:warn("folder " .. (node and node.path .. " " or "") .. "[" .. tostring(e.folder_id) .. "]: "
-      .. report:one_line(e))
+    if e.folder_id ~= nil then
+      local node = tree:get(e.folder_id)
+      report:warn("folder " .. (node and node.path .. " " or "") .. "[" .. tostring(e.folder_id) .. "]: "
+        .. report:one_line(e))
+    else
+      report:warn("calls' " .. tostring(e.phase == "call_details" and "details" or "transcripts") .. ": "
+        .. report:one_line(e))
+    end
   end
   if interactive then
     report:say(summary(tree, opts.output, client:stats().requests - requests, progress.clock() - started))

@@ -20,6 +20,8 @@ Commands:
   folders [--workspace ID]   List the library folders
   tree [--workspace ID]      Show the folders as a tree with call counts
   calls FOLDER_ID            List the calls in a folder
+  transcript CALL_ID...      Show calls' transcripts (or --folder FOLDER_ID)
+  workspaces                 List the workspaces
   export [-o FILE]           Write the whole library, calls included, as JSON
   help [COMMAND]             Show help for a command
 
@@ -29,6 +31,10 @@ Options (before or after the command):
   --base-url URL        API base URL (default: the credentials file's
                         ]] .. ENV.base_url .. ", else $" .. ENV.base_url .. [[, else
                         ]] .. core.DEFAULT_BASE_URL .. [[)
+  --api MODE            The API the server speaks: auto (the default: Gong's
+                        public API on gong.io hosts, the contract elsewhere),
+                        contract or public; also ]] .. ENV.api .. [[
+
   --credentials FILE    Read credentials from FILE (default:
                         $]] .. credentials.FILE_ENV .. [[, else
                         $XDG_CONFIG_HOME/gong/credentials, that is
@@ -42,10 +48,10 @@ Credentials come from the environment:
   ]] .. ENV.access_key .. " and " .. ENV.access_key_secret .. [[   access key and secret (Basic)
   ]] .. ENV.token .. [[                                   OAuth bearer token
 or from a credentials file, which then replaces all three. The file has one
-NAME=VALUE per line with those names and optionally ]] .. ENV.base_url .. [[ (an
-"export " in front is fine); blank lines and lines starting with # are
-ignored, and spaces and one pair of quotes around VALUE are dropped. It must
-be yours and private to you: a file
+NAME=VALUE per line with those names and optionally ]] .. ENV.base_url .. [[ and
+]] .. ENV.api .. [[ (an "export " in front is fine); blank lines and lines
+starting with # are ignored, and spaces and one pair of quotes around VALUE
+are dropped. It must be yours and private to you: a file
 of another user, or one that group or others may access, is refused (fix the
 latter with chmod 600 FILE). A pipe works too and keeps secrets off the disk:
 --credentials <(pass show gong).
@@ -85,20 +91,50 @@ folder columns plus "depth" (0 for a top-level folder) and "total_calls".
 ]]
 
 TEXTS.calls = [[
-Usage: gong-library calls FOLDER_ID [--json | --csv]
+Usage: gong-library calls FOLDER_ID [--details] [--json | --csv]
 
 List the calls in library folder FOLDER_ID (see "gong-library folders"):
 CALL ID, TITLE, STARTED, DURATION (h:mm:ss) and URL.
 
-With --json: an array of call objects with the API's field names; fields the
+  --details   Also ask the Calls API for each call's details (one request per
+              100 calls): PRIMARY USER and SPEAKERS, and STARTED and DURATION
+              where the folder's list has none (a real tenant's has not)
+
+With --json: an array of call objects with the API's field names (with
+--details, each with "details", the record the Calls API sent); fields the
 API did not send are left out. With --csv: a header row and every API field as
-a column, duration in seconds. An empty folder prints "(no calls)", "[]" or
-the header row.
+a column, duration in seconds (with --details, "speakers" too). An empty
+folder prints "(no calls)", "[]" or the header row.
+]]
+
+TEXTS.transcript = [[
+Usage: gong-library transcript CALL_ID... [--folder FOLDER_ID] [--json]
+
+Show the transcripts of the calls CALL_ID... (and of every call in folder
+FOLDER_ID), each under a heading "== Title (CALL_ID) ==", one line per
+monologue: "[mm:ss] Speaker: what they said" ([h:mm:ss] from one hour on),
+the speakers named from the call's parties. A call without a transcript
+says "(no transcript)". Needs two requests per 100 calls: details (for the
+names and titles) and transcripts.
+
+  --folder FOLDER_ID   Also every call of this library folder
+
+With --json: an array of {"callId", "title", "transcript"}, the transcript
+(a list of monologues with speakerId, topic and sentences, times in
+milliseconds) as Gong sent it.
+]]
+
+TEXTS.workspaces = [[
+Usage: gong-library workspaces [--json | --csv]
+
+List the workspaces of the tenant: ID, NAME and DESCRIPTION. A workspace's ID
+is what --workspace takes.
 ]]
 
 TEXTS.export = [[
 Usage: gong-library export [--workspace ID] [-o FILE] [--format json|ndjson]
-                           [--concurrency N] [--strict]
+                           [--concurrency N] [--strict] [--details]
+                           [--transcripts]
 
 Fetch the whole library, every folder and the calls in it, and write it to
 stdout or FILE. Folders' calls are fetched N at a time, never faster than the
@@ -118,16 +154,25 @@ requests per second and the time left, when stderr is a terminal.
   --concurrency N     Folders fetched at once, 1 to ]] .. core.MAX_CONCURRENCY
   .. " (default " .. core.DEFAULT_CONCURRENCY .. [[)
   --strict            Write nothing if any folder's calls cannot be fetched
+  --details           Also every call's details (the Calls API: parties, and
+                      started, duration and primary user for a real tenant)
+  --transcripts       Also every call's transcript
+Each distinct call is asked for once, 100 calls a request, after the folders'
+calls: at 3 requests per second, --details and --transcripts add about
+2 s per 1,000 calls. Folders whose call count is 0 are not asked.
 
 json: an array of the top-level folders, in tree order (by name). Each folder
 has the API's folder fields, "total_calls" (its callCount plus its
-subfolders'), "calls" (call objects with the API's field names) and
+subfolders'; absent when a count is unknown), "calls" (call objects with the
+API's field names, and "details" and "transcript" when asked for) and
 "children" (its subfolders, the same way).
 
 ndjson: one JSON object per line, folders in the same order, each followed
 by its calls (FIELDS: the API's fields of a folder or a call):
   {"type":"folder", FIELDS, "path":"Top/Sub", "depth":1, "total_calls":N}
-  {"type":"call", "folderId":"FOLDER ID", FIELDS}
+  {"type":"call", "folderId":"FOLDER ID", FIELDS [, "details":{...}]}
+  {"type":"transcript", "callId":"CALL ID", "transcript":[...]}
+(with --transcripts, after a call the first time it appears).
 "path" joins the folder names from the top (a name may contain "/" itself);
 "depth" is 0 for a top-level folder.
 
@@ -141,6 +186,13 @@ On a terminal the export ends with a summary: folders, calls, destination,
 time and requests. Ctrl-C stops the export with status 130 and writes
 nothing. GONG_PROGRESS=1 shows the progress line and the summary even when
 stderr is not a terminal; GONG_PROGRESS=0 never shows them.
+]]
+
+TEXTS.help = [[
+Usage: gong-library help [COMMAND]
+
+Show the help of COMMAND (the same as gong-library COMMAND --help), or the
+general help without one.
 ]]
 
 --- The help text for a command, or the general help when `command` is nil.

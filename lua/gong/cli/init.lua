@@ -85,8 +85,8 @@ end
 local function client_options(m, ctx, opts)
   local credentials = m.credentials
   local env = credentials.ENV
-  local sources = { credentials.from_options({ base_url = opts.base_url }, "the command line",
-                                             { base_url = "--base-url" }) }
+  local sources = { credentials.from_options({ base_url = opts.base_url, api = opts.api }, "the command line",
+                                             { base_url = "--base-url", api = "--api" }) }
   local path = credentials_file(m, opts)
   if path ~= nil then
     local file, err = credentials.read_file(path)
@@ -103,7 +103,7 @@ local function client_options(m, ctx, opts)
   end
   ctx.report:add_secrets(resolved.secrets)
   return {
-    base_url = resolved.base_url, timeout = opts.timeout, user_agent = PROGRAM .. "/" .. version,
+    base_url = resolved.base_url, api = resolved.api, timeout = opts.timeout, user_agent = PROGRAM .. "/" .. version,
     access_key = resolved.access_key, access_key_secret = resolved.access_key_secret, token = resolved.token,
   }, resolved
 end
@@ -121,7 +121,9 @@ local function run(ctx, argv)
     return ctx.report:fail(err)
   end
   if opts.help or opts.command == "help" then
-    return m.commands.write(ctx, m.help.text(opts.topic or opts.command))
+    -- "help" alone is the general help; "help help" is help's own page.
+    local topic = opts.topic or (opts.command ~= "help" and opts.command or nil)
+    return m.commands.write(ctx, m.help.text(topic))
   end
   -- From here on a second Ctrl-C, SIGTERM or SIGHUP still removes a
   -- temporary output file before the process ends.
@@ -142,7 +144,7 @@ local function run(ctx, argv)
   ctx.report.hint = function(e) return m.explain.hint(e, resolved) end
   -- gong raises on arguments it finds malformed; input that got past parse()
   -- is still the user's, so that is reported as a failure, not a crash.
-  local command_fn = opts.command == "export" and m.commands.export or m.commands.show
+  local command_fn = m.commands[opts.command] or m.commands.show
   local done, status = pcall(command_fn, ctx, client, opts)
   client:close()
   if not done then

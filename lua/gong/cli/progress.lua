@@ -51,11 +51,13 @@ local WINDOW = 2
 local Progress = {}
 local progress_mt = { __index = Progress }
 
---- A status line on `stderr` (io.stderr by default), nothing drawn yet.
+--- A status line on `stderr` (io.stderr by default), nothing drawn yet;
+--- `now` tells the time (the monotonic clock above by default).
 ---@param stderr? file*
+---@param now? fun(): number
 ---@return gong.cli.Progress
-function _M.new(stderr)
-  return setmetatable({ stderr = stderr or io.stderr, shown = 0, calls = 0, started = clock(), finished = {} },
+function _M.new(stderr, now)
+  return setmetatable({ stderr = stderr or io.stderr, now = now or clock, shown = 0, calls = 0, samples = {} },
                       progress_mt)
 end
 
@@ -78,27 +80,46 @@ function Progress:clear()
   end
 end
 
---- Called as each folder completes, with client:library()'s on_progress
---- arguments. The rate and the time left appear once a whole window has passed.
+--- Called as each folder completes, then as each batch of calls' details or
+--- transcripts does, with client:library()'s on_progress arguments. Each
+--- phase counts its own rate (requests in the last WINDOW seconds) and time
+--- left (from how far `done` went in that window: folders, then calls), once
+--- a whole window of the phase has passed.
 ---@param done integer
 ---@param total integer
----@param node table
-function Progress:update(done, total, node)
+---@param node table|nil
+---@param phase? string "calls" (the default), "details" or "transcripts"
+function Progress:update(done, total, node, phase)
+  phase = phase or "calls"
   if type(node) == "table" and type(node.calls) == "table" then
     self.calls = self.calls + #node.calls
   end
-  local now = clock()
-  local finished = self.finished
-  finished[#finished + 1] = now
-  local text = format("%d/%d folders, %d calls", done, total, self.calls)
-  if now - self.started >= WINDOW then
-    local recent = 0
-    for i = #finished, 1, -1 do
-      if finished[i] <= now - WINDOW then break end
-      recent = recent + 1
+  local now = self.now()
+  if phase ~= self.phase then
+    self.phase, self.phase_started, self.samples = phase, now, {}
+  end
+  local samples = self.samples
+  samples[#samples + 1] = { now, done }
+  local text
+  if phase == "calls" then
+    text = format("%d/%d folders, %d calls", done, total, self.calls)
+  else
+    text = format("%s: %d/%d calls", phase, done, total)
+  end
+  if now - self.phase_started >= WINDOW then
+    -- A phase starts at 0 done: that is where `done` stood before the
+    -- window when no sample is older than it.
+    local requests, before = 0, 0
+    for i = #samples, 1, -1 do
+      if samples[i][1] <= now - WINDOW then
+        before = samples[i][2]
+        break
+      end
+      requests = requests + 1
     end
-    local rate = recent / WINDOW
-    text = text .. format(", %.1f req/s, ETA %s", rate, rate > 0 and output.duration((total - done) / rate) or "-")
+    local speed = (done - before) / WINDOW
+    text = text .. format(", %.1f req/s, ETA %s", requests / WINDOW,
+                          speed > 0 and output.duration((total - done) / speed) or "-")
   end
   self:draw(text)
 end
