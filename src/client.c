@@ -361,6 +361,39 @@ static int client_check_batch_options(lua_State *L) {
 }
 
 /*
+ * Runs `job` on the client's pool, under its limits, rate limiter and retry
+ * policy, as `who`. Returns 1 when the batch ran to its end (the results are
+ * in job->results); on an interrupt pushes nil and the error and returns 0;
+ * a failure of the engine itself raises.
+ */
+static int client_run_job(lua_State *L, gong_client *c, batch_job *job, const char *who) {
+  interrupt_watch watch;
+  const char *why = NULL;
+  int ran;
+  job->model = c->main.curl;
+  job->limits = &c->limits;
+  job->rate = &c->rate;
+  job->retry = &c->retry;
+  job->base_len = c->base_len;
+  job->state = lua_upvalueindex(1);
+  job->requests = &c->requests;
+  interrupt_watch_start(&watch, L);
+  job->watch = &watch;
+  ran = batch_run(L, &c->pool, job, &why);
+  job->watch = NULL; /* the watch ends with this function */
+  switch (ran) {
+  case BATCH_FAILED:
+    return error_raise(L, "network", "%s: %s", who, why);
+  case BATCH_INTERRUPTED:
+    lua_pushnil(L);
+    error_push(L, "interrupted", "%s: interrupted", who);
+    return 0;
+  default:
+    return 1;
+  }
+}
+
+/*
  * client:calls_batch(ids [, opts]) -> results | nil, err
  * results[i] is the calls list of ids[i], or an error object for it.
  * opts.concurrency (default 3) transfers at once; opts.on_result(i, calls,
@@ -371,8 +404,6 @@ static int client_check_batch_options(lua_State *L) {
 static int client_calls_batch(lua_State *L) {
   gong_client *c = client_check(L);
   batch_job job;
-  interrupt_watch watch;
-  const char *why = NULL;
   int k;
   memset(&job, 0, sizeof job);
   luaL_checktype(L, 2, LUA_TTABLE);
@@ -407,26 +438,9 @@ static int client_calls_batch(lua_State *L) {
     else job.on_result = lua_gettop(L);
   }
   if (job.concurrency > job.n) job.concurrency = job.n;
-  job.model = c->main.curl;
-  job.limits = &c->limits;
-  job.rate = &c->rate;
-  job.retry = &c->retry;
-  job.base_len = c->base_len;
-  job.state = lua_upvalueindex(1);
-  job.requests = &c->requests;
-  interrupt_watch_start(&watch, L);
-  job.watch = &watch;
-  switch (batch_run(L, &c->pool, &job, &why)) {
-  case BATCH_FAILED:
-    return error_raise(L, "network", "calls_batch: %s", why);
-  case BATCH_INTERRUPTED:
-    lua_pushnil(L);
-    error_push(L, "interrupted", "calls_batch: interrupted");
-    return 2;
-  default:
-    lua_settop(L, job.results);
-    return 1;
-  }
+  if (!client_run_job(L, c, &job, "calls_batch")) return 2;
+  lua_settop(L, job.results);
+  return 1;
 }
 
 /* client:stats() -> { requests = attempts made so far (every retry counts) } */
@@ -585,8 +599,6 @@ static int client_calls_api_progress(lua_State *L) {
 static int client_calls_api(lua_State *L, int which, const char *who) {
   gong_client *c = client_check(L);
   batch_job job;
-  interrupt_watch watch;
-  const char *why = NULL;
   int k, n, batch_size, ids, bodies, selector = 0;
   memset(&job, 0, sizeof job);
   lua_settop(L, 3);
@@ -656,25 +668,7 @@ static int client_calls_api(lua_State *L, int which, const char *who) {
   }
   job.stop_on_error = 1;
   if (job.concurrency > job.n) job.concurrency = job.n > 0 ? job.n : 1;
-  job.model = c->main.curl;
-  job.limits = &c->limits;
-  job.rate = &c->rate;
-  job.retry = &c->retry;
-  job.base_len = c->base_len;
-  job.state = lua_upvalueindex(1);
-  job.requests = &c->requests;
-  interrupt_watch_start(&watch, L);
-  job.watch = &watch;
-  switch (batch_run(L, &c->pool, &job, &why)) {
-  case BATCH_FAILED:
-    return error_raise(L, "network", "%s: %s", who, why);
-  case BATCH_INTERRUPTED:
-    lua_pushnil(L);
-    error_push(L, "interrupted", "%s: interrupted", who);
-    return 2;
-  default:
-    break;
-  }
+  if (!client_run_job(L, c, &job, who)) return 2;
   lua_newtable(L); /* the records by call id */
   lua_newtable(L); /* the request ids */
   for (k = 1; k <= job.n; k++) {

@@ -200,6 +200,17 @@ function Client:calls(folderId)
   return run(self, "calls", folderId)
 end
 
+-- `opts` as it can cross to a worker thread: without the callback `name`
+-- when it is a function, which is called on this side instead. Everything
+-- else crosses as given, so the core judges it as it would here.
+local function crossing(opts, name)
+  if type(opts) ~= "table" or type(opts[name]) ~= "function" then return opts end
+  local sent = {}
+  for k, v in pairs(opts) do sent[k] = v end
+  sent[name] = nil
+  return sent
+end
+
 --- The calls of many folders, as `gong`'s client:calls_batch, the whole batch
 --- on one worker thread. `on_result` cannot cross to the thread, so it runs
 --- here once the batch is back, in the order of `ids`; returning false stops
@@ -210,14 +221,7 @@ end
 ---@return gong.Error|nil err
 function Client:calls_batch(ids, opts)
   local on_result = opts and opts.on_result
-  local sent = opts
-  if type(on_result) == "function" then
-    -- Everything else crosses as given, so the core judges it as it would here.
-    sent = {}
-    for k, v in pairs(opts) do sent[k] = v end
-    sent.on_result = nil
-  end
-  local results, request_ids = run(self, "calls_batch", ids, sent)
+  local results, request_ids = run(self, "calls_batch", ids, crossing(opts, "on_result"))
   if results == nil or type(on_result) ~= "function" then return results, request_ids end
   for i = 1, #ids do
     local r = results[i]
@@ -239,16 +243,13 @@ end
 -- function cannot cross), which is told once, when everything is back.
 local function calls_api(self, method, ids, opts)
   local on_progress = opts and opts.on_progress
-  local sent = opts
-  if type(on_progress) == "function" then
-    sent = {}
-    for k, v in pairs(opts) do sent[k] = v end
-    sent.on_progress = nil
-  end
-  local found, ids_or_err = run(self, method, ids, sent)
+  local found, ids_or_err = run(self, method, ids, crossing(opts, "on_progress"))
   if found and type(on_progress) == "function" then
-    local n = 0
-    for _ in pairs(found) do n = n + 1 end
+    -- As the core counts: the distinct ids asked for, all answered.
+    local seen, n = {}, 0
+    for _, id in ipairs(ids) do
+      if not seen[id] then seen[id], n = true, n + 1 end
+    end
     on_progress(n, n)
   end
   return found, ids_or_err
