@@ -455,6 +455,34 @@ describe("gong.core", function()
     end)
   end)
 
+  describe("the rate window's parts", function()
+    it("client.tenant: a hash of the base URL and the key id or token, never of the secret", function()
+      local function tenant(o) return core.new(o).tenant end
+      local a = tenant({ base_url = "https://x.gong.io/v2", access_key = "k", access_key_secret = "s1" })
+      assert.matches("^%x+$", a)
+      assert.are.equal(16, #a)
+      assert.are.equal(a, tenant({ base_url = "https://x.gong.io/v2", access_key = "k", access_key_secret = "s2" }))
+      assert.are_not.equal(a, tenant({ base_url = "https://y.gong.io/v2", access_key = "k", access_key_secret = "s1" }))
+      assert.are_not.equal(a, tenant({ base_url = "https://x.gong.io/v2", token = "k" }))
+    end)
+
+    it("rate_window(state, now, rate): rate starts in any window, and the wait until the next", function()
+      local state, delay
+      for _ = 1, 3 do
+        delay, state = core.rate_window(state, 1000, 3)
+        assert.are.equal(0, delay)
+      end
+      assert.matches("^gong rate state 1\n", state)
+      local wait = core.rate_window(state, 1000.5, 3)
+      assert.is_true(math.abs(wait - 0.55) < 1e-6, "the first start leaves the window at 1001.05: " .. wait)
+      delay = core.rate_window(state, 1001.06, 3)
+      assert.are.equal(0, delay)
+      assert.are.same({ nil, "not a gong rate state, or a damaged one" }, { core.rate_window("hello", 1000, 3) })
+      assert.has_error(function() core.rate_window(nil, 1000, 0) end)
+      assert.has_error(function() core.rate_window(nil, -1, 3) end)
+    end)
+  end)
+
   describe("what the core exports", function()
     -- The property names of a schema of the contract, in the order written.
     local function contract_fields(schema)
@@ -491,7 +519,7 @@ describe("gong.core", function()
       table.sort(names)
       assert.are.same({ "access_key", "access_key_secret", "allow_http", "api", "backoff_base", "backoff_max",
         "base_url", "ca_file", "connect_timeout", "headers", "insecure", "max_response_bytes", "max_retries",
-        "max_retry_wait", "rate", "stall_timeout", "timeout", "token", "user_agent" }, names)
+        "max_retry_wait", "rate", "rate_scope", "stall_timeout", "timeout", "token", "user_agent" }, names)
       for name, spec in pairs(core.options) do
         -- Its default is accepted as a value; a number outside its range is refused.
         if spec.default ~= nil then core.new({ [name] = spec.default }):close() end
@@ -502,6 +530,8 @@ describe("gong.core", function()
       end
       assert.are.same({ "auto", "contract", "public" }, core.options.api.choices)
       assert.are.equal("auto", core.options.api.default)
+      assert.are.same({ "client", "host" }, core.options.rate_scope.choices)
+      assert.are.equal("client", core.options.rate_scope.default)
       assert.are.equal(3, core.options.rate.default)
       if has_integers then assert.are.equal("integer", math.type(core.options.timeout.default)) end
     end)

@@ -63,6 +63,7 @@ describe("reliability", function()
       assert.are.equal(3, err.attempts)
       assert.are.equal(3, seen())
       assert.matches("^gong: HTTP 500 on GET /library/folders: [^()]+ %(3 attempts, request %x+%)$", tostring(err))
+      assert.is_true(err.transient, "trying again later may succeed")
     end)
 
     for _, status in ipairs({ 400, 401, 403, 404 }) do
@@ -73,8 +74,24 @@ describe("reliability", function()
         assert.are.equal(status, err.status)
         assert.are.equal(1, err.attempts)
         assert.are.equal(1, seen())
+        assert.is_nil(err.transient)
       end)
     end
+
+    it("answers client:retry_in(err, attempts) as its own retries do, from the error alone", function()
+      local c = new({ max_retries = 2, backoff_base = 0.2, backoff_max = 0.2, max_retry_wait = 5 })
+      local transient = { transient = true }
+      for attempt = 1, 2 do
+        local wait = c:retry_in(transient, attempt)
+        assert.is_true(wait >= 0 and wait <= 0.2, tostring(wait))
+      end
+      assert.is_nil(c:retry_in(transient, 3), "max_retries 2: a third attempt is the last")
+      assert.are.equal(3, c:retry_in({ transient = true, retry_after = 3 }, 1))
+      assert.is_nil(c:retry_in({ transient = true, retry_after = 30 }, 1), "beyond max_retry_wait")
+      assert.is_nil(c:retry_in({ kind = "http", status = 400 }, 1))
+      c:close()
+      assert.are.equal(3, c:retry_in({ transient = true, retry_after = 3 }, 1), "a closed client's policy answers")
+    end)
 
     it("retries a connection reset mid-body", function()
       srv:faults({ { action = "reset" } })
@@ -147,25 +164,6 @@ describe("reliability", function()
   end)
 
   describe("the rate limiter", function()
-    -- True when no `rate` consecutive requests fall inside one second.
-    local function max_in_window(times)
-      local worst = 0
-      for i = 1, #times do
-        local n = 0
-        for j = i, #times do
-          if times[j] - times[i] < 1 then n = n + 1 end
-        end
-        if n > worst then worst = n end
-      end
-      return worst
-    end
-
-    local function server_times()
-      local t = {}
-      for i, req in ipairs(srv:requests()) do t[i] = req.time end
-      return t
-    end
-
     it("never lets more than `rate` requests start in any one-second window", function()
       local c = new({ rate = 3 })
       local t0 = now()
@@ -173,7 +171,7 @@ describe("reliability", function()
       local elapsed = now() - t0
       assert.are.equal(10, seen())
       -- measured on the server side; 3 per window, so 10 requests need > 3 s
-      assert.are.equal(3, max_in_window(server_times()))
+      assert.are.equal(3, (srv:most_in_window()))
       assert.is_true(elapsed >= 2.95, "elapsed " .. elapsed)
     end)
 
@@ -182,7 +180,7 @@ describe("reliability", function()
       local c = new({ rate = 2 })
       assert(c:folders())
       assert.are.equal(5, seen())
-      assert.are.equal(2, max_in_window(server_times()))
+      assert.are.equal(2, (srv:most_in_window()))
     end)
 
     it("can be turned off with rate = false", function()

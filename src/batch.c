@@ -10,7 +10,7 @@
 #define BATCH_DEFAULT_CONCURRENCY 3
 
 /* How a batch ended. */
-enum { BATCH_DONE, BATCH_INTERRUPTED, BATCH_FAILED };
+enum { BATCH_DONE, BATCH_INTERRUPTED, BATCH_FAILED, BATCH_RATE_FAILED };
 
 typedef struct batch_slot {
   transfer t;        /* first member: CURLOPT_PRIVATE points here */
@@ -132,8 +132,7 @@ static CURLMcode batch_start(lua_State *L, batch_pool *p, const batch_job *job, 
   size_t len = 0;
   const char *body = batch_body(L, job, s->index, &len);
   batch_push_url(L, job, s->index);
-  ratelimit_record(job->rate, clock_now());
-  s->attempts++;
+  s->attempts++; /* its start was counted when the limiter allowed it */
   (*job->requests)++;
   rc = transfer_begin(&s->t, lua_tostring(L, -1), body, len);
   lua_pop(L, 1);
@@ -268,8 +267,10 @@ static int batch_give_up(lua_State *L, batch_pool *p, const batch_job *job, int 
  * Runs the job: results[i] becomes the outcome for urls[i] (its list, or an
  * error object). When on_result returns false the batch ends at once: the
  * transfers under way are dropped and the results not finished stay nil; an
- * interrupt ends it the same way. Returns BATCH_DONE, BATCH_INTERRUPTED, or
- * BATCH_FAILED with a message in *why when libcurl's multi interface failed.
+ * interrupt ends it the same way. Returns BATCH_DONE, BATCH_INTERRUPTED,
+ * BATCH_RATE_FAILED when the rate limiter's shared state failed (its message
+ * in job->rate->why), or BATCH_FAILED with a message in *why when libcurl's
+ * multi interface failed.
  */
 static int batch_run(lua_State *L, batch_pool *p, const batch_job *job, const char **why) {
   int k, next = 1, done = 0, halted = 0, stopped = 0;
@@ -295,7 +296,11 @@ static int batch_run(lua_State *L, batch_pool *p, const batch_job *job, const ch
         if (s->not_before < wake) wake = s->not_before;
         continue;
       }
-      delay = ratelimit_delay(job->rate, now);
+      delay = ratelimit_take(job->rate, now);
+      if (delay < 0) {
+        batch_detach(p);
+        return BATCH_RATE_FAILED;
+      }
       if (delay > 0) {
         if (now + delay < wake) wake = now + delay;
         break;

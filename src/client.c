@@ -17,6 +17,7 @@ typedef struct gong_client {
   char *base_url; /* without trailing slash; kept after close for tostring */
   size_t base_len;
   int api;                   /* API_CONTRACT or API_PUBLIC, "auto" resolved */
+  char tenant[17];           /* who the rate limit is Gong's for, hashed (ratelimit_tenant_name) */
   const endpoint *endpoints; /* of the client's API */
   int auth, closed;
   lua_Integer requests; /* attempts made, single and batch: client:stats() */
@@ -108,6 +109,37 @@ static void client_auth(lua_State *L, gong_client *c, const client_config *cfg) 
   }
 }
 
+/*
+ * Names the client's tenant: the base URL and the key id or the token (not
+ * the secret), hashed, so the name shows none of them. rate_scope "host"
+ * shares the window of that name; gong.resty keys its shared dict with it.
+ */
+static void client_name_tenant(lua_State *L, gong_client *c, const client_config *cfg) {
+  luaL_Buffer b;
+  size_t len;
+  const char *tenant;
+  luaL_buffinit(L, &b);
+  luaL_addlstring(&b, c->base_url, c->base_len);
+  luaL_addstring(&b, cfg->access_key != NULL ? "\nkey:" : "\ntoken:");
+  if (cfg->access_key != NULL) luaL_addstring(&b, cfg->access_key);
+  else if (cfg->token != NULL) luaL_addstring(&b, cfg->token);
+  luaL_pushresult(&b);
+  tenant = lua_tolstring(L, -1, &len);
+  ratelimit_tenant_name(tenant, len, c->tenant);
+  lua_pop(L, 1);
+}
+
+/* rate_scope "host": the window is shared by every process of the user on the machine with the tenant. */
+static void client_share_rate(lua_State *L, gong_client *c, const client_config *cfg) {
+  const char *why = ratelimit_share(&c->rate, c->tenant, cfg->timeout);
+  if (why != NULL) {
+    error_push(L, "config", "rate_scope \"host\": %s", why);
+    error_set_string(L, "option", "rate_scope");
+    error_set_string(L, "reason", "shared_state");
+    lua_error(L);
+  }
+}
+
 /* Sets up the client and its easy handle from the options table at `opts`. */
 static void client_configure(lua_State *L, gong_client *c, int opts) {
   client_config cfg;
@@ -138,6 +170,8 @@ static void client_configure(lua_State *L, gong_client *c, int opts) {
   c->retry.backoff_max = cfg.backoff_max;
   retry_seed(&c->retry, c);
   if (!ratelimit_init(&c->rate, cfg.rate)) luaL_error(L, "gong: out of memory");
+  client_name_tenant(L, c, &cfg);
+  if (cfg.rate_scope == RATE_SCOPE_HOST) client_share_rate(L, c, &cfg);
 
   client_auth(L, c, &cfg);
   client_headers(L, c, cfg.headers);
@@ -222,6 +256,15 @@ static void client_push_url(lua_State *L, const gong_client *c, const endpoint *
   luaL_pushresult(&b);
 }
 
+/* nil and the config error of a shared rate limit that could not be used. */
+static int client_rate_failed(lua_State *L, const gong_client *c) {
+  lua_pushnil(L);
+  error_push(L, "config", "rate_scope \"host\": %s", c->rate.why);
+  error_set_string(L, "option", "rate_scope");
+  error_set_string(L, "reason", "shared_state");
+  return 2;
+}
+
 /*
  * Makes the request of endpoint `ep` to the URL at `urlidx`: waits for the
  * rate limiter, retries what the retry policy says, and returns the Lua
@@ -240,12 +283,18 @@ static int client_request(lua_State *L, gong_client *c, const endpoint *ep, int 
   interrupt_watch_start(&watch, L);
   c->main.watch = &watch;
   do {
-    if (interrupt_sleep(&watch, ratelimit_delay(&c->rate, clock_now())) ||
-        interrupt_sleep(&watch, wait)) {
+    double delay = 0;
+    int interrupted = interrupt_sleep(&watch, wait);
+    while (!interrupted && (delay = ratelimit_take(&c->rate, clock_now())) > 0)
+      interrupted = interrupt_sleep(&watch, delay);
+    if (interrupted) {
       attempt_interrupted(&a);
       break;
     }
-    ratelimit_record(&c->rate, clock_now());
+    if (delay < 0) {
+      c->main.watch = NULL;
+      return client_rate_failed(L, c);
+    }
     r.attempts++;
     c->requests++;
     transfer_perform(&c->main, url, NULL, 0, &a);
@@ -324,6 +373,20 @@ static int client_calls(lua_State *L) {
   return client_request(L, c, &c->endpoints[EP_CALLS], 3);
 }
 
+/* Checks that the ids at `idx` are an array of non-empty strings; returns how many. */
+static int client_check_batch_ids(lua_State *L, int idx, const char *who) {
+  int k, n;
+  luaL_checktype(L, idx, LUA_TTABLE);
+  n = (int)lua_rawlen(L, idx);
+  for (k = 1; k <= n; k++) {
+    lua_rawgeti(L, idx, k);
+    if (lua_type(L, -1) != LUA_TSTRING || lua_rawlen(L, -1) == 0)
+      error_raise(L, "argument", "%s: ids[%d] must be a non-empty string (got %s)", who, k, luaL_typename(L, -1));
+    lua_pop(L, 1);
+  }
+  return n;
+}
+
 /*
  * Checks a batch's options table at `idx` (nil is fine), raising an argument
  * error that names `who` (the method the user called); returns the
@@ -350,21 +413,26 @@ static int client_batch_options(lua_State *L, int idx, const char *who) {
 }
 
 /*
- * core.check_batch_options(opts, who): raises what calls_batch would for
- * `opts`, naming `who`; for methods built on calls_batch, which must refuse
- * bad options before their first request.
+ * core.check_batch_options(opts, who [, ids]) -> concurrency: raises what
+ * calls_batch would for `opts` (and `ids`, when given), naming `who`; for
+ * methods built on calls_batch, which must refuse bad options before their
+ * first request, and for a host that runs a batch itself (gong.resty).
  */
 static int client_check_batch_options(lua_State *L) {
   const char *who = luaL_checkstring(L, 2);
-  client_batch_options(L, 1, who);
-  return 0;
+  int concurrency;
+  if (!lua_isnoneornil(L, 3)) client_check_batch_ids(L, 3, who);
+  concurrency = client_batch_options(L, 1, who);
+  lua_pushinteger(L, concurrency);
+  return 1;
 }
 
 /*
  * Runs `job` on the client's pool, under its limits, rate limiter and retry
  * policy, as `who`. Returns 1 when the batch ran to its end (the results are
- * in job->results); on an interrupt pushes nil and the error and returns 0;
- * a failure of the engine itself raises.
+ * in job->results); on an interrupt, or a shared rate limit that cannot be
+ * used, pushes nil and the error and returns 0; a failure of the engine
+ * itself raises.
  */
 static int client_run_job(lua_State *L, gong_client *c, batch_job *job, const char *who) {
   interrupt_watch watch;
@@ -388,6 +456,9 @@ static int client_run_job(lua_State *L, gong_client *c, batch_job *job, const ch
     lua_pushnil(L);
     error_push(L, "interrupted", "%s: interrupted", who);
     return 0;
+  case BATCH_RATE_FAILED:
+    client_rate_failed(L, c);
+    return 0;
   default:
     return 1;
   }
@@ -406,15 +477,7 @@ static int client_calls_batch(lua_State *L) {
   batch_job job;
   int k;
   memset(&job, 0, sizeof job);
-  luaL_checktype(L, 2, LUA_TTABLE);
-  job.n = (int)lua_rawlen(L, 2);
-  for (k = 1; k <= job.n; k++) {
-    lua_rawgeti(L, 2, k);
-    if (lua_type(L, -1) != LUA_TSTRING || lua_rawlen(L, -1) == 0)
-      return error_raise(L, "argument", "calls_batch: ids[%d] must be a non-empty string (got %s)",
-                         k, luaL_typename(L, -1));
-    lua_pop(L, 1);
-  }
+  job.n = client_check_batch_ids(L, 2, "calls_batch");
   job.concurrency = client_batch_options(L, 3, "calls_batch");
   lua_settop(L, 3);
   if (c->closed) return client_closed_error(L, "calls_batch");
@@ -443,12 +506,19 @@ static int client_calls_batch(lua_State *L) {
   return 1;
 }
 
-/* client:stats() -> { requests = attempts made so far (every retry counts) } */
+/*
+ * client:stats() -> { requests = attempts made so far (every retry counts),
+ * rate_file = the state file of a window shared with rate_scope "host" }
+ */
 static int client_stats(lua_State *L) {
   gong_client *c = client_check(L);
-  lua_createtable(L, 0, 1);
+  lua_createtable(L, 0, 2);
   lua_pushinteger(L, c->requests);
   lua_setfield(L, -2, "requests");
+  if (c->rate.path != NULL) {
+    lua_pushstring(L, c->rate.path);
+    lua_setfield(L, -2, "rate_file");
+  }
   return 1;
 }
 
@@ -590,6 +660,50 @@ static int client_calls_api_progress(lua_State *L) {
 }
 
 /*
+ * Checks the arguments of a Calls API method, `ids` at 2 and the options at 3
+ * (the stack is set to 3), raising what is wrong in `who`'s name; pushes the
+ * distinct ids (4) and the content selector (5, nil for transcripts), and sets
+ * the batch size and the concurrency.
+ */
+static void client_calls_api_check(lua_State *L, int which, const char *who, int *batch_size, int *concurrency) {
+  lua_settop(L, 3);
+  if (!lua_isnil(L, 3) && lua_type(L, 3) != LUA_TTABLE)
+    error_raise(L, "argument", "%s: options must be a table (got %s)", who, luaL_typename(L, 3));
+  client_distinct_ids(L, 2, who);
+  *batch_size = client_int_option(L, 3, "batch_size", API_MAX_BATCH, API_MAX_BATCH, who);
+  *concurrency = client_int_option(L, 3, "concurrency", BATCH_DEFAULT_CONCURRENCY, BATCH_MAX_CONCURRENCY, who);
+  if (lua_type(L, 3) == LUA_TTABLE) {
+    lua_getfield(L, 3, "on_progress");
+    if (!lua_isnil(L, -1) && lua_type(L, -1) != LUA_TFUNCTION)
+      error_raise(L, "argument", "%s: on_progress must be a function", who);
+    lua_pop(L, 1);
+  }
+  if (which == EP_CALL_DETAILS) client_content_selector(L, 3);
+  else lua_pushnil(L);
+}
+
+/*
+ * core.check_calls_api_options(ids, opts, method) -> { batch_size, concurrency }:
+ * raises what call_details or transcripts (`method`) would for these
+ * arguments; for a host that runs their batches itself (gong.resty).
+ */
+static int client_check_calls_api_options(lua_State *L) {
+  const char *method = luaL_checkstring(L, 3);
+  int which = strcmp(method, "call_details") == 0 ? EP_CALL_DETAILS : EP_TRANSCRIPTS;
+  int batch_size, concurrency;
+  lua_pushnil(L);
+  lua_insert(L, 1); /* ids at 2 and opts at 3, as the methods have them */
+  client_calls_api_check(L, which, which == EP_CALL_DETAILS ? "call_details" : "transcripts", &batch_size,
+                         &concurrency);
+  lua_createtable(L, 0, 2);
+  lua_pushinteger(L, batch_size);
+  lua_setfield(L, -2, "batch_size");
+  lua_pushinteger(L, concurrency);
+  lua_setfield(L, -2, "concurrency");
+  return 1;
+}
+
+/*
  * The Calls API for `ids` (argument 2) with the options at 3: the distinct
  * ids in batches of batch_size, every page followed, batches run together on
  * the batch engine. Returns the records keyed by call id (details: the
@@ -601,25 +715,9 @@ static int client_calls_api(lua_State *L, int which, const char *who) {
   batch_job job;
   int k, n, batch_size, ids, bodies, selector = 0;
   memset(&job, 0, sizeof job);
-  lua_settop(L, 3);
-  if (!lua_isnil(L, 3) && lua_type(L, 3) != LUA_TTABLE)
-    return error_raise(L, "argument", "%s: options must be a table (got %s)", who, luaL_typename(L, 3));
-  client_distinct_ids(L, 2, who); /* 4 */
+  client_calls_api_check(L, which, who, &batch_size, &job.concurrency); /* 4, 5 */
   ids = 4;
-  batch_size = client_int_option(L, 3, "batch_size", API_MAX_BATCH, API_MAX_BATCH, who);
-  job.concurrency = client_int_option(L, 3, "concurrency", BATCH_DEFAULT_CONCURRENCY, BATCH_MAX_CONCURRENCY, who);
-  if (lua_type(L, 3) == LUA_TTABLE) {
-    lua_getfield(L, 3, "on_progress");
-    if (!lua_isnil(L, -1) && lua_type(L, -1) != LUA_TFUNCTION)
-      return error_raise(L, "argument", "%s: on_progress must be a function", who);
-    lua_pop(L, 1);
-  }
-  if (which == EP_CALL_DETAILS) {
-    client_content_selector(L, 3); /* 5 */
-    selector = 5;
-  } else {
-    lua_pushnil(L);
-  }
+  if (which == EP_CALL_DETAILS) selector = 5;
   if (c->closed) return client_closed_error(L, who);
   n = (int)lua_rawlen(L, ids);
   job.n = (n + batch_size - 1) / batch_size;
@@ -726,6 +824,30 @@ static int client_transcripts(lua_State *L) {
   return client_calls_api(L, EP_TRANSCRIPTS, "transcripts");
 }
 
+/*
+ * client:retry_in(err, attempts) -> seconds | nil: what the client's retry
+ * policy does after `err` ended attempt number `attempts` of a request: wait
+ * that long and try again, or (nil) give up. For a caller that makes each
+ * attempt itself (gong.resty, taking a shared rate slot for each); works on
+ * a closed client too.
+ */
+static int client_retry_in(lua_State *L) {
+  gong_client *c = (gong_client *)luaL_checkudata(L, 1, CLIENT_MT);
+  lua_Integer attempts = luaL_checkinteger(L, 3);
+  double retry_after = -1, wait;
+  int transient;
+  luaL_checktype(L, 2, LUA_TTABLE);
+  lua_getfield(L, 2, "transient");
+  transient = lua_toboolean(L, -1);
+  lua_getfield(L, 2, "retry_after");
+  if (lua_type(L, -1) == LUA_TNUMBER) retry_after = lua_tonumber(L, -1);
+  lua_pop(L, 2);
+  wait = retry_after_failure(&c->retry, transient, retry_after, attempts > 1000 ? 1000 : (int)attempts);
+  if (wait < 0) lua_pushnil(L);
+  else lua_pushnumber(L, wait);
+  return 1;
+}
+
 /* client:close(): releases the connections; idempotent. Also __close. */
 static int client_close(lua_State *L) {
   client_release(client_check(L));
@@ -751,11 +873,19 @@ static int client_tostring(lua_State *L) {
   return 1;
 }
 
-/* __index: client.api (the API the client speaks, "contract" or "public"), else the methods. */
+/*
+ * __index: client.api (the API the client speaks, "contract" or "public"),
+ * client.tenant (its tenant's name, ratelimit_tenant_name), else the methods.
+ */
 static int client_index(lua_State *L) {
   gong_client *c = client_check(L);
-  if (lua_type(L, 2) == LUA_TSTRING && strcmp(lua_tostring(L, 2), "api") == 0) {
+  const char *key = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : "";
+  if (strcmp(key, "api") == 0) {
     lua_pushstring(L, api_names[c->api]);
+    return 1;
+  }
+  if (strcmp(key, "tenant") == 0) {
+    lua_pushstring(L, c->tenant);
     return 1;
   }
   lua_pushvalue(L, 2);
@@ -772,7 +902,8 @@ static void client_open(lua_State *L, int state) {
   static const luaL_Reg methods[] = {
     {"folders", client_folders}, {"calls", client_calls}, {"calls_batch", client_calls_batch},
     {"workspaces", client_workspaces}, {"call_details", client_call_details},
-    {"transcripts", client_transcripts}, {"stats", client_stats}, {"close", client_close}, {NULL, NULL}};
+    {"transcripts", client_transcripts}, {"stats", client_stats}, {"retry_in", client_retry_in},
+    {"close", client_close}, {NULL, NULL}};
   static const luaL_Reg meta[] = {
     {"__gc", client_gc}, {"__close", client_close}, {"__tostring", client_tostring},
     {NULL, NULL}};

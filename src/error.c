@@ -70,6 +70,12 @@ static void error_set_integer(lua_State *L, const char *name, lua_Integer v) {
   lua_setfield(L, -2, name);
 }
 
+/* Sets field `name` of the error on top to the boolean `v`. */
+static void error_set_boolean(lua_State *L, const char *name, int v) {
+  lua_pushboolean(L, v);
+  lua_setfield(L, -2, name);
+}
+
 /*
  * __tostring: "gong: <message>", then in parentheses the number of attempts
  * when there were several and Gong's requestId when it sent one:

@@ -109,9 +109,10 @@ int luaopen_gong_core(lua_State *L) {
   static const luaL_Reg functions[] = {
     {"new", client_new}, {"error", error_new}, {"is_error", error_is},
     {"check_batch_options", client_check_batch_options},
+    {"check_calls_api_options", client_check_calls_api_options},
     {"read_private_file", fs_read_private_file}, {"stat", fs_stat}, {"realpath", fs_realpath},
     {"chmod", fs_chmod}, {"chown", fs_chown}, {"terminal_columns", term_columns},
-    {"catch_signals", signals_catch},
+    {"catch_signals", signals_catch}, {"rate_window", ratelimit_lua_window},
     {"guard_file", signals_guard}, {"unguard_file", signals_unguard}, {NULL, NULL}};
   const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
   int state;

@@ -15,7 +15,7 @@ typedef struct client_config {
   const char *access_key, *access_key_secret, *token, *base_url, *user_agent, *ca_file;
   double timeout, connect_timeout, stall_timeout, max_response_bytes;
   double max_retries, max_retry_wait, backoff_base, backoff_max, rate;
-  int allow_http, insecure, api;
+  int allow_http, insecure, api, rate_scope;
   int headers; /* stack index of the headers table, 0 when there is none */
 } client_config;
 
@@ -47,7 +47,8 @@ static const option_spec option_specs[] = {
   {"max_response_bytes", OPT_NUMBER, OPTION_AT(max_response_bytes), 64 * MIB, 1, 1e15, NULL, NULL},
   {"max_retries", OPT_NUMBER, OPTION_AT(max_retries), 4, 0, 100, NULL, NULL},
   {"max_retry_wait", OPT_NUMBER, OPTION_AT(max_retry_wait), 60, 0, 86400, NULL, NULL},
-  {"rate", OPT_RATE, OPTION_AT(rate), 3, 0.001, 10000, NULL, NULL},
+  {"rate", OPT_RATE, OPTION_AT(rate), 3, 0.001, RATELIMIT_MAX_CAP, NULL, NULL},
+  {"rate_scope", OPT_CHOICE, OPTION_AT(rate_scope), 0, 0, 0, NULL, rate_scope_names},
   {"stall_timeout", OPT_NUMBER, OPTION_AT(stall_timeout), 30, 0.001, 86400, NULL, NULL},
   {"timeout", OPT_NUMBER, OPTION_AT(timeout), 60, 0.001, 86400, NULL, NULL},
   {"token", OPT_STRING, OPTION_AT(token), 0, 0, 0, NULL, NULL},

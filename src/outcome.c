@@ -148,5 +148,6 @@ static void outcome_push(lua_State *L, int state, transfer *t, const attempt *a,
     }
   }
   outcome_set_request(L, r);
+  if (retry_is_transient(a)) error_set_boolean(L, "transient", 1);
   if (r->ep->shape->paged) lua_pushnil(L);
 }

@@ -79,20 +79,30 @@ static int retry_halts_everything(const retry_policy *p, const attempt *a) {
   return a->code == CURLE_OK && a->status == 429 && a->retry_after > p->max_retry_wait;
 }
 
+/* Whether a new attempt may cure the failure of `a`: the policy's first question. */
+static int retry_is_transient(const attempt *a) {
+  if (attempt_ok(a) || a->interrupted) return 0;
+  if (a->code != CURLE_OK) return (a->stalled || retry_curl_is_transient(a->code)) && !a->too_large;
+  return retry_status_is_transient(a->status);
+}
+
+/*
+ * The wait before the next try after failed attempt number `attempts`, or -1
+ * for none: a failure that is not transient, retries exhausted, or a
+ * Retry-After (`retry_after` seconds, -1 when unsaid) beyond max_retry_wait,
+ * which the caller gets to see at once.
+ */
+static double retry_after_failure(retry_policy *p, int transient, double retry_after, int attempts) {
+  if (!transient || attempts > p->max_retries) return -1;
+  if (retry_after > p->max_retry_wait) return -1;
+  return retry_after >= 0 ? retry_after : retry_backoff(p, attempts);
+}
+
 /*
  * Decides what follows attempt number `attempts` of a request: returns the
  * seconds to wait before the next try, or -1 when there is none (success,
- * a permanent failure, retries exhausted, or a Retry-After beyond
- * max_retry_wait, which the caller gets to see at once).
+ * or see retry_after_failure).
  */
 static double retry_wait(retry_policy *p, const attempt *a, int attempts) {
-  int transient;
-  if (attempt_ok(a) || a->interrupted) return -1;
-  if (a->code != CURLE_OK)
-    transient = (a->stalled || retry_curl_is_transient(a->code)) && !a->too_large;
-  else
-    transient = retry_status_is_transient(a->status);
-  if (!transient || attempts > p->max_retries) return -1;
-  if (a->retry_after > p->max_retry_wait) return -1;
-  return a->retry_after >= 0 ? (double)a->retry_after : retry_backoff(p, attempts);
+  return retry_after_failure(p, retry_is_transient(a), (double)a->retry_after, attempts);
 }

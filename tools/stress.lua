@@ -21,6 +21,7 @@ end
 srv:settings({ page_size = 2 })
 local client = core.new({ base_url = srv.url, token = creds.token, rate = false,
                           max_retries = 1, backoff_base = 0, stall_timeout = 5 })
+local shared = core.new({ base_url = srv.url, token = creds.token, rate = 10000, rate_scope = "host" })
 for round = 1, rounds do
   local folder = lib.folders[round % #lib.folders + 1]
   count(client:folders())
@@ -33,6 +34,8 @@ for round = 1, rounds do
   count(client:transcripts(ids))
   count(client:call_details({ "none" }))
   if round % 25 == 0 then count(client:workspaces()) end
+  -- rate_scope "host": the state file, read and written under its lock.
+  if round % 4 == 0 then count(shared:folders()) end
   if round % 10 == 0 then
     srv:faults({ { status = 200, body = '{"folders":[{"id":{"x":1}}]}' },
                  { status = 503, times = 2 }, { action = "reset" },
@@ -55,6 +58,7 @@ for round = 1, rounds do
   end
 end
 client:close()
+shared:close()
 srv:stop()
 collectgarbage()
 

@@ -1,12 +1,13 @@
---- gong.credentials: where a client's base URL, API and credentials come
---- from, decided in one place for the library (gong.new) and the CLI.
+--- gong.credentials: where a client's base URL, API, rate scope and
+--- credentials come from, decided in one place for the library (gong.new)
+--- and the CLI.
 ---
 --- Sources are tried in order: explicit options, then a credentials file (when
 --- one is named), then the environment. The first source that holds any
 --- credential supplies all of them, so a half from one source never pairs
 --- with a half from another; a credentials file supplies them even when it
---- holds none (then that is the error). The base URL comes from the first
---- source that has one. Every message names the source a value came from and
+--- holds none (then that is the error). Each setting (base URL, API, rate
+--- scope) comes from the first source that has it. Every message names the source a value came from and
 --- never repeats a value.
 ---
 --- The core keeps only what a request can be made with (one kind, Basic as a
@@ -20,6 +21,7 @@ local _M = {}
 _M.ENV = {
   base_url = "GONG_BASE_URL",
   api = "GONG_API",
+  rate_scope = "GONG_RATE_SCOPE",
   access_key = "GONG_ACCESS_KEY",
   access_key_secret = "GONG_ACCESS_KEY_SECRET",
   token = "GONG_TOKEN",
@@ -27,7 +29,7 @@ _M.ENV = {
 
 --- The values that are settings rather than credentials: each comes from the
 --- first source that has it.
-_M.SETTINGS = { "base_url", "api" }
+_M.SETTINGS = { "base_url", "api", "rate_scope" }
 
 --- The environment variable naming a credentials file (for the CLI).
 _M.FILE_ENV = "GONG_CREDENTIALS_FILE"
@@ -35,9 +37,16 @@ _M.FILE_ENV = "GONG_CREDENTIALS_FILE"
 --- The values that are credentials, in the order messages name them.
 _M.FIELDS = { "access_key", "access_key_secret", "token" }
 
--- The names a credentials file may set, by name.
+-- The names a credentials file may set, by name, and as a message lists them.
 local FILE_NAMES = {}
 for field, name in pairs(_M.ENV) do FILE_NAMES[name] = field end
+local KNOWN_NAMES
+do
+  local list = {}
+  for _, field in ipairs(_M.FIELDS) do list[#list + 1] = _M.ENV[field] end
+  for _, field in ipairs(_M.SETTINGS) do list[#list + 1] = _M.ENV[field] end
+  KNOWN_NAMES = table.concat(list, ", ", 1, #list - 1) .. " or " .. list[#list]
+end
 
 ---@class gong.credentials.Source
 ---@field where string how messages name it: "the environment", "credentials file F"
@@ -55,12 +64,15 @@ for field, name in pairs(_M.ENV) do FILE_NAMES[name] = field end
 ---@return gong.credentials.Source
 function _M.from_options(opts, where, names)
   local given = names
+  local values = {}
   names = {}
-  for field in pairs(_M.ENV) do names[field] = given and given[field] or field end
+  for field in pairs(_M.ENV) do
+    names[field] = given and given[field] or field
+    values[field] = opts[field]
+  end
   return {
     where = where or "the options table", names = names,
-    values = { base_url = opts.base_url, api = opts.api, access_key = opts.access_key,
-               access_key_secret = opts.access_key_secret, token = opts.token },
+    values = values,
     phrase = function(field)
       return given and names[field] or "option '" .. field .. "'"
     end,
@@ -157,8 +169,7 @@ function _M.read_file(path)
       end
       local field = FILE_NAMES[name]
       if not field then
-        return nil, at .. "unknown name; expected " .. _M.ENV.access_key .. ", " .. _M.ENV.access_key_secret
-          .. ", " .. _M.ENV.token .. ", " .. _M.ENV.base_url .. " or " .. _M.ENV.api
+        return nil, at .. "unknown name; expected " .. KNOWN_NAMES
       end
       if values[field] then
         return nil, at .. name .. " is set twice"
@@ -208,6 +219,7 @@ end
 ---@class gong.credentials.Resolved
 ---@field base_url? string
 ---@field api? string
+---@field rate_scope? string
 ---@field access_key? string
 ---@field access_key_secret? string
 ---@field token? string

@@ -32,7 +32,9 @@ local error, ipairs, pairs, type = error, ipairs, pairs, type
 ---@field curl_code? integer libcurl's error code, for network errors
 ---@field folder_id? string the folder whose calls failed, in library()'s errors
 ---@field option? string the option a config error is about
----@field reason? string why a base_url was refused: invalid, credentials, query, fragment, plain_http, scheme
+---@field reason? string why a value was refused: base_url's invalid, credentials, query, fragment, plain_http,
+--- scheme; shared_state for rate_scope "host"'s directory or file
+---@field transient? boolean true when trying again may succeed (a 429 or 5xx, a dropped connection, a timeout)
 
 ---@class gong.Folder
 ---@field id string
@@ -73,6 +75,7 @@ local error, ipairs, pairs, type = error, ipairs, pairs, type
 ---@field backoff_base? number first backoff ceiling in seconds (0.5)
 ---@field backoff_max? number cap of one backoff wait (30)
 ---@field rate? number|false requests per second (3), false for no limit
+---@field rate_scope? '"client"'|'"host"' default $GONG_RATE_SCOPE or "client": whose window rate counts in
 ---@field max_response_bytes? integer (64 MiB)
 ---@field allow_http? boolean allow http:// to non-loopback hosts
 ---@field ca_file? string CA bundle for TLS verification
@@ -84,11 +87,13 @@ local error, ipairs, pairs, type = error, ipairs, pairs, type
 ---@field folders fun(self: gong.Client, params?: { workspaceId?: string }): gong.Folder[]|nil, string|gong.Error|nil
 ---@field calls fun(self: gong.Client, folderId: string): gong.Call[]|nil, string|gong.Error|nil
 ---@field calls_batch fun(self: gong.Client, ids: string[], opts?: table): (gong.Call[]|gong.Error)[]|nil, gong.Error?
----@field stats fun(self: gong.Client): { requests: integer } attempts made so far, every retry counted
+---@field stats fun(self: gong.Client): { requests: integer, rate_file?: string } attempts so far (retries too), the shared window's file
 ---@field workspaces fun(self: gong.Client): gong.Workspace[]|nil, string|gong.Error|nil
 ---@field call_details fun(self: gong.Client, callIds: string[], opts?: gong.CallsApiOptions): table<string,table>|nil, string[]|gong.Error
 ---@field transcripts fun(self: gong.Client, callIds: string[], opts?: gong.CallsApiOptions): table<string,table[]>|nil, string[]|gong.Error
 ---@field api string the API the client speaks: "contract" or "public" ("auto" resolved)
+---@field tenant string 16 hex digits naming the tenant (base URL and key id or token, hashed): whose rate window
+---@field retry_in fun(self: gong.Client, err: gong.Error, attempts: integer): number? the retry policy's wait, or nil
 ---@field close fun(self: gong.Client)
 -- luacheck: pop
 

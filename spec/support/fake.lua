@@ -95,6 +95,23 @@ function Server:requests()
   return strip_null(cjson.decode(control(self, "GET", "/__fake/requests")))
 end
 
+--- The most requests that arrived within any `window` seconds (1 by
+--- default), as the server saw them: what Gong's rate limit counts.
+---@param window? number
+---@return integer most, integer total
+function Server:most_in_window(window)
+  window = window or 1
+  local times = {}
+  for i, req in ipairs(self:requests()) do times[i] = req.time end
+  table.sort(times)
+  local most, first = 0, 1
+  for last = 1, #times do
+    while times[last] - times[first] >= window do first = first + 1 end
+    if last - first + 1 > most then most = last - first + 1 end
+  end
+  return most, #times
+end
+
 --- Forgets the recorded requests and any queued faults, and restores the
 --- default settings.
 function Server:reset()

@@ -64,7 +64,8 @@ end
 local function command(argv, env)
   local words = { "env", "-u", "GONG_BASE_URL", "-u", "GONG_ACCESS_KEY", "-u",
                   "GONG_ACCESS_KEY_SECRET", "-u", "GONG_TOKEN", "-u", "GONG_CREDENTIALS_FILE",
-                  "-u", "GONG_PROGRESS", "LUA_PATH=" .. M.lua_path, "LUA_CPATH=" .. M.lua_cpath,
+                  "-u", "GONG_PROGRESS", "-u", "GONG_API", "-u", "GONG_RATE_SCOPE",
+                  "LUA_PATH=" .. M.lua_path, "LUA_CPATH=" .. M.lua_cpath,
                   "XDG_CONFIG_HOME=/nonexistent/gong-spec-config" }
   -- make check-asan: children still run under the sanitizers, but LeakSanitizer's
   -- exit-time tracer is flaky in short-lived children (it crashes, not our code);

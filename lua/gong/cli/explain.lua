@@ -37,6 +37,11 @@ local FLAGS = { timeout = "--timeout" }
 function _M.bad_value(err, resolved)
   local option = err.kind == "config" and err.option
   if not option then return nil end
+  if err.reason == "shared_state" then
+    -- The state file of the rate limit runs share, not a value anyone gave.
+    return (err.message:gsub('^rate_scope "host": ', "")) .. " (or set " .. credentials.ENV.rate_scope
+      .. "=client: then each run keeps its own limit)"
+  end
   local origin = FLAGS[option] or resolved.origin[option]
   if not origin then return nil end
   local why = option == "base_url" and BASE_URL[err.reason]

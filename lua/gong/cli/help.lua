@@ -48,13 +48,17 @@ Credentials come from the environment:
   ]] .. ENV.access_key .. " and " .. ENV.access_key_secret .. [[   access key and secret (Basic)
   ]] .. ENV.token .. [[                                   OAuth bearer token
 or from a credentials file, which then replaces all three. The file has one
-NAME=VALUE per line with those names and optionally ]] .. ENV.base_url .. [[ and
-]] .. ENV.api .. [[ (an "export " in front is fine); blank lines and lines
-starting with # are ignored, and spaces and one pair of quotes around VALUE
-are dropped. It must be yours and private to you: a file
-of another user, or one that group or others may access, is refused (fix the
+NAME=VALUE per line with those names and optionally ]] .. ENV.base_url .. [[,
+]] .. ENV.api .. " and " .. ENV.rate_scope .. [[ (an "export " in front is fine);
+blank lines and lines starting with # are ignored, and spaces and one pair
+of quotes around VALUE are dropped. It must be yours and private to you: a
+file of another user, or one that group or others may access, is refused (fix the
 latter with chmod 600 FILE). A pipe works too and keeps secrets off the disk:
 --credentials <(pass show gong).
+
+Runs at once (two terminals, a cron job) share the tenant's ]] .. core.options.rate.default .. [[ requests per
+second through a state file under $XDG_RUNTIME_DIR/gong (else
+/tmp/gong-UID); ]] .. ENV.rate_scope .. [[=client gives each run a limit of its own.
 
 Exit status: 0 success, 1 failure, 2 usage error (a bad value in the
 environment or the credentials file too), 130 interrupted (Ctrl-C stops at

@@ -78,6 +78,9 @@ local function credentials_file(m, opts)
   if path and m.core.stat(path) then return path end
 end
 
+-- gong-library's rate scope unless GONG_RATE_SCOPE (or the credentials file) says otherwise.
+local RATE_SCOPE = "host"
+
 -- The gong.new options for a run: base URL and credentials as gong.credentials
 -- resolves them from the command line, a credentials file and the
 -- environment, plus the timeout. Returns the options and the resolution, or
@@ -105,6 +108,8 @@ local function client_options(m, ctx, opts)
   return {
     base_url = resolved.base_url, api = resolved.api, timeout = opts.timeout, user_agent = PROGRAM .. "/" .. version,
     access_key = resolved.access_key, access_key_secret = resolved.access_key_secret, token = resolved.token,
+    -- Runs at once (two terminals, a cron job) share the tenant's limit.
+    rate_scope = resolved.rate_scope or RATE_SCOPE,
   }, resolved
 end
 
