@@ -70,6 +70,13 @@ local SPEC_LOCATIONS = [[
       }
     }
 
+    location = /spec/page {
+      content_by_lua_block {
+        local calls, err = require("gong.resty").new():calls(ngx.var.arg_folder)
+        ngx.say(ngx.worker.pid(), " ", calls and #calls or tostring(err))
+      }
+    }
+
     location = /spec/header-filter {
       content_by_lua_block { ngx.say("body") }
       header_filter_by_lua_block {
@@ -137,8 +144,12 @@ function Nginx:error_log()
 end
 
 --- Starts nginx on a free loopback port with `env` as its only GONG_*
---- variables and waits until it accepts connections.
-local function start_nginx(env)
+--- variables and waits until it accepts connections. `opts.workers` (1 by
+--- default: one process, no master) starts a master and that many workers,
+--- `opts.reuseport` has the kernel spread connections over them, and
+--- `opts.no_dict` leaves the shared dict of the rate window out.
+local function start_nginx(env, opts)
+  opts = opts or {}
   local problem = missing_prerequisites()
   if problem then error(problem, 2) end
   local prefix = capture("mktemp -d /tmp/gong-resty-XXXXXX"):gsub("\n$", "")
@@ -147,12 +158,16 @@ local function start_nginx(env)
              " " .. shell_quote(prefix .. "/conf"))
   local port = free_port()
   local conf = render(read_file(TEMPLATE), {
-    WORKERS = "1",
+    WORKERS = tostring(opts.workers or 1),
     LUA_DIR = ROOT .. "/lua",
     LIB_DIR = ROOT .. "/build/luajit",
-    LISTEN = "127.0.0.1:" .. port,
+    LISTEN = "127.0.0.1:" .. port .. (opts.reuseport and " reuseport" or ""),
   })
   local n
+  if opts.no_dict then
+    conf, n = conf:gsub("\n  lua_shared_dict gong 1m;\n", "\n")
+    assert(n == 1, "the template has no lua_shared_dict gong to leave out")
+  end
   conf, n = conf:gsub("\n(    location = /ping {)",
                       function(ping) return "\n" .. SPEC_LOCATIONS:gsub("@ROOT@", ROOT) .. ping end)
   assert(n == 1, "the template has no /ping location to add the spec's locations next to")
@@ -162,7 +177,7 @@ local function start_nginx(env)
                   "-u", "GONG_TOKEN" }
   for k, v in pairs(env) do words[#words + 1] = k .. "=" .. v end
   for _, w in ipairs { NGINX, "-p", prefix .. "/", "-c", "conf/nginx.conf", "-e", "logs/error.log",
-                       "-g", "daemon off; master_process off;" } do
+                       "-g", opts.workers and "daemon off;" or "daemon off; master_process off;" } do
     words[#words + 1] = w
   end
   for i, w in ipairs(words) do words[i] = shell_quote(w) end
@@ -304,6 +319,27 @@ describe("gong.resty", function()
       assert.are.equal(1, #srv:requests())
     end)
 
+    it("retries in the worker, each attempt taking its slot, as the client's retry policy says", function()
+      local path = "/spec/page?folder=" .. lib.folders[1].id
+      srv:faults({ { status = 503, times = 2 } })
+      local status, _, body = get(nginx.port, path)
+      assert.are.equal(200, status)
+      assert.matches("^%d+ " .. #lib.calls[lib.folders[1].id] .. "\n$", body)
+      assert.are.equal(3, #srv:requests())
+      srv:reset()
+      srv:faults({ { status = 429, headers = { ["Retry-After"] = "1" } } })
+      status = get(nginx.port, path)
+      assert.are.equal(200, status)
+      local first, second = srv:requests()[1].time, srv:requests()[2].time
+      assert.is_true(second - first >= 1, "Retry-After: 1 was kept")
+      srv:reset()
+      srv:faults({ { status = 400 } })
+      _, _, body = get(nginx.port, path)
+      assert.matches("gong: HTTP 400 on GET /library/folders/.+ %(request %x+%)\n$", body)
+      assert.is_nil(body:find("attempts", 1, true), "a 400 is not retried")
+      assert.are.equal(1, #srv:requests())
+    end)
+
     it("GET /gong/calls answers a folder's calls as JSON, even for an id needing escapes", function()
       local id = lib.special_id
       local status, body = get_json(nginx.port, "/gong/calls?folder=" .. percent_encode(id))
@@ -403,7 +439,9 @@ describe("gong.resty", function()
         assert.are.equal(checks.calls.count, batch.first)
         assert.is_true(batch.missing.is_error)
         assert.are.equal(404, batch.missing.status)
-        assert.are.same({ 1, 2, 3 }, batch.order, "on_result runs in the order of the ids")
+        table.sort(batch.order)
+        assert.are.same({ 1, 2, 3 }, batch.order, "on_result runs once per id, as each completes")
+        assert.are.same({ 1, 2, 3 }, checks.thread_batch_order, "on a thread's batch, in the order of the ids")
         assert.are.same({ "string", "string" }, batch.request_ids)
         assert.are.same({ true }, { batch.failures[1].is_error })
         assert.are.equal(1, checks.batch_stopped, "on_result returning false stops the calls to it")
@@ -498,6 +536,78 @@ describe("gong.resty", function()
       local status, headers = get(nginx.port, "/spec/header-filter")
       assert.are.equal(200, status)
       assert.matches("^false config folders: gong.resty: .*header_filter_by_lua", headers["x-outcome"])
+    end)
+  end)
+
+  describe("in nginx with 4 workers, all on one tenant", function()
+    local srv, lib
+
+    setup(function()
+      srv = fake.start()
+      lib = fake.library()
+    end)
+
+    teardown(function()
+      if srv then srv:stop() end
+    end)
+
+    -- 12 pages at once, each making a Gong request, then /ping among them:
+    -- the pages' answers, the workers that served them, how long /ping took,
+    -- and the most Gong requests that arrived within one second, of how many.
+    local function twelve_pages(nginx)
+      srv:reset()
+      local path = "/spec/page?folder=" .. lib.folders[1].id
+      local sockets, answers, workers = {}, {}, {}
+      for i = 1, 12 do sockets[i] = send(nginx.port, path) end
+      socket.sleep(0.2)
+      local started = socket.gettime()
+      local status = get(nginx.port, "/ping")
+      local ping = socket.gettime() - started
+      assert.are.equal(200, status)
+      for i, c in ipairs(sockets) do
+        local code, _, body = receive(c)
+        local pid, calls = body:match("^(%d+) (.-)\n$")
+        answers[i] = code .. " " .. tostring(calls)
+        workers[pid or "?"] = true
+      end
+      local served = 0
+      for _ in pairs(workers) do served = served + 1 end
+      return answers, served, ping, srv:most_in_window()
+    end
+
+    local function all_answered(answers)
+      local want = {}
+      for i = 1, 12 do want[i] = "200 " .. #lib.calls[lib.folders[1].id] end
+      assert.are.same(want, answers)
+    end
+
+    -- reuseport: the kernel spreads the connections over the workers.
+    local function start(extra)
+      local nginx = start_nginx({ GONG_BASE_URL = srv.url, GONG_TOKEN = creds.token }, extra)
+      return nginx
+    end
+
+    it("lets no more than 3 Gong requests a second arrive from all of them, and answers every page", function()
+      local nginx = start({ workers = 4, reuseport = true })
+      finally(function() nginx:stop() end)
+      local answers, served, ping, most, total = twelve_pages(nginx)
+      all_answered(answers)
+      assert.is_true(served >= 2, "the pages were served by " .. served .. " worker(s)")
+      assert.are.equal(12, total)
+      assert.are.equal(3, most, "requests arriving within one second, from " .. served .. " workers")
+      assert.is_true(ping < 0.5, "/ping waited " .. ping .. " s while the pages waited for their slots")
+      assert.is_nil(nginx:error_log():find("no lua_shared_dict", 1, true))
+    end)
+
+    it("without the dict lets each worker count alone, and says how to share once per worker", function()
+      local nginx = start({ workers = 4, reuseport = true, no_dict = true })
+      finally(function() nginx:stop() end)
+      local answers, served, _, most = twelve_pages(nginx)
+      all_answered(answers)
+      assert.is_true(most > 3, "without the dict " .. most .. " arrived within a second")
+      local _, warnings = nginx:error_log():gsub("gong.resty: no lua_shared_dict gong: each nginx worker limits "
+        .. "only its own requests to Gong; add `lua_shared_dict gong 1m;`", "")
+      assert.is_true(warnings >= 1 and warnings <= served, warnings .. " warnings from " .. served .. " workers")
     end)
   end)
 

@@ -17,15 +17,22 @@
 -- and calls_batch() included. Works wherever
 -- `ngx.run_worker_thread` does: rewrite_by_lua*, access_by_lua*,
 -- content_by_lua*, ngx.timer, and the yieldable ssl_* phases.
+--
+-- Gong's rate limit is per tenant. With `lua_shared_dict gong 1m;` every
+-- client of the nginx shares one window per tenant: each attempt waits for
+-- its slot here, with ngx.sleep, before a thread runs it, and retries are
+-- decided here too, each taking its slot the same way. Without the dict, each
+-- worker (each thread VM, even) limits only its own requests.
 -- See doc/openresty.md for the nginx directives.
 
 local gong = require "gong"
+local core = require "gong.core"
 local methods = require "gong.client"
 local tree = require "gong.tree"
 local wire = require "gong.wire"
 
-local error, ipairs, pairs, pcall, setmetatable, tostring, type =
-      error, ipairs, pairs, pcall, setmetatable, tostring, type
+local error, ipairs, math_min, pairs, pcall, setmetatable, tostring, type =
+      error, ipairs, math.min, pairs, pcall, setmetatable, tostring, type
 local format, concat, sort = string.format, table.concat, table.sort
 
 -- luacheck: read globals ngx.run_worker_thread (newer than luacheck's ngx_lua std)
@@ -44,10 +51,13 @@ local _M = {
   is_error = gong.is_error,
   --- The `thread_pool` used when the options name none.
   DEFAULT_THREAD_POOL = "gong",
+  --- The `lua_shared_dict` that holds the shared rate windows when the options name none.
+  DEFAULT_SHARED_DICT = "gong",
 }
 
 ---@class gong.resty.Options: gong.Options
 ---@field thread_pool? string name of the nginx `thread_pool` to run on (default "gong")
+---@field shared_dict? string|false the `lua_shared_dict` of the shared rate window (default "gong"); false: none
 
 ---@class gong.resty.Client
 ---@field private _pool string
@@ -55,6 +65,7 @@ local _M = {
 ---@field private _key string
 ---@field private _desc string
 ---@field private _closed boolean
+---@field private _shared? table the shared window: {dict, name, key, lock, rate, policy}
 ---@field api string the API the client speaks: "contract" or "public"
 local Client = {}
 local client_mt = {
@@ -99,17 +110,45 @@ local MAX_VALIDATED = 256
 
 -- Validates `opts` exactly as gong.new does (same errors, raised at the
 -- caller's caller), once per option set. Creating a core client does no I/O.
+-- The closed client is kept: its retry policy (client:retry_in) decides the
+-- retries of a shared window's attempts, and its tenant names the window.
 local function validate(key, opts)
   local seen = validated[key]
-  if seen then return seen.desc, seen.api end
+  if seen then return seen end
   local ok, client = pcall(gong.new, opts)
   if not ok then error(client, 3) end
-  seen = { desc = tostring(client), api = client.api }
+  seen = { desc = tostring(client), api = client.api, policy = client }
   client:close()
   if validated_count >= MAX_VALIDATED then validated, validated_count = {}, 0 end
   validated[key] = seen
   validated_count = validated_count + 1
-  return seen.desc, seen.api
+  return seen
+end
+
+-- Whether this worker said yet that it has no shared dict for the window.
+local warned_no_dict = false
+
+-- The shared window of a client with options `copy` (validated as `seen`),
+-- or nil: none when `name` is false, or when the default dict is missing
+-- (said once per worker in the error log). A dict named but missing raises.
+local function shared_window(name, explicit, copy, seen)
+  if name == false or copy.rate == false then return nil end
+  local dict = ngx.shared and ngx.shared[name]
+  if not dict then
+    if explicit then
+      error(gong.error("config", ("option 'shared_dict': no lua_shared_dict %s in the nginx configuration")
+        :format(name)), 3)
+    end
+    if not warned_no_dict then
+      warned_no_dict = true
+      ngx.log(ngx.WARN, "gong.resty: no lua_shared_dict ", name, ": each nginx worker limits only its own ",
+              "requests to Gong; add `lua_shared_dict ", name, " 1m;` to the http block to share the limit")
+    end
+    return nil
+  end
+  local tenant = seen.policy.tenant
+  return { dict = dict, name = name, key = "rate:" .. tenant, lock = "lock:" .. tenant,
+           rate = copy.rate or core.options.rate.default, policy = seen.policy }
 end
 
 --- Creates a client whose requests run on the nginx thread pool
@@ -132,7 +171,7 @@ function _M.new(opts)
     error(gong.error("config", "gong.resty needs nginx with lua-nginx-module >= 0.10.20 " ..
       "built with threads (ngx.run_worker_thread); use gong outside nginx"), 2)
   end
-  local copy, pool = {}, _M.DEFAULT_THREAD_POOL
+  local copy, pool, dict_name, dict_named = {}, _M.DEFAULT_THREAD_POOL, _M.DEFAULT_SHARED_DICT, false
   for k, v in pairs(opts or {}) do
     if k == "thread_pool" then
       if type(v) ~= "string" or v == "" then
@@ -140,6 +179,12 @@ function _M.new(opts)
           type(v) .. ")"), 2)
       end
       pool = v
+    elseif k == "shared_dict" then
+      if v ~= false and (type(v) ~= "string" or v == "") then
+        error(gong.error("config", "option 'shared_dict' must be a non-empty string or false (got " ..
+          type(v) .. ")"), 2)
+      end
+      dict_name, dict_named = v, v ~= false
     elseif type(v) == "table" then
       -- The one table option is `headers`: copy it so later changes by the
       -- caller cannot make the options differ from their key.
@@ -151,9 +196,17 @@ function _M.new(opts)
     end
   end
   local key = concat(serialize(copy, {}))
-  local desc, api = validate(key, copy)
-  return setmetatable({ _pool = pool, _opts = copy, _key = key, _desc = desc, _closed = false, api = api },
-                      client_mt)
+  local seen = validate(key, copy)
+  local shared = shared_window(dict_name, dict_named, copy, seen)
+  if shared then
+    -- The thread makes one attempt; the window and the retries are this side's.
+    local attempt = {}
+    for k, v in pairs(copy) do attempt[k] = v end
+    attempt.rate, attempt.max_retries = false, 0
+    copy, key = attempt, concat(serialize(attempt, {}))
+  end
+  return setmetatable({ _pool = pool, _opts = copy, _key = key, _desc = seen.desc, _closed = false,
+                        _shared = shared, api = seen.api }, client_mt)
 end
 
 -- Runs `method` of gong.resty_worker on the pool and returns what the
@@ -183,13 +236,69 @@ local function run(self, method, ...)
   return x, y
 end
 
+-- Takes a start in the shared window, waiting here (ngx.sleep) until one is
+-- free: true, or nil and a config error when the dict cannot hold the window.
+-- The lock is an entry of its own, added atomically and expiring after 1 s,
+-- so a worker that dies holding it cannot stop the others for longer.
+local function take(shared)
+  local dict = shared.dict
+  while true do
+    local locked, why = dict:add(shared.lock, true, 1)
+    if locked then
+      ngx.update_time()
+      local delay, state = core.rate_window(dict:get(shared.key), ngx.now(), shared.rate)
+      local stored, store_err = true, nil
+      if delay == 0 then stored, store_err = dict:set(shared.key, state, 120) end
+      dict:delete(shared.lock)
+      if delay == nil then
+        -- Not ours, or damaged: start the window afresh rather than stop every request.
+        dict:delete(shared.key)
+      elseif not stored then
+        return nil, gong.error("config", ("lua_shared_dict %s cannot hold the rate window: %s")
+          :format(shared.name, tostring(store_err)))
+      elseif delay == 0 then
+        return true
+      else
+        ngx.sleep(delay)
+      end
+    elseif why == "exists" then
+      ngx.sleep(0.001)
+    else
+      return nil, gong.error("config", ("lua_shared_dict %s: %s"):format(shared.name, tostring(why)))
+    end
+  end
+end
+
+-- `method` of gong.resty_worker as one request: without a shared window, as
+-- run does (the thread's client limits and retries); with one, each attempt
+-- takes its slot here and the client's retry policy decides, here, whether
+-- and when another follows.
+local function request(self, method, ...)
+  local shared = self._shared
+  if not shared or self._closed then return run(self, method, ...) end
+  local attempts = 0
+  while true do
+    local ok, err = take(shared)
+    if not ok then return nil, err end
+    attempts = attempts + 1
+    local x, y = run(self, method, ...)
+    if x ~= nil or not gong.is_error(y) then return x, y end
+    local wait = y.kind ~= "closed" and y.kind ~= "config" and shared.policy:retry_in(y, attempts)
+    if not wait then
+      y.attempts = attempts
+      return nil, y
+    end
+    ngx.sleep(wait)
+  end
+end
+
 --- Lists the library folders: `folders, requestId` or `nil, err`, as `gong`'s
 --- client:folders, without blocking nginx.
 ---@param params? { workspaceId?: string }
 ---@return gong.Folder[]|nil folders
 ---@return string|gong.Error|nil requestId_or_err
 function Client:folders(params)
-  return run(self, "folders", params)
+  return request(self, "folders", params)
 end
 
 --- Lists the calls in a folder: `calls, requestId` or `nil, err`.
@@ -197,7 +306,7 @@ end
 ---@return gong.Call[]|nil calls
 ---@return string|gong.Error|nil requestId_or_err
 function Client:calls(folderId)
-  return run(self, "calls", folderId)
+  return request(self, "calls", folderId)
 end
 
 -- `opts` as it can cross to a worker thread: without the callback `name`
@@ -211,24 +320,60 @@ local function crossing(opts, name)
   return sent
 end
 
---- The calls of many folders, as `gong`'s client:calls_batch, the whole batch
---- on one worker thread. `on_result` cannot cross to the thread, so it runs
---- here once the batch is back, in the order of `ids`; returning false stops
---- the calls to it, not the requests, which are all made by then.
+-- Runs `one(i)` for i = 1..n on up to `concurrency` light threads of this
+-- request (ngx.thread): each takes the next i until there is none or `stop()`
+-- says so. An error raised by `one` is raised again once all have ended.
+local function each_at_once(n, concurrency, one, stop)
+  local next_i, failure = 1, nil
+  local function worker()
+    while next_i <= n and not failure and not stop() do
+      local i = next_i
+      next_i = next_i + 1
+      local ok, err = pcall(one, i)
+      if not ok then failure = failure or { err } end
+    end
+  end
+  local threads = {}
+  for k = 1, math_min(concurrency, n) do threads[k] = ngx.thread.spawn(worker) end
+  for _, t in ipairs(threads) do ngx.thread.wait(t) end
+  if failure then error(failure[1], 0) end
+end
+
+--- The calls of many folders, as `gong`'s client:calls_batch. With a shared
+--- rate window, each folder is a request of its own (its attempts taking
+--- their slots), `concurrency` at a time, and `on_result` runs as each
+--- completes; returning false stops starting new ones. Without one the whole
+--- batch runs on one worker thread, and `on_result`, which cannot cross to
+--- the thread, runs here once it is back, in the order of `ids`.
 ---@param ids string[]
 ---@param opts? { concurrency?: integer, on_result?: fun(i: integer, calls: gong.Call[]?, rid_or_err: any): boolean? }
 ---@return (gong.Call[]|gong.Error)[]|nil results
 ---@return gong.Error|nil err
 function Client:calls_batch(ids, opts)
   local on_result = opts and opts.on_result
-  local results, request_ids = run(self, "calls_batch", ids, crossing(opts, "on_result"))
-  if results == nil or type(on_result) ~= "function" then return results, request_ids end
-  for i = 1, #ids do
-    local r = results[i]
-    local go_on
-    if gong.is_error(r) then go_on = on_result(i, nil, r) else go_on = on_result(i, r, request_ids[i]) end
-    if go_on == false then break end
+  if not self._shared or self._closed then
+    local results, request_ids = run(self, "calls_batch", ids, crossing(opts, "on_result"))
+    if results == nil or type(on_result) ~= "function" then return results, request_ids end
+    for i = 1, #ids do
+      local r = results[i]
+      local go_on
+      if gong.is_error(r) then go_on = on_result(i, nil, r) else go_on = on_result(i, r, request_ids[i]) end
+      if go_on == false then break end
+    end
+    return results
   end
+  -- What the core would refuse, refused as it would, before any request.
+  local concurrency = core.check_batch_options(opts, "calls_batch", ids)
+  local results, stopped = {}, false
+  each_at_once(#ids, concurrency, function(i)
+    local list, x = request(self, "calls", ids[i])
+    results[i] = list or x
+    if on_result and not stopped then
+      local go_on
+      if list then go_on = on_result(i, list, x) else go_on = on_result(i, nil, x) end
+      if go_on == false then stopped = true end
+    end
+  end, function() return stopped end)
   return results
 end
 
@@ -236,28 +381,73 @@ end
 ---@return gong.Workspace[]|nil workspaces
 ---@return string|gong.Error|nil requestId_or_err
 function Client:workspaces()
-  return run(self, "workspaces")
+  return request(self, "workspaces")
 end
 
--- A Calls API request on a worker thread: `opts` without on_progress (a
--- function cannot cross), which is told once, when everything is back.
+-- The distinct ids of `ids`, in order.
+local function distinct(ids)
+  local seen, list = {}, {}
+  for _, id in ipairs(ids) do
+    if not seen[id] then
+      seen[id] = true
+      list[#list + 1] = id
+    end
+  end
+  return list
+end
+
+-- A Calls API method. Without a shared window: one worker thread runs it
+-- whole, `opts` without on_progress (a function cannot cross), which is told
+-- once, when everything is back. With one: each batch of `batch_size` ids is
+-- a request of its own (its attempts taking their slots), `concurrency` at a
+-- time, on_progress told as each is back; a batch's further pages, which Gong
+-- sends past 100 records only, take their slots once it is back.
 local function calls_api(self, method, ids, opts)
   local on_progress = opts and opts.on_progress
-  local found, ids_or_err = run(self, method, ids, crossing(opts, "on_progress"))
-  if found and type(on_progress) == "function" then
-    -- As the core counts: the distinct ids asked for, all answered.
-    local seen, n = {}, 0
-    for _, id in ipairs(ids) do
-      if not seen[id] then seen[id], n = true, n + 1 end
+  if not self._shared or self._closed then
+    local found, ids_or_err = run(self, method, ids, crossing(opts, "on_progress"))
+    if found and type(on_progress) == "function" then
+      -- As the core counts: the distinct ids asked for, all answered.
+      local n = #distinct(ids)
+      on_progress(n, n)
     end
-    on_progress(n, n)
+    return found, ids_or_err
   end
-  return found, ids_or_err
+  local sent = crossing(opts, "on_progress")
+  local checked = core.check_calls_api_options(ids, sent, method)
+  local list = distinct(ids)
+  local size = checked.batch_size
+  local batches = {}
+  for first = 1, #list, size do
+    local batch = {}
+    for k = first, math_min(first + size - 1, #list) do batch[#batch + 1] = list[k] end
+    batches[#batches + 1] = batch
+  end
+  local one = {}
+  for k, v in pairs(sent or {}) do one[k] = v end
+  one.concurrency = 1
+  local found, request_ids, failure, done = {}, {}, nil, 0
+  each_at_once(#batches, checked.concurrency, function(b)
+    local records, rids = request(self, method, batches[b], one)
+    if not records then
+      failure = failure or rids
+      return
+    end
+    for id, record in pairs(records) do found[id] = record end
+    for i, rid in ipairs(rids) do
+      request_ids[#request_ids + 1] = rid
+      if i > 1 then take(self._shared) end
+    end
+    done = done + #batches[b]
+    if on_progress then on_progress(done, #list) end
+  end, function() return failure ~= nil end)
+  if failure then return nil, failure end
+  return found, request_ids
 end
 
 --- The details of calls (POST /calls/extensive), as `gong`'s client:call_details.
 ---@param ids string[]
----@param opts? gong.CallsApiOptions on_progress is told once, at the end
+---@param opts? gong.CallsApiOptions on_progress: as each batch is back (once, at the end, without a shared window)
 ---@return table<string,table>|nil details
 ---@return string[]|gong.Error request_ids_or_err
 function Client:call_details(ids, opts)
@@ -266,7 +456,7 @@ end
 
 --- The transcripts of calls (POST /calls/transcript), as `gong`'s client:transcripts.
 ---@param ids string[]
----@param opts? gong.CallsApiOptions on_progress is told once, at the end
+---@param opts? gong.CallsApiOptions on_progress: as each batch is back (once, at the end, without a shared window)
 ---@return table<string,table[]>|nil transcripts
 ---@return string[]|gong.Error request_ids_or_err
 function Client:transcripts(ids, opts)

@@ -74,6 +74,11 @@ local results = client:calls_batch({ id, "missing", id }, { concurrency = 2, on_
 end })
 out.batch = { count = #results, first = #results[1], missing = seen(results[2]), order = order,
               request_ids = request_ids, failures = failures }
+local thread_order = {}
+unlimited:calls_batch({ id, "missing", id }, { concurrency = 2, on_result = function(i)
+  thread_order[#thread_order + 1] = i
+end })
+out.thread_batch_order = thread_order
 local calls_seen = 0
 client:calls_batch({ id, id, id }, { on_result = function() calls_seen = calls_seen + 1 return false end })
 out.batch_stopped = calls_seen
