@@ -46,8 +46,9 @@ end
 --- The record of one API request as /__fake/requests reports it.
 ---@param req table parsed request
 ---@param fault table|nil the fault applied to it
+---@param connection integer the connection it came on: 1 for the first one the server accepted, and so on
 ---@return table
-function _M.record(req, fault)
+function _M.record(req, fault, connection)
   local headers = json.object {}
   for name, value in pairs(req.headers) do headers[name] = value end
   return {
@@ -59,6 +60,7 @@ function _M.record(req, fault)
     body = req.body or "",
     time = req.time or gettime(),
     fault = fault and fault.name or json.null,
+    connection = connection,
   }
 end
 

@@ -134,7 +134,7 @@ local function serve(app, conn)
       keep = control.handle(app, conn, req)
     else
       local fault = app.faults:take(api_mod.unescape(req.path) or req.path)
-      app.records:push(control.record(req, fault))
+      app.records:push(control.record(req, fault, conn.serial))
       if fault then
         keep = faults.deliver(fault, { conn = conn, req = req, loop = app.loop, api = app.api })
       else
@@ -157,7 +157,9 @@ local function accept_loop(app, listener)
         client:close()
       else
         app.connections = app.connections + 1
+        app.accepted = (app.accepted or 0) + 1
         local conn = http.connection(client, loop)
+        conn.serial = app.accepted
         loop:spawn(function()
           local ok, err = xpcall(serve, debug.traceback, app, conn)
           if not ok then app.log_error("connection failed: " .. tostring(err)) end
