@@ -40,11 +40,11 @@ SANITIZE ?=
 DEB_LUAS  := lua5.4 liblua5.4-dev lua5.3 liblua5.3-dev lua5.2 liblua5.2-dev lua5.1 liblua5.1-0-dev \
              luajit2 libluajit2-5.1-dev
 DEB_BUILD := gcc make pkg-config libcurl4-openssl-dev $(LUA_DEB)
-DEB_TEST  := gcc make pkg-config libcurl4-openssl-dev $(DEB_LUAS) lua-cjson lua-busted lua-socket \
+DEB_TEST  := gcc make pkg-config libcurl4-openssl-dev $(DEB_LUAS) lua-cjson lua-busted lua-socket lua-luv \
              neovim nginx-light libnginx-mod-http-lua tmux lua-ldoc lua-discount
 DEB_LINT  := lua-check cppcheck clang-tidy
 DEB_DOCS  := lua-ldoc lua-discount
-DEB_BENCH := gcc pkg-config libcurl4-openssl-dev liblua5.4-dev lua5.4 lua-cjson lua-socket nginx-light curl \
+DEB_BENCH := gcc pkg-config libcurl4-openssl-dev liblua5.4-dev lua5.4 lua-cjson lua-socket lua-luv nginx-light curl \
              python3-requests valgrind
 
 LUA_ENV  = LUA_PATH="lua/?.lua;lua/?/init.lua;./?.lua;;" LUA_CPATH="$(BUILD)/?.so;;"
@@ -127,7 +127,7 @@ lint:
 docs:
 	@tools/deps.sh $(DEB_DOCS)
 	@rm -rf doc/api build/ldoc && mkdir -p build/ldoc/gong
-	for f in init client credentials tree transcript nvim resty; do \
+	for f in init client credentials tree transcript loop nvim resty; do \
 	  name=gong.$$f; [ $$f = init ] && name=gong; \
 	  lua5.4 tools/ldoc-prep.lua lua/gong/$$f.lua build/ldoc/gong/$$f.lua $$name || exit 1; \
 	done
@@ -137,7 +137,7 @@ docs:
 ASAN_SPECS := spec/core_spec.lua spec/gong_spec.lua spec/reliability_spec.lua spec/library_spec.lua \
               spec/tree_spec.lua spec/credentials_spec.lua spec/wire_spec.lua spec/output_spec.lua \
               spec/cli_args_spec.lua spec/cli_spec.lua spec/calls_api_spec.lua spec/transcript_spec.lua \
-              spec/rate_scope_spec.lua
+              spec/rate_scope_spec.lua spec/loop_spec.lua
 check-asan: deps-test
 	@$(MAKE) --no-print-directory build BUILD=build/asan-$(LUA) CC=gcc CFLAGS="-O1 -g -fno-omit-frame-pointer" \
 	  SANITIZE="-fsanitize=address,undefined -fno-sanitize-recover=all"

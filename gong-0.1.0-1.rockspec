@@ -48,6 +48,7 @@ build = {
     ["gong.cli.atomic_file"] = "lua/gong/cli/atomic_file.lua",
     ["gong.cli.commands"] = "lua/gong/cli/commands.lua",
     ["gong.cli.explain"] = "lua/gong/cli/explain.lua",
+    ["gong.loop"] = "lua/gong/loop.lua",
     ["gong.nvim"] = "lua/gong/nvim.lua",
     ["gong.resty"] = "lua/gong/resty.lua",
     ["gong.resty_worker"] = "lua/gong/resty_worker.lua",

@@ -35,9 +35,9 @@ describe("README.md's Lua examples", function()
     return { GONG_BASE_URL = srv.url, GONG_TOKEN = fake.credentials.token }
   end
 
-  it("are three, and each runs without an error against a tenant", function()
+  it("are four, and each runs without an error against a tenant", function()
     local list = examples()
-    assert.are.equal(3, #list)
+    assert.are.equal(4, #list)
     for i, code in ipairs(list) do
       local out, err, status = run(code, good_env())
       assert.are.equal(0, status, ("example %d: %s"):format(i, err))
@@ -55,5 +55,15 @@ describe("README.md's Lua examples", function()
     out, err, status = run(errors, { GONG_BASE_URL = "http://127.0.0.1:1", GONG_TOKEN = "t" })
     assert.are.equal(0, status, err)
     assert.matches("\nnetwork\tnil\tnil\tnil\thttp://127%.0%.0%.1:1/library/folders\t5\n$", out)
+  end)
+
+  it("the event loop example prints what the blocking client answers", function()
+    local out, err, status = run(examples()[4], good_env())
+    assert.are.equal(0, status, err)
+    local client = require("gong").new({ base_url = srv.url, token = fake.credentials.token, rate = false })
+    local folders = assert(client:folders())
+    local calls = assert(client:calls(folders[1].id))
+    client:close()
+    assert.are.equal(("%d folders\n%d calls in the first\n"):format(#folders, #calls), out)
   end)
 end)

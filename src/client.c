@@ -322,41 +322,49 @@ static const char *client_check_id(lua_State *L, int arg, const char *what, size
 }
 
 /*
+ * Checks folders' params at `params` (nil is fine), raising what is wrong in
+ * folders' name, and pushes the URL to ask; returns its endpoint, or NULL
+ * (nothing pushed) for a closed client. The stack is set to `params` first.
+ */
+static const endpoint *client_folders_url(lua_State *L, gong_client *c, int params) {
+  const char *ws = NULL;
+  size_t wslen = 0;
+  const endpoint *ep;
+  if (!lua_isnoneornil(L, params)) {
+    if (lua_type(L, params) != LUA_TTABLE)
+      error_raise(L, "argument", "folders: params must be a table (got %s)", luaL_typename(L, params));
+    lua_pushnil(L);
+    while (lua_next(L, params)) {
+      lua_pop(L, 1);
+      if (lua_type(L, -1) != LUA_TSTRING || strcmp(lua_tostring(L, -1), "workspaceId") != 0)
+        error_raise(L, "argument", "folders: unknown parameter '%s' (known: workspaceId)",
+                    lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : luaL_typename(L, -1));
+    }
+    lua_getfield(L, params, "workspaceId");
+    if (!lua_isnil(L, -1)) {
+      if (lua_type(L, -1) != LUA_TSTRING || lua_rawlen(L, -1) == 0)
+        error_raise(L, "argument", "folders: params.workspaceId must be a non-empty string (got %s)",
+                    luaL_typename(L, -1));
+      ws = lua_tolstring(L, -1, &wslen);
+    }
+    lua_pop(L, 1); /* params still holds the string */
+  }
+  lua_settop(L, params);
+  if (c->closed) return NULL;
+  ep = &c->endpoints[ws != NULL ? EP_WORKSPACE_FOLDERS : EP_FOLDERS];
+  client_push_url(L, c, ep, ws, wslen);
+  return ep;
+}
+
+/*
  * client:folders([params]) -> folders, requestId | nil, err
  * params.workspaceId (string) filters by workspace.
  */
 static int client_folders(lua_State *L) {
   gong_client *c = client_check(L);
-  const char *ws = NULL;
-  size_t wslen = 0;
-  if (!lua_isnoneornil(L, 2)) {
-    if (lua_type(L, 2) != LUA_TTABLE)
-      return error_raise(L, "argument", "folders: params must be a table (got %s)",
-                         luaL_typename(L, 2));
-    lua_pushnil(L);
-    while (lua_next(L, 2)) {
-      lua_pop(L, 1);
-      if (lua_type(L, -1) != LUA_TSTRING || strcmp(lua_tostring(L, -1), "workspaceId") != 0)
-        return error_raise(L, "argument", "folders: unknown parameter '%s' (known: workspaceId)",
-                           lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1)
-                                                          : luaL_typename(L, -1));
-    }
-    lua_getfield(L, 2, "workspaceId");
-    if (!lua_isnil(L, -1)) {
-      if (lua_type(L, -1) != LUA_TSTRING || lua_rawlen(L, -1) == 0)
-        return error_raise(L, "argument",
-                           "folders: params.workspaceId must be a non-empty string (got %s)",
-                           luaL_typename(L, -1));
-      ws = lua_tolstring(L, -1, &wslen);
-    }
-  }
-  lua_settop(L, 3);
-  if (c->closed) return client_closed_error(L, "folders");
-  {
-    const endpoint *ep = &c->endpoints[ws != NULL ? EP_WORKSPACE_FOLDERS : EP_FOLDERS];
-    client_push_url(L, c, ep, ws, wslen);
-    return client_request(L, c, ep, 4);
-  }
+  const endpoint *ep = client_folders_url(L, c, 2); /* 3 */
+  if (ep == NULL) return client_closed_error(L, "folders");
+  return client_request(L, c, ep, 3);
 }
 
 /*
@@ -660,6 +668,53 @@ static int client_calls_api_progress(lua_State *L) {
 }
 
 /*
+ * Pushes the body of a Calls API request for `count` ids of the list at
+ * `ids` from `first` on, with the content selector at `selector` (0: none).
+ */
+static void client_calls_api_body(lua_State *L, int ids, int first, int count, int selector) {
+  int i;
+  lua_createtable(L, 0, 3);
+  lua_createtable(L, 0, 1);
+  lua_createtable(L, count, 0);
+  for (i = 1; i <= count; i++) {
+    lua_rawgeti(L, ids, first + i - 1);
+    lua_rawseti(L, -2, i);
+  }
+  lua_setfield(L, -2, "callIds");
+  lua_setfield(L, -2, "filter");
+  if (selector) {
+    lua_pushvalue(L, selector);
+    lua_setfield(L, -2, "contentSelector");
+  }
+}
+
+/*
+ * Sets each record of the list at `list` in the table at `out` under its
+ * call id: a call's details under metaData.id, its transcript (the
+ * monologues) under callId. A record without an id is left out.
+ */
+static void client_key_records(lua_State *L, int which, int list, int out) {
+  size_t i, count = lua_rawlen(L, list);
+  for (i = 1; i <= count; i++) {
+    lua_rawgeti(L, list, (lua_Integer)i);
+    if (which == EP_CALL_DETAILS) {
+      lua_getfield(L, -1, "metaData");
+      if (lua_type(L, -1) == LUA_TTABLE) lua_getfield(L, -1, "id");
+      else lua_pushnil(L);
+      lua_remove(L, -2);
+      lua_pushvalue(L, -2);
+    } else {
+      lua_getfield(L, -1, "callId");
+      lua_getfield(L, -2, "transcript");
+    }
+    /* stack: ..., item, key, value */
+    if (lua_type(L, -2) == LUA_TSTRING) lua_rawset(L, out);
+    else lua_pop(L, 2);
+    lua_pop(L, 1);
+  }
+}
+
+/*
  * Checks the arguments of a Calls API method, `ids` at 2 and the options at 3
  * (the stack is set to 3), raising what is wrong in `who`'s name; pushes the
  * distinct ids (4) and the content selector (5, nil for transcripts), and sets
@@ -724,20 +779,8 @@ static int client_calls_api(lua_State *L, int which, const char *who) {
   lua_createtable(L, job.n, 0); /* 6: bodies */
   bodies = 6;
   for (k = 0; k < job.n; k++) {
-    int i;
-    lua_createtable(L, 0, 2);
-    lua_createtable(L, 0, 1);
-    lua_createtable(L, batch_size, 0);
-    for (i = 1; i <= batch_size && k * batch_size + i <= n; i++) {
-      lua_rawgeti(L, ids, k * batch_size + i);
-      lua_rawseti(L, -2, i);
-    }
-    lua_setfield(L, -2, "callIds");
-    lua_setfield(L, -2, "filter");
-    if (selector) {
-      lua_pushvalue(L, selector);
-      lua_setfield(L, -2, "contentSelector");
-    }
+    int count = n - k * batch_size < batch_size ? n - k * batch_size : batch_size;
+    client_calls_api_body(L, ids, k * batch_size + 1, count, selector);
     lua_rawseti(L, bodies, k + 1);
   }
   lua_createtable(L, job.n, 0); /* 7: results */
@@ -777,24 +820,7 @@ static int client_calls_api(lua_State *L, int which, const char *who) {
       lua_insert(L, -2);
       return 2;
     }
-    count = lua_rawlen(L, -1);
-    for (i = 1; i <= count; i++) {
-      lua_rawgeti(L, -1, (lua_Integer)i);
-      if (which == EP_CALL_DETAILS) {
-        lua_getfield(L, -1, "metaData");
-        if (lua_type(L, -1) == LUA_TTABLE) lua_getfield(L, -1, "id");
-        else lua_pushnil(L);
-        lua_remove(L, -2);
-        lua_pushvalue(L, -2);
-      } else {
-        lua_getfield(L, -1, "callId");
-        lua_getfield(L, -2, "transcript");
-      }
-      /* stack: ..., list, item, key, value */
-      if (lua_type(L, -2) == LUA_TSTRING) lua_rawset(L, -6);
-      else lua_pop(L, 2);
-      lua_pop(L, 1);
-    }
+    client_key_records(L, which, lua_gettop(L), lua_gettop(L) - 2);
     lua_pop(L, 1);
     lua_rawgeti(L, job.page_ids, k);
     count = lua_type(L, -1) == LUA_TTABLE ? lua_rawlen(L, -1) : 0;

@@ -52,6 +52,7 @@ static const char *state_version(lua_State *L) {
 #include "options.c"
 #include "batch.c"
 #include "client.c"
+#include "driver.c"
 #include "fs.c"
 #include "term.c"
 
@@ -131,6 +132,7 @@ int luaopen_gong_core(lua_State *L) {
   lua_pushvalue(L, state);
   luaL_setfuncs(L, functions, 1);
   client_open(L, state);
+  driver_open(L, state);
   lua_rawgeti(L, state, STATE_VERSION);
   lua_setfield(L, -2, "_VERSION");
   lua_pushstring(L, v->version);

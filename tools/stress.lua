@@ -1,11 +1,14 @@
 -- make check-valgrind: thousands of requests through gong.core, the Library
 -- and the Calls API — successes, HTTP errors, decode errors, network errors,
--- closed clients — with full garbage collections in between, so valgrind
--- sees every path's frees.
+-- closed clients, and the event-loop driver (gong.loop on luv: cancelled,
+-- closed under way, left to the collector) — with full garbage collections
+-- in between, so valgrind sees every path's frees.
 --   lua5.4 tools/stress.lua [ROUNDS]
 
 local core = require "gong.core"
 local fake = require "spec.support.fake"
+local loop = require "gong.loop"
+local uv = require "luv"
 
 local rounds = tonumber(arg[1]) or 200
 local srv = fake.start()
@@ -16,6 +19,28 @@ local counts = {}
 local function count(ok, err)
   local key = ok and "ok" or err.kind
   counts[key] = (counts[key] or 0) + 1
+end
+
+-- One round of the driver: answers, a failure, a cancelled request, one
+-- dropped by close(), and a driver with a request left to the collector.
+local function loop_round(folder, ids)
+  local c = loop.client({ base_url = srv.url, token = creds.token, rate = false, max_retries = 1,
+                          backoff_base = 0 }, uv)
+  local left = 3
+  local function done(ok, err)
+    count(ok, err)
+    left = left - 1
+  end
+  c:calls(folder.id, done)
+  c:calls("missing", done)
+  c:call_details(ids, nil, done)
+  c:folders(nil, function() error("a cancelled request was answered") end):cancel()
+  while left > 0 do uv.run("once") end
+  c:calls(folder.id, function() error("a request dropped by close() was answered") end)
+  c:close()
+  uv.run("nowait")
+  local orphan = core.new({ base_url = srv.url, token = creds.token, rate = false })
+  orphan:driver():start("calls", folder.id)
 end
 
 srv:settings({ page_size = 2 })
@@ -36,6 +61,7 @@ for round = 1, rounds do
   if round % 25 == 0 then count(client:workspaces()) end
   -- rate_scope "host": the state file, read and written under its lock.
   if round % 4 == 0 then count(shared:folders()) end
+  if round % 10 == 5 then loop_round(folder, ids) end
   if round % 10 == 0 then
     srv:faults({ { status = 200, body = '{"folders":[{"id":{"x":1}}]}' },
                  { status = 503, times = 2 }, { action = "reset" },

@@ -259,6 +259,101 @@ function methods:library(opts)
   return t, errors
 end
 
+-- Hosts that make each request themselves ------------------------------------
+-- gong.resty with a shared rate window and gong.loop run a batch as requests
+-- of their own, so that each takes its start where they keep the window or
+-- the loop. What such a batch does is written here once; the host gives the
+-- way to make one request and the way to run several at once:
+--
+--   request(method, argument [, opts]) -> the blocking method's results
+--   each_at_once(n, concurrency, one, stop): one(i) for i = 1..n, up to
+--     concurrency at a time, none started once stop() is true
+
+--- `opts` without the callback `name` when it is a function: what may cross
+--- to another Lua state, or be checked by the core, which calls none.
+---@param opts table|nil
+---@param name string
+---@return table|nil
+function _M.without(opts, name)
+  if type(opts) ~= "table" or type(opts[name]) ~= "function" then return opts end
+  local sent = {}
+  for k, v in pairs(opts) do sent[k] = v end
+  sent[name] = nil
+  return sent
+end
+
+--- calls_batch as one request per folder: `results` as the core's
+--- calls_batch gives them; `on_result` runs as each completes, and returning
+--- false from it stops starting new ones. Bad arguments raise as the core's would.
+---@param request function request(method, argument [, opts]): what the blocking method returns
+---@param each_at_once function each_at_once(n, concurrency, one, stop): one(i) for i = 1..n, as above
+---@param ids string[]
+---@param opts? table concurrency, on_result
+---@return table results
+function _M.calls_batch_of(request, each_at_once, ids, opts)
+  local on_result = opts and opts.on_result
+  local concurrency = core.check_batch_options(opts, "calls_batch", ids)
+  local results, stopped = {}, false
+  each_at_once(#ids, concurrency, function(i)
+    local list, x = request("calls", ids[i])
+    results[i] = list or x
+    if on_result and not stopped then
+      local go_on
+      if list then go_on = on_result(i, list, x) else go_on = on_result(i, nil, x) end
+      if go_on == false then stopped = true end
+    end
+  end, function() return stopped end)
+  return results
+end
+
+--- call_details or transcripts (`method`) as one request per batch of
+--- `batch_size` distinct ids: `fetch(batch, opts)` gets one batch, every page
+--- of it, as `records_by_id, request_ids` or `nil, err`. Returns what the core's
+--- method returns; on_progress is told as each batch is back. Bad arguments
+--- raise as the core's would.
+---@param fetch function fetch(batch, opts): the records by call id and the request ids, or nil and an error
+---@param each_at_once function each_at_once(n, concurrency, one, stop): one(i) for i = 1..n, as above
+---@param method "call_details"|"transcripts"
+---@param ids string[]
+---@param opts? gong.CallsApiOptions
+---@return table|nil records
+---@return any request_ids_or_err
+function _M.calls_api_of(fetch, each_at_once, method, ids, opts)
+  local on_progress = opts and opts.on_progress
+  local sent = _M.without(opts, "on_progress")
+  local checked = core.check_calls_api_options(ids, sent, method)
+  local list, seen = {}, {}
+  for _, id in ipairs(ids) do
+    if not seen[id] then
+      seen[id] = true
+      list[#list + 1] = id
+    end
+  end
+  local batches, size = {}, checked.batch_size
+  for first = 1, #list, size do
+    local batch = {}
+    for k = first, first + size - 1 do batch[#batch + 1] = list[k] end
+    batches[#batches + 1] = batch
+  end
+  local one = {}
+  for k, v in pairs(sent or {}) do one[k] = v end
+  one.concurrency, one.batch_size = 1, nil
+  local found, request_ids, failure, done = {}, {}, nil, 0
+  each_at_once(#batches, checked.concurrency, function(b)
+    local records, rids = fetch(batches[b], one)
+    if not records then
+      failure = failure or rids
+      return
+    end
+    for id, record in pairs(records) do found[id] = record end
+    for _, rid in ipairs(rids) do request_ids[#request_ids + 1] = rid end
+    done = done + #batches[b]
+    if on_progress then on_progress(done, #list) end
+  end, function() return failure ~= nil end)
+  if failure then return nil, failure end
+  return found, request_ids
+end
+
 --- Adds the methods above to `class` (the table a client's metatable indexes).
 ---@param class table
 ---@return table class

@@ -309,17 +309,6 @@ function Client:calls(folderId)
   return request(self, "calls", folderId)
 end
 
--- `opts` as it can cross to a worker thread: without the callback `name`
--- when it is a function, which is called on this side instead. Everything
--- else crosses as given, so the core judges it as it would here.
-local function crossing(opts, name)
-  if type(opts) ~= "table" or type(opts[name]) ~= "function" then return opts end
-  local sent = {}
-  for k, v in pairs(opts) do sent[k] = v end
-  sent[name] = nil
-  return sent
-end
-
 -- Runs `one(i)` for i = 1..n on up to `concurrency` light threads of this
 -- request (ngx.thread): each takes the next i until there is none or `stop()`
 -- says so. An error raised by `one` is raised again once all have ended.
@@ -352,7 +341,7 @@ end
 function Client:calls_batch(ids, opts)
   local on_result = opts and opts.on_result
   if not self._shared or self._closed then
-    local results, request_ids = run(self, "calls_batch", ids, crossing(opts, "on_result"))
+    local results, request_ids = run(self, "calls_batch", ids, methods.without(opts, "on_result"))
     if results == nil or type(on_result) ~= "function" then return results, request_ids end
     for i = 1, #ids do
       local r = results[i]
@@ -362,19 +351,7 @@ function Client:calls_batch(ids, opts)
     end
     return results
   end
-  -- What the core would refuse, refused as it would, before any request.
-  local concurrency = core.check_batch_options(opts, "calls_batch", ids)
-  local results, stopped = {}, false
-  each_at_once(#ids, concurrency, function(i)
-    local list, x = request(self, "calls", ids[i])
-    results[i] = list or x
-    if on_result and not stopped then
-      local go_on
-      if list then go_on = on_result(i, list, x) else go_on = on_result(i, nil, x) end
-      if go_on == false then stopped = true end
-    end
-  end, function() return stopped end)
-  return results
+  return methods.calls_batch_of(function(method, id) return request(self, method, id) end, each_at_once, ids, opts)
 end
 
 --- Gong's workspaces: `workspaces, requestId` or `nil, err`.
@@ -405,7 +382,7 @@ end
 local function calls_api(self, method, ids, opts)
   local on_progress = opts and opts.on_progress
   if not self._shared or self._closed then
-    local found, ids_or_err = run(self, method, ids, crossing(opts, "on_progress"))
+    local found, ids_or_err = run(self, method, ids, methods.without(opts, "on_progress"))
     if found and type(on_progress) == "function" then
       -- As the core counts: the distinct ids asked for, all answered.
       local n = #distinct(ids)
@@ -413,36 +390,12 @@ local function calls_api(self, method, ids, opts)
     end
     return found, ids_or_err
   end
-  local sent = crossing(opts, "on_progress")
-  local checked = core.check_calls_api_options(ids, sent, method)
-  local list = distinct(ids)
-  local size = checked.batch_size
-  local batches = {}
-  for first = 1, #list, size do
-    local batch = {}
-    for k = first, math_min(first + size - 1, #list) do batch[#batch + 1] = list[k] end
-    batches[#batches + 1] = batch
-  end
-  local one = {}
-  for k, v in pairs(sent or {}) do one[k] = v end
-  one.concurrency = 1
-  local found, request_ids, failure, done = {}, {}, nil, 0
-  each_at_once(#batches, checked.concurrency, function(b)
-    local records, rids = request(self, method, batches[b], one)
-    if not records then
-      failure = failure or rids
-      return
-    end
-    for id, record in pairs(records) do found[id] = record end
-    for i, rid in ipairs(rids) do
-      request_ids[#request_ids + 1] = rid
-      if i > 1 then take(self._shared) end
-    end
-    done = done + #batches[b]
-    if on_progress then on_progress(done, #list) end
-  end, function() return failure ~= nil end)
-  if failure then return nil, failure end
-  return found, request_ids
+  return methods.calls_api_of(function(batch, one)
+    local records, rids = request(self, method, batch, one)
+    -- Pages after a batch's first ran on its thread: they count in the window now.
+    for _ = 2, records and #rids or 0 do take(self._shared) end
+    return records, rids
+  end, each_at_once, method, ids, opts)
 end
 
 --- The details of calls (POST /calls/extensive), as `gong`'s client:call_details.
