@@ -5,6 +5,7 @@
 -- (make LUA=luajit); runs under any Lua itself.
 
 local cjson = require("cjson").new()
+local gong = require "gong"
 local fake = require "spec.support.fake"
 
 local creds = fake.credentials
@@ -23,7 +24,7 @@ local DOC = ROOT .. "/doc/neovim.md"
 -- The doc's Lua blocks, by name, each run by the scenario of the same name.
 local SNIPPETS = {
   lazy = "doc_lazy", runtimepath = "doc_runtimepath", install = "doc_install",
-  api = "doc_api", command = "doc_command",
+  api = "doc_api", command = "doc_command", client = "doc_client",
 }
 
 local function decode_null(v)
@@ -78,6 +79,12 @@ local function without_request_id(fields)
   local copy = {}
   for k, v in pairs(fields) do if k ~= "request_id" then copy[k] = v end end
   return copy
+end
+
+local function keys_of(t)
+  local keys = {}
+  for k in pairs(t) do keys[#keys + 1] = k end
+  return keys
 end
 
 local function escape_pattern(s)
@@ -162,11 +169,36 @@ describe("gong.nvim (in Neovim)", function()
     end)
   end)
 
+  describe("client()", function()
+    it("runs 9 calls at once over one connection, under the rate limit, while a 20 ms timer keeps ticking", function()
+      local ids = {}
+      for i = 1, 9 do ids[i] = lib.folders[i].id end
+      local r = run(srv, "one_client", { env = { GONG_NVIM_FOLDERS = cjson.encode(ids) } })
+      for i, id in ipairs(ids) do
+        assert.are.equal(1, r.counts[i], "callback calls of request " .. i)
+        assert.are.equal(#lib.calls[id], r.calls[i])
+        assert.matches("^%x+$", r.request_ids[i])
+      end
+      assert.are.equal(0, r.cancelled, "the cancelled request's callback was called")
+      assert.matches("^gong%.tree%(" .. #lib.folders .. " folders", r.tree)
+      assert.matches("^%x+$", r.tree_request_id)
+      local most, total = srv:most_in_window()
+      assert.are.equal(10, total, "9 calls and the tree; the cancelled request never went")
+      assert.are.equal(3, most)
+      local connections = {}
+      for _, req in ipairs(srv:requests()) do connections[req.connection] = true end
+      assert.are.equal(1, #keys_of(connections), "requests came on more than one connection")
+      assert.is_true(r.elapsed_ms >= 1900, "9 calls at 3 a second take 2 s: " .. r.elapsed_ms)
+      assert.is_true(r.ticks >= 90, r.ticks .. " ticks")
+      assert.is_true(r.longest_ms < 500, "the timer waited " .. r.longest_ms .. " ms")
+    end)
+  end)
+
   describe("errors", function()
-    -- One Neovim run checks every way a worker or a call can go wrong.
+    -- One Neovim run checks every way a call can go wrong.
     local failures
-    local function worker_failure()
-      failures = failures or run(srv, "worker_failure")
+    local function failure_cases()
+      failures = failures or run(srv, "failures")
       return failures
     end
 
@@ -192,42 +224,27 @@ describe("gong.nvim (in Neovim)", function()
       assert.is_nil(cjson.encode(r):find(secret, 1, true), "the token appears in what the callback got")
     end)
 
-    it("from a worker that cannot load gong.core or cjson arrive once, as kind 'config', never printed", function()
-      local r = worker_failure()
-      local function eight(v)
-        local list = {}
-        for i = 1, 8 do list[i] = v end
-        return list
-      end
-      for _, key in ipairs({ "no_core", "no_cjson" }) do
-        assert.are.same(eight(1), r[key].calls, key)
-        assert.are.same(eight("nil"), r[key].data, key)
-        assert.are.same(eight("config"), r[key].kinds, key)
-        assert.are.equal(1, #r[key].texts, key)
-      end
-      assert.matches("^gong: the Neovim worker could not load gong %(gong%.core built for LuaJIT on "
-        .. "package%.cpath%?%): .*module 'gong%.core' not found", r.no_core.texts[1])
-      assert.matches("^gong: the Neovim worker could not load cjson %(.*%): module 'cjson' not found",
-                     r.no_cjson.texts[1])
-      -- The same thread-pool states, package.cpath fixed: every request works.
-      assert.are.same({ calls = eight(1), data = eight("table"), kinds = eight("none"), texts = { "no error" } },
-                      r.recovered)
-    end)
-
-    it("from an editor without gong.core on package.cpath: require works, the callback says what is missing",
-      function()
+    it("from an editor without lua-cjson or gong.core on package.cpath: require works, each request says what "
+      .. "is missing, once, and works once package.cpath is fixed", function()
         local r = run(srv, "no_core")
         assert.is_false(r.core_loads, "the scenario's editor must not find gong.core")
         assert.is_true(r.loaded, r.load_error)
-        assert.are.equal(1, r.calls)
-        assert.are.equal("nil", r.data)
-        assert.are.equal("config", r.kind)
-        assert.matches("^gong: the Neovim worker could not load gong %(gong%.core built for LuaJIT on "
-          .. "package%.cpath%?%): .*module 'gong%.core' not found", r.text)
+        for _, key in ipairs({ "no_cjson", "no_core" }) do
+          assert.are.equal(1, r[key].calls, key)
+          assert.are.equal("nil", r[key].data, key)
+          assert.are.equal("config", r[key].kind, key)
+        end
+        assert.matches("^gong: gong.nvim could not load cjson %(lua%-cjson for Lua 5%.1 on package%.cpath%?%): "
+          .. "module 'cjson' not found", r.no_cjson.text)
+        assert.matches("^gong: gong.nvim could not load gong %(gong%.core built for LuaJIT on "
+          .. "package%.cpath%?%): .*module 'gong%.core' not found", r.no_core.text)
+        assert.is_false(r.client_raises[1], "client() raises what it cannot load")
+        assert.matches("could not load gong", r.client_raises[2])
+        assert.are.same({ calls = 1, data = "table" }, { calls = r.recovered.calls, data = r.recovered.data })
       end)
 
     it("that gong raises in the blocking API (options, parameters, credentials) reach the callback once", function()
-      local r = worker_failure()
+      local r = failure_cases()
       for key, kind in pairs({ unknown_option = "config", empty_folder_id = "argument",
                                unknown_param = "argument", no_credentials = "config" }) do
         local case = r[key]
@@ -240,7 +257,7 @@ describe("gong.nvim (in Neovim)", function()
     end)
 
     it("in the call itself (no callback, unsendable options) raise an error of kind 'argument'", function()
-      local r = worker_failure()
+      local r = failure_cases()
       for _, key in ipairs({ "not_a_callback", "missing_callback", "unsendable" }) do
         assert.is_false(r[key].ok, key)
         assert.is_true(r[key].err.is_error, key)
@@ -292,6 +309,29 @@ describe("gong.nvim (in Neovim)", function()
         { message = #lib.folders .. " folders in the library", level = 2 },
         { message = ("%d calls in %s"):format(#lib.calls[first.id], first.name), level = 2 },
       }, r.notes)
+    end)
+
+    it("'client' snippet shows the library's progress from the main loop, and :GongStop stops it", function()
+      local small = fake.start({ folders = 6 })
+      finally(function() small:stop() end)
+      local blocking = gong.new({ base_url = small.url, token = creds.token, rate = false })
+      local tree = assert(blocking:library())
+      blocking:close()
+      small:reset()
+      local r = run(small, "doc_client", { env = { GONG_BASE_URL = small.url, GONG_TOKEN = creds.token } })
+      local calls = 0
+      for node in tree:walk() do calls = calls + #node.calls end
+      assert.are.equal(0, r.fast, "nvim_echo called from a loop callback")
+      -- One line a folder asked for (the contract's empty folders are not).
+      local asked = #r.progress
+      assert.is_true(asked >= tree.count - 1, asked .. " progress lines")
+      assert.are.equal(("gong: %d/%d folders"):format(asked, asked), r.progress[asked])
+      assert.are.same({ { message = ("%d calls in %d folders, 0 folders failed"):format(calls, tree.count),
+                          level = 2 } }, r.notes)
+      assert.are.same({ notes = 0, progress = 0 }, r.after_stop)
+      -- The first run's requests, then at most the folder list of the second.
+      local sent = #small:requests()
+      assert.is_true(sent == asked + 1 or sent == asked + 2, sent .. " requests")
     end)
 
     it("'command' snippet's :GongTree shows the blocking API's tree in a scratch buffer", function()

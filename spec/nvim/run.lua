@@ -270,9 +270,9 @@ function scenarios.responsive(r)
   timer:close()
 end
 
--- The worker cannot load its modules, is given what gong rejects, or is
--- called wrongly: one callback each (or a raise), never a printed error.
-function scenarios.worker_failure(r)
+-- gong is given what it rejects, or is called wrongly: one callback each (or
+-- a raise), never a printed error.
+function scenarios.failures(r)
   use_repo()
   local gong = require "gong"
   local gong_nvim = require "gong.nvim"
@@ -294,32 +294,6 @@ function scenarios.worker_failure(r)
     return { ok = ok, err = error_info(err, gong) }
   end
 
-  -- Each thread-pool thread keeps its Lua state for later requests, so each
-  -- case runs on several threads at once: every state fails, then recovers.
-  local function several(start)
-    local requests = {}
-    for i = 1, 8 do requests[i] = start end
-    local answers, counts = all_at_once(requests)
-    local texts, kinds, data = {}, {}, {}
-    for i = 1, 8 do
-      local err = answers[i][2]
-      texts[err and tostring(err) or "no error"] = true
-      kinds[#kinds + 1] = err and gong.is_error(err) and err.kind or "none"
-      data[#data + 1] = type(answers[i][1])
-    end
-    return { calls = counts, texts = vim.tbl_keys(texts), kinds = kinds, data = data }
-  end
-
-  local saved = package.cpath
-  local cjson_dir = assert(package.searchpath("cjson", package.cpath)):match("^(.*)/[^/]+$")
-  -- No cjson first: a thread's state keeps the modules it once loaded.
-  package.cpath = ""
-  r.no_cjson = several(function(cb) gong_nvim.tree(opts, cb) end)
-  package.cpath = cjson_dir .. "/?.so" -- cjson, but no gong.core
-  r.no_core = several(function(cb) gong_nvim.folders(opts, cb) end)
-  package.cpath = saved
-  r.recovered = several(function(cb) gong_nvim.folders(opts, cb) end)
-
   -- What gong itself rejects arrives as the error the blocking API raises.
   local bogus = options({ bogus = 1 })
   r.unknown_option = once(function(cb) gong_nvim.folders(bogus, cb) end)
@@ -338,10 +312,14 @@ function scenarios.worker_failure(r)
   client:close()
 end
 
--- gong's Lua files on package.path but no gong.core on package.cpath: the
--- adapter still loads, and a request says what is missing, once.
+-- gong's Lua files on package.path, but neither lua-cjson nor gong.core on
+-- package.cpath: the adapter still loads, each request says what is missing,
+-- once, and fixing package.cpath fixes the next request.
 function scenarios.no_core(r)
   package.path = ROOT .. "/lua/?.lua;" .. ROOT .. "/lua/?/init.lua;" .. package.path
+  local saved = package.cpath
+  local cjson_dir = assert(package.searchpath("cjson", package.cpath)):match("^(.*)/[^/]+$")
+  package.cpath = ""
   r.core_loads = pcall(require, "gong.core")
   local ok, gong_nvim = pcall(require, "gong.nvim")
   r.loaded = ok
@@ -349,18 +327,63 @@ function scenarios.no_core(r)
     r.load_error = tostring(gong_nvim)
     return
   end
-  local calls = 0
-  local data, err = await(function(done)
-    gong_nvim.folders(options(), function(...)
-      calls = calls + 1
-      done(...)
+  local function once()
+    local calls = 0
+    local data, err = await(function(done)
+      gong_nvim.folders(options(), function(...)
+        calls = calls + 1
+        done(...)
+      end)
     end)
+    sleep(300)
+    return { calls = calls, data = data == nil and "nil" or type(data), kind = err and err.kind,
+             text = err and tostring(err) }
+  end
+  r.no_cjson = once()
+  package.cpath = cjson_dir .. "/?.so" -- cjson, but no gong.core
+  r.no_core = once()
+  r.client_raises = { pcall(gong_nvim.client, options()) }
+  r.client_raises[2] = tostring(r.client_raises[2])
+  package.cpath = ROOT .. "/build/luajit/?.so;" .. saved
+  r.recovered = once()
+end
+
+-- One long-lived client: 9 calls at once, one of them cancelled, a 20 ms
+-- timer ticking meanwhile; then the tree, from the same client.
+function scenarios.one_client(r)
+  use_repo()
+  local gong_nvim = require "gong.nvim"
+  local folders = vim.json.decode(os.getenv("GONG_NVIM_FOLDERS"))
+  local client = gong_nvim.client(options({ rate = 3 }))
+  local ticks, longest, last = 0, 0, now_ms()
+  local timer = uv.new_timer()
+  timer:start(20, 20, function()
+    local t = now_ms()
+    longest = math.max(longest, t - last)
+    last, ticks = t, ticks + 1
   end)
-  sleep(300)
-  r.calls = calls
-  r.data = data == nil and "nil" or type(data)
-  r.kind = err and err.kind
-  r.text = err and tostring(err)
+  local t0 = now_ms()
+  local requests = {}
+  for i, id in ipairs(folders) do
+    requests[i] = function(cb) client:calls(id, cb) end
+  end
+  local cancelled = 0
+  client:folders(function() cancelled = cancelled + 1 end):cancel()
+  local answers, counts = all_at_once(requests)
+  r.elapsed_ms = now_ms() - t0
+  r.counts, r.calls, r.request_ids = {}, {}, {}
+  for i = 1, #folders do
+    r.counts[i] = counts[i]
+    r.calls[i] = answers[i][1] and #answers[i][1] or tostring(answers[i][2])
+    r.request_ids[i] = answers[i][3]
+  end
+  local tree, err, rid = await(function(done) client:tree(done) end)
+  r.tree = tree and tostring(tree) or tostring(err)
+  r.tree_request_id = rid
+  timer:stop()
+  timer:close()
+  r.ticks, r.longest_ms, r.cancelled = ticks, longest, cancelled
+  client:close()
 end
 
 -- Credentials and base URL from the environment only (nil options).
@@ -394,6 +417,32 @@ function scenarios.doc_api(r)
   end
   sleep(200)
   r.notes = notes
+end
+
+-- The "client" snippet: its progress lines (and whether any came in a fast
+-- event, where nvim_echo fails) and its notification; then again, stopped
+-- at once with :GongStop.
+function scenarios.doc_client(r)
+  use_repo()
+  local notes = {}
+  r.progress, r.fast = {}, 0
+  -- Recorded, not shown: headless Neovim would write it to stderr.
+  vim.api.nvim_echo = function(chunks)
+    if vim.in_fast_event() then r.fast = r.fast + 1 end
+    r.progress[#r.progress + 1] = chunks[1][1]
+  end
+  vim.notify = function(message, level)
+    notes[#notes + 1] = { message = message, level = level or vim.log.levels.INFO }
+  end
+  snippet("client")
+  local deadline = now_ms() + 20000
+  while #notes == 0 and now_ms() < deadline do sleep(20) end
+  r.notes = notes
+  local before = #r.progress
+  snippet("client")
+  vim.cmd("GongStop")
+  sleep(1000)
+  r.after_stop = { notes = #notes - #r.notes, progress = #r.progress - before }
 end
 
 -- The "command" snippet: :GongTree and :GongTree <workspace> fill a scratch
