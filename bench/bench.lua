@@ -219,6 +219,31 @@ local function bench_large()
   row("", "gong peak RSS", mb(gong), x(m), "≤ 1.3× floor", m <= 1.3)
 end
 
+-- 3b. On an event loop: how long decoding holds it ------------------------------
+
+-- gong.loop (and so gong.nvim) decodes a response on the loop's thread: while
+-- it does, an editor does not redraw. The longest a 1 ms timer waited is
+-- that time; a folder of a usual size must stay within one frame.
+local FRAME_MS = 16
+
+local function bench_loop()
+  local base = opts.base .. "/large"
+  log("loop: folders of %d and %d calls x %d runs", data.medium_calls, data.large_calls, opts.runs)
+  local function show(r) return format("%.1f ms held, %.0f ms in all", r.blocked_ms, r.seconds * 1000) end
+  local results = rounds {
+    { name = "medium", command = lua("loop", base, data.medium_id), show = show },
+    { name = "large", command = lua("loop", base, data.large_id), show = show },
+  }
+  local function held(list)
+    return format("%.1f ms", medians(list, "blocked_ms")) .. spread(list, "blocked_ms", 1, "%.1f")
+  end
+  local medium = medians(results.medium, "blocked_ms")
+  row(format("Event loop (gong.loop, luv): a folder's calls, the longest the loop is held (decoding)"),
+      format("%d calls (%.0f kB)", data.medium_calls, data.medium_bytes / 1e3), held(results.medium), "",
+      format("≤ %d ms (a frame)", FRAME_MS), medium <= FRAME_MS)
+  row("", format("%d calls (%.1f MB)", data.large_calls, data.large_bytes / 1e6), held(results.large), "")
+end
+
 -- 4. Tree build + walk ---------------------------------------------------------
 
 -- The tree's target is on its own growth. Its floors (bench/client.lua copy)
@@ -368,6 +393,7 @@ local function main()
   local function wanted(name) return not opts.only or opts.only[name] end
   if wanted("small") then bench_small() end
   if wanted("large") then bench_large() end
+  if wanted("loop") then bench_loop() end
   if wanted("tree") then bench_tree() end
   if wanted("export") then with_delayed_fake(size.export_folders, DELAY, bench_export) end
   if wanted("rate") then

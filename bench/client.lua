@@ -12,6 +12,8 @@
 --                                                   (ORDER input or shuffled)
 --   lua5.4 bench/client.lua export    BASE CONCURRENCY RATE   client:library{concurrency}
 --   lua5.4 bench/client.lua memory    BASE COUNT    RSS after COUNT/10 and COUNT requests
+--   lua5.4 bench/client.lua loop      BASE ID       client:calls(ID) on a luv loop (gong.loop): the
+--                                                   longest the loop was kept from a 1 ms timer
 --
 -- URL is a full folders URL; BASE is what gong's base_url would be.
 
@@ -30,7 +32,7 @@ end
 
 local function report(fields)
   local out = {}
-  for _, k in ipairs { "requests", "seconds", "bytes", "hwm_kb", "nodes", "folders", "errors",
+  for _, k in ipairs { "requests", "seconds", "blocked_ms", "bytes", "hwm_kb", "nodes", "folders", "errors",
                        "rss_first_kb", "rss_last_kb", "lua_first_kb", "lua_last_kb" } do
     if fields[k] ~= nil then out[#out + 1] = k .. "=" .. tostring(fields[k]) end
   end
@@ -194,9 +196,43 @@ function modes.memory(base, count)
   report(fields)
 end
 
+-- A folder's calls through gong.loop on a luv loop, which decodes them on the
+-- loop's thread: a 1 ms timer measures the longest the loop was held from
+-- it, which is what an editor's screen would wait. Best of 3 fetches on one
+-- client (the first also opens the connection).
+function modes.loop(base, id)
+  local uv = require "luv"
+  local client = require("gong.loop").client({ base_url = base, token = "bench", rate = false }, uv)
+  local best, count, seconds
+  for _ = 1, 3 do
+    local last, longest, done = uv.hrtime(), 0, false
+    local timer = uv.new_timer()
+    timer:start(1, 1, function()
+      local now = uv.hrtime()
+      if now - last > longest then longest = now - last end
+      last = now
+    end)
+    local start = gettime()
+    client:calls(id, function(calls, err)
+      if not calls then error(tostring(err)) end
+      count, done = #calls, true
+      seconds = gettime() - start
+    end)
+    while not done do uv.run("once") end
+    -- The answer ends the last turn: the time since the last tick is held too.
+    if uv.hrtime() - last > longest then longest = uv.hrtime() - last end
+    timer:stop()
+    timer:close()
+    if not best or longest < best then best = longest end
+  end
+  client:close()
+  uv.run("nowait")
+  report { requests = count, seconds = seconds, blocked_ms = best / 1e6 }
+end
+
 local mode = arg[1]
 if not modes[mode] then
-  io.stderr:write("usage: client.lua gong|luasocket|curl|large|tree|copy|export|memory ARGS...\n")
+  io.stderr:write("usage: client.lua gong|luasocket|curl|large|tree|copy|export|memory|loop ARGS...\n")
   os.exit(2)
 end
 modes[mode](table.unpack(arg, 2))

@@ -3,6 +3,7 @@
 --   OUT/small/folders.json             GET /small/library/folders      (--small folders)
 --   OUT/large/folders.json             GET /large/library/folders      (one folder)
 --   OUT/large/calls/<id>.json          GET /large/library/folders/<id>/calls  (--large calls)
+--   OUT/large/calls/<id2>.json         the same for a folder of --medium calls
 --   OUT/tree<N>/folders.json           GET /tree<N>/library/folders    (one per --trees size)
 --   OUT/manifest.lua                   what was written, for bench/bench.lua
 --
@@ -12,7 +13,7 @@
 -- fake.library.generate also makes thousands of calls per thousand folders,
 -- which is too slow at 100,000 folders. Deterministic for a seed.
 --
---   lua5.4 bench/gen.lua OUT [--small 50] [--large 100000] [--trees 10000,100000] [--seed 1]
+--   lua5.4 bench/gen.lua OUT [--small 50] [--medium 1000] [--large 100000] [--trees 10000,100000] [--seed 1]
 
 local contract = require "fake.contract"
 
@@ -89,7 +90,7 @@ local function folders_body(list)
 end
 
 local function parse_args(argv)
-  local opts = { small = 50, large = 100000, trees = { 10000, 100000 }, seed = 1 }
+  local opts = { small = 50, medium = 1000, large = 100000, trees = { 10000, 100000 }, seed = 1 }
   opts.out = argv[1]
   local i = 2
   while argv[i] do
@@ -97,14 +98,14 @@ local function parse_args(argv)
     if flag == "--trees" then
       opts.trees = {}
       for n in value:gmatch("%d+") do opts.trees[#opts.trees + 1] = tonumber(n) end
-    elseif flag == "--small" or flag == "--large" or flag == "--seed" then
+    elseif flag == "--small" or flag == "--medium" or flag == "--large" or flag == "--seed" then
       opts[flag:sub(3)] = assert(tonumber(value), flag .. " needs a number")
     else
       error("unknown argument " .. flag)
     end
     i = i + 2
   end
-  assert(opts.out, "usage: gen.lua OUT [--small N] [--large N] [--trees N,N] [--seed N]")
+  assert(opts.out, "usage: gen.lua OUT [--small N] [--medium N] [--large N] [--trees N,N] [--seed N]")
   return opts
 end
 
@@ -134,6 +135,15 @@ local function main(argv)
   record("large_id", big.id)
   record("large_calls", opts.large)
   record("large_bytes", #body)
+
+  -- A folder of a more usual size, beside the large one (the folder list
+  -- does not name it: only its calls are asked for).
+  local medium = make_folders(random, users, 1, 910000000)[1]
+  body = contract.body("bench-calls", "calls", contract.calls(make_calls(random, users, opts.medium, 0)))
+  write(out .. "/large/calls/" .. medium.id .. ".json", body)
+  record("medium_id", medium.id)
+  record("medium_calls", opts.medium)
+  record("medium_bytes", #body)
 
   local sizes = {}
   for _, n in ipairs(opts.trees) do

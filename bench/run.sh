@@ -9,7 +9,7 @@
 #   --smoke    tiny sizes, one run, < 1 minute: proves every part still runs
 #   --strict   exit 1 when a target is missed (machines are noisy: off by default)
 #   --runs N   repetitions per figure (default 5); the table shows medians
-#   --only L   just these scenarios, comma-separated: small,large,tree,export,rate,memory
+#   --only L   just these scenarios, comma-separated: small,large,loop,tree,export,rate,memory
 #              (for working on one; BENCHMARKS.md wants the whole table)
 #
 # Needs gong.core built (make build) in $GONG_BUILD (default build/5.4), and
@@ -17,7 +17,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-BENCH_DEBS="gcc pkg-config libcurl4-openssl-dev liblua5.4-dev lua5.4 lua-cjson lua-socket nginx-light curl python3-requests"
+BENCH_DEBS="gcc pkg-config libcurl4-openssl-dev liblua5.4-dev lua5.4 lua-cjson lua-socket lua-luv nginx-light curl python3-requests"
 BUILD=${GONG_BUILD:-build/5.4}
 OUT=build/bench
 
@@ -69,9 +69,9 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 if [ "$smoke" = 1 ]; then
-  sizes=(--small 50 --large 2000 --trees "1000,10000")
+  sizes=(--small 50 --medium 200 --large 2000 --trees "1000,10000")
 else
-  sizes=(--small 50 --large 100000 --trees "10000,100000")
+  sizes=(--small 50 --medium 1000 --large 100000 --trees "10000,100000")
 fi
 echo "bench: writing response bodies to $work/data" >&2
 lua5.4 bench/gen.lua "$work/data" "${sizes[@]}"
