@@ -282,6 +282,21 @@ function _M.without(opts, name)
   return sent
 end
 
+--- The distinct values of `ids`, in their first order: what the Calls API
+--- methods ask for.
+---@param ids string[]
+---@return string[]
+function _M.distinct(ids)
+  local seen, list = {}, {}
+  for _, id in ipairs(ids) do
+    if not seen[id] then
+      seen[id] = true
+      list[#list + 1] = id
+    end
+  end
+  return list
+end
+
 --- calls_batch as one request per folder: `results` as the core's
 --- calls_batch gives them; `on_result` runs as each completes, and returning
 --- false from it stops starting new ones. Bad arguments raise as the core's would.
@@ -322,13 +337,7 @@ function _M.calls_api_of(fetch, each_at_once, method, ids, opts)
   local on_progress = opts and opts.on_progress
   local sent = _M.without(opts, "on_progress")
   local checked = core.check_calls_api_options(ids, sent, method)
-  local list, seen = {}, {}
-  for _, id in ipairs(ids) do
-    if not seen[id] then
-      seen[id] = true
-      list[#list + 1] = id
-    end
-  end
+  local list = _M.distinct(ids)
   local batches, size = {}, checked.batch_size
   for first = 1, #list, size do
     local batch = {}

@@ -361,18 +361,6 @@ function Client:workspaces()
   return request(self, "workspaces")
 end
 
--- The distinct ids of `ids`, in order.
-local function distinct(ids)
-  local seen, list = {}, {}
-  for _, id in ipairs(ids) do
-    if not seen[id] then
-      seen[id] = true
-      list[#list + 1] = id
-    end
-  end
-  return list
-end
-
 -- A Calls API method. Without a shared window: one worker thread runs it
 -- whole, `opts` without on_progress (a function cannot cross), which is told
 -- once, when everything is back. With one: each batch of `batch_size` ids is
@@ -385,7 +373,7 @@ local function calls_api(self, method, ids, opts)
     local found, ids_or_err = run(self, method, ids, methods.without(opts, "on_progress"))
     if found and type(on_progress) == "function" then
       -- As the core counts: the distinct ids asked for, all answered.
-      local n = #distinct(ids)
+      local n = #methods.distinct(ids)
       on_progress(n, n)
     end
     return found, ids_or_err
