@@ -2,14 +2,16 @@
 -- the root the Library API contract, under /tenant what a real tenant's
 -- public v2 API serves. Authentication, routing, scenario settings, and
 -- responses built from bodies rendered once at start-up (call details and
--- transcripts are rendered per request, as the request selects them).
+-- transcripts are rendered per request, as the request selects them). The
+-- OAuth token endpoint is routed here too, its logic is fake.oauth's.
 
 local mime = require "mime"
 local cjson = require "cjson.safe"
 local contract = require "fake.contract"
+local oauth = require "fake.oauth"
 
 local format, char, tonumber, concat = string.format, string.char, tonumber, table.concat
-local floor = math.floor
+local floor, huge = math.floor, math.huge
 local setmetatable, ipairs, pairs, type, tostring = setmetatable, ipairs, pairs, type, tostring
 
 local _M = {}
@@ -21,7 +23,10 @@ _M.TENANT = "/tenant"
 local MAX_CALL_IDS = 100
 
 --- Scenario settings (POST /__fake/settings) and their defaults.
-_M.DEFAULT_SETTINGS = { page_size = 100, error_objects = false }
+_M.DEFAULT_SETTINGS = { page_size = 100, error_objects = false, token_ttl = 3600 }
+
+-- Settings that keep their fraction (seconds); the others are integral.
+local FRACTIONAL = { token_ttl = true }
 
 local SETTING_CHECKS = {
   page_size = function(v)
@@ -31,6 +36,9 @@ local SETTING_CHECKS = {
   end,
   error_objects = function(v)
     if type(v) ~= "boolean" then return "must be true or false" end
+  end,
+  token_ttl = function(v)
+    if type(v) ~= "number" or not (v > 0 and v < huge) then return "must be a number of seconds > 0" end
   end,
 }
 
@@ -46,8 +54,11 @@ function _M.unescape(s, plus)
   return (s:gsub("%%(%x%x)", function(hex) return char(tonumber(hex, 16)) end))
 end
 
--- The first value of query parameter `name`; false when the query is malformed.
-local function query_param(query, name)
+--- The first value of query parameter `name`; false when the query is malformed.
+---@param query string
+---@param name string
+---@return string|false|nil
+function _M.query_param(query, name)
   for pair in query:gmatch("[^&]+") do
     local key, value = pair:match("^([^=]*)=?(.*)$")
     key, value = _M.unescape(key, true), _M.unescape(value, true)
@@ -56,6 +67,7 @@ local function query_param(query, name)
   end
   return nil
 end
+local query_param = _M.query_param
 
 local Api = {}
 Api.__index = Api
@@ -68,7 +80,7 @@ end
 
 --- Pre-renders every body of `lib` and remembers the accepted credentials.
 ---@param lib table from fake.library.generate
----@param creds table {key, secret, token}
+---@param creds table {key, secret, token, client_id, client_secret}
 ---@return table api
 function _M.new(lib, creds)
   local by_workspace, public_by_workspace = {}, {}
@@ -97,6 +109,7 @@ function _M.new(lib, creds)
     transcripts = lib.transcripts,
     basic = creds.key .. ":" .. creds.secret,
     token = creds.token,
+    oauth = oauth.new { client_id = creds.client_id, client_secret = creds.client_secret },
     serial = 0,
     settings = copy(_M.DEFAULT_SETTINGS),
   }, Api)
@@ -115,7 +128,7 @@ function Api:configure(raw)
     local err = check(value)
     if err then return nil, "setting '" .. key .. "' " .. err end
     -- Decoders may hand integers over as floats; keep them integral.
-    new[key] = type(value) == "number" and floor(value) or value
+    new[key] = type(value) == "number" and not FRACTIONAL[key] and floor(value) or value
   end
   self.settings = new
   return new
@@ -149,7 +162,12 @@ local function ok(body)
   return { status = 200, body = body }
 end
 
-function Api:authorized(header)
+--- Whether `header` carries credentials we accept at `now`: Basic
+--- key:secret, the Bearer token, or a live access token of fake.oauth.
+---@param header string|nil the Authorization header
+---@param now number|nil the request's time
+---@return boolean
+function Api:authorized(header, now)
   if not header then return false end
   local scheme, value = header:match("^%s*(%S+)%s+(%S+)%s*$")
   if not scheme then return false end
@@ -157,9 +175,27 @@ function Api:authorized(header)
   if scheme == "basic" then
     return mime.unb64(value) == self.basic
   elseif scheme == "bearer" then
-    return value == self.token
+    return value == self.token or self.oauth:valid(value, now)
   end
   return false
+end
+
+-- POST /oauth2/generate-customer-token: the query is parsed here, with the
+-- helpers of every route, the rest is fake.oauth's. The tenant's base URL is
+-- the one the client reached us by (without a Host header, `origin`, which
+-- the server sets to the address it listens on).
+function Api:oauth_token(req)
+  local params = {}
+  for _, name in ipairs(oauth.PARAMS) do
+    local value = query_param(req.query, name)
+    if value == false then
+      params = false
+      break
+    end
+    params[name] = value
+  end
+  local base_url = "http://" .. (req.headers.host or self.origin) .. _M.TENANT
+  return self.oauth:token(req, params, self.settings.token_ttl, base_url)
 end
 
 -- Path prefixes that belong to the API (and so need credentials).
@@ -354,13 +390,17 @@ local FOLDER_CALLS = { "GET", Api.folder_calls }
 ---@return table response
 function Api:handle(req)
   local path = req.path
+  -- It authenticates the client, not an API user.
+  if path == oauth.PATH then return self:oauth_token(req) end
   if not _M.is_api(path) then return self:error(404, "Not found") end
-  if not self:authorized(req.headers.authorization) then
+  if not self:authorized(req.headers.authorization, req.time) then
     return self:error(401, "Invalid credentials")
   end
   local routes = ROUTES.root
   if path:sub(1, #_M.TENANT + 1) == _M.TENANT .. "/" then
     routes, path = ROUTES.tenant, path:sub(#_M.TENANT + 1)
+    -- Clients append /v2 to api_base_url_for_customer, as to Gong's base URL.
+    if path:sub(1, 4) == "/v2/" then path = path:sub(4) end
   end
   local route = routes[path]
   if not route and routes == ROUTES.root and path:match("^/library/folders/[^/]*/calls$") then

@@ -1,6 +1,6 @@
 -- The /__fake/ control API (no auth): what the server recorded, fault
--- injection, scenario settings, reset and shutdown. Also owns the request
--- records.
+-- injection, scenario settings, OAuth codes and the refresh log, reset and
+-- shutdown. Also owns the request records.
 
 local socket = require "socket"
 local cjson = require "cjson.safe"
@@ -98,6 +98,14 @@ local function parse_settings(body)
   return decoded
 end
 
+-- Decodes the body of POST /__fake/oauth/code: {"redirect_uri": "..."}.
+local function parse_code_request(body)
+  local decoded = body:match("^%s*{") and cjson.decode(body)
+  if type(decoded) ~= "table" then return nil, "body must be a JSON object" end
+  if type(decoded.redirect_uri) ~= "string" then return nil, "redirect_uri must be a string" end
+  return decoded.redirect_uri
+end
+
 local function settings_reply(app)
   local settings = json.object {}
   for key, value in pairs(app.api.settings) do settings[key] = value end
@@ -113,6 +121,7 @@ local ROUTES = {
     app.records:clear()
     app.faults:clear()
     app.api:reset_settings()
+    app.api.oauth:reset()
     return reply(200, OK)
   end },
   ["/__fake/faults"] = { POST = function(app, req)
@@ -130,6 +139,14 @@ local ROUTES = {
       return settings_reply(app)
     end,
   },
+  ["/__fake/oauth/code"] = { POST = function(app, req)
+    local redirect_uri, err = parse_code_request(req.body)
+    if not redirect_uri then return failure(400, err) end
+    return reply(200, json.object { code = app.api.oauth:code(redirect_uri) })
+  end },
+  ["/__fake/oauth"] = { GET = function(app)
+    return reply(200, app.api.oauth:log())
+  end },
   ["/__fake/shutdown"] = { POST = function(app)
     app.shutting_down = true
     local res = reply(200, OK)

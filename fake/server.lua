@@ -1,8 +1,8 @@
 -- Fake Gong Library API server for tests, the demo and benchmarks.
 --
 --   lua5.4 fake/server.lua [--host H] [--port N] [--key K --secret S]
---     [--token T] [--idle-exit SECONDS] [--seed N] [--folders N]
---     [--max-records N] [--log FILE]
+--     [--token T] [--client-id ID --client-secret S] [--idle-exit SECONDS]
+--     [--seed N] [--folders N] [--max-records N] [--log FILE]
 --
 -- Prints exactly one line to stdout once it accepts connections,
 -- "listening http://HOST:PORT pid=PID", and never writes there again, so a
@@ -36,6 +36,8 @@ usage: lua5.4 fake/server.lua [options]
   --key K             Basic auth access key (default test-key)
   --secret S          Basic auth secret (default test-secret)
   --token T           Bearer token (default test-token)
+  --client-id ID      OAuth client id of the token endpoint (default test-client-id)
+  --client-secret S   OAuth client secret (default test-client-secret)
   --idle-exit SECONDS exit after this long without a request (default 600;
                       0 = never)
   --seed N            library generator seed (default 1)
@@ -50,6 +52,8 @@ local OPTIONS = {
   ["--key"] = { "key", "string" },
   ["--secret"] = { "secret", "string" },
   ["--token"] = { "token", "string" },
+  ["--client-id"] = { "client_id", "string" },
+  ["--client-secret"] = { "client_secret", "string" },
   ["--idle-exit"] = { "idle_exit", "number" },
   ["--seed"] = { "seed", "number" },
   ["--folders"] = { "folders", "number" },
@@ -65,7 +69,8 @@ end
 local function parse_args(argv)
   local opts = {
     host = "127.0.0.1", port = 0, key = "test-key", secret = "test-secret",
-    token = "test-token", idle_exit = 600, seed = library.defaults.seed,
+    token = "test-token", client_id = "test-client-id", client_secret = "test-client-secret",
+    idle_exit = 600, seed = library.defaults.seed,
     folders = library.defaults.folders, max_records = 100000,
   }
   local i = 1
@@ -188,7 +193,8 @@ local function main()
   local log_request, log_error = make_logger(opts.log)
   local app = {
     api = api_mod.new(library.generate { seed = opts.seed, folders = opts.folders },
-                      { key = opts.key, secret = opts.secret, token = opts.token }),
+                      { key = opts.key, secret = opts.secret, token = opts.token,
+                        client_id = opts.client_id, client_secret = opts.client_secret }),
     faults = faults.queue(),
     records = control.records(opts.max_records),
     loop = loop_mod.new(function(message) log_error(message) end),
@@ -203,6 +209,8 @@ local function main()
   listener:settimeout(0)
   local address, port = listener:getsockname()
   if address:find(":", 1, true) then address = "[" .. address .. "]" end
+  -- The token endpoint's api_base_url_for_customer when a request has no Host.
+  app.api.origin = format("%s:%d", address, port)
 
   io.stdout:write(format("listening http://%s:%d pid=%s\n", address, port, own_pid()))
   io.stdout:flush()

@@ -931,9 +931,9 @@ describe("fake Gong server", function()
     end)
 
     it("serves settings: defaults, partial changes, and 400 to bad ones without changing any", function()
-      assert.are.same({ page_size = 100, error_objects = false }, srv:settings())
-      assert.are.same({ page_size = 3, error_objects = false }, srv:settings { page_size = 3 })
-      assert.are.same({ page_size = 3, error_objects = true }, srv:settings { error_objects = true })
+      assert.are.same({ page_size = 100, error_objects = false, token_ttl = 3600 }, srv:settings())
+      assert.are.same({ page_size = 3, error_objects = false, token_ttl = 3600 }, srv:settings { page_size = 3 })
+      assert.are.same({ page_size = 3, error_objects = true, token_ttl = 3600 }, srv:settings { error_objects = true })
       local bad = { { page_size = 0 }, { page_size = 101 }, { page_size = 2.5 }, { page_size = "2" },
                     { error_objects = 1 }, { page_size = 5, colour = "red" } }
       for _, t in ipairs(bad) do
@@ -942,7 +942,7 @@ describe("fake Gong server", function()
       for _, body in ipairs { "[]", "nope", "" } do
         assert.are.equal(400, post(srv, "/__fake/settings", body, {}).status, body)
       end
-      assert.are.same({ page_size = 3, error_objects = true }, srv:settings())
+      assert.are.same({ page_size = 3, error_objects = true, token_ttl = 3600 }, srv:settings())
       local res = get(srv, "/__fake/settings", {}, "DELETE")
       assert.are.equal(405, res.status)
       assert.are.equal("GET, POST", res.headers.allow)
@@ -956,7 +956,7 @@ describe("fake Gong server", function()
       srv:faults { { status = 503 } }
       assert.matches('"errors":%[{"message":"Service unavailable"}%]', get(srv, "/library/folders").body)
       srv:reset()
-      assert.are.same({ page_size = 100, error_objects = false }, srv:settings())
+      assert.are.same({ page_size = 100, error_objects = false, token_ttl = 3600 }, srv:settings())
       assert.matches('"errors":%["Invalid credentials"%]', get(srv, "/library/folders", {}).body)
     end)
 
@@ -1022,6 +1022,284 @@ describe("fake Gong server", function()
       assert.is_true(exited(other.pid))
       other:stop()
     end)
+  end)
+end)
+
+describe("OAuth token endpoint", function()
+  local srv
+  local TOKEN = "/oauth2/generate-customer-token"
+  local REDIRECT = "http://localhost:8765/callback"
+  local CLIENT = "Basic " .. mime.b64(creds.client_id .. ":" .. creds.client_secret)
+  local SCOPE = "api:library:read api:calls:read:extensive api:calls:read:transcript"
+
+  setup(function()
+    srv = fake.start { folders = 5 }
+  end)
+
+  teardown(function()
+    srv:stop()
+  end)
+
+  before_each(function()
+    srv:reset()
+  end)
+
+  -- One token request with `query` on a fresh connection, with the Host a
+  -- client sends (it decides api_base_url_for_customer).
+  local function token_request(server, query, authorization, method)
+    local c = connect(server)
+    local lines = { (method or "POST") .. " " .. TOKEN .. "?" .. query .. " HTTP/1.1",
+                    "Host: " .. server.host .. ":" .. server.port, "Content-Length: 0" }
+    if authorization then lines[#lines + 1] = "Authorization: " .. authorization end
+    assert(c:send(table.concat(lines, "\r\n") .. "\r\n\r\n"))
+    local res = assert(read_response(c))
+    c:close()
+    return res
+  end
+
+  local function exchange(code, redirect_uri, authorization, client_id)
+    return token_request(srv, "grant_type=authorization_code&code=" .. encode(code) .. "&client_id="
+                         .. encode(client_id or creds.client_id) .. "&redirect_uri=" .. encode(redirect_uri),
+                         authorization or CLIENT)
+  end
+
+  local function refresh(token, authorization)
+    return token_request(srv, "grant_type=refresh_token&refresh_token=" .. encode(token), authorization or CLIENT)
+  end
+
+  -- A new token family: the decoded answer to the exchange of a fresh code.
+  local function login()
+    local res = exchange(srv:oauth_code(REDIRECT), REDIRECT)
+    assert.are.equal(200, res.status, res.body)
+    return decode(res.body)
+  end
+
+  -- The OAuth error code of a response, which must have nothing but
+  -- error and error_description.
+  local function oauth_error(res)
+    local body = decode(res.body)
+    assert.are.same({ "error", "error_description" }, keys(body))
+    assert.are.equal("string", type(body.error_description))
+    return body.error
+  end
+
+  local function bearer(token)
+    return { Authorization = "Bearer " .. token }
+  end
+
+  it("exchanges an issued code once for a token family, in Gong's answer shape", function()
+    local code = srv:oauth_code(REDIRECT)
+    assert.matches("^code%-%x+$", code)
+    local res = exchange(code, REDIRECT)
+    assert.are.equal(200, res.status, res.body)
+    assert.are.equal("no-store", res.headers["cache-control"])
+    local t = decode(res.body)
+    assert.matches("^at%-%x+$", t.access_token)
+    assert.matches("^rt%-%x+$", t.refresh_token)
+    assert.are.equal(table.concat {
+      '{"access_token":"', t.access_token, '","refresh_token":"', t.refresh_token,
+      '","scope":"', SCOPE, '","token_type":"bearer","expires_in":3600,',
+      '"api_base_url_for_customer":"', srv.tenant_url, '"}',
+    }, res.body)
+    assert.are.equal("http://127.0.0.1:" .. srv.port .. "/tenant", t.api_base_url_for_customer)
+    local again = exchange(code, REDIRECT)
+    assert.are.equal(400, again.status)
+    assert.are.equal("invalid_grant", oauth_error(again))
+    assert.are.same({ refreshes = {}, exchanges = 1 }, srv:oauth_log())
+    local other = login()
+    assert.are_not.equal(t.access_token, other.access_token)
+    assert.are_not.equal(t.refresh_token, other.refresh_token)
+  end)
+
+  it("refuses another redirect_uri, client_id or an unknown code, and spends a code only on success", function()
+    local code = srv:oauth_code(REDIRECT)
+    for _, res in ipairs {
+      exchange(code, "http://localhost:8765/other"),
+      exchange(code, REDIRECT, nil, "someone-else"),
+      exchange("code-0000000f000000", REDIRECT),
+      token_request(srv, "grant_type=authorization_code&client_id=" .. creds.client_id, CLIENT),
+    } do
+      assert.are.equal(400, res.status, res.body)
+      assert.are.equal("invalid_grant", oauth_error(res))
+    end
+    assert.are.equal(200, exchange(code, REDIRECT).status)
+  end)
+
+  it("answers 401 invalid_client to wrong or missing client credentials", function()
+    local code = srv:oauth_code(REDIRECT)
+    for _, authorization in ipairs { "Basic " .. mime.b64(creds.client_id .. ":nope"), BASIC, BEARER, "Digest x" } do
+      local res = exchange(code, REDIRECT, authorization)
+      assert.are.equal(401, res.status, authorization)
+      assert.are.equal("invalid_client", oauth_error(res))
+    end
+    local res = token_request(srv, "grant_type=refresh_token&refresh_token=x")
+    assert.are.equal(401, res.status)
+    assert.are.equal("invalid_client", oauth_error(res))
+    assert.are.equal(200, exchange(code, REDIRECT).status)
+  end)
+
+  it("answers 405 with Allow: POST, 400 unsupported_grant_type, and 400 to a malformed query", function()
+    for _, method in ipairs { "GET", "PUT" } do
+      local res = token_request(srv, "grant_type=refresh_token&refresh_token=x", CLIENT, method)
+      assert.are.equal(405, res.status)
+      assert.are.equal("POST", res.headers.allow)
+    end
+    for _, query in ipairs { "", "grant_type=password", "grant_type=&refresh_token=x" } do
+      local res = token_request(srv, query, CLIENT)
+      assert.are.equal(400, res.status, query)
+      assert.are.equal("unsupported_grant_type", oauth_error(res))
+    end
+    local res = token_request(srv, "grant_type=refresh_token&refresh_token=%zz", CLIENT)
+    assert.are.equal(400, res.status)
+    assert.are.equal("invalid_request", oauth_error(res))
+    assert.are.equal(404, get(srv, "/oauth2/other", { Authorization = CLIENT }, "POST").status)
+  end)
+
+  it("rotates the refresh token: the new one works, the old one is dead at once, all attempts logged", function()
+    local t0 = socket.gettime()
+    local first = login()
+    local res = refresh(first.refresh_token)
+    assert.are.equal(200, res.status, res.body)
+    local second = decode(res.body)
+    assert.are_not.equal(first.refresh_token, second.refresh_token)
+    assert.are_not.equal(first.access_token, second.access_token)
+    assert.are.equal(SCOPE, second.scope)
+    assert.are.equal(srv.tenant_url, second.api_base_url_for_customer)
+    local reused = refresh(first.refresh_token)
+    assert.are.equal(400, reused.status)
+    assert.are.equal("invalid_grant", oauth_error(reused))
+    res = refresh(second.refresh_token)
+    assert.are.equal(200, res.status, res.body)
+    local third = decode(res.body)
+    local unknown = refresh("rt-nope")
+    assert.are.equal(400, unknown.status)
+    assert.are.equal("invalid_grant", oauth_error(unknown))
+    -- Earlier access tokens of the family live to their own expiry.
+    for _, t in ipairs { first, second, third } do
+      assert.are.equal(200, get(srv, "/tenant/v2/workspaces", bearer(t.access_token)).status)
+    end
+    local log = srv:oauth_log()
+    assert.are.equal(1, log.exchanges)
+    local used, outcomes = {}, {}
+    for i, entry in ipairs(log.refreshes) do
+      used[i], outcomes[i] = entry.refresh_token, entry.outcome
+      assert.is_true(entry.time >= t0 - 1 and entry.time <= socket.gettime())
+      if i > 1 then assert.is_true(entry.time >= log.refreshes[i - 1].time) end
+    end
+    assert.are.same({ first.refresh_token, first.refresh_token, second.refresh_token, "rt-nope" }, used)
+    assert.are.same({ "ok", "invalid_grant", "ok", "invalid_grant" }, outcomes)
+  end)
+
+  it("lets issued access tokens into the tenant under /tenant/v2 and /tenant", function()
+    local t = login()
+    local headers = bearer(t.access_token)
+    local v2 = get(srv, "/tenant/v2/library/folders", headers)
+    assert.are.equal(200, v2.status, v2.body)
+    local plain = get(srv, "/tenant/library/folders", headers)
+    assert.are.equal(200, plain.status)
+    assert.are.equal(contract.body(request_id(v2.body), "folders", contract.public_folders(fake.library {
+      folders = 5 }.folders)), v2.body)
+    assert.are.equal(v2.body:gsub('^{"requestId":"%x+"', ""), (plain.body:gsub('^{"requestId":"%x+"', "")))
+    local lib = fake.library { folders = 5 }
+    local res = post(srv, "/tenant/v2/calls/transcript", calls_body { lib.call_ids[1] },
+                     { Authorization = headers.Authorization })
+    assert.are.equal(200, res.status, res.body)
+    assert.are.equal(200, get(srv, "/library/folders", headers).status)
+    assert.are.equal(404, get(srv, "/tenant/v2/library/folders/" .. lib.folders[1].id .. "/calls", headers).status)
+    assert.are.equal(404, get(srv, "/tenant/v2", headers).status)
+    -- Only as Bearer, only ours, and the refresh token is no access token.
+    assert.are.equal(401, get(srv, "/tenant/v2/library/folders", { Authorization = "Basic " .. t.access_token }).status)
+    assert.are.equal(401, get(srv, "/tenant/v2/library/folders", bearer(t.refresh_token)).status)
+    assert.are.equal(401, get(srv, "/tenant/v2/library/folders", bearer("at-00000001000000")).status)
+  end)
+
+  it("expires access tokens token_ttl seconds after they were issued, as the ttl was then", function()
+    assert.are.equal(3600, srv:settings().token_ttl)
+    assert.are.equal(0.5, srv:settings { token_ttl = 0.5 }.token_ttl)
+    local res = exchange(srv:oauth_code(REDIRECT), REDIRECT)
+    assert.truthy(res.body:find('"expires_in":0.5,', 1, true), res.body)
+    local t = decode(res.body)
+    srv:settings { token_ttl = 3600 }
+    assert.are.equal(200, get(srv, "/tenant/v2/library/folders", bearer(t.access_token)).status)
+    socket.sleep(0.7)
+    local expired = get(srv, "/tenant/v2/library/folders", bearer(t.access_token))
+    assert.are.equal(401, expired.status)
+    assert.matches('^{"requestId":"%x+","errors":%["Invalid credentials"%]}$', expired.body)
+    assert.are.equal(200, get(srv, "/tenant/v2/library/folders", { Authorization = BEARER }).status)
+    assert.are.equal(200, get(srv, "/tenant/v2/library/folders", { Authorization = BASIC }).status)
+    -- The refresh token outlives the access token.
+    res = refresh(t.refresh_token)
+    assert.are.equal(200, res.status)
+    assert.truthy(res.body:find('"expires_in":3600,', 1, true), res.body)
+    assert.are.equal(200, get(srv, "/tenant/v2/library/folders", bearer(decode(res.body).access_token)).status)
+    for _, bad in ipairs { { token_ttl = 0 }, { token_ttl = -1 }, { token_ttl = "60" }, { token_ttl = true } } do
+      assert.has_error(function() srv:settings(bad) end)
+    end
+    assert.are.same({ page_size = 100, error_objects = false, token_ttl = 3600 }, srv:settings())
+  end)
+
+  it("records token requests and meets queued faults like API requests", function()
+    srv:faults { { path = "/oauth2/", status = 503 } }
+    local code = srv:oauth_code(REDIRECT)
+    assert.are.equal(503, exchange(code, REDIRECT).status)
+    local res = exchange(code, REDIRECT)
+    assert.are.equal(200, res.status)
+    local records = srv:requests()
+    assert.are.equal(2, #records)
+    assert.are.same({ TOKEN, TOKEN }, { records[1].path, records[2].path })
+    assert.are.equal("503", records[1].fault)
+    assert.is_nil(records[2].fault)
+    assert.are.equal("POST", records[2].method)
+    assert.are.equal(CLIENT, records[2].headers.authorization)
+    assert.matches("^grant_type=authorization_code&code=", records[2].query)
+    -- A broken answer after the grant: rotated, though the client never saw the new token.
+    local t = decode(res.body)
+    srv:faults { { action = "reset" } }
+    assert.is_false(pcall(refresh, t.refresh_token))
+    assert.are.equal(400, refresh(t.refresh_token).status)
+    local outcomes = {}
+    for i, entry in ipairs(srv:oauth_log().refreshes) do outcomes[i] = entry.outcome end
+    assert.are.same({ "ok", "invalid_grant" }, outcomes)
+  end)
+
+  it("reset forgets codes, tokens and the log, and restores token_ttl", function()
+    srv:settings { token_ttl = 100 }
+    local code = srv:oauth_code(REDIRECT)
+    local t = login()
+    assert.are.equal(200, refresh(t.refresh_token).status)
+    srv:reset()
+    assert.are.same({ refreshes = {}, exchanges = 0 }, srv:oauth_log())
+    assert.are.equal(3600, srv:settings().token_ttl)
+    assert.are.equal(401, get(srv, "/tenant/v2/library/folders", bearer(t.access_token)).status)
+    assert.are.equal("invalid_grant", oauth_error(exchange(code, REDIRECT)))
+    local after = login()
+    assert.are_not.equal(t.access_token, after.access_token)
+    assert.are.equal(3600, after.expires_in)
+  end)
+
+  it("serves the control routes without credentials, unrecorded, and refuses bad code requests", function()
+    srv:oauth_code(REDIRECT)
+    srv:oauth_log()
+    assert.are.same({}, srv:requests())
+    for _, body in ipairs { "", "[]", "{}", '{"redirect_uri":1}', "nope" } do
+      assert.are.equal(400, post(srv, "/__fake/oauth/code", body, {}).status, body)
+    end
+    local res = get(srv, "/__fake/oauth/code", {})
+    assert.are.equal(405, res.status)
+    assert.are.equal("POST", res.headers.allow)
+    assert.are.equal('{"exchanges":0,"refreshes":[]}', get(srv, "/__fake/oauth", {}).body)
+  end)
+
+  it("honours --client-id and --client-secret", function()
+    local other = fake.start { folders = 3, client_id = "cid", client_secret = "cs" }
+    -- Even when an assertion fails: a server left running would hold busted's exit.
+    finally(function() other:stop() end)
+    local code = other:oauth_code(REDIRECT)
+    local query = "grant_type=authorization_code&code=" .. code .. "&client_id=cid&redirect_uri=" .. encode(REDIRECT)
+    assert.are.equal(401, token_request(other, query, CLIENT).status)
+    local res = token_request(other, query, "Basic " .. mime.b64("cid:cs"))
+    assert.are.equal(200, res.status, res.body)
+    assert.are.equal(other.tenant_url, decode(res.body).api_base_url_for_customer)
   end)
 end)
 

@@ -6,7 +6,8 @@
 --   local srv = fake.start { folders = 300, seed = 1 }
 --   -- srv.url (the contract), srv.tenant_url (a real tenant), srv.host, srv.port, srv.pid
 --   srv:faults { { status = 503, times = 2 } }
---   srv:settings { page_size = 2, error_objects = true }
+--   srv:settings { page_size = 2, error_objects = true, token_ttl = 0.5 }
+--   local code = srv:oauth_code("http://localhost/cb") ... srv:oauth_log()
 --   ... srv:requests() ... srv:reset() ... srv:stop()
 
 local http = require "socket.http"
@@ -17,7 +18,8 @@ local cjson = require("cjson").new()
 local _M = {}
 
 --- The credentials the server accepts unless told otherwise.
-_M.credentials = { key = "test-key", secret = "test-secret", token = "test-token" }
+_M.credentials = { key = "test-key", secret = "test-secret", token = "test-token",
+                   client_id = "test-client-id", client_secret = "test-client-secret" }
 
 -- The repository root, from where this file lives (spec/support/fake.lua).
 local function repo_root()
@@ -112,8 +114,8 @@ function Server:most_in_window(window)
   return most, #times
 end
 
---- Forgets the recorded requests and any queued faults, and restores the
---- default settings.
+--- Forgets the recorded requests, any queued faults and the OAuth state
+--- (codes, tokens, the refresh log), and restores the default settings.
 function Server:reset()
   control(self, "POST", "/__fake/reset")
 end
@@ -130,15 +132,33 @@ function Server:faults(list)
   control(self, "POST", "/__fake/faults", body)
 end
 
---- Changes scenario settings ({page_size = 1..100, error_objects = boolean};
---- those not given keep their value) and returns all of them; without `t`
---- only returns them. Raises when the server rejects a setting.
+--- Changes scenario settings ({page_size = 1..100, error_objects = boolean,
+--- token_ttl = seconds > 0}; those not given keep their value) and returns
+--- all of them; without `t` only returns them. Raises when the server
+--- rejects a setting.
 ---@param t table|nil
----@return table settings {page_size, error_objects}
+---@return table settings {page_size, error_objects, token_ttl}
 function Server:settings(t)
   if t == nil then return cjson.decode(control(self, "GET", "/__fake/settings")) end
   local body = next(t) == nil and "{}" or cjson.encode(t)
   return cjson.decode(control(self, "POST", "/__fake/settings", body))
+end
+
+--- A fresh single-use authorization code for the token endpoint, valid with
+--- `redirect_uri` (and the client id the server was started with).
+---@param redirect_uri string
+---@return string code
+function Server:oauth_code(redirect_uri)
+  local body = cjson.encode { redirect_uri = redirect_uri }
+  return cjson.decode(control(self, "POST", "/__fake/oauth/code", body)).code
+end
+
+--- The token endpoint's log: {refreshes = {{time, refresh_token, outcome}...},
+--- exchanges}: every refresh_token grant in order (`outcome` "ok" or
+--- "invalid_grant") and how many codes were exchanged.
+---@return table
+function Server:oauth_log()
+  return strip_null(cjson.decode(control(self, "GET", "/__fake/oauth")))
 end
 
 local function wait_exit(pid, seconds)
@@ -166,9 +186,11 @@ function Server:stop()
 end
 
 --- Starts a server and waits until it listens. Options (all optional):
---- host, port, seed, folders, key, secret, token, idle_exit, max_records, log.
+--- host, port, seed, folders, key, secret, token, client_id, client_secret,
+--- idle_exit, max_records, log.
 ---@param opts table|nil
----@return table server {url, tenant_url, host, port, pid, requests, reset, faults, settings, stop}
+---@return table server {url, tenant_url, host, port, pid, requests, reset, faults, settings,
+---  oauth_code, oauth_log, stop}
 function _M.start(opts)
   opts = opts or {}
   local lua = os.getenv("GONG_FAKE_LUA") or "lua5.4"
@@ -190,6 +212,8 @@ function _M.start(opts)
   add("--key", opts.key)
   add("--secret", opts.secret)
   add("--token", opts.token)
+  add("--client-id", opts.client_id)
+  add("--client-secret", opts.client_secret)
   add("--idle-exit", opts.idle_exit)
   add("--max-records", opts.max_records)
   add("--log", opts.log)
