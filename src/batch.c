@@ -10,12 +10,13 @@
 #define BATCH_DEFAULT_CONCURRENCY 3
 
 /* How a batch ended. */
-enum { BATCH_DONE, BATCH_INTERRUPTED, BATCH_FAILED, BATCH_RATE_FAILED };
+enum { BATCH_DONE, BATCH_INTERRUPTED, BATCH_FAILED, BATCH_RATE_FAILED, BATCH_AUTH_FAILED };
 
 typedef struct batch_slot {
   transfer t;        /* first member: CURLOPT_PRIVATE points here */
   int index;         /* 1-based position in the job's URLs, 0 when idle */
   int attempts;
+  int renewed;       /* the token was renewed for this request after a 401 */
   int running;       /* added to the multi handle */
   double not_before; /* earliest start of the next attempt (retry wait) */
 } batch_slot;
@@ -40,6 +41,7 @@ typedef struct batch_job {
   const transfer_limits *limits;
   ratelimit *rate;
   retry_policy *retry;
+  token_source *token;    /* a token function's, asked between transfers */
   interrupt_watch *watch; /* an interrupt ends the batch */
   lua_Integer *requests;  /* counts every attempt started */
   const endpoint *ep;
@@ -223,6 +225,7 @@ static int batch_finish(lua_State *L, batch_pool *p, const batch_job *job, batch
       lua_setfield(L, -2, "cursor");
       lua_settop(L, top);
       s->attempts = 0;
+      s->renewed = 0;
       s->not_before = 0;
       return BATCH_NEXT_PAGE;
     }
@@ -269,7 +272,8 @@ static int batch_give_up(lua_State *L, batch_pool *p, const batch_job *job, int 
  * transfers under way are dropped and the results not finished stay nil; an
  * interrupt ends it the same way. Returns BATCH_DONE, BATCH_INTERRUPTED,
  * BATCH_RATE_FAILED when the rate limiter's shared state failed (its message
- * in job->rate->why), or BATCH_FAILED with a message in *why when libcurl's
+ * in job->rate->why), BATCH_AUTH_FAILED when the token function failed (its
+ * error on top of the stack), or BATCH_FAILED with a message in *why when libcurl's
  * multi interface failed.
  */
 static int batch_run(lua_State *L, batch_pool *p, const batch_job *job, const char **why) {
@@ -290,6 +294,7 @@ static int batch_run(lua_State *L, batch_pool *p, const batch_job *job, const ch
         if (next > job->n || halted) continue;
         s->index = next++;
         s->attempts = 0;
+        s->renewed = 0;
         s->not_before = 0;
       }
       if (s->not_before > now) {
@@ -305,6 +310,11 @@ static int batch_run(lua_State *L, batch_pool *p, const batch_job *job, const ch
         if (now + delay < wake) wake = now + delay;
         break;
       }
+      if (!token_current(L, job->token)) {
+        batch_detach(p);
+        return BATCH_AUTH_FAILED;
+      }
+      token_apply(job->token, s->t.curl, &s->t.token_gen);
       if (batch_start(L, p, job, s) != CURLM_OK) {
         attempt a;
         transfer_end(&s->t, CURLE_FAILED_INIT, &a);
@@ -328,6 +338,19 @@ static int batch_run(lua_State *L, batch_pool *p, const batch_job *job, const ch
       s->running = 0;
       freed = 1;
       transfer_end(&s->t, msg->data.result, &a);
+      if (a.status == 401 && !s->renewed) {
+        /* Once with a new token, asked for once for every transfer that used the old one. */
+        int again = token_refused(L, job->token, s->t.token_gen);
+        s->renewed = 1;
+        if (again < 0) {
+          batch_detach(p);
+          return BATCH_AUTH_FAILED;
+        }
+        if (again) {
+          s->not_before = 0;
+          continue;
+        }
+      }
       wait = retry_wait(job->retry, &a, s->attempts);
       if (wait >= 0) {
         s->not_before = clock_now() + wait;

@@ -23,6 +23,7 @@ typedef struct gong_client {
   lua_Integer requests; /* attempts made, single and batch: client:stats() */
   retry_policy retry;
   ratelimit rate;
+  token_source token; /* a token function's, when the option is one */
   batch_pool pool;
 } gong_client;
 
@@ -32,8 +33,9 @@ static gong_client *client_check(lua_State *L) {
 }
 
 /* Closes the connections and frees the client's buffers; idempotent. */
-static void client_release(gong_client *c) {
+static void client_release(lua_State *L, gong_client *c) {
   batch_pool_free(&c->pool);
+  token_release(L, &c->token);
   transfer_free(&c->main);
   curl_slist_free_all(c->headers);
   curl_slist_free_all(c->limits.post_headers);
@@ -95,7 +97,7 @@ static void client_auth(lua_State *L, gong_client *c, const client_config *cfg) 
   if ((cfg->access_key == NULL) != (cfg->access_key_secret == NULL))
     option_error(L, cfg->access_key == NULL ? "access_key" : "access_key_secret",
                  "is missing: access_key and access_key_secret go together");
-  if (cfg->access_key != NULL && cfg->token != NULL)
+  if (cfg->access_key != NULL && (cfg->token != NULL || cfg->token_fn))
     option_error(L, "token", "is given with access_key/access_key_secret: give one kind, not both");
   if (cfg->access_key != NULL) {
     c->auth = AUTH_BASIC;
@@ -106,6 +108,12 @@ static void client_auth(lua_State *L, gong_client *c, const client_config *cfg) 
     c->auth = AUTH_BEARER;
     CLIENT_SETOPT(L, c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
     CLIENT_SETOPT(L, c, CURLOPT_XOAUTH2_BEARER, cfg->token);
+  } else if (cfg->token_fn) {
+    /* The token is asked for by the first request (token.c). */
+    c->auth = AUTH_BEARER;
+    CLIENT_SETOPT(L, c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
+    lua_pushvalue(L, cfg->token_fn);
+    c->token.ref = luaL_ref(L, LUA_REGISTRYINDEX);
   }
 }
 
@@ -120,7 +128,8 @@ static void client_name_tenant(lua_State *L, gong_client *c, const client_config
   const char *tenant;
   luaL_buffinit(L, &b);
   luaL_addlstring(&b, c->base_url, c->base_len);
-  luaL_addstring(&b, cfg->access_key != NULL ? "\nkey:" : "\ntoken:");
+  /* A token function's tokens change; the base URL is the tenant's own host then. */
+  luaL_addstring(&b, cfg->access_key != NULL ? "\nkey:" : cfg->token_fn ? "\ntoken-function" : "\ntoken:");
   if (cfg->access_key != NULL) luaL_addstring(&b, cfg->access_key);
   else if (cfg->token != NULL) luaL_addstring(&b, cfg->token);
   luaL_pushresult(&b);
@@ -222,6 +231,7 @@ static int client_new(lua_State *L) {
   lua_settop(L, 1);
   c = (gong_client *)lua_newuserdatauv(L, sizeof *c, 0);
   memset(c, 0, sizeof *c);
+  c->token.ref = LUA_NOREF;
   c->closed = 1; /* until fully configured: __gc must only free */
   luaL_setmetatable(L, CLIENT_MT);
   c->main.limits = &c->limits;
@@ -275,6 +285,7 @@ static int client_request(lua_State *L, gong_client *c, const endpoint *ep, int 
   request_info r;
   interrupt_watch watch;
   double wait = 0;
+  int renewed = 0;
   const char *url = lua_tostring(L, urlidx);
   r.ep = ep;
   r.urlidx = urlidx;
@@ -295,10 +306,29 @@ static int client_request(lua_State *L, gong_client *c, const endpoint *ep, int 
       c->main.watch = NULL;
       return client_rate_failed(L, c);
     }
+    if (!token_current(L, &c->token)) {
+      c->main.watch = NULL;
+      lua_pushnil(L);
+      lua_insert(L, -2);
+      return 2;
+    }
+    token_apply(&c->token, c->main.curl, &c->main.token_gen);
     r.attempts++;
     c->requests++;
     transfer_perform(&c->main, url, NULL, 0, &a);
     wait = retry_wait(&c->retry, &a, r.attempts);
+    if (a.status == 401 && !renewed) {
+      /* Once with a new token from the token function, if there is one. */
+      int again = token_refused(L, &c->token, c->main.token_gen);
+      renewed = 1;
+      if (again < 0) {
+        c->main.watch = NULL;
+        lua_pushnil(L);
+        lua_insert(L, -2);
+        return 2;
+      }
+      if (again) wait = 0;
+    }
   } while (wait >= 0);
   c->main.watch = NULL;
   outcome_push(L, lua_upvalueindex(1), &c->main, &a, &r);
@@ -453,6 +483,7 @@ static int client_run_job(lua_State *L, gong_client *c, batch_job *job, const ch
   job->base_len = c->base_len;
   job->state = lua_upvalueindex(1);
   job->requests = &c->requests;
+  job->token = &c->token;
   interrupt_watch_start(&watch, L);
   job->watch = &watch;
   ran = batch_run(L, &c->pool, job, &why);
@@ -466,6 +497,10 @@ static int client_run_job(lua_State *L, gong_client *c, batch_job *job, const ch
     return 0;
   case BATCH_RATE_FAILED:
     client_rate_failed(L, c);
+    return 0;
+  case BATCH_AUTH_FAILED: /* the token function's error is on top */
+    lua_pushnil(L);
+    lua_insert(L, -2);
     return 0;
   default:
     return 1;
@@ -876,14 +911,14 @@ static int client_retry_in(lua_State *L) {
 
 /* client:close(): releases the connections; idempotent. Also __close. */
 static int client_close(lua_State *L) {
-  client_release(client_check(L));
+  client_release(L, client_check(L));
   return 0;
 }
 
 /* __gc: everything close() frees, and the base URL kept for tostring. */
 static int client_gc(lua_State *L) {
   gong_client *c = client_check(L);
-  client_release(c);
+  client_release(L, c);
   free(c->base_url);
   c->base_url = NULL;
   return 0;

@@ -27,6 +27,7 @@ typedef struct driver_request {
   int which;       /* the endpoint's index: EP_* */
   const char *name; /* the method, for messages */
   int attempts, state;
+  int renewed;       /* the token was renewed for it after a 401 */
   double not_before; /* earliest start of the next attempt */
   struct driver_request *next;
 } driver_request;
@@ -198,6 +199,14 @@ static int driver_outcome(lua_State *L, gong_driver *d, driver_request *r, const
   return lua_gettop(L) - top;
 }
 
+/* Ends `r` with the error on top of the stack (popped): nil, err in `done`. */
+static void driver_fail_with(lua_State *L, int done, gong_driver *d, driver_request *r) {
+  lua_pushnil(L);
+  lua_insert(L, -2);
+  driver_done(L, done, r->id, 2);
+  driver_drop(L, d, r);
+}
+
 /* Takes what libcurl finished: retries wait, the rest go to `done`. */
 static void driver_collect(lua_State *L, gong_driver *d, int done) {
   CURLMsg *msg;
@@ -216,6 +225,19 @@ static void driver_collect(lua_State *L, gong_driver *d, int done) {
     r->state = DRIVER_WAITING;
     d->running--;
     transfer_end(&r->t, msg->data.result, &a);
+    if (a.status == 401 && !r->renewed) {
+      /* Once with a new token, asked for once for every request that used the old one. */
+      int again = token_refused(L, &d->c->token, r->t.token_gen);
+      r->renewed = 1;
+      if (again < 0) {
+        driver_fail_with(L, done, d, r);
+        continue;
+      }
+      if (again) {
+        r->not_before = 0;
+        continue;
+      }
+    }
     wait = retry_wait(&d->c->retry, &a, r->attempts);
     if (wait >= 0) {
       r->not_before = clock_now() + wait;
@@ -254,8 +276,11 @@ static void driver_pump(lua_State *L, gong_driver *d, int done) {
       driver_fail(L, done, d, r, "config", d->c->rate.why);
     } else if (delay > 0) {
       r->not_before = now + delay;
-    } else if (!driver_start(L, d, r)) {
-      driver_fail(L, done, d, r, "network", "libcurl could not start the request");
+    } else if (!token_current(L, &d->c->token)) {
+      driver_fail_with(L, done, d, r);
+    } else {
+      token_apply(&d->c->token, r->t.curl, &r->t.token_gen);
+      if (!driver_start(L, d, r)) driver_fail(L, done, d, r, "network", "libcurl could not start the request");
     }
   }
 }

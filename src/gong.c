@@ -48,6 +48,7 @@ static const char *state_version(lua_State *L) {
 #include "ratelimit.c"
 #include "transfer.c"
 #include "retry.c"
+#include "token.c"
 #include "outcome.c"
 #include "options.c"
 #include "batch.c"

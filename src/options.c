@@ -8,7 +8,7 @@
 
 #define DEFAULT_BASE_URL "https://api.gong.io/v2"
 
-typedef enum { OPT_STRING, OPT_NUMBER, OPT_BOOLEAN, OPT_RATE, OPT_HEADERS, OPT_CHOICE } option_kind;
+typedef enum { OPT_STRING, OPT_NUMBER, OPT_BOOLEAN, OPT_RATE, OPT_HEADERS, OPT_CHOICE, OPT_TOKEN } option_kind;
 
 /* The options once read; strings stay owned by the options table. */
 typedef struct client_config {
@@ -16,7 +16,8 @@ typedef struct client_config {
   double timeout, connect_timeout, stall_timeout, max_response_bytes;
   double max_retries, max_retry_wait, backoff_base, backoff_max, rate;
   int allow_http, insecure, api, rate_scope;
-  int headers; /* stack index of the headers table, 0 when there is none */
+  int headers;  /* stack index of the headers table, 0 when there is none */
+  int token_fn; /* stack index of a token function (see token.c), 0 when there is none */
 } client_config;
 
 typedef struct option_spec {
@@ -51,12 +52,12 @@ static const option_spec option_specs[] = {
   {"rate_scope", OPT_CHOICE, OPTION_AT(rate_scope), 0, 0, 0, NULL, rate_scope_names},
   {"stall_timeout", OPT_NUMBER, OPTION_AT(stall_timeout), 30, 0.001, 86400, NULL, NULL},
   {"timeout", OPT_NUMBER, OPTION_AT(timeout), 60, 0.001, 86400, NULL, NULL},
-  {"token", OPT_STRING, OPTION_AT(token), 0, 0, 0, NULL, NULL},
+  {"token", OPT_TOKEN, OPTION_AT(token), 0, 0, 0, NULL, NULL},
   {"user_agent", OPT_STRING, OPTION_AT(user_agent), 0, 0, 0, NULL, NULL},
   {NULL, OPT_STRING, 0, 0, 0, 0, NULL, NULL}};
 
 static const char *const option_kind_names[] = {"string", "number", "boolean", "rate", "headers",
-                                                "choice"};
+                                                "choice", "token"};
 
 /* Pushes `v` as an integer where Lua has them and it is one, so 3 prints as 3. */
 static void option_push_number(lua_State *L, double v) {
@@ -164,6 +165,16 @@ static void option_read(lua_State *L, int value, const option_spec *s, client_co
     break;
   case OPT_CHOICE:
     *(int *)(void *)field = option_choice(L, value, s);
+    break;
+  case OPT_TOKEN: /* a string, or a function that gives one */
+    if (lua_type(L, value) == LUA_TFUNCTION) {
+      cfg->token_fn = value;
+    } else if (!lua_isnil(L, value) && lua_type(L, value) != LUA_TSTRING) {
+      option_error(L, s->name,
+                   lua_pushfstring(L, "must be a string or a function (got %s)", luaL_typename(L, value)));
+    } else {
+      *(const char **)(void *)field = option_string(L, value, s);
+    }
     break;
   }
 }

@@ -30,6 +30,7 @@ typedef struct transfer {
   curl_off_t progress_bytes;
   double progress_time, started;
   char errbuf[CURL_ERROR_SIZE];
+  unsigned token_gen; /* the generation of the token set on the handle (token.c) */
 } transfer;
 
 /* What one attempt produced: everything retries and errors are decided from. */
