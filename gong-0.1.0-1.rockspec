@@ -49,6 +49,7 @@ build = {
     ["gong.cli.commands"] = "lua/gong/cli/commands.lua",
     ["gong.cli.explain"] = "lua/gong/cli/explain.lua",
     ["gong.loop"] = "lua/gong/loop.lua",
+    ["gong.oauth"] = "lua/gong/oauth.lua",
     ["gong.nvim"] = "lua/gong/nvim.lua",
     ["gong.resty"] = "lua/gong/resty.lua",
     ["gong.resty_worker"] = "lua/gong/resty_worker.lua",

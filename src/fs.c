@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Larger than any credentials file; a guard against reading /dev/zero forever. */
@@ -149,4 +150,125 @@ static int fs_chown(lua_State *L) {
   }
   lua_pushboolean(L, 1);
   return 1;
+}
+
+/*
+ * core.write_private_file(path, contents) -> true | nil, message
+ * Replaces `path` whole or not at all: a new file (mode 0600) beside it is
+ * written, flushed to disk, and renamed over it, and the directory flushed,
+ * so that after a crash at any point the path holds either the old contents
+ * or the new ones, never a part. gong.oauth keeps its tokens this way: the
+ * only valid refresh token must never be half written.
+ */
+static int fs_write_private_file(lua_State *L) {
+  size_t len, done = 0, dirlen;
+  const char *path = luaL_checkstring(L, 1);
+  const char *contents = luaL_checklstring(L, 2, &len);
+  const char *slash = strrchr(path, '/');
+  const char *tmp = lua_pushfstring(L, "%s.%d.tmp", path, (int)getpid());
+  const char *why = NULL;
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOCTTY | O_CLOEXEC, 0600);
+  if (fd < 0 && errno == EEXIST) { /* left by a process of this pid that died: ours to replace */
+    unlink(tmp);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOCTTY | O_CLOEXEC, 0600);
+  }
+  if (fd < 0) {
+    lua_pushnil(L);
+    lua_pushstring(L, strerror(errno));
+    return 2;
+  }
+  while (done < len && why == NULL) {
+    ssize_t n = write(fd, contents + done, len - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) why = strerror(errno);
+    else done += (size_t)n;
+  }
+  if (why == NULL && fsync(fd) != 0) why = strerror(errno);
+  if (close(fd) != 0 && why == NULL) why = strerror(errno);
+  if (why == NULL && rename(tmp, path) != 0) why = strerror(errno);
+  if (why != NULL) {
+    lua_pushstring(L, why); /* before unlink can change errno's message */
+    unlink(tmp);
+    lua_pushnil(L);
+    lua_insert(L, -2);
+    return 2;
+  }
+  /* The rename itself is on disk once the directory is. */
+  dirlen = slash == NULL ? 1 : slash == path ? 1 : (size_t)(slash - path);
+  lua_pushlstring(L, slash == NULL ? "." : path, dirlen);
+  fd = open(lua_tostring(L, -1), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd >= 0) {
+    (void)fsync(fd);
+    close(fd);
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+#define FS_LOCK_MT "gong.lock"
+
+/* lock:unlock(): releases the lock; idempotent. Also __gc and __close. */
+static int fs_unlock(lua_State *L) {
+  int *fd = (int *)luaL_checkudata(L, 1, FS_LOCK_MT);
+  if (*fd >= 0) close(*fd); /* closing the description releases its OFD lock */
+  *fd = -1;
+  return 0;
+}
+
+/*
+ * core.lock_file(path, timeout) -> lock | nil, message
+ * An exclusive lock on `path` (created 0600 when missing, and left there),
+ * waited for up to `timeout` seconds. An open-file-description lock, as the
+ * rate state's: it excludes other clients of this process as well as other
+ * processes, and a process that dies holding it releases it.
+ */
+static int fs_lock_file(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  double timeout = luaL_checknumber(L, 2), deadline = clock_now() + timeout;
+  int *ud = (int *)lua_newuserdatauv(L, sizeof(int), 0);
+  *ud = -1;
+  luaL_setmetatable(L, FS_LOCK_MT);
+  *ud = open(path, O_RDWR | O_CREAT | O_NOCTTY | O_CLOEXEC, 0600);
+  if (*ud < 0) {
+    lua_pushnil(L);
+    lua_pushstring(L, strerror(errno));
+    return 2;
+  }
+  while (ratestate_lock(*ud, F_WRLCK) != 0) {
+    struct timespec pause = {0, 2000000};
+    if ((errno != EAGAIN && errno != EACCES && errno != EINTR) || clock_now() >= deadline ||
+        signals_interrupts != 0) {
+      const char *why = errno == EAGAIN || errno == EACCES ? "held by another process for too long"
+                      : signals_interrupts != 0 ? "interrupted" : strerror(errno);
+      close(*ud);
+      *ud = -1;
+      lua_pushnil(L);
+      lua_pushstring(L, why);
+      return 2;
+    }
+    nanosleep(&pause, NULL);
+  }
+  return 1;
+}
+
+/* core.time() -> the wall clock, seconds since the epoch (what a file written for other processes holds). */
+static int fs_time(lua_State *L) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  lua_pushnumber(L, (double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
+  return 1;
+}
+
+/* Registers the lock's metatable. */
+static void fs_open(lua_State *L) {
+  static const luaL_Reg methods[] = {{"unlock", fs_unlock}, {NULL, NULL}};
+  luaL_newmetatable(L, FS_LOCK_MT);
+  lua_pushcfunction(L, fs_unlock);
+  lua_setfield(L, -2, "__gc");
+  lua_pushcfunction(L, fs_unlock);
+  lua_setfield(L, -2, "__close");
+  lua_newtable(L);
+  luaL_setfuncs(L, methods, 0);
+  lua_setfield(L, -2, "__index");
+  lua_pop(L, 1);
 }

@@ -55,6 +55,7 @@ static const char *state_version(lua_State *L) {
 #include "client.c"
 #include "driver.c"
 #include "fs.c"
+#include "oauth.c"
 #include "term.c"
 
 /* The one process-wide state: libcurl's global init, done exactly once. */
@@ -115,7 +116,9 @@ int luaopen_gong_core(lua_State *L) {
     {"read_private_file", fs_read_private_file}, {"stat", fs_stat}, {"realpath", fs_realpath},
     {"chmod", fs_chmod}, {"chown", fs_chown}, {"terminal_columns", term_columns},
     {"catch_signals", signals_catch}, {"rate_window", ratelimit_lua_window},
-    {"guard_file", signals_guard}, {"unguard_file", signals_unguard}, {NULL, NULL}};
+    {"guard_file", signals_guard}, {"unguard_file", signals_unguard},
+    {"write_private_file", fs_write_private_file}, {"lock_file", fs_lock_file}, {"time", fs_time},
+    {"token_post", oauth_token_post}, {NULL, NULL}};
   const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
   int state;
   if (v->version_num < GONG_MIN_CURL)
@@ -134,6 +137,7 @@ int luaopen_gong_core(lua_State *L) {
   luaL_setfuncs(L, functions, 1);
   client_open(L, state);
   driver_open(L, state);
+  fs_open(L);
   lua_rawgeti(L, state, STATE_VERSION);
   lua_setfield(L, -2, "_VERSION");
   lua_pushstring(L, v->version);

@@ -8,9 +8,13 @@
 local core = require "gong.core"
 local fake = require "spec.support.fake"
 local loop = require "gong.loop"
+local oauth = require "gong.oauth"
 local uv = require "luv"
 
 local rounds = tonumber(arg[1]) or 200
+local dir = os.tmpname()
+os.remove(dir)
+assert(os.execute("mkdir -m 700 " .. dir))
 local srv = fake.start()
 local creds = fake.credentials
 local lib = fake.library()
@@ -43,6 +47,34 @@ local function loop_round(folder, ids)
   orphan:driver():start("calls", folder.id)
 end
 
+-- One round of OAuth: a token function refused once (one refresh for a
+-- batch in flight), an exchange into a store, a refresh under its lock and
+-- its atomic rewrite, a reused refresh token (invalid_grant), and a token
+-- function that raises.
+local function oauth_round(folder_ids)
+  local stale = true
+  local c = core.new({ base_url = srv.url, rate = false, token = function()
+    if stale then
+      stale = false
+      return "stale"
+    end
+    return creds.token, 60
+  end })
+  count(c:calls_batch(folder_ids))
+  c:close()
+  local app = { client_id = creds.client_id, client_secret = creds.client_secret, store = dir .. "/oauth.json",
+                token_url = srv.url .. "/oauth2/generate-customer-token", redirect_uri = "https://app.example/cb" }
+  app.code = srv:oauth_code(app.redirect_uri)
+  local source = assert(oauth.exchange(app))
+  local used = source.state.refresh_token
+  source.state.expires_at = 0
+  count(source(false))
+  count(oauth.new({ client_id = app.client_id, client_secret = app.client_secret, refresh_token = used,
+                    token_url = app.token_url })(false))
+  local raising = core.new({ base_url = srv.url, token = function() error("no token") end })
+  count(raising:folders())
+end
+
 srv:settings({ page_size = 2 })
 local client = core.new({ base_url = srv.url, token = creds.token, rate = false,
                           max_retries = 1, backoff_base = 0, stall_timeout = 5 })
@@ -62,6 +94,7 @@ for round = 1, rounds do
   -- rate_scope "host": the state file, read and written under its lock.
   if round % 4 == 0 then count(shared:folders()) end
   if round % 10 == 5 then loop_round(folder, ids) end
+  if round % 10 == 7 then oauth_round({ folder.id, lib.folders[1].id }) end
   if round % 10 == 0 then
     srv:faults({ { status = 200, body = '{"folders":[{"id":{"x":1}}]}' },
                  { status = 503, times = 2 }, { action = "reset" },
@@ -86,6 +119,7 @@ end
 client:close()
 shared:close()
 srv:stop()
+os.execute("rm -rf " .. dir)
 collectgarbage()
 
 local keys = {}
@@ -93,5 +127,5 @@ for k in pairs(counts) do keys[#keys + 1] = k end
 table.sort(keys)
 for _, k in ipairs(keys) do io.write(k, "=", counts[k], " ") end
 io.write("\n")
-assert(counts.ok and counts.http and counts.decode and counts.network and counts.closed,
+assert(counts.ok and counts.http and counts.decode and counts.network and counts.closed and counts.auth,
        "stress run did not reach every outcome")

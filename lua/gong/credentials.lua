@@ -25,17 +25,25 @@ _M.ENV = {
   access_key = "GONG_ACCESS_KEY",
   access_key_secret = "GONG_ACCESS_KEY_SECRET",
   token = "GONG_TOKEN",
+  client_id = "GONG_CLIENT_ID",
+  client_secret = "GONG_CLIENT_SECRET",
+  oauth_store = "GONG_OAUTH_STORE",
+  oauth_token_url = "GONG_OAUTH_TOKEN_URL",
 }
 
 --- The values that are settings rather than credentials: each comes from the
 --- first source that has it.
-_M.SETTINGS = { "base_url", "api", "rate_scope" }
+_M.SETTINGS = { "base_url", "api", "rate_scope", "oauth_store", "oauth_token_url" }
 
 --- The environment variable naming a credentials file (for the CLI).
 _M.FILE_ENV = "GONG_CREDENTIALS_FILE"
 
 --- The values that are credentials, in the order messages name them.
-_M.FIELDS = { "access_key", "access_key_secret", "token" }
+_M.FIELDS = { "access_key", "access_key_secret", "token", "client_id", "client_secret" }
+
+--- An OAuth app's credentials, a pair; with the store of its tokens (the
+--- setting oauth_store) gong.oauth makes the token of them.
+_M.OAUTH = { "client_id", "client_secret" }
 
 -- The names a credentials file may set, by name, and as a message lists them.
 local FILE_NAMES = {}
@@ -131,6 +139,17 @@ local REFUSALS = {
   size = function(what) return what .. " is over 1 MiB, far more than credentials take" end,
 }
 
+--- Why core.read_private_file refused `path` (`reason`, `detail`), as a
+--- sentence about `what` ("OAuth store /x"): for every private file gong reads.
+---@param what string
+---@param reason string
+---@param detail string|nil
+---@param path string
+---@return string
+function _M.refusal(what, reason, detail, path)
+  return REFUSALS[reason](what, detail, path)
+end
+
 --- Reads a credentials file: one NAME=VALUE per line with the names of
 --- `ENV` (an `export ` in front is fine, so a shell can source the file too);
 --- blank lines and lines starting with # are ignored; spaces and one pair of
@@ -148,7 +167,7 @@ function _M.read_file(path)
   -- and must work without the C core.
   local content, reason, detail = require("gong.core").read_private_file(path)
   if not content then
-    return nil, REFUSALS[reason](what, detail, path)
+    return nil, _M.refusal(what, reason, detail, path)
   end
   local values, lines = {}, {}
   local lineno, pos = 0, 1
@@ -202,7 +221,19 @@ end
 local function check(source)
   local v, n = source.values, source.names
   local key, secret, token = v.access_key ~= nil, v.access_key_secret ~= nil, v.token ~= nil
-  if token and (key or secret) then
+  local app, missing = nil, nil -- the first OAuth value set, and the first not set
+  for _, field in ipairs(_M.OAUTH) do
+    if v[field] ~= nil then app = app or field else missing = missing or field end
+  end
+  if app and (token or key or secret) then
+    return ("%s sets both %s and %s; keep one kind of credentials")
+      :format(source.where, n[app], token and n.token or key and n.access_key or n.access_key_secret)
+  elseif app and missing then
+    return ("%s and %s must be set together: %s sets %s but not %s")
+      :format(n.client_id, n.client_secret, source.where, n[app], n[missing])
+  elseif app then
+    return nil
+  elseif token and (key or secret) then
     return ("%s sets both %s and %s; keep one kind of credentials")
       :format(source.where, n.token, key and n.access_key or n.access_key_secret)
   elseif key ~= secret then
@@ -223,6 +254,10 @@ end
 ---@field access_key? string
 ---@field access_key_secret? string
 ---@field token? string
+---@field client_id? string
+---@field client_secret? string
+---@field oauth_store? string
+---@field oauth_token_url? string
 ---@field source gong.credentials.Source the one the credentials came from
 ---@field origin table<string,string> where each value came from ("GONG_TOKEN in the environment")
 ---@field secrets string[] the credential values, for whoever must redact them
@@ -256,6 +291,10 @@ function _M.resolve(sources, how)
         break
       end
     end
+  end
+  if r.client_id and not r.oauth_store then
+    return nil, ("%s and %s need the store of the app's tokens: set %s (or run the OAuth exchange first)")
+      :format(source.names.client_id, source.names.client_secret, _M.ENV.oauth_store)
   end
   return r
 end

@@ -17,7 +17,7 @@ local credentials = require "gong.credentials"
 local transcript = require "gong.transcript"
 local tree = require "gong.tree"
 
-local error, ipairs, pairs, type = error, ipairs, pairs, type
+local error, getmetatable, ipairs, pairs, type = error, getmetatable, ipairs, pairs, type
 
 ---@class gong.Error
 ---@field kind string argument, config, closed, http, network, timeout, decode, too_large, rate_limited, interrupted
@@ -64,7 +64,7 @@ local error, ipairs, pairs, type = error, ipairs, pairs, type
 ---@field base_url? string default $GONG_BASE_URL or https://api.gong.io/v2
 ---@field access_key? string default $GONG_ACCESS_KEY (HTTP Basic, with access_key_secret)
 ---@field access_key_secret? string default $GONG_ACCESS_KEY_SECRET
----@field token? string default $GONG_TOKEN (Bearer)
+---@field token? string|function|gong.oauth.Source default $GONG_TOKEN (Bearer); see README, OAuth
 ---@field timeout? number total seconds per attempt (60)
 ---@field connect_timeout? number seconds (10)
 ---@field stall_timeout? number abort when no byte arrives for this long (30)
@@ -162,6 +162,26 @@ function _M.new(opts)
   for k, v in pairs(opts) do o[k] = v end
   for _, field in ipairs(credentials.SETTINGS) do o[field] = resolved[field] end
   for _, field in ipairs(credentials.FIELDS) do o[field] = resolved[field] end
+  -- An OAuth app's store and credentials (the environment's, or a
+  -- credentials file's): gong.oauth makes the token of them.
+  if resolved.client_id then
+    o.token = require("gong.oauth").new({ client_id = resolved.client_id, client_secret = resolved.client_secret,
+      store = resolved.oauth_store, token_url = resolved.oauth_token_url, ca_file = o.ca_file })
+  end
+  o.client_id, o.client_secret, o.oauth_store, o.oauth_token_url = nil, nil, nil, nil
+  local source = o.token
+  local mt = type(source) == "table" and getmetatable(source)
+  if mt and mt.__call then
+    -- A token source (gong.oauth): the core calls functions, and the source
+    -- knows the tenant's API when no base URL was given.
+    o.token = function(refresh) return source(refresh) end
+    if o.base_url == nil and type(source.base_url) == "function" then
+      local url, err = source:base_url()
+      if not url then error(err, 2) end
+      o.base_url = url
+      if o.api == nil then o.api = "public" end
+    end
+  end
   return core.new(o)
 end
 

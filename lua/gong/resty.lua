@@ -185,6 +185,10 @@ function _M.new(opts)
           type(v) .. ")"), 2)
       end
       dict_name, dict_named = v, v ~= false
+    elseif k == "token" and type(v) ~= "string" and v ~= nil then
+      -- A function cannot cross to the thread pool's Lua states.
+      error(gong.error("config", "option 'token' must be a string in gong.resty (got " .. type(v)
+        .. "): token functions and gong.oauth sources work with gong, not yet in nginx", { option = "token" }), 2)
     elseif type(v) == "table" then
       -- The one table option is `headers`: copy it so later changes by the
       -- caller cannot make the options differ from their key.

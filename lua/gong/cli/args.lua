@@ -9,7 +9,7 @@ local byte, ipairs, min, pairs, remove, require, tonumber =
 local _M = {}
 
 --- The commands, in the order help lists them.
-_M.COMMANDS = { "folders", "tree", "calls", "transcript", "workspaces", "export", "help" }
+_M.COMMANDS = { "folders", "tree", "calls", "transcript", "workspaces", "export", "oauth", "help" }
 
 local IS_COMMAND = {}
 for _, name in ipairs(_M.COMMANDS) do IS_COMMAND[name] = true end
@@ -22,6 +22,9 @@ local OPTIONS = {
   ["--base-url"] = { key = "base_url", value = "URL" },
   ["--api"] = { key = "api", value = "auto|contract|public" },
   ["--credentials"] = { key = "credentials", value = "FILE" },
+  ["--oauth-store"] = { key = "oauth_store", value = "FILE" },
+  ["--code"] = { key = "code", value = "CODE", commands = { oauth = true } },
+  ["--redirect-uri"] = { key = "redirect_uri", value = "URI", commands = { oauth = true } },
   ["--timeout"] = { key = "timeout", value = "SECONDS" },
   ["--workspace"] = { key = "workspace", value = "ID", commands = { folders = true, tree = true, export = true } },
   ["--depth"] = { key = "depth", value = "N", commands = { tree = true } },
@@ -238,6 +241,7 @@ function _M.parse(argv)
   result.base_url = opts.base_url
   result.api = opts.api
   result.credentials = opts.credentials
+  result.oauth_store = opts.oauth_store
   result.details = opts.details or false
   result.folder = opts.folder
 
@@ -271,6 +275,17 @@ function _M.parse(argv)
     end
     result.call_ids = args
     args = {}
+  elseif command == "oauth" then
+    if args[1] ~= "exchange" then
+      local what = args[1] and "unknown oauth action '" .. args[1] .. "'" or "missing action"
+      return nil, what .. " (the one there is: oauth exchange)", command
+    end
+    remove(args, 1)
+    result.action = "exchange"
+    for _, need in ipairs({ { "code", "--code CODE" }, { "redirect_uri", "--redirect-uri URI" } }) do
+      if not opts[need[1]] then return nil, "oauth exchange needs " .. need[2], command end
+      result[need[1]] = opts[need[1]]
+    end
   elseif command == "help" then
     if args[1] and not IS_COMMAND[args[1]] then
       return nil, "no help for '" .. args[1] .. "'", nil

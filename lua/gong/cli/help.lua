@@ -23,6 +23,8 @@ Commands:
   transcript CALL_ID...      Show calls' transcripts (or --folder FOLDER_ID)
   workspaces                 List the workspaces
   export [-o FILE]           Write the whole library, calls included, as JSON
+  oauth exchange --code CODE --redirect-uri URI
+                             Create an OAuth app's store of tokens
   help [COMMAND]             Show help for a command
 
 Options (before or after the command):
@@ -39,6 +41,7 @@ Options (before or after the command):
                         $]] .. credentials.FILE_ENV .. [[, else
                         $XDG_CONFIG_HOME/gong/credentials, that is
                         ~/.config/gong/credentials, when it exists; see below)
+  --oauth-store FILE    An OAuth app's tokens (also $]] .. ENV.oauth_store .. [[); see oauth
   --timeout SECONDS     Give up on a request after SECONDS
   -h, --help            Show help (also: gong-library COMMAND --help)
   --version             Show the version
@@ -47,7 +50,8 @@ Options (before or after the command):
 Credentials come from the environment:
   ]] .. ENV.access_key .. " and " .. ENV.access_key_secret .. [[   access key and secret (Basic)
   ]] .. ENV.token .. [[                                   OAuth bearer token
-or from a credentials file, which then replaces all three. The file has one
+  ]] .. ENV.client_id .. " and " .. ENV.client_secret .. [[         an OAuth app (with --oauth-store)
+or from a credentials file, which then replaces them all. The file has one
 NAME=VALUE per line with those names and optionally ]] .. ENV.base_url .. [[,
 ]] .. ENV.api .. " and " .. ENV.rate_scope .. [[ (an "export " in front is fine);
 blank lines and lines starting with # are ignored, and spaces and one pair
@@ -190,6 +194,28 @@ On a terminal the export ends with a summary: folders, calls, destination,
 time and requests. Ctrl-C stops the export with status 130 and writes
 nothing. GONG_PROGRESS=1 shows the progress line and the summary even when
 stderr is not a terminal; GONG_PROGRESS=0 never shows them.
+]]
+
+TEXTS.oauth = [[
+Usage: gong-library oauth exchange --code CODE --redirect-uri URI [--oauth-store FILE]
+
+For an app installed through Gong's OAuth flow: exchanges the authorization
+CODE that Gong sent to the app's redirect URI for its first tokens, and
+writes them to the store (--oauth-store FILE, else $]] .. ENV.oauth_store .. [[), mode 0600.
+The app's ]] .. ENV.client_id .. " and " .. ENV.client_secret .. [[ come from the environment
+or the credentials file.
+
+After that every command works with the store:
+  ]] .. ENV.oauth_store .. [[=FILE gong-library tree
+Access tokens are refreshed shortly before they expire, and after a 401;
+Gong's refresh tokens are single-use, so runs at once take turns under a
+lock beside the store (FILE.lock) and reuse each other's refresh. The
+base URL is the tenant's own, from Gong's token answer, unless --base-url
+or ]] .. ENV.base_url .. [[ says otherwise.
+
+When Gong refuses the refresh token (invalid_grant: the app was removed, or
+the store is older than the last refresh), authorize the app again and run
+oauth exchange with the new code.
 ]]
 
 TEXTS.help = [[

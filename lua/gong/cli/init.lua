@@ -88,8 +88,10 @@ local RATE_SCOPE = "host"
 local function client_options(m, ctx, opts)
   local credentials = m.credentials
   local env = credentials.ENV
-  local sources = { credentials.from_options({ base_url = opts.base_url, api = opts.api }, "the command line",
-                                             { base_url = "--base-url", api = "--api" }) }
+  local sources = { credentials.from_options({ base_url = opts.base_url, api = opts.api,
+                                               oauth_store = opts.oauth_store }, "the command line",
+                                             { base_url = "--base-url", api = "--api",
+                                               oauth_store = "--oauth-store" }) }
   local path = credentials_file(m, opts)
   if path ~= nil then
     local file, err = credentials.read_file(path)
@@ -99,8 +101,9 @@ local function client_options(m, ctx, opts)
     sources[#sources + 1] = file
   end
   sources[#sources + 1] = credentials.from_environment()
-  local resolved, err = credentials.resolve(sources, ("set %s and %s, or %s, or name a file with --credentials")
-    :format(env.access_key, env.access_key_secret, env.token))
+  local resolved, err = credentials.resolve(sources, ("set %s and %s, or %s, or %s and %s with --oauth-store, "
+    .. "or name a file with --credentials")
+    :format(env.access_key, env.access_key_secret, env.token, env.client_id, env.client_secret))
   if not resolved then
     return nil, err
   end
@@ -108,9 +111,27 @@ local function client_options(m, ctx, opts)
   return {
     base_url = resolved.base_url, api = resolved.api, timeout = opts.timeout, user_agent = PROGRAM .. "/" .. version,
     access_key = resolved.access_key, access_key_secret = resolved.access_key_secret, token = resolved.token,
+    client_id = resolved.client_id, client_secret = resolved.client_secret, oauth_store = resolved.oauth_store,
+    oauth_token_url = resolved.oauth_token_url,
     -- Runs at once (two terminals, a cron job) share the tenant's limit.
     rate_scope = resolved.rate_scope or RATE_SCOPE,
   }, resolved
+end
+
+-- gong-library oauth exchange: the app's first tokens, into the store.
+local function oauth_exchange(m, ctx, client_opts, opts)
+  local env = m.credentials.ENV
+  if not client_opts.client_id then
+    return ctx.report:usage_error(("oauth exchange needs the app's %s and %s (in the environment or the "
+      .. "credentials file) and --oauth-store FILE"):format(env.client_id, env.client_secret), "oauth")
+  end
+  local oauth = require "gong.oauth"
+  local source, err = oauth.exchange({ client_id = client_opts.client_id, client_secret = client_opts.client_secret,
+    store = client_opts.oauth_store, token_url = client_opts.oauth_token_url, code = opts.code,
+    redirect_uri = opts.redirect_uri, timeout = opts.timeout })
+  if not source then return ctx.report:fail(err) end
+  return m.commands.write(ctx, ("wrote the OAuth tokens to %s; the tenant's API is %s\n")
+    :format(client_opts.oauth_store, source:base_url()))
 end
 
 local function run(ctx, argv)
@@ -137,6 +158,9 @@ local function run(ctx, argv)
   local client_opts, resolved = client_options(m, ctx, opts)
   if not client_opts then
     return ctx.report:fail(resolved)
+  end
+  if opts.command == "oauth" then
+    return oauth_exchange(m, ctx, client_opts, opts)
   end
   local created, client = pcall(m.gong.new, client_opts)
   if not created then

@@ -1,0 +1,345 @@
+--- gong.oauth: tokens of an app installed through Gong's OAuth flow, which
+--- refresh themselves, once, however many clients and processes share them.
+---
+---   local oauth = require "gong.oauth"
+---   local client = gong.new { token = oauth.new { client_id = ID, client_secret = SECRET,
+---                                                store = "/home/me/.config/gong/oauth.json" } }
+---
+--- Gong's access tokens expire and its refresh tokens are single-use: each
+--- refresh returns a new refresh token and kills the old one at once. So:
+---   * a refresh is made under an fcntl lock beside the store, and the store is
+---     read again once the lock is held: when another process (or client)
+---     refreshed meanwhile, its token is taken and no request is made;
+---   * the store is written whole (a new file, fsync, rename) before the new
+---     access token is used, so a crash can never lose the one valid refresh
+---     token;
+---   * a refused refresh token (invalid_grant) is an `auth` error that says to
+---     authorize the app again; it is never retried.
+--- The source refreshes shortly before the access token runs out, and after a
+--- 401 (the client asks it with `refresh = true`).
+
+local core = require "gong.core"
+local credentials = require "gong.credentials"
+local json = require "gong.json"
+
+local error, pairs, setmetatable, tostring, type = error, pairs, setmetatable, tostring, type
+local decode = require("cjson.safe").new().decode
+
+local _M = {}
+
+--- Gong's token endpoint.
+_M.TOKEN_URL = "https://app.gong.io/oauth2/generate-customer-token"
+
+--- How long a refresh waits for another process's, in seconds.
+_M.LOCK_TIMEOUT = 30
+
+-- Refresh this long before expiry: a tenth of the token's life, at most a minute.
+local function margin(life)
+  local m = (life or 0) / 10
+  if m > 60 then m = 60 end
+  return m
+end
+
+local function auth_error(message, fields)
+  fields = fields or {}
+  fields.transient = false
+  return core.error("auth", message, fields)
+end
+
+-- A query parameter's value, percent-encoded.
+local function escape(s)
+  return (tostring(s):gsub("[^%w%-%._~]", function(c) return ("%%%02X"):format(c:byte()) end))
+end
+
+-- `text` with every secret of `secrets` blanked out.
+local function scrub(text, secrets)
+  text = tostring(text or "")
+  for _, secret in pairs(secrets) do
+    if type(secret) == "string" and #secret >= 4 then
+      local at = text:find(secret, 1, true)
+      while at do
+        text = text:sub(1, at - 1) .. "[redacted]" .. text:sub(at + #secret)
+        at = text:find(secret, at, true)
+      end
+    end
+  end
+  return text
+end
+
+---@class gong.oauth.State
+---@field access_token string
+---@field refresh_token string
+---@field expires_at number seconds since the epoch
+---@field expires_in number the token's life, as Gong gave it
+---@field base_url string the tenant's API: api_base_url_for_customer .. "/v2"
+---@field scope? string
+
+-- Checks a decoded store: the state, or nil and what is wrong (never a value).
+local function valid_state(t)
+  if type(t) ~= "table" then return nil, "is not a JSON object" end
+  for _, field in pairs({ "access_token", "refresh_token", "base_url" }) do
+    if type(t[field]) ~= "string" or t[field] == "" then return nil, "has no " .. field end
+  end
+  if type(t.expires_at) ~= "number" or type(t.expires_in) ~= "number" then return nil, "has no expiry" end
+  return t
+end
+
+-- Reads the store at `path`: the state, false when there is none, or nil
+-- and a config error naming the file.
+local function read_store(path)
+  local content, reason, detail = core.read_private_file(path)
+  local what = "OAuth store " .. path
+  if not content then
+    if reason == "open" and tostring(detail):find("No such file", 1, true) then return false end
+    return nil, core.error("config", credentials.refusal(what, reason, detail, path), { option = "store" })
+  end
+  local state, why = valid_state(decode(content))
+  if not state then
+    return nil, core.error("config", what .. " " .. why .. "; remove it and run the exchange again "
+      .. "(gong-library oauth exchange)", { option = "store" })
+  end
+  return state
+end
+
+local function write_store(path, state)
+  local ok, why = core.write_private_file(path, json.encode({
+    access_token = state.access_token, refresh_token = state.refresh_token, expires_at = state.expires_at,
+    expires_in = state.expires_in, base_url = state.base_url, scope = state.scope,
+  }))
+  if not ok then
+    return nil, core.error("config", "cannot write OAuth store " .. path .. ": " .. why, { option = "store" })
+  end
+  return true
+end
+
+-- The state of a token answer, or nil and an error. `grant` names what was
+-- asked, for messages; `secrets` are blanked out of anything Gong wrote.
+local function parse_answer(status, body, grant, secrets)
+  local t = decode(body)
+  if status == 200 and type(t) == "table" then
+    local base = type(t.api_base_url_for_customer) == "string" and t.api_base_url_for_customer
+    if type(t.access_token) == "string" and t.access_token ~= "" and type(t.refresh_token) == "string"
+       and t.refresh_token ~= "" and type(t.expires_in) == "number" and base then
+      return {
+        access_token = t.access_token, refresh_token = t.refresh_token, expires_in = t.expires_in,
+        expires_at = core.time() + t.expires_in, base_url = base:gsub("/+$", "") .. "/v2",
+        scope = type(t.scope) == "string" and t.scope or nil,
+      }
+    end
+    return nil, core.error("decode", "the OAuth " .. grant .. " answer lacks a token, its expiry or "
+      .. "api_base_url_for_customer")
+  end
+  local code = type(t) == "table" and type(t.error) == "string" and t.error or nil
+  local said = type(t) == "table" and type(t.error_description) == "string"
+    and ": " .. scrub(t.error_description, secrets) or ""
+  if code == "invalid_grant" then
+    return nil, auth_error(("Gong refused the %s (invalid_grant%s): authorize the app again "
+      .. "(gong-library oauth exchange --code CODE --redirect-uri URI)"):format(grant, said), { status = status })
+  elseif status == 401 or code == "invalid_client" then
+    return nil, auth_error("Gong refused the OAuth client id or secret (" .. (code or "HTTP 401") .. said
+      .. "): check GONG_CLIENT_ID and GONG_CLIENT_SECRET", { status = status })
+  end
+  return nil, core.error("http", ("HTTP %d from the OAuth token endpoint%s"):format(status,
+    code and " (" .. code .. said .. ")" or ""), { status = status, transient = status >= 500 or status == 429 })
+end
+
+-- Asks the token endpoint for `query` (a grant): the new state or nil, err.
+local function ask(self, query, grant)
+  local status, body = core.token_post(self.token_url .. "?" .. query, self.client_id, self.client_secret,
+    { timeout = self.timeout, ca_file = self.ca_file, allow_http = self.allow_http })
+  if not status then return nil, body end
+  return parse_answer(status, body, grant, { self.client_secret, self.state and self.state.refresh_token })
+end
+
+---@class gong.oauth.Source
+local Source = {}
+local source_mt = { __index = Source, __name = "gong.oauth.Source" }
+
+-- What the client is told: the access token and how long to use it.
+local function hand_out(state)
+  local left = state.expires_at - margin(state.expires_in) - core.time()
+  return state.access_token, left > 0 and left or 0
+end
+
+local function fresh(state)
+  return state and core.time() < state.expires_at - margin(state.expires_in)
+end
+
+-- Refreshes `self.state`, unless the store already holds a newer token than
+-- `stale` (the one found too old, or refused). Returns the state or nil, err.
+local function renew(self, stale)
+  local lock
+  if self.store then
+    local why
+    lock, why = core.lock_file(self.store .. ".lock", _M.LOCK_TIMEOUT)
+    if not lock then
+      return nil, core.error("config", "cannot lock OAuth store " .. self.store .. ".lock: " .. why,
+        { option = "store" })
+    end
+    local state, err = read_store(self.store)
+    if state == nil then
+      lock:unlock()
+      return nil, err
+    end
+    if state and state.access_token ~= stale and fresh(state) then
+      -- Another process or client refreshed while this one waited.
+      lock:unlock()
+      self.state = state
+      return state
+    end
+    self.state = state or self.state
+  end
+  if not self.state then
+    if lock then lock:unlock() end
+    return nil, auth_error("OAuth store " .. tostring(self.store) .. " does not exist: run "
+      .. "gong-library oauth exchange --code CODE --redirect-uri URI first", { option = "store" })
+  end
+  local state, err = ask(self, "grant_type=refresh_token&refresh_token=" .. escape(self.state.refresh_token),
+    "refresh token")
+  if state and self._before_store then self._before_store(state) end -- specs: a crash here
+  if state and self.store then
+    local ok, why = write_store(self.store, state)
+    if not ok then state, err = nil, why end
+  end
+  if lock then lock:unlock() end
+  if not state then return nil, err end
+  self.state = state
+  self.refreshes = self.refreshes + 1
+  return state
+end
+
+-- The state to use now: the one in memory, the store's, or a new one.
+local function current(self, refresh)
+  local state = self.state
+  if not refresh and fresh(state) then return state end
+  if not state and self.store and not refresh then
+    local err
+    state, err = read_store(self.store)
+    if state == nil then return nil, err end
+    if state and fresh(state) then
+      self.state = state
+      return state
+    end
+    self.state = state or nil
+  end
+  return renew(self, self.state and self.state.access_token)
+end
+
+--- The token function: `source(refresh)` -> access token and the seconds to
+--- use it for, or nil and an error (kind `auth` when Gong refused the grant).
+function source_mt.__call(self, refresh)
+  local state, err = current(self, refresh)
+  if not state then return nil, err end
+  return hand_out(state)
+end
+
+--- The tenant's API base URL, from the token answer (`api_base_url_for_customer`
+--- and `/v2`): what gong.new uses when no base URL was given.
+---@return string|nil base_url
+---@return gong.Error|nil err
+function Source:base_url()
+  local state, err = self.state
+  if not state and self.store then
+    -- The store says, fresh or not: a refresh waits for the first request.
+    state, err = read_store(self.store)
+    if state == nil then return nil, err end
+    self.state = state or nil
+  end
+  if state and state.base_url then return state.base_url end
+  state, err = current(self, false)
+  if not state then return nil, err end
+  return state.base_url
+end
+
+function source_mt.__tostring(self)
+  return "gong.oauth(" .. (self.store and "store=" .. self.store or "in memory") .. ")"
+end
+
+local function check_app(opts, who)
+  if type(opts) ~= "table" then
+    error(core.error("argument", who .. ": options must be a table (got " .. type(opts) .. ")"), 3)
+  end
+  for _, field in pairs({ "client_id", "client_secret" }) do
+    if type(opts[field]) ~= "string" or opts[field] == "" then
+      error(core.error("argument", who .. ": " .. field .. " must be a non-empty string"), 3)
+    end
+  end
+  if opts.store ~= nil and (type(opts.store) ~= "string" or opts.store == "") then
+    error(core.error("argument", who .. ": store must be a path"), 3)
+  end
+end
+
+---@class gong.oauth.Options
+---@field client_id string the app's
+---@field client_secret string the app's
+---@field store? string the JSON file of the tokens (mode 0600), shared by whoever names it
+---@field refresh_token? string instead of a store: tokens kept in memory only
+---@field token_url? string default Gong's (gong.oauth.TOKEN_URL)
+---@field timeout? number seconds for a token request, default 30
+---@field ca_file? string CA bundle for the token endpoint
+---@field allow_http? boolean plain http to a host other than loopback
+
+---@class gong.oauth.ExchangeOptions : gong.oauth.Options
+---@field code string the authorization code Gong sent to redirect_uri
+---@field redirect_uri string the app's, as registered with Gong
+
+local function make(opts)
+  return setmetatable({
+    client_id = opts.client_id, client_secret = opts.client_secret, store = opts.store,
+    token_url = opts.token_url or _M.TOKEN_URL, timeout = opts.timeout, ca_file = opts.ca_file,
+    allow_http = opts.allow_http, refreshes = 0, _before_store = opts._before_store,
+  }, source_mt)
+end
+
+--- A token source, the `token` option of `gong.new`: `client_id` and
+--- `client_secret` of the app, and either `store` (a JSON file that
+--- `exchange` made, shared by every process that names it) or
+--- `refresh_token` (kept in memory only). `token_url` is Gong's endpoint by
+--- default; `timeout`, `ca_file` and `allow_http` apply to it.
+---@param opts gong.oauth.Options
+---@return gong.oauth.Source
+function _M.new(opts)
+  check_app(opts, "gong.oauth.new")
+  if (opts.store == nil) == (opts.refresh_token == nil) then
+    error(core.error("argument", "gong.oauth.new: give store or refresh_token, one of them"), 2)
+  end
+  local source = make(opts)
+  if opts.refresh_token then
+    -- Expired at once: the first use refreshes, which also gives the base URL.
+    source.state = { refresh_token = opts.refresh_token, access_token = "", expires_at = 0, expires_in = 0 }
+  end
+  return source
+end
+
+--- The first exchange: the authorization `code` Gong sent to `redirect_uri`,
+--- for tokens written to `store`. Returns the token source, or nil and an error.
+---@param opts gong.oauth.ExchangeOptions
+---@return gong.oauth.Source|nil source
+---@return gong.Error|nil err
+function _M.exchange(opts)
+  check_app(opts, "gong.oauth.exchange")
+  for _, field in pairs({ "code", "redirect_uri", "store" }) do
+    if type(opts[field]) ~= "string" or opts[field] == "" then
+      error(core.error("argument", "gong.oauth.exchange: " .. field .. " must be a non-empty string"), 2)
+    end
+  end
+  local source = make(opts)
+  local lock, why = core.lock_file(opts.store .. ".lock", _M.LOCK_TIMEOUT)
+  if not lock then
+    return nil, core.error("config", "cannot lock OAuth store " .. opts.store .. ".lock: " .. why,
+      { option = "store" })
+  end
+  local state, err = ask(source, "grant_type=authorization_code&code=" .. escape(opts.code) .. "&client_id="
+    .. escape(opts.client_id) .. "&redirect_uri=" .. escape(opts.redirect_uri), "authorization code")
+  if state then
+    local ok
+    ok, err = write_store(opts.store, state)
+    if not ok then state = nil end
+  end
+  lock:unlock()
+  if not state then return nil, err end
+  source.state = state
+  return source
+end
+
+return _M
