@@ -34,12 +34,7 @@ static size_t oauth_write(char *data, size_t size, size_t nmemb, void *ud) {
 
 /* Wipes and frees what the answer left (it may hold tokens). */
 static void oauth_body_free(oauth_body *b) {
-  if (b->data != NULL) {
-    volatile char *p = b->data;
-    size_t i;
-    for (i = 0; i < b->len; i++) p[i] = 0;
-    free(b->data);
-  }
+  secret_free(b->data, b->len);
   b->data = NULL;
 }
 

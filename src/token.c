@@ -21,14 +21,18 @@ typedef struct token_source {
   double renew_at; /* clock_now() after which the function is asked again; 0: never */
 } token_source;
 
+/* Frees `len` bytes at `p` (NULL is fine) that held a secret, zeroing them first. */
+static void secret_free(char *p, size_t len) {
+  volatile char *v = p;
+  size_t i;
+  if (p == NULL) return;
+  for (i = 0; i < len; i++) v[i] = 0;
+  free(p);
+}
+
 /* Forgets the token, wiping it from memory; the function's ref stays. */
 static void token_forget(token_source *ts) {
-  if (ts->value != NULL) {
-    volatile char *p = ts->value;
-    size_t i;
-    for (i = 0; i < ts->len; i++) p[i] = 0;
-    free(ts->value);
-  }
+  secret_free(ts->value, ts->len);
   ts->value = NULL;
   ts->len = 0;
 }
