@@ -147,7 +147,8 @@ end
 --- variables and waits until it accepts connections. `opts.workers` (1 by
 --- default: one process, no master) starts a master and that many workers,
 --- `opts.reuseport` has the kernel spread connections over them, and
---- `opts.no_dict` leaves the shared dict of the rate window out.
+--- `opts.no_dict` leaves the shared dict of the rate window out, and
+--- `opts.as_me` runs the workers as this user even when it is root.
 local function start_nginx(env, opts)
   opts = opts or {}
   local problem = missing_prerequisites()
@@ -171,10 +172,15 @@ local function start_nginx(env, opts)
   conf, n = conf:gsub("\n(    location = /ping {)",
                       function(ping) return "\n" .. SPEC_LOCATIONS:gsub("@ROOT@", ROOT) .. ping end)
   assert(n == 1, "the template has no /ping location to add the spec's locations next to")
+  if opts.as_me and capture("id -u") == "0\n" then
+    -- A root master runs its workers as nobody: files made for this user would be another's to them.
+    conf = "user root;\n" .. conf
+  end
   write_file(prefix .. "/conf/nginx.conf", conf)
 
   local words = { "env", "-u", "GONG_BASE_URL", "-u", "GONG_ACCESS_KEY", "-u", "GONG_ACCESS_KEY_SECRET",
-                  "-u", "GONG_TOKEN" }
+                  "-u", "GONG_TOKEN", "-u", "GONG_OAUTH_STORE", "-u", "GONG_CLIENT_ID", "-u", "GONG_CLIENT_SECRET",
+                  "-u", "GONG_OAUTH_TOKEN_URL" }
   for k, v in pairs(env) do words[#words + 1] = k .. "=" .. v end
   for _, w in ipairs { NGINX, "-p", prefix .. "/", "-c", "conf/nginx.conf", "-e", "logs/error.log",
                        "-g", opts.workers and "daemon off;" or "daemon off; master_process off;" } do
@@ -586,6 +592,42 @@ describe("gong.resty", function()
       local nginx = start_nginx({ GONG_BASE_URL = srv.url, GONG_TOKEN = creds.token }, extra)
       return nginx
     end
+
+    it("share one OAuth store: one refresh per expiry across the workers, every page answered", function()
+      local dir = process.tmpdir()
+      finally(function() os.execute("rm -rf " .. shell_quote(dir)) end)
+      local store, redirect = dir .. "/oauth.json", "https://app.example/cb"
+      local token_url = srv.url .. "/oauth2/generate-customer-token"
+      srv:reset()
+      srv:settings({ token_ttl = 1.5 })
+      assert(require("gong.oauth").exchange({ client_id = creds.client_id, client_secret = creds.client_secret,
+        token_url = token_url, code = srv:oauth_code(redirect), redirect_uri = redirect, store = store }))
+      local nginx = start_nginx({ GONG_OAUTH_STORE = store, GONG_CLIENT_ID = creds.client_id,
+                                  GONG_CLIENT_SECRET = creds.client_secret, GONG_OAUTH_TOKEN_URL = token_url },
+                                { workers = 4, reuseport = true, as_me = true })
+      finally(function() nginx:stop() end)
+      -- 15 pages at once: at 3 requests a second they take 5 s, past three expiries.
+      local sockets, workers = {}, {}
+      for i = 1, 15 do sockets[i] = send(nginx.port, "/spec/page?folder=" .. lib.folders[1].id) end
+      for _, c in ipairs(sockets) do
+        local code, _, body = receive(c)
+        assert.are.equal(200, code)
+        local pid = body:match("^(%d+) %d+\n$")
+        assert.truthy(pid, body)
+        workers[pid] = true
+        assert.is_nil(body:find(creds.client_secret, 1, true))
+      end
+      local served = 0
+      for _ in pairs(workers) do served = served + 1 end
+      assert.is_true(served >= 2, "the pages were served by " .. served .. " worker(s)")
+      local log = srv:oauth_log().refreshes
+      assert.is_true(#log >= 2 and #log <= 5, #log .. " refreshes in 5 s of 1.5 s tokens")
+      for i, r in ipairs(log) do
+        assert.are.equal("ok", r.outcome, "refresh " .. i)
+        if i > 1 then assert.is_true(r.time - log[i - 1].time >= 1.2, "two refreshes for one expiry") end
+      end
+      assert.is_nil(nginx:error_log():find(creds.client_secret, 1, true))
+    end)
 
     it("lets no more than 3 Gong requests a second arrive from all of them, and answers every page", function()
       local nginx = start({ workers = 4, reuseport = true })

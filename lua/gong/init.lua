@@ -153,6 +153,18 @@ function _M.new(opts)
     error(core.error("argument", "new: options must be a table (got " .. type(opts) .. ")"), 2)
   end
   opts = opts or {}
+  if opts.oauth ~= nil then
+    -- gong.oauth's options as plain data, which can cross to another Lua
+    -- state (an nginx thread's VM) where a token source cannot.
+    if opts.token ~= nil then
+      error(core.error("config", "option 'oauth' is given with option 'token': give one of them",
+        { option = "oauth" }), 2)
+    end
+    local o = {}
+    for k, v in pairs(opts) do o[k] = v end
+    o.token, o.oauth = require("gong.oauth").new(opts.oauth), nil
+    opts = o
+  end
   local resolved, why = credentials.resolve(
     { credentials.from_options(opts), credentials.from_environment() }, HOW)
   if not resolved then

@@ -251,6 +251,16 @@ function Source:base_url()
   return state.base_url
 end
 
+--- The source's options as plain data (gong.new's option `oauth`), for
+--- another Lua state to make the same source of: nil for a source whose
+--- tokens live only in this one's memory.
+---@return gong.oauth.Options|nil
+function Source:spec()
+  if not self.store then return nil end
+  return { client_id = self.client_id, client_secret = self.client_secret, store = self.store,
+           token_url = self.token_url, timeout = self.timeout, ca_file = self.ca_file, allow_http = self.allow_http }
+end
+
 function source_mt.__tostring(self)
   return "gong.oauth(" .. (self.store and "store=" .. self.store or "in memory") .. ")"
 end

@@ -186,9 +186,16 @@ function _M.new(opts)
       end
       dict_name, dict_named = v, v ~= false
     elseif k == "token" and type(v) ~= "string" and v ~= nil then
-      -- A function cannot cross to the thread pool's Lua states.
-      error(gong.error("config", "option 'token' must be a string in gong.resty (got " .. type(v)
-        .. "): token functions and gong.oauth sources work with gong, not yet in nginx", { option = "token" }), 2)
+      -- A function cannot cross to the thread pool's Lua states; a gong.oauth
+      -- source with a store can, as its options: each thread VM makes the
+      -- same source, and the store's lock makes one refresh of them all.
+      local spec = type(v) == "table" and type(v.spec) == "function" and v:spec()
+      if not spec then
+        error(gong.error("config", "option 'token' must be a string or a gong.oauth source with a store in "
+          .. "gong.resty (got " .. type(v) .. "): a function cannot cross to nginx's thread pool",
+          { option = "token" }), 2)
+      end
+      copy.oauth = spec
     elseif type(v) == "table" then
       -- The one table option is `headers`: copy it so later changes by the
       -- caller cannot make the options differ from their key.
