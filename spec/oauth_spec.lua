@@ -176,6 +176,17 @@ describe("gong.oauth", function()
     assert_no_secret(tostring(err))
   end)
 
+  it("gives a token endpoint that cannot be reached as a network error that names neither grant nor secret",
+    function()
+    local source = oauth.new(app({ refresh_token = "rt-secret-grant", token_url = "http://127.0.0.1:1/oauth2/t" }))
+    local token, err = source(false)
+    assert.is_nil(token)
+    assert.are.equal("network", err.kind)
+    assert.are.equal("http://127.0.0.1:1/oauth2/t", err.url)
+    assert.is_nil(tostring(err):find("rt-secret-grant", 1, true))
+    assert.is_nil(tostring(err):find(creds.client_secret, 1, true))
+  end)
+
   it("refuses a store group or others may read, and a damaged one, naming the file", function()
     exchange()
     os.execute("chmod 644 '" .. store .. "'")
