@@ -90,7 +90,8 @@ local function read_store(path)
   local content, reason, detail = core.read_private_file(path)
   local what = "OAuth store " .. path
   if not content then
-    if reason == "open" and tostring(detail):find("No such file", 1, true) then return false end
+    -- Not there at all (stat says so too), rather than there and unreadable.
+    if reason == "open" and not core.stat(path) then return false end
     return nil, core.error("config", credentials.refusal(what, reason, detail, path), { option = "store" })
   end
   local state, why = valid_state(decode(content))
