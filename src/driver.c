@@ -252,14 +252,12 @@ static void driver_collect(lua_State *L, gong_driver *d, int done) {
 /* Pushes a failure of `r` that no attempt produced: nil and a `kind` error. */
 static void driver_fail(lua_State *L, int done, gong_driver *d, driver_request *r, const char *kind,
                         const char *message) {
-  lua_pushnil(L);
   error_push(L, kind, "%s", message);
   if (strcmp(kind, "config") == 0) {
     error_set_string(L, "option", "rate_scope");
     error_set_string(L, "reason", "shared_state");
   }
-  driver_done(L, done, r->id, 2);
-  driver_drop(L, d, r);
+  driver_fail_with(L, done, d, r);
 }
 
 /* Starts every waiting request whose time has come, as the rate limiter allows. */

@@ -44,11 +44,6 @@ static void token_release(lua_State *L, token_source *ts) {
   ts->ref = LUA_NOREF;
 }
 
-/* Pushes an `auth` error saying what the token function did wrong. */
-static void token_error(lua_State *L, const char *fmt, const char *detail) {
-  error_push(L, "auth", fmt, detail);
-}
-
 /*
  * Asks the function for a token (`refresh`: the last one was refused).
  * Returns 1 with the token stored, or 0 with the error pushed.
@@ -63,7 +58,7 @@ static int token_ask(lua_State *L, token_source *ts, int refresh) {
     if (!error_is_at(L, -1)) {
       /* A message from the host's own code: its first line, as it stands. */
       const char *msg = lua_tostring(L, -1);
-      token_error(L, "token function failed: %s", msg != NULL ? msg : "(an error that is not a string)");
+      error_push(L, "auth", "token function failed: %s", msg != NULL ? msg : "(an error that is not a string)");
       lua_replace(L, top + 1);
     }
     return 0;
@@ -75,14 +70,14 @@ static int token_ask(lua_State *L, token_source *ts, int refresh) {
     } else {
       const char *type = luaL_typename(L, top + 1);
       lua_pushfstring(L, "%s%s", lua_isnil(L, top + 1) ? "" : "a ", type);
-      token_error(L, "the token function returned %s, not a token", lua_tostring(L, -1));
+      error_push(L, "auth", "the token function returned %s, not a token", lua_tostring(L, -1));
     }
   } else if (len == 0) {
-    token_error(L, "the token function returned %s", "an empty string");
+    error_push(L, "auth", "the token function returned an empty string");
   } else {
     for (i = 0; i < len && (unsigned char)value[i] >= 0x20 && value[i] != 0x7f; i++) {}
     if (i < len) {
-      token_error(L, "the token function returned a token with %s", "control characters");
+      error_push(L, "auth", "the token function returned a token with control characters");
     } else {
       char *copy = (char *)malloc(len + 1);
       if (copy == NULL) return luaL_error(L, "gong: out of memory");
