@@ -2,7 +2,7 @@
 -- API), driven through the core's driver, libcurl's multi socket interface:
 -- one connection and one rate limiter per client, nothing blocking the loop.
 
-local uv = require "luv"
+local uv = require "spec.support.luv"
 local gong = require "gong"
 local loop = require "gong.loop"
 local fake = require "spec.support.fake"

@@ -150,7 +150,7 @@ describe("a token function", function()
   end)
 
   it("works on an event loop: 9 calls of a gong.loop client cost one refresh", function()
-    local uv = require "luv"
+    local uv = require "spec.support.luv"
     local token, asked = source({ { "stale" }, { creds.token } })
     local c = require("gong.loop").client({ base_url = srv.url, token = token, rate = false }, uv)
     local answers = 0
