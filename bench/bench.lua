@@ -386,6 +386,15 @@ local function bench_memory()
       format("%+.2f%%", g), "differ by < 5%", math.abs(g) < 5)
 end
 
+-- Scenarios in modules of their own -------------------------------------------
+-- bench/<name>.lua returns function(b): it measures and adds its rows through
+-- the driver's helpers, so every figure lands in the one table.
+local b = {
+  opts = opts, data = data, size = size, fake = fake, log = log, measure = measure,
+  rounds = rounds, median = median, medians = medians, ratio = ratio, spread = spread,
+  row = row, lua = lua, us = us, x = x, max_in_window = max_in_window,
+}
+
 -- Floor and table -----------------------------------------------------------------
 
 local function main()
@@ -401,6 +410,11 @@ local function main()
     with_delayed_fake(size.rate_folders, SLOW_DELAY, bench_rate)
   end
   if wanted("memory") then bench_memory() end
+  for _, name in ipairs { "rate_limit", "hosts" } do
+    if wanted(name) and package.searchpath("bench." .. name, package.path) then
+      require("bench." .. name)(b)
+    end
+  end
 
   local lines = {
     opts.smoke and format("Smoke run (%d s): sizes far below the issue's, one run; the results "

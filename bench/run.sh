@@ -9,7 +9,8 @@
 #   --smoke    tiny sizes, one run, < 1 minute: proves every part still runs
 #   --strict   exit 1 when a target is missed (machines are noisy: off by default)
 #   --runs N   repetitions per figure (default 5); the table shows medians
-#   --only L   just these scenarios, comma-separated: small,large,loop,tree,export,rate,memory
+#   --only L   just these scenarios, comma-separated: small,large,loop,tree,export,rate,memory,
+#              rate_limit,hosts
 #              (for working on one; BENCHMARKS.md wants the whole table)
 #
 # Needs gong.core built (make build) in $GONG_BUILD (default build/5.4), and
