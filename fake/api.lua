@@ -23,7 +23,7 @@ _M.TENANT = "/tenant"
 local MAX_CALL_IDS = 100
 
 --- Scenario settings (POST /__fake/settings) and their defaults.
-_M.DEFAULT_SETTINGS = { page_size = 100, error_objects = false, token_ttl = 3600 }
+_M.DEFAULT_SETTINGS = { page_size = 100, error_objects = false, token_ttl = 3600, rate_limit = 0 }
 
 -- Settings that keep their fraction (seconds); the others are integral.
 local FRACTIONAL = { token_ttl = true }
@@ -39,6 +39,10 @@ local SETTING_CHECKS = {
   end,
   token_ttl = function(v)
     if type(v) ~= "number" or not (v > 0 and v < huge) then return "must be a number of seconds > 0" end
+  end,
+  -- Accepted API requests per second (fake.rate_limit); 0: no limit.
+  rate_limit = function(v)
+    if type(v) ~= "number" or v ~= floor(v) or v < 0 or v >= huge then return "must be an integer >= 0" end
   end,
 }
 

@@ -47,7 +47,7 @@ end
 ---@param req table parsed request
 ---@param fault table|nil the fault applied to it
 ---@param connection integer the connection it came on: 1 for the first one the server accepted, and so on
----@return table
+---@return table record whose `status` is null until the server sets it to the status it answered
 function _M.record(req, fault, connection)
   local headers = json.object {}
   for name, value in pairs(req.headers) do headers[name] = value end
@@ -61,6 +61,7 @@ function _M.record(req, fault, connection)
     time = req.time or gettime(),
     fault = fault and fault.name or json.null,
     connection = connection,
+    status = json.null,
   }
 end
 
@@ -120,6 +121,7 @@ local ROUTES = {
   ["/__fake/reset"] = { POST = function(app)
     app.records:clear()
     app.faults:clear()
+    app.rate_window:clear()
     app.api:reset_settings()
     app.api.oauth:reset()
     return reply(200, OK)

@@ -15,13 +15,16 @@ local ACTIONS = {
   close = true, huge = true, redirect = true, chunked = true,
 }
 
--- Messages of the default (contract-shaped) error body of a canned status.
+--- Messages of the default (contract-shaped) error body of a canned status
+--- (the rate limit's 429 too).
 local MESSAGES = {
   [400] = "Bad request", [401] = "Invalid credentials", [403] = "Forbidden",
   [404] = "Not found", [429] = "API rate limit exceeded",
   [500] = "Internal server error", [502] = "Bad gateway",
   [503] = "Service unavailable", [504] = "Gateway timeout",
 }
+
+_M.MESSAGES = MESSAGES
 
 local DEFAULTS = { seconds = 3600, rate = 10, bytes = 64 * 1024 * 1024, chunk = 1024 }
 
@@ -192,8 +195,9 @@ local function send_huge(conn, api, req, bytes)
   return conn:send(suffix) and keep or false
 end
 
---- Answers `req` on `conn` as `fault` says. `ctx` is {conn, req, loop, api}.
---- Returns whether the connection may serve another request.
+--- Answers `req` on `conn` as `fault` says. `ctx` is {conn, req, loop, api};
+--- deliver sets `ctx.status` to the status of the head it sends (none for
+--- `close`). Returns whether the connection may serve another request.
 ---@return boolean keep
 function _M.deliver(fault, ctx)
   local conn, req, loop, api = ctx.conn, ctx.req, ctx.loop, ctx.api
@@ -202,7 +206,10 @@ function _M.deliver(fault, ctx)
   conn.status = action or fault.status
 
   if action == "close" then return false end
-  if action == "huge" then return send_huge(conn, api, req, fault.bytes or DEFAULTS.bytes) end
+  if action == "huge" then
+    ctx.status = 200
+    return send_huge(conn, api, req, fault.bytes or DEFAULTS.bytes)
+  end
 
   local res
   if action == "redirect" then
@@ -217,6 +224,7 @@ function _M.deliver(fault, ctx)
     res = api:handle(req)
   end
   res = with_headers(res, fault.headers)
+  ctx.status = res.status
 
   if not action or action == "redirect" then
     return conn:respond(req, res)

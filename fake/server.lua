@@ -19,6 +19,7 @@ local library = require "fake.library"
 local api_mod = require "fake.api"
 local faults = require "fake.faults"
 local control = require "fake.control"
+local rate_limit = require "fake.rate_limit"
 
 local gettime = socket.gettime
 local format = string.format
@@ -121,6 +122,17 @@ local function make_logger(path)
   return write, write
 end
 
+-- Whether the rate_limit setting refuses `req`, which counts it when it
+-- does not. Only API requests with valid credentials count: Gong's limit is
+-- a tenant's, and only the credentials name the tenant.
+local function limited(app, req)
+  local api = app.api
+  if not api_mod.is_api(req.path) or not api:authorized(req.headers.authorization, req.time) then
+    return false
+  end
+  return not app.rate_window:admit(req.time, api.settings.rate_limit)
+end
+
 -- Serves requests on one connection until it should close.
 local function serve(app, conn)
   while true do
@@ -139,12 +151,25 @@ local function serve(app, conn)
       keep = control.handle(app, conn, req)
     else
       local fault = app.faults:take(api_mod.unescape(req.path) or req.path)
-      app.records:push(control.record(req, fault, conn.serial))
-      if fault then
-        keep = faults.deliver(fault, { conn = conn, req = req, loop = app.loop, api = app.api })
+      local refused = limited(app, req)
+      local record = control.record(req, fault, conn.serial)
+      app.records:push(record)
+      local ctx = { conn = conn, req = req, loop = app.loop, api = app.api }
+      if refused then
+        -- The fault's delay is the latency every answer has; the rest of
+        -- it was for a request the API would have served.
+        if fault and fault.delay then app.loop:sleep(fault.delay) end
+        local res = rate_limit.refusal(app.api)
+        ctx.status = res.status
+        keep = conn:respond(req, res)
+      elseif fault then
+        keep = faults.deliver(fault, ctx)
       else
-        keep = conn:respond(req, app.api:handle(req))
+        local res = app.api:handle(req)
+        ctx.status = res.status
+        keep = conn:respond(req, res)
       end
+      if ctx.status then record.status = ctx.status end
     end
     app.log_request(format("%s %s %s", req.method, req.target, tostring(conn.status)))
     if not keep or conn.closed then return end
@@ -196,6 +221,7 @@ local function main()
                       { key = opts.key, secret = opts.secret, token = opts.token,
                         client_id = opts.client_id, client_secret = opts.client_secret }),
     faults = faults.queue(),
+    rate_window = rate_limit.window(),
     records = control.records(opts.max_records),
     loop = loop_mod.new(function(message) log_error(message) end),
     connections = 0,

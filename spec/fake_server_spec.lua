@@ -897,6 +897,141 @@ describe("fake Gong server", function()
     end)
   end)
 
+  describe("the rate_limit setting", function()
+    -- A folders request on a connection of its own: the status and when it
+    -- was answered.
+    local function folders(server, headers)
+      local res = get(server or srv, "/library/folders", headers)
+      return res.status, res
+    end
+
+    -- Sleeps until `seconds` after `t`.
+    local function sleep_until(t, seconds)
+      local left = t + seconds - socket.gettime()
+      if left > 0 then socket.sleep(left) end
+    end
+
+    it("is off by default, and then never refuses", function()
+      assert.are.equal(0, srv:settings().rate_limit)
+      for _ = 1, 6 do assert.are.equal(200, (folders())) end
+    end)
+
+    it("answers 429 with Retry-After: 1 and the error body of a 429 past N accepted requests in a second, "
+       .. "and records each request's status", function()
+      srv:settings { rate_limit = 2 }
+      assert.are.equal(200, (folders()))
+      assert.are.equal(200, (folders()))
+      local status, res = folders()
+      assert.are.equal(429, status)
+      assert.are.equal("1", res.headers["retry-after"])
+      assert.matches('^{"requestId":"%x+","errors":%["API rate limit exceeded"%]}$', res.body)
+      srv:settings { error_objects = true }
+      assert.matches('"errors":%[{"message":"API rate limit exceeded"}%]', select(2, folders()).body)
+      local records = srv:requests()
+      assert.are.same({ 200, 200, 429, 429 },
+                      { records[1].status, records[2].status, records[3].status, records[4].status })
+    end)
+
+    it("slides: a slot frees one second after the arrival that took it, not at a full second", function()
+      srv:settings { rate_limit = 2 }
+      assert.are.equal(200, (folders()))
+      local t0 = srv:requests()[1].time
+      sleep_until(t0, 0.6)
+      assert.are.equal(200, (folders()))
+      sleep_until(t0, 1.1)
+      -- The first arrival has left the window, the one at 0.6 s has not.
+      assert.are.equal(200, (folders()))
+      assert.are.equal(429, (folders()))
+      local records = srv:requests()
+      assert.is_true(records[4].time - records[2].time < 1, "the refusal came within a second of 0.6 s")
+    end)
+
+    it("counts neither refused requests nor control requests nor API requests without valid credentials", function()
+      srv:settings { rate_limit = 1 }
+      assert.are.equal(200, (folders()))
+      local t0 = srv:requests()[1].time
+      assert.are.equal(401, (folders(nil, {})))
+      sleep_until(t0, 0.5)
+      assert.are.equal(429, (folders()))
+      for _ = 1, 3 do srv:settings() end
+      sleep_until(t0, 1.1)
+      -- Had the refusal at 0.5 s counted, this would be refused too.
+      assert.are.equal(200, (folders()))
+      local statuses = {}
+      for i, r in ipairs(srv:requests()) do statuses[i] = r.status end
+      assert.are.same({ 200, 401, 429, 200 }, statuses)
+    end)
+
+    it("counts the contract's and the tenant's requests in one window, and not the token endpoint's", function()
+      srv:settings { rate_limit = 2 }
+      assert.are.equal(200, get(srv, "/tenant/workspaces").status)
+      local token = post(srv, "/oauth2/generate-customer-token?grant_type=refresh_token&refresh_token=x", "",
+                         { Authorization = "Basic " .. mime.b64(creds.client_id .. ":" .. creds.client_secret) })
+      assert.are.equal(400, token.status)
+      assert.are.equal(200, post(srv, "/calls/extensive", calls_body { lib.call_ids[1] }).status)
+      assert.are.equal(429, get(srv, "/tenant/library/folders", { Authorization = BEARER }).status)
+    end)
+
+    it("refuses on arrival, when the request was read; a delay fault still delays the 429, "
+       .. "and a refused request spends a fault's use", function()
+      srv:settings { rate_limit = 1 }
+      srv:faults { { delay = 0.4, times = -1 } }
+      local a, b = connect(srv), connect(srv)
+      local sent = socket.gettime()
+      send_request(a, "GET", "/library/folders", { Authorization = BASIC })
+      send_request(b, "GET", "/library/folders", { Authorization = BASIC })
+      local statuses = { read_response(a).status, read_response(b).status }
+      table.sort(statuses)
+      assert.are.same({ 200, 429 }, statuses)
+      assert.is_true(socket.gettime() - sent >= 0.4, "both answers waited for the delay")
+      a:close()
+      b:close()
+      for _, r in ipairs(srv:requests()) do
+        assert.is_true(r.time - sent < 0.2, "counted when read, before the delay")
+        assert.are.equal("delay", r.fault)
+      end
+      srv:reset()
+      srv:settings { rate_limit = 1 }
+      assert.are.equal(200, (folders()))
+      srv:faults { { status = 503 } }
+      assert.are.equal(429, (folders()))
+      local t0 = srv:requests()[1].time
+      sleep_until(t0, 1.05)
+      assert.are.equal(200, (folders()), "the 503 was spent on the refused request")
+      assert.are.equal("503", srv:requests()[2].fault)
+    end)
+
+    it("records null as the status of a request answered without a head, and the head's status of actions", function()
+      srv:faults { { action = "close" }, { action = "short" }, { action = "huge", bytes = 100 } }
+      for _ = 1, 3 do
+        local c = connect(srv)
+        send_request(c, "GET", "/library/folders", { Authorization = BASIC, Connection = "close" })
+        c:receive("*a")
+        c:close()
+      end
+      local records = srv:requests()
+      assert.is_nil(records[1].status)
+      assert.are.equal(200, records[2].status)
+      assert.are.equal(200, records[3].status)
+    end)
+
+    it("forgets its window and turns off on reset; rejects limits that are not integers >= 0", function()
+      srv:settings { rate_limit = 1 }
+      assert.are.equal(200, (folders()))
+      assert.are.equal(429, (folders()))
+      srv:reset()
+      assert.are.equal(200, (folders()))
+      srv:settings { rate_limit = 1 }
+      -- Turned on, the window starts empty: the request before it does not count.
+      assert.are.equal(200, (folders()))
+      assert.are.equal(429, (folders()))
+      for _, bad in ipairs { { rate_limit = -1 }, { rate_limit = 1.5 }, { rate_limit = "3" }, { rate_limit = true } } do
+        assert.has_error(function() srv:settings(bad) end)
+      end
+      assert.are.equal(1, srv:settings().rate_limit)
+    end)
+  end)
+
   describe("control API", function()
     it("records API requests with raw target, path and query, lower-cased headers and the fault", function()
       srv:faults { { status = 503 } }
@@ -931,9 +1066,11 @@ describe("fake Gong server", function()
     end)
 
     it("serves settings: defaults, partial changes, and 400 to bad ones without changing any", function()
-      assert.are.same({ page_size = 100, error_objects = false, token_ttl = 3600 }, srv:settings())
-      assert.are.same({ page_size = 3, error_objects = false, token_ttl = 3600 }, srv:settings { page_size = 3 })
-      assert.are.same({ page_size = 3, error_objects = true, token_ttl = 3600 }, srv:settings { error_objects = true })
+      assert.are.same({ page_size = 100, error_objects = false, token_ttl = 3600, rate_limit = 0 }, srv:settings())
+      assert.are.same({ page_size = 3, error_objects = false, token_ttl = 3600, rate_limit = 0 },
+                      srv:settings { page_size = 3 })
+      assert.are.same({ page_size = 3, error_objects = true, token_ttl = 3600, rate_limit = 0 },
+                      srv:settings { error_objects = true })
       local bad = { { page_size = 0 }, { page_size = 101 }, { page_size = 2.5 }, { page_size = "2" },
                     { error_objects = 1 }, { page_size = 5, colour = "red" } }
       for _, t in ipairs(bad) do
@@ -942,7 +1079,7 @@ describe("fake Gong server", function()
       for _, body in ipairs { "[]", "nope", "" } do
         assert.are.equal(400, post(srv, "/__fake/settings", body, {}).status, body)
       end
-      assert.are.same({ page_size = 3, error_objects = true, token_ttl = 3600 }, srv:settings())
+      assert.are.same({ page_size = 3, error_objects = true, token_ttl = 3600, rate_limit = 0 }, srv:settings())
       local res = get(srv, "/__fake/settings", {}, "DELETE")
       assert.are.equal(405, res.status)
       assert.are.equal("GET, POST", res.headers.allow)
@@ -956,7 +1093,7 @@ describe("fake Gong server", function()
       srv:faults { { status = 503 } }
       assert.matches('"errors":%[{"message":"Service unavailable"}%]', get(srv, "/library/folders").body)
       srv:reset()
-      assert.are.same({ page_size = 100, error_objects = false, token_ttl = 3600 }, srv:settings())
+      assert.are.same({ page_size = 100, error_objects = false, token_ttl = 3600, rate_limit = 0 }, srv:settings())
       assert.matches('"errors":%["Invalid credentials"%]', get(srv, "/library/folders", {}).body)
     end)
 
@@ -1235,7 +1372,7 @@ describe("OAuth token endpoint", function()
     for _, bad in ipairs { { token_ttl = 0 }, { token_ttl = -1 }, { token_ttl = "60" }, { token_ttl = true } } do
       assert.has_error(function() srv:settings(bad) end)
     end
-    assert.are.same({ page_size = 100, error_objects = false, token_ttl = 3600 }, srv:settings())
+    assert.are.same({ page_size = 100, error_objects = false, token_ttl = 3600, rate_limit = 0 }, srv:settings())
   end)
 
   it("records token requests and meets queued faults like API requests", function()

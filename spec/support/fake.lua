@@ -6,7 +6,7 @@
 --   local srv = fake.start { folders = 300, seed = 1 }
 --   -- srv.url (the contract), srv.tenant_url (a real tenant), srv.host, srv.port, srv.pid
 --   srv:faults { { status = 503, times = 2 } }
---   srv:settings { page_size = 2, error_objects = true, token_ttl = 0.5 }
+--   srv:settings { page_size = 2, error_objects = true, token_ttl = 0.5, rate_limit = 3 }
 --   local code = srv:oauth_code("http://localhost/cb") ... srv:oauth_log()
 --   ... srv:requests() ... srv:reset() ... srv:stop()
 
@@ -91,7 +91,8 @@ local function control(self, method, path, body)
 end
 
 --- The requests the server saw (except control ones), oldest first: arrays
---- of {method, target, path, query, headers, body, time, fault}.
+--- of {method, target, path, query, headers, body, time, fault, connection,
+--- status} (status nil while the answer is pending or when none was sent).
 ---@return table
 function Server:requests()
   return strip_null(cjson.decode(control(self, "GET", "/__fake/requests")))
@@ -133,11 +134,12 @@ function Server:faults(list)
 end
 
 --- Changes scenario settings ({page_size = 1..100, error_objects = boolean,
---- token_ttl = seconds > 0}; those not given keep their value) and returns
---- all of them; without `t` only returns them. Raises when the server
---- rejects a setting.
+--- token_ttl = seconds > 0, rate_limit = accepted API requests per sliding
+--- second, 0 for none}; those not given keep their value) and returns all
+--- of them; without `t` only returns them. Raises when the server rejects a
+--- setting.
 ---@param t table|nil
----@return table settings {page_size, error_objects, token_ttl}
+---@return table settings {page_size, error_objects, token_ttl, rate_limit}
 function Server:settings(t)
   if t == nil then return cjson.decode(control(self, "GET", "/__fake/settings")) end
   local body = next(t) == nil and "{}" or cjson.encode(t)
