@@ -6,7 +6,7 @@
 --   lua5.4 bench/client.lua gong      URL COUNT     client:folders() COUNT times, keep-alive
 --   lua5.4 bench/client.lua luasocket URL COUNT     socket.http.request + cjson.decode
 --   lua5.4 bench/client.lua curl      URL COUNT     one `curl` process per request + cjson.decode
---   lua5.4 bench/client.lua large     BASE ID       one client:calls(ID), peak RSS
+--   lua5.4 bench/client.lua large     BASE ID [N]   client:calls(ID) once (or N times), peak RSS
 --   lua5.4 bench/client.lua tree      BASE          gong.tree.build + walk of BASE's folders
 --   lua5.4 bench/client.lua copy      BASE ORDER    the tree's floor: a copy of each folder, read back
 --                                                   (ORDER input or shuffled)
@@ -99,13 +99,16 @@ end
 
 -- Peak RSS is the process's VmHWM after the one big call, so nothing but
 -- the interpreter, the modules and a one-folder warm-up response precede it.
-function modes.large(base, id)
+function modes.large(base, id, count)
   local client = bench_client(base)
   assert(client:folders()) -- opens the connection, like the floor's warm-up
   local start = gettime()
-  local calls, err = client:calls(id)
+  local calls, err
+  for _ = 1, tonumber(count) or 1 do
+    calls, err = client:calls(id)
+    if not calls then error(err) end
+  end
   local seconds = gettime() - start
-  if not calls then error(err) end
   report { requests = #calls, seconds = seconds, hwm_kb = status_kb("VmHWM") }
 end
 

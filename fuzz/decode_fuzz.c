@@ -1,7 +1,8 @@
 /*
  * libFuzzer target for src/decode.c: any body, as a 200 response of every
  * shape api.c has or as an error response, must give a result or a clean
- * message — never a crash, a Lua error escaping, or a leak of stack slots.
+ * message — never a crash, a Lua error escaping, or a leak of stack slots —
+ * and a result never holds a null or an integral float.
  */
 #include <lualib.h>
 
@@ -16,6 +17,24 @@ static lua_State *fuzz_state(void) {
     error_open(L);
   }
   return L;
+}
+
+/*
+ * Whatever path decoding took (the census let it trust the known fields, or
+ * it walked every record), what it hands out holds no cjson.null and, on Lua
+ * 5.3+, no integral float: aborts when the table at `idx` does.
+ */
+static void fuzz_check_clean(lua_State *L, int idx, int depth) {
+  idx = lua_absindex(L, idx);
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    if (lua_type(L, -1) == LUA_TLIGHTUSERDATA) abort();
+    if (lua_type(L, -1) == LUA_TNUMBER && LUA_VERSION_NUM >= 503 &&
+        decode_number_kind(L, -1) == DECODE_INTEGRAL)
+      abort();
+    if (lua_type(L, -1) == LUA_TTABLE && depth < DECODE_MAX_DEPTH) fuzz_check_clean(L, -1, depth + 1);
+    lua_pop(L, 1);
+  }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -33,6 +52,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       /* The list and the requestId, and a paged shape's cursor. */
       int pushed = shapes[i]->paged ? 3 : 2;
       if (lua_gettop(L) != top + 1 + pushed || lua_type(L, top + 2) != LUA_TTABLE) abort();
+      fuzz_check_clean(L, top + 2, 0);
     } else if (lua_gettop(L) != top + 1 || strlen(why) >= sizeof buf) {
       abort();
     }

@@ -385,6 +385,35 @@ describe("gong.core", function()
       end
     end)
 
+    -- decode.c trusts a record's known fields when the body's unescaped '"'
+    -- are all accounted for by them (two per key and per string); each of
+    -- these bodies has one more field than that, disguised, and its null
+    -- must still go.
+    it("normalizes a field outside the contract that escaped quotes would hide", function()
+      for _, body in ipairs({
+        [[{"folders":[{"id":"a\"b","x":null}]}]], -- an escaped '"'
+        [[{"folders":[{"id":"a\\\"b","x":null}]}]], -- one after an odd run of '\'
+        [[{"folders":[{"id":"a\\","name":"b\\","x":null}]}]], -- '"' after even runs end strings
+        [[{"requestId":"r","records":{"c":"d"},"folders":[{"id":"1","x":null}]}]], -- the envelope
+        [[{"folders":[{"id":"1","x":null,"x":null}]}]], -- a key given twice
+      }) do
+        local f = assert(with_body(body))[1]
+        assert.is_nil(f.x, body)
+      end
+      local f = with_body([[{"folders":[{"id":"a\"b","n":2.0}]}]])[1]
+      assert.are.equal('a"b', f.id)
+      if has_integers then assert.are.equal("integer", math.type(f.n)) end
+    end)
+
+    it("normalizes the known fields of a body that has no others", function()
+      local folders = with_body([[{"requestId":"r","records":{"cursor":"c","n":3},]] ..
+                                [["folders":[{"id":"a\"b","name":"c\\","callCount":2.0,]] ..
+                                [["parentFolderId":null}]}]])
+      local f = folders[1]
+      assert.are.same({ id = 'a"b', name = "c\\", callCount = 2 }, f)
+      if has_integers then assert.are.equal("integer", math.type(f.callCount)) end
+    end)
+
     it("says what is wrong with a body of the wrong shape", function()
       assert.matches("not valid JSON", decode_error("<html>oops</html>").message)
       assert.matches("not valid JSON", decode_error('{"folders":[{"id":"1"}').message)

@@ -52,6 +52,13 @@ static inline void *gong_compat_testudata(lua_State *L, int i, const char *tname
 #if LUA_VERSION_NUM < 503
 /* Before 5.3 every number is a float: there is no integer subtype to keep. */
 #define lua_isinteger(L, i) 0
+
+/* From 5.3 on, lua_rawget returns the type of the value it pushed. */
+static inline int gong_compat_rawget(lua_State *L, int idx) {
+  lua_rawget(L, idx);
+  return lua_type(L, -1);
+}
+#define lua_rawget gong_compat_rawget
 #endif
 
 #if LUA_VERSION_NUM < 504

@@ -7,8 +7,20 @@
  *   - on Lua 5.3+ numbers with an integral value become integers;
  *   - known fields must have the contract's type, the list must be an array
  *     of objects; anything else is a `decode` error saying what was wrong.
+ *
+ * Normalizing needs every field, checking only the contract's. Visiting every
+ * field of every record (lua_next) costs as much again as the checks, so a
+ * body is first taken at its word: each record's known fields are looked up,
+ * checked and normalized in one pass, and a census proves that nothing else
+ * is there. Every key in JSON text is a string, and every string takes two
+ * '"' that are not escaped; when the body holds no more of them than the
+ * known keys and values account for, there is no other field, so no null or
+ * number elsewhere. Only a body with more (fields outside the contract) has
+ * its records walked in full. A record that needs nothing is not written to.
  */
-#include <math.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 enum { FIELD_STRING, FIELD_NUMBER, FIELD_INTEGER, FIELD_OBJECT, FIELD_ARRAY };
 
@@ -38,39 +50,88 @@ static const char *decode_typename(lua_State *L, int idx) {
   return lua_typename(L, lua_type(L, idx));
 }
 
-/* True when the number at `idx` has an integral value. */
-static int decode_is_integral(lua_State *L, int idx) {
+/* What a number is: DECODE_FRACTION, DECODE_INTEGRAL (a float with an
+ * integral value an integer can hold exactly) or DECODE_INTEGER. */
+enum { DECODE_FRACTION, DECODE_INTEGRAL, DECODE_INTEGER };
+
+static int decode_number_kind(lua_State *L, int idx) {
   lua_Number d;
-  if (lua_isinteger(L, idx)) return 1;
+  if (lua_isinteger(L, idx)) return DECODE_INTEGER;
   d = lua_tonumber(L, idx);
-  return d == floor(d) && fabs(d) < 9007199254740992.0; /* 2^53 */
+  /* Within ±2^53 the cast is exact, and NaN fails the range test. */
+  return d > -9007199254740992.0 && d < 9007199254740992.0 && d == (lua_Number)(long long)d
+             ? DECODE_INTEGRAL : DECODE_FRACTION;
+}
+
+/*
+ * The census of a body's text: its '"' that are not escaped, two per string.
+ * In valid JSON a backslash only occurs inside a string, and a '"' after an
+ * odd run of them is escaped. (cjson refuses a body that is not valid.)
+ */
+static size_t decode_text_quotes(const char *s, size_t n) {
+  size_t count = 0, i = 0;
+  const char *p, *end = s + n;
+  int escapes = 0;
+#if defined(__SSE2__)
+  const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
+  const __m128i zero = _mm_setzero_si128();
+  __m128i any = zero;
+  while (i + 16 <= n) {
+    /* Up to 255 blocks per byte-wide tally, then one sum of its lanes. */
+    __m128i tally = zero, sums;
+    size_t stop = n - i >= 16 * 255 ? i + 16 * 255 : n - 15;
+    for (; i < stop; i += 16) {
+      __m128i block = _mm_loadu_si128((const __m128i *)(s + i));
+      tally = _mm_sub_epi8(tally, _mm_cmpeq_epi8(block, quote));
+      any = _mm_or_si128(any, _mm_cmpeq_epi8(block, backslash));
+    }
+    sums = _mm_sad_epu8(tally, zero);
+    count += (size_t)_mm_cvtsi128_si32(sums) + (size_t)_mm_extract_epi16(sums, 4);
+  }
+  escapes = _mm_movemask_epi8(any) != 0;
+#endif
+  for (; i < n; i++) {
+    count += s[i] == '"';
+    escapes |= s[i] == '\\';
+  }
+  for (p = s; escapes && (p = (const char *)memchr(p, '\\', (size_t)(end - p))) != NULL;) {
+    const char *q = p;
+    while (q < end && *q == '\\') q++;
+    if (((q - p) & 1) && q < end && *q == '"') count--;
+    p = q;
+  }
+  return count;
 }
 
 /*
  * Replaces nulls by absence and integral floats by integers, in place, in
- * the table at `idx` and every table below it. Returns 0 when nesting is
- * deeper than DECODE_MAX_DEPTH.
+ * the table at `idx` and every table below it, adding to `*seen` the '"'
+ * that its keys and strings account for in the text. Returns 0 when nesting
+ * is deeper than DECODE_MAX_DEPTH.
  */
-static int decode_normalize(lua_State *L, int idx, const void *null, int depth) {
+static int decode_normalize(lua_State *L, int idx, const void *null, int depth, size_t *seen) {
   if (depth > DECODE_MAX_DEPTH) return 0;
   luaL_checkstack(L, 4, "gong: response nested too deeply");
   idx = lua_absindex(L, idx);
   lua_pushnil(L);
   while (lua_next(L, idx)) {
     int t = lua_type(L, -1);
+    if (lua_type(L, -2) == LUA_TSTRING) *seen += 2;
     if (t == LUA_TLIGHTUSERDATA && lua_touserdata(L, -1) == null) {
       /* Clearing an existing field is allowed during traversal. */
       lua_pushvalue(L, -2);
       lua_pushnil(L);
       lua_rawset(L, idx);
-    } else if (t == LUA_TNUMBER && !lua_isinteger(L, -1) &&
-               LUA_VERSION_NUM >= 503 && decode_is_integral(L, -1)) {
+    } else if (t == LUA_TNUMBER && LUA_VERSION_NUM >= 503 &&
+               decode_number_kind(L, -1) == DECODE_INTEGRAL) {
       lua_Integer v = (lua_Integer)lua_tonumber(L, -1);
       lua_pushvalue(L, -2);
       lua_pushinteger(L, v);
       lua_rawset(L, idx);
+    } else if (t == LUA_TSTRING) {
+      *seen += 2;
     } else if (t == LUA_TTABLE) {
-      if (!decode_normalize(L, -1, null, depth + 1)) return 0;
+      if (!decode_normalize(L, -1, null, depth + 1, seen)) return 0;
     }
     lua_pop(L, 1);
   }
@@ -87,51 +148,68 @@ static int decode_is_empty(lua_State *L, int idx) {
   return empty;
 }
 
-/* True when the table at `idx` has exactly the keys 1..#t. */
+/*
+ * True when the table at `idx`, made by cjson, came from a JSON array: cjson
+ * gives an array the keys 1..n (a null is cjson.null, not a hole) and an
+ * object string keys only, so only an empty table is both.
+ */
 static int decode_is_array(lua_State *L, int idx) {
-  size_t n = lua_rawlen(L, idx), count = 0;
-  idx = lua_absindex(L, idx);
-  lua_pushnil(L);
-  while (lua_next(L, idx)) {
-    lua_pop(L, 1);
-    if (++count > n) {
-      lua_pop(L, 1);
-      return 0;
-    }
-  }
-  return count == n;
+  return lua_rawlen(L, idx) > 0 || decode_is_empty(L, idx);
 }
 
 /*
- * Checks item `i` (on top of the stack) against the shape's field rules,
- * whose names sit as Lua strings from stack index `names` on (raw lookups
- * with strings pushed once per response, not a lua_getfield per field).
- * Returns NULL, or pushes nothing and returns a message in `buf`.
+ * Checks and normalizes item `i` (on top of the stack) in one pass over the
+ * shape's field rules, whose names sit as Lua strings from stack index
+ * `names` on (raw lookups with strings pushed once per response, not a
+ * lua_getfield per field), and adds to `*seen` the '"' its known fields
+ * account for in the text. Returns NULL, or returns a message in `buf`;
+ * the stack is as it was either way.
  */
-static const char *decode_check_item(lua_State *L, const response_shape *shape, int names,
-                                     size_t i, char *buf, size_t bufsize) {
+static const char *decode_item(lua_State *L, const response_shape *shape, int names, size_t i,
+                               const void *null, size_t *seen, char *buf, size_t bufsize) {
+  static const char *const wants[] = {"a string", "a number", "an integer", "an object", "an array"};
   const field_rule *r;
-  if (lua_type(L, -1) != LUA_TTABLE || lua_rawlen(L, -1) > 0) {
+  int item = lua_gettop(L);
+  size_t quotes = 0; /* added to *seen once the item is whole */
+  if (lua_type(L, item) != LUA_TTABLE || lua_rawlen(L, item) > 0) {
     snprintf(buf, bufsize, "'%s[%zu]' is %s, expected an object",
-             shape->list_key, i, decode_typename(L, -1));
+             shape->list_key, i, decode_typename(L, item));
     return buf;
   }
-  static const char *const wants[] = {"a string", "a number", "an integer", "an object", "an array"};
+  /* Each field's value stays on the stack, in rule order, until the item is
+   * done: rule k's value is at item + 1 + k. */
   for (r = shape->rules; r->name != NULL; r++) {
-    int ok;
-    lua_pushvalue(L, names + (int)(r - shape->rules));
-    lua_rawget(L, -2);
-    switch (lua_type(L, -1)) {
+    int k = (int)(r - shape->rules), name = names + k, value = item + 1 + k, t, ok,
+        kind = DECODE_FRACTION;
+    lua_pushvalue(L, name);
+    switch (t = lua_rawget(L, item)) {
     case LUA_TNIL:
-      ok = 1;
+      continue;
+    case LUA_TLIGHTUSERDATA:
+      ok = lua_touserdata(L, -1) == null;
+      if (ok) {
+        /* A null is an absent field, whatever its rule. */
+        lua_pushvalue(L, name);
+        lua_pushnil(L);
+        lua_rawset(L, item);
+        quotes += 2;
+        continue;
+      }
       break;
     case LUA_TSTRING:
       ok = r->type == FIELD_STRING;
       break;
     case LUA_TNUMBER:
-      ok = r->type == FIELD_NUMBER || (r->type == FIELD_INTEGER && decode_is_integral(L, -1));
+      kind = decode_number_kind(L, -1);
+      ok = r->type == FIELD_NUMBER || (r->type == FIELD_INTEGER && kind != DECODE_FRACTION);
       break;
-    case LUA_TTABLE: /* an empty table is {} or [], which cjson cannot tell apart */
+    case LUA_TTABLE:
+      /* Normalized first: [null] is an empty array, as cjson gives []. */
+      if (!decode_normalize(L, -1, null, 1, seen)) {
+        lua_settop(L, item);
+        return "body is nested too deeply";
+      }
+      /* An empty table is {} or [], which cjson cannot tell apart. */
       ok = r->type == FIELD_OBJECT ? lua_rawlen(L, -1) == 0
            : r->type == FIELD_ARRAY && (lua_rawlen(L, -1) > 0 || decode_is_empty(L, -1));
       break;
@@ -141,25 +219,56 @@ static const char *decode_check_item(lua_State *L, const response_shape *shape, 
     if (!ok) {
       snprintf(buf, bufsize, "'%s[%zu].%s' is %s, expected %s", shape->list_key,
                i, r->from != NULL ? r->from : r->name,
-               lua_type(L, -1) == LUA_TNUMBER && r->type == FIELD_INTEGER
-                   ? "a fractional number" : decode_typename(L, -1),
+               t == LUA_TNUMBER && r->type == FIELD_INTEGER
+                   ? "a fractional number" : decode_typename(L, value),
                wants[r->type]);
-      lua_pop(L, 1);
+      lua_settop(L, item);
       return buf;
     }
-    if (r->from != NULL && !lua_isnil(L, -1)) {
+    /* The key and the value: two strings, or a string and no quotes. */
+    quotes += t == LUA_TSTRING ? 4 : 2;
+    if (r->from != NULL) {
       /* A record carries the contract's names only: the value moves. */
-      lua_pushstring(L, r->name);
-      lua_insert(L, -2);
-      lua_rawset(L, -3);
-      lua_pushvalue(L, names + (int)(r - shape->rules));
+      lua_pushvalue(L, name);
       lua_pushnil(L);
-      lua_rawset(L, -3);
+      lua_rawset(L, item);
+      lua_pushstring(L, r->name);
+    } else if (LUA_VERSION_NUM >= 503 && kind == DECODE_INTEGRAL) {
+      lua_pushvalue(L, name);
     } else {
-      lua_pop(L, 1);
+      continue;
     }
+    if (kind == DECODE_INTEGRAL && LUA_VERSION_NUM >= 503)
+      lua_pushinteger(L, (lua_Integer)lua_tonumber(L, value));
+    else
+      lua_pushvalue(L, value);
+    lua_rawset(L, item);
   }
+  lua_settop(L, item);
+  *seen += quotes;
   return NULL;
+}
+
+/*
+ * Adds to `*seen` the '"' of the response object at `resp` outside its list:
+ * the list's own key, and every key and string of the rest (requestId,
+ * records, ...), which gong hands nobody and so need not normalize.
+ */
+static int decode_envelope_quotes(lua_State *L, int resp, const char *list_key, const void *null,
+                                  size_t *seen) {
+  lua_pushnil(L);
+  while (lua_next(L, resp)) {
+    *seen += 2; /* every key of an object is a string */
+    if (strcmp(lua_tostring(L, -2), list_key) != 0) {
+      if (lua_type(L, -1) == LUA_TSTRING) *seen += 2;
+      else if (lua_type(L, -1) == LUA_TTABLE && !decode_normalize(L, -1, null, 1, seen)) {
+        lua_pop(L, 2);
+        return 0;
+      }
+    }
+    lua_pop(L, 1);
+  }
+  return 1;
 }
 
 /*
@@ -198,8 +307,10 @@ static const char *decode_response(lua_State *L, int state, int body,
   const void *null;
   const field_rule *r;
   int top = lua_gettop(L), resp, names;
-  size_t i, n;
-  luaL_checkstack(L, 24, "gong: decoding needs more Lua stack");
+  size_t i, n, len, quotes, seen = 0;
+  const char *text = lua_tolstring(L, body, &len);
+  luaL_checkstack(L, 40, "gong: decoding needs more Lua stack");
+  quotes = decode_text_quotes(text, len);
   lua_rawgeti(L, state, STATE_NULL);
   null = lua_touserdata(L, -1);
   lua_pop(L, 1);
@@ -234,13 +345,14 @@ static const char *decode_response(lua_State *L, int state, int body,
   n = lua_rawlen(L, -1);
   names = lua_gettop(L) + 1;
   for (r = shape->rules; r->name != NULL; r++) lua_pushstring(L, r->from != NULL ? r->from : r->name);
+  if (!decode_envelope_quotes(L, resp, shape->list_key, null, &seen)) {
+    lua_settop(L, top);
+    return "body is nested too deeply";
+  }
   for (i = 1; i <= n; i++) {
-    const char *why = NULL;
+    const char *why;
     lua_rawgeti(L, names - 1, (lua_Integer)i);
-    if (lua_type(L, -1) == LUA_TTABLE && !decode_normalize(L, -1, null, 0))
-      why = "body is nested too deeply";
-    else
-      why = decode_check_item(L, shape, names, i, buf, bufsize);
+    why = decode_item(L, shape, names, i, null, &seen, buf, bufsize);
     if (why != NULL) {
       lua_settop(L, top);
       return why;
@@ -248,6 +360,17 @@ static const char *decode_response(lua_State *L, int state, int body,
     lua_pop(L, 1);
   }
   lua_settop(L, names - 1);
+  if (seen != quotes) {
+    /* Fields outside the contract: they may hold nulls and numbers too. */
+    for (i = 1; i <= n; i++) {
+      lua_rawgeti(L, -1, (lua_Integer)i);
+      if (!decode_normalize(L, -1, null, 0, &seen)) {
+        lua_settop(L, top);
+        return "body is nested too deeply";
+      }
+      lua_pop(L, 1);
+    }
+  }
   lua_getfield(L, resp, "requestId");
   if (lua_type(L, -1) != LUA_TSTRING) {
     lua_pop(L, 1);

@@ -13,6 +13,7 @@
  * CALL_FIELDS (the contract's record fields, in order), DEFAULT_CONCURRENCY
  * and MAX_CONCURRENCY (of batches), and Client (the client methods' table).
  */
+#include <math.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>

@@ -108,6 +108,11 @@ static int outcome_is_empty_result(lua_State *L) {
   return empty;
 }
 
+/* "GET /library/folders": the request as the messages name it. */
+static void outcome_what(lua_State *L, const request_info *r, char *what, size_t size) {
+  snprintf(what, size, "%s %s", r->ep->method, lua_tostring(L, r->urlidx) + r->base_len);
+}
+
 /*
  * Pushes the outcome of the final attempt `a` of transfer `t`: the list and
  * the requestId on success, nil and an error otherwise, and for a paged
@@ -116,8 +121,8 @@ static int outcome_is_empty_result(lua_State *L) {
  */
 static void outcome_push(lua_State *L, int state, transfer *t, const attempt *a,
                          const request_info *r) {
+  /* What the messages call the request: formatted only for a failure. */
   char what[ERROR_MESSAGE_MAX / 2];
-  snprintf(what, sizeof what, "%s %s", r->ep->method, lua_tostring(L, r->urlidx) + r->base_len);
   if (attempt_ok(a)) {
     char why[ERROR_MESSAGE_MAX];
     const char *bad;
@@ -128,10 +133,12 @@ static void outcome_push(lua_State *L, int state, transfer *t, const attempt *a,
     bad = decode_response(L, state, body, r->ep->shape, why, sizeof why);
     lua_remove(L, body);
     if (bad == NULL) return;
+    outcome_what(L, r, what, sizeof what);
     lua_pushnil(L);
     error_push(L, "decode", "invalid response to %s: %s", what, bad);
     error_set_integer(L, "status", a->status);
   } else {
+    outcome_what(L, r, what, sizeof what);
     lua_pushnil(L);
     if (a->code != CURLE_OK) outcome_push_transfer_error(L, t, a, what);
     else outcome_push_status_error(L, state, t, a, what);
