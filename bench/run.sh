@@ -8,6 +8,8 @@
 #
 #   --smoke    tiny sizes, one run, < 1 minute: proves every part still runs
 #   --strict   exit 1 when a target is missed (machines are noisy: off by default)
+#   --check    the instruction-count targets alone (callgrind), at smoke sizes,
+#              enforced: seconds, deterministic, run by CI (make bench-check)
 #   --runs N   repetitions per figure (default 5); the table shows medians
 #   --only L   just these scenarios, comma-separated: small,large,loop,tree,export,rate,memory,
 #              rate_limit,hosts
@@ -18,7 +20,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-BENCH_DEBS="gcc pkg-config libcurl4-openssl-dev liblua5.4-dev lua5.4 lua-cjson lua-socket lua-luv nginx-light curl python3-requests"
+BENCH_DEBS="gcc pkg-config libcurl4-openssl-dev liblua5.4-dev lua5.4 lua-cjson lua-socket lua-luv nginx-light curl python3-requests valgrind"
 BUILD=${GONG_BUILD:-build/5.4}
 OUT=build/bench
 
@@ -28,10 +30,11 @@ args=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --smoke) smoke=1; args+=("$1") ;;
+    --check) smoke=1; args+=("$1") ;;
     --profile) profile=1 ;;
     --strict) args+=("$1") ;;
     --runs|--out|--only) args+=("$1" "$2"); shift ;;
-    *) echo "usage: bench/run.sh [--smoke] [--strict] [--runs N] [--out FILE] [--only LIST] | --profile" >&2; exit 2 ;;
+    *) echo "usage: bench/run.sh [--smoke|--check] [--strict] [--runs N] [--out FILE] [--only LIST] | --profile" >&2; exit 2 ;;
   esac
   shift
 done
@@ -39,6 +42,10 @@ done
 for tool in cc pkg-config lua5.4 nginx curl /usr/bin/python3; do
   command -v "$tool" >/dev/null || { echo "bench: $tool missing; run tools/deps.sh $BENCH_DEBS" >&2; exit 2; }
 done
+case " ${args[*]-} " in
+  *" --check "*) command -v valgrind >/dev/null ||
+    { echo "bench: valgrind missing; run tools/deps.sh $BENCH_DEBS" >&2; exit 2; } ;;
+esac
 /usr/bin/python3 -c 'import requests' 2>/dev/null ||
   { echo "bench: python3-requests missing; run tools/deps.sh $BENCH_DEBS" >&2; exit 2; }
 [ -f "$BUILD/gong/core.so" ] || { echo "bench: $BUILD/gong/core.so missing; run make build" >&2; exit 2; }
