@@ -51,7 +51,7 @@ LUA_ENV  = LUA_PATH="lua/?.lua;lua/?/init.lua;./?.lua;;" LUA_CPATH="$(BUILD)/?.s
 BUSTED   = env $(LUA_ENV) GONG_TEST_LUA="$(LUA_BIN)" GONG_BUILD="$(BUILD)" $(LUA_BIN) /usr/bin/busted
 
 .PHONY: all build test test-one run-busted demo install lint docs clean help deps deps-test \
-        check-asan check-valgrind check-luarocks fuzz bench bench-smoke
+        check-asan check-valgrind check-luarocks fuzz bench bench-smoke bench-check
 
 all: build
 
@@ -194,6 +194,12 @@ bench-smoke:
 	@tools/deps.sh $(DEB_BENCH)
 	@$(MAKE) --no-print-directory build LUA=5.4 BUILD=build/5.4
 	GONG_BUILD=build/5.4 bench/run.sh --smoke
+
+## bench-check: fail when an instruction-count target is missed (callgrind, seconds; CI runs it)
+bench-check:
+	@tools/deps.sh $(DEB_BENCH)
+	@$(MAKE) --no-print-directory build LUA=5.4 BUILD=build/5.4
+	GONG_BUILD=build/5.4 bench/run.sh --check
 
 clean:
 	rm -rf build luarocks-tree doc/api

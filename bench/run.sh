@@ -64,6 +64,11 @@ if [ ! -x "$floor" ] || [ bench/floor.c -nt "$floor" ]; then
     $(pkg-config --libs libcurl) -lm -ldl
 fi
 
+fixed_time="$OUT/fixed_time.so"
+if [ ! -f "$fixed_time" ] || [ bench/fixed_time.c -nt "$fixed_time" ]; then
+  cc -O2 -std=c99 -Wall -Wextra -Werror -shared -fPIC bench/fixed_time.c -o "$fixed_time"
+fi
+
 work=$(mktemp -d "${TMPDIR:-/tmp}/gong-bench.XXXXXX")
 nginx_pid=""
 cleanup() {
@@ -116,4 +121,5 @@ if [ "$profile" = 1 ]; then
   bench/profile.sh "$base" "$work/data" "$floor" || exec_status=$?
   exit "$exec_status"
 fi
-lua5.4 bench/bench.lua --base "$base" --data "$work/data" --floor "$floor" "${args[@]}"
+lua5.4 bench/bench.lua --base "$base" --data "$work/data" --floor "$floor" --fixed-time "$fixed_time" \
+  "${args[@]}"
