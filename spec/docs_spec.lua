@@ -90,6 +90,24 @@ describe("the documentation", function()
     assert.are.same(sorted_keys(client.LIBRARY_OPTIONS),
                     sorted(annotated_fields("lua/gong/client.lua", "gong.LibraryOptions")))
   end)
+
+  it("gong.LibraryPlan annotates every field of the plan library() tells on_plan", function()
+    local fake = require "spec.support.fake"
+    local srv = fake.start({ folders = 10 })
+    local plan
+    local ok, err = pcall(function()
+      local c = require("gong").new({ base_url = srv.url, token = fake.credentials.token, rate = false })
+      -- With the Calls API asked of a library with counts, every field is there.
+      c:library({ details = true, on_plan = function(p)
+        plan = p
+        return false
+      end })
+      c:close()
+    end)
+    srv:stop()
+    assert(ok, err)
+    assert.are.same(sorted_keys(plan), sorted(annotated_fields("lua/gong/client.lua", "gong.LibraryPlan")))
+  end)
 end)
 
 describe("the annotations", function()

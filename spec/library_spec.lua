@@ -2,6 +2,7 @@
 -- calls fetched concurrently under one rate limiter and retry policy.
 
 local gong = require "gong"
+local core = require "gong.core"
 local fake = require "spec.support.fake"
 local socket = require "socket"
 
@@ -147,6 +148,99 @@ describe("client:library()", function()
     assert.is_false(ok)
     assert.matches("stop here", tostring(err))
     assert.is_table((c:library()))
+  end)
+
+  describe("on_plan", function()
+    -- The calls the contract's counts give the folders library() asks.
+    local function counted(folders)
+      local n = 0
+      for _, f in ipairs(folders) do n = n + f.callCount end
+      return n
+    end
+
+    it("is told what the run will make once the folder list is back, before any other request", function()
+      local plans, seen = {}, nil
+      local t, errors = new():library({ on_plan = function(plan)
+        plans[#plans + 1] = plan
+        seen = #srv:requests()
+      end })
+      assert.are.same({}, errors)
+      assert.are.equal(#lib.folders, t.count)
+      assert.are.equal(1, #plans, "told once")
+      assert.are.equal(1, seen, "after the folder list, before anything else")
+      local folders = non_empty(lib.folders)
+      assert.are.same({ requests = 1 + folders, exact = true, folder_list = 1, folders = folders,
+                        calls = counted(lib.folders), phases = 0, batch_size = core.MAX_BATCH,
+                        calls_api = 0 }, plans[1])
+      assert.are.equal(plans[1].requests, #srv:requests(), "the plan is what the server received")
+    end)
+
+    it("stops the run when it returns false: nil, a config error naming it, and no other request", function()
+      local c = new()
+      local t, err = c:library({ details = true, on_plan = function() return false end })
+      assert.is_nil(t)
+      assert.is_true(gong.is_error(err))
+      assert.are.equal("config", err.kind)
+      assert.are.equal("on_plan", err.option)
+      assert.are.equal("refused", err.reason)
+      assert.are.equal("library: on_plan refused the plan; no request was made after the folder list", err.message)
+      assert.are.equal(1, #srv:requests())
+      assert.are.equal("/library/folders", srv:requests()[1].path)
+      -- Anything but false goes on; the client is as good as new.
+      srv:reset()
+      assert.is_table((c:library({ on_plan = function() return nil end })))
+      assert.are.equal(1 + non_empty(lib.folders), #srv:requests())
+    end)
+
+    it("counts the Calls API batches of details and transcripts from the folders' counts", function()
+      local plan
+      local t = new():library({ details = true, transcripts = true, on_plan = function(p) plan = p end })
+      assert.is_table(t)
+      local folders, calls = non_empty(lib.folders), counted(lib.folders)
+      local batches = math.ceil(calls / core.MAX_BATCH)
+      assert.are.same({ requests = 1 + folders + 2 * batches, exact = false, folder_list = 1, folders = folders,
+                        calls = calls, phases = 2, batch_size = core.MAX_BATCH, calls_api = 2 * batches }, plan)
+      -- A call in two folders is asked for once: the server gets what the
+      -- distinct calls need, no more than planned.
+      local seen, distinct = {}, 0
+      for node in t:walk() do
+        for _, call in ipairs(node.calls) do
+          if not seen[call.callId] then seen[call.callId], distinct = true, distinct + 1 end
+        end
+      end
+      local got = { folders = 0, calls_api = 0 }
+      for _, req in ipairs(srv:requests()) do
+        if req.path:find("^/calls/") then got.calls_api = got.calls_api + 1
+        elseif req.path:find("/calls$") then got.folders = got.folders + 1 end
+      end
+      assert.are.same({ folders = folders, calls_api = 2 * math.ceil(distinct / core.MAX_BATCH) }, got)
+      assert.is_true(got.calls_api <= plan.calls_api)
+    end)
+
+    it("gives a real tenant's run the least it makes: its folders have no count", function()
+      local plan
+      local c = new({ base_url = srv.tenant_url, api = "public" })
+      assert.is_table((c:library({ details = true, on_plan = function(p) plan = p end })))
+      assert.are.same({ requests = 1 + #lib.folders, exact = false, folder_list = 1, folders = #lib.folders,
+                        phases = 1, batch_size = core.MAX_BATCH }, plan)
+      assert.is_true(#srv:requests() > plan.requests)
+    end)
+
+    it("is told of a run with no folder to ask: the folder list was all", function()
+      local plan
+      new():library({ workspaceId = "none", transcripts = true, on_plan = function(p) plan = p end })
+      assert.are.same({ requests = 1, exact = true, folder_list = 1, folders = 0, calls = 0, phases = 1,
+                        batch_size = core.MAX_BATCH, calls_api = 0 }, plan)
+      assert.are.equal(1, #srv:requests())
+    end)
+
+    it("must be a function, refused before any request", function()
+      local ok, err = pcall(new().library, new(), { on_plan = 5 })
+      assert.is_false(ok)
+      assert.are.equal("argument", err.kind)
+      assert.are.equal("library: on_plan must be a function", err.message)
+      assert.are.equal(0, #srv:requests())
+    end)
   end)
 
   it("runs concurrently: 8 transfers beat 1 by far when the server is slow", function()

@@ -13,14 +13,14 @@
 local core = require "gong.core"
 local tree = require "gong.tree"
 
-local error, ipairs, pairs, pcall, tostring, type = error, ipairs, pairs, pcall, tostring, type
+local ceil, error, ipairs, pairs, pcall, tostring, type = math.ceil, error, ipairs, pairs, pcall, tostring, type
 
 local _M = {}
 
 --- Options of client:library(); anything else is a typo.
 _M.LIBRARY_OPTIONS = {
   workspaceId = true, concurrency = true, strict = true, on_progress = true,
-  details = true, transcripts = true, skip_empty = true,
+  details = true, transcripts = true, skip_empty = true, on_plan = true,
 }
 
 local methods = {}
@@ -71,6 +71,23 @@ end
 ---@field skip_empty? boolean the contract's folders with callCount 0 are not asked for their calls (true)
 ---@field on_progress? fun(done: integer, total: integer, node: gong.TreeNode?, err: gong.Error?, phase: string)
 --- called as each folder completes (phase "calls"), then as each batch of calls' details or transcripts does
+---@field on_plan? fun(plan: gong.LibraryPlan): boolean? called once the folder list is back, before any other
+--- request, with what the run is to make; returning false stops it there: library() returns nil and an error of
+--- kind "config", option "on_plan", reason "refused"
+
+---What library() is to make, told to on_plan before it asks for any folder's calls. Retries are never counted.
+---@class gong.LibraryPlan
+---@field requests integer every request of the run, the folder list's included: exactly that when `exact`, else
+--- an estimate (`calls_api` known) or the least it makes (`calls_api` nil)
+---@field exact boolean no Calls API part (neither details nor transcripts asked, or no folder to ask)
+---@field folder_list integer 1: the folder list, already made
+---@field folders integer the folders to ask for their calls, one request each (a folder's calls come in one answer)
+---@field calls? integer the calls of those folders by their callCount, a call in two folders counted twice; nil
+--- when a folder has no count (a real tenant's)
+---@field phases integer the Calls API phases asked: details, transcripts (0 to 2)
+---@field batch_size integer call ids per Calls API request (core.MAX_BATCH)
+---@field calls_api? integer Calls API requests, phases x ceil(calls / batch_size): fewer when a call is in two
+--- folders, more when Gong pages an answer; nil when `calls` is unknown
 
 local function check_library_options(opts)
   if opts ~= nil and type(opts) ~= "table" then
@@ -82,8 +99,10 @@ local function check_library_options(opts)
       error(core.error("argument", ("library: unknown option '%s'"):format(tostring(k))), 3)
     end
   end
-  if opts.on_progress ~= nil and type(opts.on_progress) ~= "function" then
-    error(core.error("argument", "library: on_progress must be a function"), 3)
+  for _, name in ipairs({ "on_progress", "on_plan" }) do
+    if opts[name] ~= nil and type(opts[name]) ~= "function" then
+      error(core.error("argument", "library: " .. name .. " must be a function"), 3)
+    end
   end
   if opts.details ~= nil and type(opts.details) ~= "boolean" and type(opts.details) ~= "table" then
     error(core.error("argument", "library: details must be true, false or a list of fields"), 3)
@@ -114,6 +133,31 @@ local function folder_ids(t, skip_empty)
     end
   end
   return ids, nodes_of
+end
+
+-- The plan of a library() run that asks the folders `ids` (`nodes_of` their
+-- nodes) and the Calls API phases `opts` asks for (see gong.LibraryPlan). The
+-- distinct calls are known only once the folders' calls are in: until then
+-- their callCounts stand for them.
+local function plan_of(ids, nodes_of, opts)
+  local phases = (opts.details and 1 or 0) + (opts.transcripts and 1 or 0)
+  local calls = 0
+  for _, id in ipairs(ids) do
+    local count = nodes_of[id][1].callCount
+    if type(count) ~= "number" then
+      calls = nil
+      break
+    end
+    calls = calls + count
+  end
+  -- No folder asked, no call to ask the Calls API about.
+  local exact = phases == 0 or #ids == 0
+  local batch_size = core.MAX_BATCH
+  local calls_api = exact and 0 or calls and phases * ceil(calls / batch_size) or nil
+  return {
+    requests = 1 + #ids + (calls_api or 0), exact = exact, folder_list = 1, folders = #ids, calls = calls,
+    phases = phases, batch_size = batch_size, calls_api = calls_api,
+  }
 end
 
 -- Counts the calls of folders whose count the server did not send (a real
@@ -216,6 +260,12 @@ end
 --- gets its started, duration and primaryUserId from the details. A failed phase is an
 --- error in `errors` with its `phase`. A folder whose callCount the server did
 --- not send gets the number of its calls.
+---
+--- Once the folder list is back, before any other request, `on_plan` is told
+--- what the run is to make (gong.LibraryPlan: at 3 requests/s and 10,000 a
+--- day, a large library is minutes and a good part of a tenant's day); when
+--- it returns false, library() returns nil and an error of kind "config" with
+--- option "on_plan" and reason "refused", and no other request is made.
 ---@param opts? gong.LibraryOptions
 ---@return gong.Tree|nil tree
 ---@return gong.Error[]|gong.Error errors_or_err the per-folder errors, or the error that stopped it
@@ -227,6 +277,12 @@ function methods:library(opts)
   -- Against 3 requests/s every request saved counts: a folder the contract
   -- says is empty is not asked. A real tenant sends no counts to go by.
   local ids, nodes_of = folder_ids(t, opts.skip_empty ~= false)
+  if opts.on_plan then
+    if opts.on_plan(plan_of(ids, nodes_of, opts)) == false then
+      return nil, core.error("config", "library: on_plan refused the plan; no request was made after the folder list",
+        { option = "on_plan", reason = "refused" })
+    end
+  end
 
   local errors, done, total = {}, 0, #ids
   local strict, on_progress = opts.strict, opts.on_progress
