@@ -45,6 +45,16 @@ describe("gong.cli.help.text()", function()
     end
   end)
 
+  it("documents export's plan and --max-requests, and the exit status of a refused run", function()
+    local page = help.text("export")
+    for _, text in ipairs({ "[--max-requests N]", "  --max-requests N    Refuse an export of more than N requests",
+                            "10,000 a day", "with status 3", "starts with its plan",
+                            "gong-library: export will make 413 requests", '"at least N"' }) do
+      assert.truthy(page:find(text, 1, true), text)
+    end
+    assert.truthy(help.text():find("3 refused (an export over\n--max-requests)", 1, true))
+  end)
+
   it("documents the Calls API commands and options, with the request each one costs", function()
     for _, text in ipairs({ "two requests per 100 calls", "--folder FOLDER_ID", "--json", "(no transcript)" }) do
       assert.truthy(help.text("transcript"):find(text, 1, true), text)

@@ -1127,7 +1127,13 @@ describe("the gong-library program", function()
       local out, err, status = run({ "export", "-o", dir .. "/lib.json" }, env({ GONG_PROGRESS = "1" }))
       assert.are.equal(0, status, err)
       assert.are.equal("", out)
-      -- The summary is the one line that stays.
+      -- The plan stays too, said over the cleared line once the folder list
+      -- is back (cli_plan_spec has its words); without it the frames follow
+      -- each other as they were drawn.
+      local plans
+      err, plans = err:gsub("\r +\rgong%-library: export will make [^\n]*\n", "", 1)
+      assert.are.equal(1, plans, err)
+      -- The summary is the other line that stays.
       local lines, summary = err:match("^(.*\r)(gong%-library: [^\r]*)$")
       assert.truthy(lines, err)
       local n = #small_lib.folders
@@ -1141,10 +1147,11 @@ describe("the gong-library program", function()
       assert.are.equal("listing folders...", frames[1])
       assert.truthy(frames[#frames - 1]:find("^ +$"), "the last line drawn is blanked out")
       assert.are.equal("", frames[#frames], "and the cursor is back at the start of the line")
-      -- A frame per folder asked for its calls.
+      -- The folders to come, then a frame per folder asked for its calls.
       local asked = export_requests() - 1
+      assert.are.equal("0/" .. asked .. " folders, 0 calls", frames[2])
       for i = 1, asked do
-        local frame = frames[i + 1]:gsub(" +$", "")
+        local frame = frames[i + 2]:gsub(" +$", "")
         local rate = tonumber(frame:match(", (%d+%.%d) req/s"))
         assert.is_true(rate == nil or rate <= 3.0, "a rate above Gong's limit of 3/s: " .. frame)
         local done, total, calls = frame:match("^(%d+)/(%d+) folders, (%d+) calls")
@@ -1155,7 +1162,7 @@ describe("the gong-library program", function()
         if i == asked then assert.are.equal(total_calls(), tonumber(calls)) end
       end
       assert.truthy(err:find(" req/s, ETA ", 1, true), "an export over a second long shows rate and ETA")
-      assert.are.equal(asked + 3, #frames)
+      assert.are.equal(asked + 4, #frames)
     end)
 
     -- script(1) runs the command on a pseudo-terminal; its output is what
@@ -1170,12 +1177,13 @@ describe("the gong-library program", function()
                            table.concat(words, " ") }, e)
     end
 
-    it("shows progress when stderr is a terminal, and not with GONG_PROGRESS=0", function()
+    it("shows the plan and progress when stderr is a terminal, and neither with GONG_PROGRESS=0", function()
       local ws = small_lib.workspaces[2].id
       local dir = new_dir()
       local out, err, status = on_terminal({ "export", "--workspace", ws, "-o", dir .. "/a.json" })
       assert.are.equal(0, status, err)
       assert.truthy(out:find("\r1/1 folders, %d+ calls"), out)
+      assert.truthy(out:find("\rgong%-library: export will make 2 requests %(1 folder list, 1 folder%), about "), out)
       out, err, status = on_terminal({ "export", "--workspace", ws, "-o", dir .. "/b.json" }, { GONG_PROGRESS = "0" })
       assert.are.equal(0, status, err)
       assert.are.equal("", out)

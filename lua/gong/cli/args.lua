@@ -32,6 +32,7 @@ local OPTIONS = {
   ["--output"] = { key = "output", value = "FILE", commands = { export = true } },
   ["--format"] = { key = "format", value = "FORMAT", commands = { export = true } },
   ["--concurrency"] = { key = "concurrency", value = "N", commands = { export = true } },
+  ["--max-requests"] = { key = "max_requests", value = "N", commands = { export = true } },
   ["--strict"] = { key = "strict", commands = { export = true } },
   ["--details"] = { key = "details", commands = { calls = true, export = true } },
   ["--transcripts"] = { key = "transcripts", commands = { export = true } },
@@ -168,6 +169,14 @@ local function export_options(opts, result)
     end
     result.concurrency = n
   end
+  if opts.max_requests then
+    -- At least 1: the folder list is asked before there is a plan to refuse.
+    local n = opts.max_requests:match("^%d+$") and tonumber(opts.max_requests)
+    if not n or n < 1 then
+      return "--max-requests needs a whole number of requests, 1 or more, not '" .. opts.max_requests .. "'"
+    end
+    result.max_requests = n
+  end
   -- "-" is stdout, as for most tools that take an output file.
   result.output = opts.output ~= "-" and opts.output or nil
   result.strict = opts.strict or false
@@ -182,7 +191,8 @@ end
 --- `call_ids` and `folder` (transcript), `base_url`, `api`, `details`,
 --- `transcripts`,
 --- `credentials` (a file name), `timeout` (a number), `output` (a file name,
---- nil for stdout), `concurrency` (an integer, export only), `strict`,
+--- nil for stdout), `concurrency` (an integer, export only), `max_requests`
+--- (an integer, export only, nil for no limit), `strict`,
 --- `depth` (tree only: levels shown below the top ones),
 --- `topic` (for help), `help` and `version` (booleans). On a usage error
 --- returns nil, a message, and the command the user was asking about, if

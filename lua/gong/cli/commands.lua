@@ -3,7 +3,8 @@
 ---
 --- The context (`ctx`) is the run's: `ctx.report` says things on stderr
 --- (gong.cli.report), `ctx.cleanups` collects what must be undone however the
---- run ends (gong.cli's main runs them).
+--- run ends (gong.cli's main runs them), `ctx.rate` is the client's rate limit
+--- in requests per second (false: none).
 
 local atomic_file = require "gong.cli.atomic_file"
 local gong_client = require "gong.client"
@@ -11,7 +12,7 @@ local output = require "gong.output"
 local progress = require "gong.cli.progress"
 local report_module = require "gong.cli.report"
 
-local format, io, ipairs, tostring = string.format, io, ipairs, tostring
+local concat, format, io, ipairs, tostring = table.concat, string.format, io, ipairs, tostring
 
 local _M = {}
 
@@ -147,8 +148,58 @@ local function summary(tree, path, requests, seconds)
     output.duration(seconds), requests, requests == 1 and "request" or "requests")
 end
 
+-- "1 folder", "412 folders".
+local function count(n, one, many)
+  return format("%d %s", n, n == 1 and one or many)
+end
+
+-- What a plan's requests are, and how sure the count is: "413 requests (1
+-- folder list, 412 folders)", "about 503 requests (..., 90 Calls API
+-- requests for up to 4500 calls)", "at least 413 requests (..., and 2 Calls
+-- API requests per 100 calls)" when the calls are not counted yet.
+local function plan_requests(plan)
+  local parts = { count(plan.folder_list, "folder list", "folder lists"), count(plan.folders, "folder", "folders") }
+  if plan.calls_api == nil then
+    parts[#parts + 1] = format("and %s per %d calls", count(plan.phases, "Calls API request", "Calls API requests"),
+                               plan.batch_size)
+  elseif plan.calls_api > 0 then
+    parts[#parts + 1] = format("%s for up to %s", count(plan.calls_api, "Calls API request", "Calls API requests"),
+                               count(plan.calls, "call", "calls"))
+  end
+  local how = plan.exact and "" or plan.calls_api and "about " or "at least "
+  return how .. count(plan.requests, "request", "requests") .. " (" .. concat(parts, ", ") .. ")"
+end
+
+--- What export says of its plan (see gong.LibraryPlan) before it asks for
+--- the folders' calls: "export will make 413 requests (1 folder list, 412
+--- folders), about 0:02:17 at 3 requests/s", the time for the requests still
+--- to make at `rate` requests per second (none when the folder list was
+--- all); `rate` false says the limit is off.
+---@param plan gong.LibraryPlan
+---@param rate number|false
+---@return string
+function _M.plan_text(plan, rate)
+  local text, left = "export will make " .. plan_requests(plan), plan.requests - plan.folder_list
+  if not rate then
+    return text .. "; the rate limit is off"
+  elseif left == 0 then
+    return text
+  end
+  return format("%s, %s %s at %g %s", text, plan.calls_api == nil and "at least" or "about",
+    output.duration(left / rate), rate, rate == 1 and "request/s" or "requests/s")
+end
+
+-- Why an export over --max-requests `max` does not start, and what to do.
+local function refusal(plan, max)
+  return format("export would make %s, more than --max-requests %d: nothing was exported; raise --max-requests, "
+    .. "or export one workspace at a time with --workspace ID", plan_requests(plan), max)
+end
+
 --- export: the whole library, calls included, to stdout or `opts.output`.
---- On a terminal (where the progress line shows) it ends with a summary.
+--- On a terminal (where the progress line shows) it first says what it is to
+--- make (plan_text) and ends with a summary. With `opts.max_requests`, a plan
+--- of more requests stops it before any request but the folder list, with
+--- nothing written: the exit status is report.REFUSED.
 ---@param ctx table
 ---@param client gong.Client
 ---@param opts table
@@ -167,7 +218,19 @@ function _M.export(ctx, client, opts)
     report.progress = line
     line:draw("listing folders...")
   end
+  local refused
   local tree, errors = client:library({
+    on_plan = function(plan)
+      if opts.max_requests and plan.requests > opts.max_requests then
+        refused = plan
+        return false
+      end
+      if line then
+        report:say(report_module.PROGRAM, ": ", _M.plan_text(plan, ctx.rate), "\n")
+        -- Until the first folder is back, the line shows how many are to come.
+        line:update(0, plan.folders, nil, "calls")
+      end
+    end,
     workspaceId = opts.workspace,
     concurrency = opts.concurrency,
     strict = opts.strict or nil,
@@ -183,6 +246,7 @@ function _M.export(ctx, client, opts)
   end
   if not tree then
     out:discard()
+    if refused then return report:refuse(refusal(refused, opts.max_requests)) end
     return report:fail(errors)
   end
   local ok

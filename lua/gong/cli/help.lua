@@ -4,6 +4,7 @@
 
 local core = require "gong.core"
 local credentials = require "gong.credentials"
+local report = require "gong.cli.report"
 
 local ENV = credentials.ENV
 
@@ -65,8 +66,9 @@ second through a state file under $XDG_RUNTIME_DIR/gong (else
 /tmp/gong-UID); ]] .. ENV.rate_scope .. [[=client gives each run a limit of its own.
 
 Exit status: 0 success, 1 failure, 2 usage error (a bad value in the
-environment or the credentials file too), 130 interrupted (Ctrl-C stops at
-once), 143 and 129 for SIGTERM and SIGHUP.
+environment or the credentials file too), ]] .. report.REFUSED .. [[ refused (an export over
+--max-requests), 130 interrupted (Ctrl-C stops at once), 143 and 129 for
+SIGTERM and SIGHUP.
 ]]
 
 TEXTS.folders = [[
@@ -142,7 +144,7 @@ is what --workspace takes.
 TEXTS.export = [[
 Usage: gong-library export [--workspace ID] [-o FILE] [--format json|ndjson]
                            [--concurrency N] [--strict] [--details]
-                           [--transcripts]
+                           [--transcripts] [--max-requests N]
 
 Fetch the whole library, every folder and the calls in it, and write it to
 stdout or FILE. Folders' calls are fetched N at a time, never faster than the
@@ -165,9 +167,24 @@ requests per second and the time left, when stderr is a terminal.
   --details           Also every call's details (the Calls API: parties, and
                       started, duration and primary user for a real tenant)
   --transcripts       Also every call's transcript
-Each distinct call is asked for once, 100 calls a request, after the folders'
+  --max-requests N    Refuse an export of more than N requests (Gong allows
+                      10,000 a day): it stops when the folder list is back,
+                      before any other request, with status ]] .. report.REFUSED .. [[, and
+                      writes nothing
+Each distinct call is asked for once, ]] .. core.MAX_BATCH .. [[ calls a request, after the folders'
 calls: at 3 requests per second, --details and --transcripts add about
 2 s per 1,000 calls. Folders whose call count is 0 are not asked.
+
+Once the folder list is back, the export knows its plan: one request per
+folder to ask, and with --details and --transcripts one per ]] .. core.MAX_BATCH .. [[ calls each.
+On a terminal it says so before going on, with the time at the rate limit:
+  gong-library: export will make 413 requests (1 folder list, 412 folders),
+  about 0:02:17 at 3 requests/s
+That is "about N requests" when the Calls API part is reckoned from the
+folders' call counts (a call in two folders is asked for once, and Gong may
+page an answer), and "at least N" when the folders have no count (a real
+tenant's: its calls are counted only once they are in). --max-requests is
+held against N.
 
 json: an array of the top-level folders, in tree order (by name). Each folder
 has the API's folder fields, "total_calls" (its callCount plus its
@@ -190,10 +207,11 @@ printed on stderr, and the exit status is 1: the rest of the library is
 still written. With --strict that is a failure that writes nothing, as is
 failing to list the folders.
 
-On a terminal the export ends with a summary: folders, calls, destination,
-time and requests. Ctrl-C stops the export with status 130 and writes
-nothing. GONG_PROGRESS=1 shows the progress line and the summary even when
-stderr is not a terminal; GONG_PROGRESS=0 never shows them.
+On a terminal the export starts with its plan and ends with a summary:
+folders, calls, destination, time and requests. Ctrl-C stops the export with
+status 130 and writes nothing. GONG_PROGRESS=1 shows the plan, the progress
+line and the summary even when stderr is not a terminal; GONG_PROGRESS=0
+never shows them.
 ]]
 
 TEXTS.oauth = [[

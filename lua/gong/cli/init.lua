@@ -5,9 +5,10 @@
 --- (what each command does). Rendering is gong.output's.
 ---
 --- Exit statuses: 0 success, 1 failure (credentials, network, HTTP, output,
---- or an export that lost some folders), 2 usage error, 130 interrupted
---- (Ctrl-C). A failure is reported as one line on stderr starting with
---- `gong-library: `; a usage error adds a second line pointing to --help.
+--- or an export that lost some folders), 2 usage error, 3 refused (an
+--- export whose plan is over --max-requests), 130 interrupted (Ctrl-C). A
+--- failure is reported as one line on stderr starting with `gong-library: `;
+--- a usage error adds a second line pointing to --help.
 ---
 --- Credentials are read from the environment or from a credentials file
 --- (gong.credentials decides), never from the command line, where other
@@ -171,6 +172,10 @@ local function run(ctx, argv)
     return ctx.report:fail(client)
   end
   ctx.report.hint = function(e) return m.explain.hint(e, resolved) end
+  -- The rate the client keeps to (gong.new's default unless the options set
+  -- one), for what an export says its requests will take.
+  ctx.rate = client_opts.rate
+  if ctx.rate == nil then ctx.rate = m.core.options.rate.default end
   -- gong raises on arguments it finds malformed; input that got past parse()
   -- is still the user's, so that is reported as a failure, not a crash.
   local command_fn = m.commands[opts.command] or m.commands.show

@@ -81,7 +81,8 @@ function Progress:clear()
 end
 
 --- Called as each folder completes, then as each batch of calls' details or
---- transcripts does, with client:library()'s on_progress arguments. Each
+--- transcripts does, with client:library()'s on_progress arguments (and
+--- with 0 done before the first, to show what is to come). Each
 --- phase counts its own rate (requests in the last WINDOW seconds) and time
 --- left (from how far `done` went in that window: folders, then calls), once
 --- a whole window of the phase has passed.
@@ -99,7 +100,8 @@ function Progress:update(done, total, node, phase)
     self.phase, self.phase_started, self.samples = phase, now, {}
   end
   local samples = self.samples
-  samples[#samples + 1] = { now, done }
+  -- Each sample is a request come back; 0 done is the phase's start.
+  if done > 0 then samples[#samples + 1] = { now, done } end
   local text
   if phase == "calls" then
     text = format("%d/%d folders, %d calls", done, total, self.calls)

@@ -16,6 +16,10 @@ local _M = {}
 --- The program's name, as messages begin with it.
 _M.PROGRAM = "gong-library"
 
+--- The exit status of a run refused for what it would cost: an export whose
+--- plan is over --max-requests.
+_M.REFUSED = 3
+
 --- What the interpreter raises on SIGINT (and gong.core's catch_signals too).
 _M.INTERRUPTED = "interrupted!"
 
@@ -114,6 +118,16 @@ function Report:fail(msg)
   if advice then line = line .. "; " .. advice end
   self:say(_M.PROGRAM, ": ", line, "\n")
   return 1
+end
+
+--- Reports a run refused before it did its work, for what that would cost
+--- (an export over --max-requests), as one line; returns its exit status,
+--- REFUSED.
+---@param msg string
+---@return integer
+function Report:refuse(msg)
+  self:say(_M.PROGRAM, ": ", self:one_line(msg), "\n")
+  return _M.REFUSED
 end
 
 --- Reports something that went wrong without stopping the run.
