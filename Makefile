@@ -45,7 +45,7 @@ DEB_TEST  := gcc make pkg-config libcurl4-openssl-dev $(DEB_LUAS) lua-cjson lua-
 DEB_LINT  := lua-check cppcheck clang-tidy
 DEB_DOCS  := lua-ldoc lua-discount
 DEB_BENCH := gcc pkg-config libcurl4-openssl-dev liblua5.4-dev lua5.4 lua-cjson lua-socket lua-luv nginx-light curl \
-             python3-requests valgrind
+             python3-requests valgrind neovim libnginx-mod-http-lua luajit2 libluajit2-5.1-dev
 
 LUA_ENV  = LUA_PATH="lua/?.lua;lua/?/init.lua;./?.lua;;" LUA_CPATH="$(BUILD)/?.so;;"
 BUSTED   = env $(LUA_ENV) GONG_TEST_LUA="$(LUA_BIN)" GONG_BUILD="$(BUILD)" $(LUA_BIN) /usr/bin/busted
@@ -188,11 +188,13 @@ fuzz: deps-test
 bench:
 	@tools/deps.sh $(DEB_BENCH)
 	@$(MAKE) --no-print-directory build LUA=5.4 BUILD=build/5.4
+	@$(MAKE) --no-print-directory build LUA=luajit BUILD=build/luajit
 	GONG_BUILD=build/5.4 bench/run.sh $(BENCH_ARGS)
 
 bench-smoke:
 	@tools/deps.sh $(DEB_BENCH)
 	@$(MAKE) --no-print-directory build LUA=5.4 BUILD=build/5.4
+	@$(MAKE) --no-print-directory build LUA=luajit BUILD=build/luajit
 	GONG_BUILD=build/5.4 bench/run.sh --smoke
 
 ## bench-check: fail when an instruction-count target is missed (callgrind, seconds; CI runs it)

@@ -20,7 +20,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-BENCH_DEBS="gcc pkg-config libcurl4-openssl-dev liblua5.4-dev lua5.4 lua-cjson lua-socket lua-luv nginx-light curl python3-requests valgrind"
+BENCH_DEBS="gcc pkg-config libcurl4-openssl-dev liblua5.4-dev lua5.4 lua-cjson lua-socket lua-luv nginx-light curl python3-requests valgrind neovim libnginx-mod-http-lua luajit2 libluajit2-5.1-dev"
 BUILD=${GONG_BUILD:-build/5.4}
 OUT=build/bench
 
