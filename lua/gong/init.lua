@@ -33,7 +33,7 @@ local error, getmetatable, ipairs, pairs, type = error, getmetatable, ipairs, pa
 ---@field folder_id? string the folder whose calls failed, in library()'s errors
 ---@field option? string the option a config error is about
 ---@field reason? string why a value was refused: base_url's invalid, credentials, query, fragment, plain_http,
---- scheme; shared_state for rate_scope "host"'s directory or file
+--- scheme; shared_state for rate_scope "host"'s directory or file; refused when library()'s on_plan said no
 ---@field transient? boolean true when trying again may succeed (a 429 or 5xx, a dropped connection, a timeout)
 
 ---@class gong.Folder
