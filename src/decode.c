@@ -171,7 +171,8 @@ static const char *decode_item(lua_State *L, const response_shape *shape, int na
   const field_rule *r;
   int item = lua_gettop(L);
   size_t quotes = 0; /* added to *seen once the item is whole */
-  if (lua_type(L, item) != LUA_TTABLE || lua_rawlen(L, item) > 0) {
+  int found = 0;
+  if (lua_type(L, item) != LUA_TTABLE) {
     snprintf(buf, bufsize, "'%s[%zu]' is %s, expected an object",
              shape->list_key, i, decode_typename(L, item));
     return buf;
@@ -182,9 +183,9 @@ static const char *decode_item(lua_State *L, const response_shape *shape, int na
     int k = (int)(r - shape->rules), name = names + k, value = item + 1 + k, t, ok,
         kind = DECODE_FRACTION;
     lua_pushvalue(L, name);
-    switch (t = lua_rawget(L, item)) {
-    case LUA_TNIL:
-      continue;
+    if ((t = lua_rawget(L, item)) == LUA_TNIL) continue;
+    found = 1;
+    switch (t) {
     case LUA_TLIGHTUSERDATA:
       ok = lua_touserdata(L, -1) == null;
       if (ok) {
@@ -245,6 +246,13 @@ static const char *decode_item(lua_State *L, const response_shape *shape, int na
     lua_rawset(L, item);
   }
   lua_settop(L, item);
+  /* A table with a known field has string keys, so it is no array; only one
+   * without may be a JSON array, which cjson gives the keys 1..n. */
+  if (!found && lua_rawlen(L, item) > 0) {
+    snprintf(buf, bufsize, "'%s[%zu]' is %s, expected an object",
+             shape->list_key, i, decode_typename(L, item));
+    return buf;
+  }
   *seen += quotes;
   return NULL;
 }
