@@ -173,6 +173,10 @@ end
 
 -- 2. Small response, sequential keep-alive requests -------------------------
 
+-- Wall-clock ratios to the floor flip with the machine's noise: their targets
+-- are held by the instruction counts (bench_instructions), next to them.
+local JUDGED_BY_INSTRUCTIONS = "by instructions, below"
+
 local function bench_small()
   local base = opts.base .. "/small"
   local url = base .. "/library/folders"
@@ -191,7 +195,7 @@ local function bench_small()
                           data.small_folders, data.small_bytes / 1000, n)
   row(scenario, "floor: C, one libcurl handle + cjson.decode", us(floor, n), "1.00×")
   local gong = ratio(r.gong, floor, "seconds")
-  row("", "gong `client:folders()`", us(r.gong, n), x(gong), "≤ 1.15× floor", gong <= 1.15)
+  row("", "gong `client:folders()`", us(r.gong, n), x(gong), JUDGED_BY_INSTRUCTIONS)
   row("", "LuaSocket `http.request` + cjson (no keep-alive)", us(r.luasocket, n),
       x(ratio(r.luasocket, floor, "seconds")))
   row("", "one `curl` process per request + cjson", us(r.curl, n), x(ratio(r.curl, floor, "seconds")))
@@ -220,7 +224,7 @@ local function bench_large()
   local scenario = format("Large folder (%d calls, %.1f MB), one request", data.large_calls,
                           data.large_bytes / 1e6)
   row(scenario, "floor time", ms(floor), "1.00×")
-  row("", "gong `client:calls()` time", ms(gong), x(t), "≤ 1.10× floor", t <= 1.10)
+  row("", "gong `client:calls()` time", ms(gong), x(t), JUDGED_BY_INSTRUCTIONS)
   row("", "floor peak RSS", mb(floor), "1.00×")
   row("", "gong peak RSS", mb(gong), x(m), "≤ 1.0× floor", m <= 1.0)
 end
