@@ -14,6 +14,13 @@
 --   lua5.4 bench/client.lua memory    BASE COUNT    RSS after COUNT/10 and COUNT requests
 --   lua5.4 bench/client.lua loop      BASE ID       client:calls(ID) on a luv loop (gong.loop): the
 --                                                   longest the loop was kept from a 1 ms timer
+--   lua5.4 bench/client.lua cli       BASE          the time of a `bin/gong-library export` process
+--                                                   with its defaults (rate 3, concurrency 3, the
+--                                                   host's shared window in a private directory)
+--   lua5.4 bench/client.lua paced     BASE PAUSE    the folders, then each non-empty folder's calls
+--                                                   one at a time, PAUSE seconds before each, rate off
+--   lua5.4 bench/client.lua burst     BASE CONCURRENCY RETRIES   client:library{concurrency}, rate off,
+--                                                   max_retries RETRIES: a 429 waits its Retry-After
 --
 -- URL is a full folders URL; BASE is what gong's base_url would be.
 
@@ -233,9 +240,103 @@ function modes.loop(base, id)
   report { requests = count, seconds = seconds, blocked_ms = best / 1e6 }
 end
 
+-- Words quoted for a shell.
+local function shell(words)
+  local out = {}
+  for i, w in ipairs(words) do out[i] = "'" .. tostring(w):gsub("'", "'\\''") .. "'" end
+  return table.concat(out, " ")
+end
+
+-- The export users run, as a process: bin/gong-library with its defaults
+-- (rate, concurrency, rate_scope "host"), credentials from the environment
+-- and nothing of the user's: none of gong's variables, no credentials file,
+-- and the shared window's directory a private one, removed afterwards.
+-- Timed from just before the process starts until it has exited, so start-up
+-- and writing the export count. The export is NDJSON, so its folders (and
+-- those it could not get) can be counted.
+function modes.cli(base)
+  local credentials = require "gong.credentials"
+  local p = assert(io.popen("mktemp -d \"${TMPDIR:-/tmp}/gong-bench-cli.XXXXXX\""))
+  local dir = assert(p:read("l"), "mktemp failed")
+  p:close()
+  local words = { "env" }
+  for _, name in pairs(credentials.ENV) do
+    words[#words + 1] = "-u"
+    words[#words + 1] = name
+  end
+  for _, w in ipairs { "-u", credentials.FILE_ENV, "GONG_PROGRESS=0", "XDG_RUNTIME_DIR=" .. dir,
+                       "XDG_CONFIG_HOME=" .. dir, credentials.ENV.base_url .. "=" .. base,
+                       credentials.ENV.access_key .. "=test-key",
+                       credentials.ENV.access_key_secret .. "=test-secret",
+                       "lua5.4", "bin/gong-library", "export", "--format", "ndjson",
+                       "-o", dir .. "/library.ndjson" } do
+    words[#words + 1] = w
+  end
+  local command = shell(words) .. " >" .. shell { dir .. "/output" } .. " 2>&1"
+  local start = gettime()
+  local ok = os.execute(command)
+  local seconds = gettime() - start
+  local function slurp(name)
+    local f = io.open(dir .. "/" .. name)
+    if not f then return "" end
+    local text = f:read("a")
+    f:close()
+    return text
+  end
+  local output, export = slurp("output"), slurp("library.ndjson")
+  os.execute("rm -rf " .. shell { dir })
+  if not ok then error("gong-library export failed:\n" .. output) end
+  local decode = require("cjson").decode
+  local folders, errors = 0, 0
+  for line in export:gmatch("[^\n]+") do
+    local record = decode(line)
+    if record.type == "folder" then
+      if record.error then errors = errors + 1 else folders = folders + 1 end
+    end
+  end
+  report { folders = folders, errors = errors, seconds = seconds }
+end
+
+-- How other Gong integrations keep to the rate limit: one request at a time
+-- and a fixed pause before each but the first. Like gong, it skips the
+-- folders whose callCount is 0. gong's client with its rate limit off and
+-- its retry policy as it is (a 429 is retried after its Retry-After).
+function modes.paced(base, pause)
+  pause = tonumber(pause)
+  local client = gong.new { base_url = base, access_key = "test-key", access_key_secret = "test-secret",
+                            rate = false }
+  local start = gettime()
+  local list = assert(client:folders())
+  local errors = 0
+  for _, folder in ipairs(list) do
+    if folder.callCount ~= 0 then
+      socket.sleep(pause)
+      if not client:calls(folder.id) then errors = errors + 1 end
+    end
+  end
+  report { folders = #list - errors, errors = errors, seconds = gettime() - start }
+end
+
+-- The other way integrations meet the rate limit: as many requests at once as
+-- they like, and on a 429 wait what Retry-After says and try again (gong's
+-- retry policy does that when the limiter is off), up to RETRIES times.
+function modes.burst(base, concurrency, retries)
+  local client = gong.new { base_url = base, access_key = "test-key", access_key_secret = "test-secret",
+                            rate = false, max_retries = tonumber(retries) }
+  local start = gettime()
+  local t, errors = client:library { concurrency = tonumber(concurrency) }
+  local seconds = gettime() - start
+  if not t then error(errors) end
+  local folders = 0
+  for node in t:walk() do
+    if node.calls then folders = folders + 1 end
+  end
+  report { folders = folders, errors = #errors, seconds = seconds }
+end
+
 local mode = arg[1]
 if not modes[mode] then
-  io.stderr:write("usage: client.lua gong|luasocket|curl|large|tree|copy|export|memory|loop ARGS...\n")
+  io.stderr:write("usage: client.lua gong|luasocket|curl|large|tree|copy|export|memory|loop|cli|paced|burst ARGS...\n")
   os.exit(2)
 end
 modes[mode](table.unpack(arg, 2))
