@@ -71,21 +71,31 @@ local function quote(s)
   return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
 end
 
--- Runs one measuring process and returns its key=value line as a table.
-local function measure(words)
+-- Starts one measuring process; finish(job) waits for it and returns its
+-- key=value line as a table. A process that fails, or says no seconds=,
+-- ends the bench: a broken client never passes for a fast one.
+local function start(words)
   local parts = {}
   for i, w in ipairs(words) do parts[i] = quote(w) end
   local command = concat(parts, " ")
-  local p = assert(io.popen(command .. " 2>&1"))
-  local output = p:read("a")
-  local ok = p:close()
+  return { command = command, pipe = assert(io.popen(command .. " 2>&1")) }
+end
+
+local function finish(job)
+  local output = job.pipe:read("a")
+  local ok = job.pipe:close()
   local fields = {}
   for k, v in output:gmatch("(%w[%w_]*)=(%S+)") do fields[k] = tonumber(v) or v end
   if not ok or not fields.seconds then
-    log("FAILED: %s\n%s", command, output)
+    log("FAILED: %s\n%s", job.command, output)
     os.exit(2)
   end
   return fields
+end
+
+-- Runs one measuring process and returns its key=value line as a table.
+local function measure(words)
+  return finish(start(words))
 end
 
 local function median(list)
@@ -465,7 +475,7 @@ end
 -- bench/<name>.lua returns function(b): it measures and adds its rows through
 -- the driver's helpers, so every figure lands in the one table.
 local b = {
-  opts = opts, data = data, size = size, fake = fake, log = log, measure = measure,
+  opts = opts, data = data, size = size, fake = fake, log = log, measure = measure, start = start, finish = finish,
   rounds = rounds, median = median, medians = medians, ratio = ratio, spread = spread,
   row = row, lua = lua, us = us, x = x, max_in_window = max_in_window,
 }
@@ -477,7 +487,8 @@ local function main()
   local function wanted(name) return not opts.only or opts.only[name] end
   if wanted("small") then bench_small() end
   if wanted("large") then bench_large() end
-  if wanted("instructions") then bench_instructions() end
+  -- A smoke run leaves the instruction counts to --check (CI runs both).
+  if wanted("instructions") and (opts.check or not opts.smoke) then bench_instructions() end
   if wanted("loop") then bench_loop() end
   if wanted("tree") then bench_tree() end
   if wanted("export") then with_delayed_fake(size.export_folders, DELAY, bench_export) end
@@ -487,9 +498,7 @@ local function main()
   end
   if wanted("memory") then bench_memory() end
   for _, name in ipairs { "rate_limit", "hosts" } do
-    if wanted(name) and package.searchpath("bench." .. name, package.path) then
-      require("bench." .. name)(b)
-    end
+    if wanted(name) then require("bench." .. name)(b) end
   end
 
   local lines = {

@@ -3,8 +3,8 @@
 -- second (the rate_limit setting) and delay every response by 50, 300 and
 -- 800 ms, three ways to export the same library:
 --
---   gong        `bin/gong-library export` as users run it: rate 3,
---               concurrency 3, the host's shared window (in a private
+--   gong        `bin/gong-library export` as users run it: rate 3, the
+--               default concurrency, the host's shared window (in a private
 --               XDG_RUNTIME_DIR). Timed as a process, start-up and writing
 --               the export included (bench/client.lua cli).
 --   sequential  one request at a time with a fixed 340 ms pause before each
@@ -27,11 +27,14 @@
 -- the delays, not by the machine (gong's repeated runs differ by less than
 -- 0.5 s in 72 s), and each more run adds four minutes.
 
+local core = require "gong.core"
+
 local format = string.format
 local concat = table.concat
 
 -- Gong's limit, which every fake server enforces and gong keeps by default.
 local RATE = 3
+assert(core.options.rate.default == RATE, "gong's default rate is no longer Gong's limit")
 -- The target: the time per request over the ideal (requests − 1) / RATE.
 local SLACK = 1.07
 -- The pace of sequential integrations: a little over 1 / RATE.
@@ -51,32 +54,6 @@ local SIZES = {
   full = { folders = 250, latencies = { 0.05, 0.3, 0.8 } },
   smoke = { folders = 10, latencies = { 0.05 } },
 }
-
-local function quote(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
-
--- Starts one measuring process; finish() waits for it and returns its
--- key=value line as a table (as the driver's b.measure does, which runs one
--- process at a time).
-local function start(words)
-  local parts = {}
-  for i, w in ipairs(words) do parts[i] = quote(w) end
-  local command = concat(parts, " ")
-  return { command = command, pipe = assert(io.popen(command .. " 2>&1")) }
-end
-
-local function finish(b, job)
-  local output = job.pipe:read("a")
-  local ok = job.pipe:close()
-  local fields = {}
-  for k, v in output:gmatch("(%w[%w_]*)=(%S+)") do fields[k] = tonumber(v) or v end
-  if not ok or not fields.seconds then
-    b.log("FAILED: %s\n%s", job.command, output)
-    os.exit(2)
-  end
-  return fields
-end
 
 -- What the server saw: requests, and how many it answered 429.
 local function counted(srv)
@@ -119,9 +96,9 @@ return function(b)
       end
     end
     local started = os.time()
-    for _, job in ipairs(jobs) do job.process = start(job.words) end
+    for _, job in ipairs(jobs) do job.process = b.start(job.words) end
     for _, job in ipairs(jobs) do
-      local r = finish(b, job.process)
+      local r = b.finish(job.process)
       r.requests, r.refused = counted(job.srv)
       results[job.latency .. job.name] = r
       b.log("  %4d ms %-10s %7.2f s, %d folders (%d lost), %d requests, %d × 429", job.latency * 1000, job.name,
@@ -144,7 +121,8 @@ return function(b)
     local ideal = (gong.requests - 1) / RATE
     local over = gong.seconds / ideal
     b.row(i == 1 and scenario or "",
-          format("%s ms: gong `gong-library export` (rate %d, concurrency 3), the process's time", ms[i], RATE),
+          format("%s ms: gong `gong-library export` (rate %d, concurrency %d), the process's time", ms[i], RATE,
+                 core.DEFAULT_CONCURRENCY),
           format("%.2f s", gong.seconds), format("%.3f× (requests − 1) / %d", over, RATE),
           format("≤ %.2f× (%.2f s)", SLACK, SLACK * ideal), over <= SLACK)
     b.row("", format("%s ms: gong, requests and 429s the server counted", ms[i]),
