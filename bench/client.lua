@@ -167,10 +167,12 @@ function modes.copy(base, order)
   report { nodes = nodes, seconds = seconds }
 end
 
--- Against the fake server (bench/bench.lua queues its delay fault).
-function modes.export(base, concurrency, rate)
-  local client = gong.new { base_url = base, access_key = "test-key", access_key_secret = "test-secret",
-                            rate = rate ~= "off" and tonumber(rate) or false }
+-- client:library{concurrency} against the fake server (bench/bench.lua
+-- queues its delay fault), timed; `options` are the client's besides the
+-- fake's credentials.
+local function export_library(base, concurrency, options)
+  options.base_url, options.access_key, options.access_key_secret = base, "test-key", "test-secret"
+  local client = gong.new(options)
   local start = gettime()
   local t, errors = client:library { concurrency = tonumber(concurrency) }
   local seconds = gettime() - start
@@ -180,6 +182,10 @@ function modes.export(base, concurrency, rate)
     if node.calls then folders = folders + 1 end
   end
   report { folders = folders, errors = #errors, seconds = seconds }
+end
+
+function modes.export(base, concurrency, rate)
+  export_library(base, concurrency, { rate = rate ~= "off" and tonumber(rate) or false })
 end
 
 -- Memory after the first tenth and after all requests, each read after a
@@ -321,17 +327,7 @@ end
 -- they like, and on a 429 wait what Retry-After says and try again (gong's
 -- retry policy does that when the limiter is off), up to RETRIES times.
 function modes.burst(base, concurrency, retries)
-  local client = gong.new { base_url = base, access_key = "test-key", access_key_secret = "test-secret",
-                            rate = false, max_retries = tonumber(retries) }
-  local start = gettime()
-  local t, errors = client:library { concurrency = tonumber(concurrency) }
-  local seconds = gettime() - start
-  if not t then error(errors) end
-  local folders = 0
-  for node in t:walk() do
-    if node.calls then folders = folders + 1 end
-  end
-  report { folders = folders, errors = #errors, seconds = seconds }
+  export_library(base, concurrency, { rate = false, max_retries = tonumber(retries) })
 end
 
 local mode = arg[1]
