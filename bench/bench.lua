@@ -246,10 +246,10 @@ end
 -- machine as on an idle one. It counts them here only inside the functions
 -- that make a request (gong's method, the floor's fetch and decode), so that
 -- starting Lua, loading modules and tearing down (unequal between gong and a
--- C floor) do not count. Lua seeds its string hashes from the clock, which
--- moves the cost of interning by about ±1 %: bench/fixed_time.c pins the
--- clock, and the figure is the median over three pinned times, the same in
--- every run.
+-- C floor) do not count. Lua seeds its string hashes from the clock and a
+-- stack address, which moves the cost of interning by up to ±1.5 %:
+-- bench/fixed_time.c pins the clock, a clean environment pins the stack, and
+-- the figure is the median over three pinned times, the same in every run.
 local INSTRUCTIONS_TARGET = 1.10
 local SEED_TIMES = { 1000000000, 1500000000, 2000000000 }
 
@@ -257,7 +257,10 @@ local SEED_TIMES = { 1000000000, 1500000000, 2000000000 }
 -- with time() answering `seed_time`.
 local function instructions(words, inside, seed_time)
   local out = format("build/bench/callgrind.%d.out", math.random(1e9))
-  local parts = { "env", "BENCH_TIME=" .. seed_time, "LD_PRELOAD=" .. opts.fixed_time,
+  -- A clean environment as well: Lua's seed also hashes a stack address,
+  -- which moves with the size of the environment the caller passes on.
+  local parts = { "env", "-i", "PATH=" .. os.getenv("PATH"), "LUA_PATH=" .. os.getenv("LUA_PATH"),
+                  "LUA_CPATH=" .. os.getenv("LUA_CPATH"), "BENCH_TIME=" .. seed_time, "LD_PRELOAD=" .. opts.fixed_time,
                   "valgrind", "-q", "--tool=callgrind", "--callgrind-out-file=" .. out,
                   "--collect-atstart=no" }
   for _, fn in ipairs(inside) do parts[#parts + 1] = "--toggle-collect=" .. fn end
