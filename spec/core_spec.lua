@@ -495,6 +495,19 @@ describe("gong.core", function()
       assert.are_not.equal(a, tenant({ base_url = "https://x.gong.io/v2", token = "k" }))
     end)
 
+    it("rate_duration(rate, n): from the first of n starts to the last, the limiter's margin included", function()
+      assert.are.equal(0, core.rate_duration(3, 1))
+      assert.are.equal(0, core.rate_duration(3, 0))
+      -- 3 starts in each window of 1 s and the 50 ms margin
+      assert.is_true(math.abs(core.rate_duration(3, 3) - 0) < 1e-9)
+      assert.is_true(math.abs(core.rate_duration(3, 4) - 1.05) < 1e-9)
+      assert.is_true(math.abs(core.rate_duration(3, 207) - 68 * 1.05) < 1e-9)
+      -- one start every 2 s at a rate of 0.5, and the margin
+      assert.is_true(math.abs(core.rate_duration(0.5, 3) - 2 * 2.05) < 1e-9)
+      assert.has_error(function() core.rate_duration(0, 2) end)
+      assert.has_error(function() core.rate_duration("x", 2) end)
+    end)
+
     it("rate_window(state, now, rate): rate starts in any window, and the wait until the next", function()
       local state, delay
       for _ = 1, 3 do

@@ -117,6 +117,7 @@ int luaopen_gong_core(lua_State *L) {
     {"read_private_file", fs_read_private_file}, {"stat", fs_stat}, {"realpath", fs_realpath},
     {"chmod", fs_chmod}, {"chown", fs_chown}, {"terminal_columns", term_columns},
     {"catch_signals", signals_catch}, {"rate_window", ratelimit_lua_window},
+    {"rate_duration", ratelimit_lua_duration},
     {"guard_file", signals_guard}, {"unguard_file", signals_unguard},
     {"write_private_file", fs_write_private_file}, {"lock_file", fs_lock_file}, {"time", fs_time},
     {"token_post", oauth_token_post}, {NULL, NULL}};

@@ -415,6 +415,23 @@ static const char *ratelimit_share(ratelimit *r, const char *tenant, double pati
 }
 
 /*
+ * core.rate_duration(rate, n) -> seconds: how long the limiter takes from
+ * the first of n starts to the last at `rate` requests per second, its
+ * margin included (0 for one start or none). What a plan of n requests
+ * should expect, less the responses' latency.
+ */
+static int ratelimit_lua_duration(lua_State *L) {
+  double rate = luaL_checknumber(L, 1), window;
+  lua_Integer n = luaL_checkinteger(L, 2);
+  int cap;
+  luaL_argcheck(L, rate > 0, 1, "the rate must be > 0");
+  ratelimit_shape(rate, &cap, &window);
+  /* Starts go in windows of cap: start k (from 0) at floor(k / cap) windows. */
+  lua_pushnumber(L, n <= 1 ? 0.0 : (double)((n - 1) / cap) * window);
+  return 1;
+}
+
+/*
  * core.rate_window(state, now, rate) -> 0, new_state | delay | nil, message
  * The sliding window of a state kept elsewhere (gong.resty keeps it in an
  * nginx shared dict): `state` as this file's state files hold it (nil for

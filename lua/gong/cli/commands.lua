@@ -7,6 +7,7 @@
 --- in requests per second (false: none).
 
 local atomic_file = require "gong.cli.atomic_file"
+local core = require "gong.core"
 local gong_client = require "gong.client"
 local output = require "gong.output"
 local progress = require "gong.cli.progress"
@@ -172,9 +173,10 @@ end
 
 --- What export says of its plan (see gong.LibraryPlan) before it asks for
 --- the folders' calls: "export will make 413 requests (1 folder list, 412
---- folders), about 0:02:17 at 3 requests/s", the time for the requests still
---- to make at `rate` requests per second (none when the folder list was
---- all); `rate` false says the limit is off.
+--- folders), about 0:02:24 at 3 requests/s", the time gong's limiter takes
+--- for the requests still to make at `rate` requests per second, its margin
+--- included (none when the folder list was all); `rate` false says the
+--- limit is off.
 ---@param plan gong.LibraryPlan
 ---@param rate number|false
 ---@return string
@@ -186,7 +188,7 @@ function _M.plan_text(plan, rate)
     return text
   end
   return format("%s, %s %s at %g %s", text, plan.calls_api == nil and "at least" or "about",
-    output.duration(left / rate), rate, rate == 1 and "request/s" or "requests/s")
+    output.duration(core.rate_duration(rate, plan.requests)), rate, rate == 1 and "request/s" or "requests/s")
 end
 
 -- Why an export over --max-requests `max` does not start, and what to do.

@@ -179,7 +179,7 @@ Once the folder list is back, the export knows its plan: one request per
 folder to ask, and with --details and --transcripts one per ]] .. core.MAX_BATCH .. [[ calls each.
 On a terminal it says so before going on, with the time at the rate limit:
   gong-library: export will make 413 requests (1 folder list, 412 folders),
-  about 0:02:17 at 3 requests/s
+  about 0:02:24 at 3 requests/s
 That is "about N requests" when the Calls API part is reckoned from the
 folders' call counts (a call in two folders is asked for once, and Gong may
 page an answer), and "at least N" when the folders have no count (a real
