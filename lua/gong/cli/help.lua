@@ -172,8 +172,8 @@ requests per second and the time left, when stderr is a terminal.
                       before any other request, with status ]] .. report.REFUSED .. [[, and
                       writes nothing
 Each distinct call is asked for once, ]] .. core.MAX_BATCH .. [[ calls a request, after the folders'
-calls: at 3 requests per second, --details and --transcripts add about
-2 s per 1,000 calls. Folders whose call count is 0 are not asked.
+calls: at 3 requests per second, --details and --transcripts each add about
+3.5 s per 1,000 calls. Folders whose call count is 0 are not asked.
 
 Once the folder list is back, the export knows its plan: one request per
 folder to ask, and with --details and --transcripts one per ]] .. core.MAX_BATCH .. [[ calls each.
