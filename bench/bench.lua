@@ -247,22 +247,30 @@ end
 -- that make a request (gong's method, the floor's fetch and decode), so that
 -- starting Lua, loading modules and tearing down (unequal between gong and a
 -- C floor) do not count. Lua seeds its string hashes from the clock and a
--- stack address, which moves the cost of interning by up to ±1.5 %:
--- bench/fixed_time.c pins the clock, a clean environment pins the stack, and
--- the figure is the median over three pinned times, the same in every run.
+-- stack address, and the cost of interning moves with the seed by up to
+-- ±1.5 %. So each figure is the median over several seeds, each one made
+-- the same in every run: bench/fixed_time.c pins the clock, and a clean
+-- environment padded by a known length (with bench/run.sh's copy of the
+-- floor at a path of one length) pins the stack.
 local INSTRUCTIONS_TARGET = 1.10
-local SEED_TIMES = { 1000000000, 1500000000, 2000000000 }
+-- Nine seeds where a process is cheap, three where it is not: the small
+-- request's ratio ranges over ±1.5 % from seed to seed, the large folder's
+-- far less.
+local SEED_TIMES = { 1000000000, 1100000000, 1200000000, 1300000000, 1400000000, 1500000000, 1600000000,
+                     1700000000, 1800000000 }
+local FEW_SEED_TIMES = { 1000000000, 1400000000, 1800000000 }
 
 -- The instructions (Ir) a process spends inside the functions `inside`,
 -- with time() answering `seed_time`.
 -- With `inside` nil, the whole process. Python's seed is PYTHONHASHSEED.
-local function instructions(words, inside, seed_time)
+-- `pad` bytes of environment move the stack, and with it Lua's seed.
+local function instructions(words, inside, seed_time, pad)
   local out = format("build/bench/callgrind.%d.out", math.random(1e9))
   -- A clean environment as well: Lua's seed also hashes a stack address,
   -- which moves with the size of the environment the caller passes on.
   local parts = { "env", "-i", "PATH=" .. os.getenv("PATH"), "LUA_PATH=" .. os.getenv("LUA_PATH"),
                   "LUA_CPATH=" .. os.getenv("LUA_CPATH"), "BENCH_TIME=" .. seed_time, "LD_PRELOAD=" .. opts.fixed_time,
-                  "PYTHONHASHSEED=" .. seed_time % 4294967296,
+                  "PYTHONHASHSEED=" .. seed_time % 4294967296, "BENCH_PAD=" .. ("x"):rep(pad or 0),
                   "valgrind", "-q", "--tool=callgrind", "--callgrind-out-file=" .. out }
   if inside then parts[#parts + 1] = "--collect-atstart=no" end
   for _, fn in ipairs(inside or {}) do parts[#parts + 1] = "--toggle-collect=" .. fn end
@@ -277,10 +285,10 @@ local function instructions(words, inside, seed_time)
 end
 
 -- The median over the seed times of the instructions per request.
-local function per_request(c)
+local function per_request(c, seeds)
   local values = {}
-  for i, t in ipairs(SEED_TIMES) do
-    values[i] = instructions(c.words, c.inside, t) / c.requests
+  for i, t in ipairs(seeds) do
+    values[i] = instructions(c.words, c.inside, t, 48 * i) / c.requests
   end
   return median(values)
 end
@@ -294,16 +302,18 @@ local function bench_instructions()
   -- The floor's warm-up request is the measured one again: n + 1 of each.
   local cases = {
     { scenario = format("Instructions (callgrind) per small response (%d folders)", data.small_folders),
+      seeds = SEED_TIMES,
       floor = { words = { opts.floor, small, n_small }, inside = floor_inside, requests = n_small + 1 },
       gong = { words = lua("gong", small, n_small), inside = { "client_folders" }, requests = n_small + 1 } },
     { scenario = format("Instructions (callgrind) per large folder (%d calls)", data.large_calls),
+      seeds = FEW_SEED_TIMES,
       floor = { words = { opts.floor, large, n_large }, inside = floor_inside, requests = n_large + 1 },
       gong = { words = lua("large", large_base, data.large_id, n_large), inside = { "client_calls" },
                requests = n_large } },
   }
   for _, c in ipairs(cases) do
-    log("instructions: %s, median of %d processes under callgrind", c.scenario, #SEED_TIMES)
-    local floor, gong = per_request(c.floor), per_request(c.gong)
+    log("instructions: %s, median of %d processes under callgrind", c.scenario, #c.seeds)
+    local floor, gong = per_request(c.floor, c.seeds), per_request(c.gong, c.seeds)
     local r = gong / floor
     log("  floor %.0f Ir, gong %.0f Ir per request: %.3f×", floor, gong, r)
     row(c.scenario, "floor: C, one libcurl handle + cjson.decode", format("%.3f M Ir", floor / 1e6), "1.00×")
@@ -314,7 +324,7 @@ local function bench_instructions()
       -- processes of 110 and 10 requests, per request.
       local python = median((function()
         local values = {}
-        for i, t in ipairs(SEED_TIMES) do
+        for i, t in ipairs(FEW_SEED_TIMES) do
           local function run(n)
             return instructions({ "/usr/bin/python3", "bench/requests_client.py", small, n }, nil, t)
           end
