@@ -611,7 +611,7 @@ describe("gong.core", function()
     end)
   end)
 
-  describe("core.read_private_file()", function()
+  describe("core.sys.read_private_file()", function()
     local dir
 
     setup(function() dir = process.tmpdir() end)
@@ -623,19 +623,19 @@ describe("gong.core", function()
 
     it("reads a file only its owner can access, a symlink by its target, and a pipe", function()
       local path = file("private", "A=1\n", "600")
-      assert.are.equal("A=1\n", core.read_private_file(path))
-      assert.are.equal("A=1\n", core.read_private_file(file("readonly", "A=1\n", "400")))
+      assert.are.equal("A=1\n", core.sys.read_private_file(path))
+      assert.are.equal("A=1\n", core.sys.read_private_file(file("readonly", "A=1\n", "400")))
       os.execute("ln -s '" .. path .. "' '" .. dir .. "/link'")
-      assert.are.equal("A=1\n", core.read_private_file(dir .. "/link"))
+      assert.are.equal("A=1\n", core.sys.read_private_file(dir .. "/link"))
       local fifo = dir .. "/fifo"
       os.execute("mkfifo -m 600 '" .. fifo .. "' && (printf piped > '" .. fifo .. "' &)")
-      assert.are.equal("piped", core.read_private_file(fifo))
+      assert.are.equal("piped", core.sys.read_private_file(fifo))
     end)
 
     it("refuses a file group or others may access, giving its mode as ls shows it", function()
       for mode, shown in pairs({ ["640"] = "-rw-r-----", ["604"] = "-rw----r--", ["620"] = "-rw--w----",
                                  ["601"] = "-rw------x", ["2600"] = nil }) do
-        local content, reason, detail = core.read_private_file(file("m" .. mode, "x", mode))
+        local content, reason, detail = core.sys.read_private_file(file("m" .. mode, "x", mode))
         if shown then
           assert.is_nil(content, mode)
           assert.are.equal("mode", reason)
@@ -654,19 +654,19 @@ describe("gong.core", function()
       else
         path = "/etc/hostname" -- root's, and readable
       end
-      local content, reason, detail = core.read_private_file(path)
+      local content, reason, detail = core.sys.read_private_file(path)
       assert.is_nil(content)
       assert.are.equal("owner", reason)
       assert.matches("^%d+$", detail)
     end)
 
     it("refuses a directory and says why a file cannot be opened", function()
-      assert.are.same({ nil, "type" }, { core.read_private_file(dir) })
-      assert.are.same({ nil, "open", "No such file or directory" }, { core.read_private_file(dir .. "/missing") })
+      assert.are.same({ nil, "type" }, { core.sys.read_private_file(dir) })
+      assert.are.same({ nil, "open", "No such file or directory" }, { core.sys.read_private_file(dir .. "/missing") })
     end)
   end)
 
-  describe("core.catch_signals() and core.guard_file()", function()
+  describe("core.sys.catch_signals() and core.sys.guard_file()", function()
     local dir
 
     setup(function() dir = process.tmpdir() end)
@@ -676,8 +676,8 @@ describe("gong.core", function()
     local function child(path, rest)
       local code = ([[
         local core = require "gong.core"
-        core.catch_signals()
-        core.guard_file(%q)
+        core.sys.catch_signals()
+        core.sys.guard_file(%q)
         io.open(%q, "w"):close()
         print("ready")
         io.stdout:flush()
@@ -708,8 +708,8 @@ describe("gong.core", function()
 
     it("SIGTERM removes them too, and a file unguarded in time is kept", function()
       local kept, gone = dir .. "/kept", dir .. "/gone"
-      local pid, finish = child(gone, ("require('gong.core').guard_file(%q) io.open(%q, 'w'):close() "
-        .. "require('gong.core').unguard_file(%q) print('both') io.stdout:flush() "
+      local pid, finish = child(gone, ("require('gong.core').sys.guard_file(%q) io.open(%q, 'w'):close() "
+        .. "require('gong.core').sys.unguard_file(%q) print('both') io.stdout:flush() "
         .. "while true do end"):format(kept, kept, kept))
       local deadline = os.time() + 10
       while not process.read_file(kept) do

@@ -62,7 +62,7 @@ describe("gong.oauth", function()
 
   it("exchanges a code for a private store, and the client uses the tenant's API from the answer", function()
     local source = exchange()
-    local st = require("gong.core").stat(store)
+    local st = require("gong.core").sys.stat(store)
     assert.are.equal(tonumber("600", 8), st.mode % 512)
     local c = gong.new({ token = source, rate = false })
     assert.matches("^gong%.client%(" .. srv.url:gsub("%p", "%%%0") .. "/tenant/v2, auth=bearer, api=public%)$",
@@ -102,8 +102,8 @@ describe("gong.oauth", function()
     local code = ([[
       local gong = require "gong"
       local c = gong.new({ rate = false })
-      local deadline = require("gong.core").time() + 4.5
-      while require("gong.core").time() < deadline do
+      local deadline = require("gong.core").sys.time() + 4.5
+      while require("gong.core").sys.time() < deadline do
         assert(c:folders())
         os.execute("sleep 0.1")
       end

@@ -114,13 +114,15 @@ int luaopen_gong_core(lua_State *L) {
     {"new", client_new}, {"error", error_new}, {"is_error", error_is},
     {"check_batch_options", client_check_batch_options},
     {"check_calls_api_options", client_check_calls_api_options},
-    {"read_private_file", fs_read_private_file}, {"stat", fs_stat}, {"realpath", fs_realpath},
-    {"chmod", fs_chmod}, {"chown", fs_chown}, {"terminal_columns", term_columns},
-    {"catch_signals", signals_catch}, {"rate_window", ratelimit_lua_window},
-    {"rate_duration", ratelimit_lua_duration},
-    {"guard_file", signals_guard}, {"unguard_file", signals_unguard},
-    {"write_private_file", fs_write_private_file}, {"lock_file", fs_lock_file}, {"time", fs_time},
+    {"rate_window", ratelimit_lua_window}, {"rate_duration", ratelimit_lua_duration},
     {"token_post", oauth_token_post}, {NULL, NULL}};
+  /* What the operating system does for gong's files, signals and terminals: core.sys. */
+  static const luaL_Reg sys[] = {
+    {"read_private_file", fs_read_private_file}, {"write_private_file", fs_write_private_file},
+    {"lock_file", fs_lock_file}, {"time", fs_time}, {"stat", fs_stat}, {"realpath", fs_realpath},
+    {"chmod", fs_chmod}, {"chown", fs_chown}, {"terminal_columns", term_columns},
+    {"catch_signals", signals_catch}, {"guard_file", signals_guard}, {"unguard_file", signals_unguard},
+    {NULL, NULL}};
   const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
   int state;
   if (v->version_num < GONG_MIN_CURL)
@@ -137,6 +139,10 @@ int luaopen_gong_core(lua_State *L) {
   lua_createtable(L, 0, 16);
   lua_pushvalue(L, state);
   luaL_setfuncs(L, functions, 1);
+  lua_createtable(L, 0, 12);
+  lua_pushvalue(L, state);
+  luaL_setfuncs(L, sys, 1);
+  lua_setfield(L, -2, "sys");
   client_open(L, state);
   driver_open(L, state);
   fs_open(L);

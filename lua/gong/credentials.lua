@@ -125,7 +125,7 @@ local function shell_word(s)
   return "'" .. s:gsub("'", "'\\''") .. "'"
 end
 
--- Why core.read_private_file refused, as a sentence about `what`.
+-- Why core.sys.read_private_file refused, as a sentence about `what`.
 local REFUSALS = {
   open = function(what, detail) return "cannot read " .. what .. ": " .. detail end,
   read = function(what, detail) return "cannot read " .. what .. ": " .. detail end,
@@ -139,7 +139,7 @@ local REFUSALS = {
   size = function(what) return what .. " is over 1 MiB, far more than credentials take" end,
 }
 
---- Why core.read_private_file refused `path` (`reason`, `detail`), as a
+--- Why core.sys.read_private_file refused `path` (`reason`, `detail`), as a
 --- sentence about `what` ("OAuth store /x"): for every private file gong reads.
 ---@param what string
 ---@param reason string
@@ -165,7 +165,7 @@ function _M.read_file(path)
   local what = "credentials file " .. path
   -- Loaded here, not above: `gong-library --version` reads credentials.ENV
   -- and must work without the C core.
-  local content, reason, detail = require("gong.core").read_private_file(path)
+  local content, reason, detail = require("gong.core").sys.read_private_file(path)
   if not content then
     return nil, _M.refusal(what, reason, detail, path)
   end

@@ -87,11 +87,11 @@ end
 -- Reads the store at `path`: the state, false when there is none, or nil
 -- and a config error naming the file.
 local function read_store(path)
-  local content, reason, detail = core.read_private_file(path)
+  local content, reason, detail = core.sys.read_private_file(path)
   local what = "OAuth store " .. path
   if not content then
     -- Not there at all (stat says so too), rather than there and unreadable.
-    if reason == "open" and not core.stat(path) then return false end
+    if reason == "open" and not core.sys.stat(path) then return false end
     return nil, core.error("config", credentials.refusal(what, reason, detail, path), { option = "store" })
   end
   local state, why = valid_state(decode(content))
@@ -103,7 +103,7 @@ local function read_store(path)
 end
 
 local function write_store(path, state)
-  local ok, why = core.write_private_file(path, json.encode({
+  local ok, why = core.sys.write_private_file(path, json.encode({
     access_token = state.access_token, refresh_token = state.refresh_token, expires_at = state.expires_at,
     expires_in = state.expires_in, base_url = state.base_url, scope = state.scope,
   }))
@@ -123,7 +123,7 @@ local function parse_answer(status, body, grant, secrets)
        and t.refresh_token ~= "" and type(t.expires_in) == "number" and base then
       return {
         access_token = t.access_token, refresh_token = t.refresh_token, expires_in = t.expires_in,
-        expires_at = core.time() + t.expires_in, base_url = base:gsub("/+$", "") .. "/v2",
+        expires_at = core.sys.time() + t.expires_in, base_url = base:gsub("/+$", "") .. "/v2",
         scope = type(t.scope) == "string" and t.scope or nil,
       }
     end
@@ -158,12 +158,12 @@ local source_mt = { __index = Source, __name = "gong.oauth.Source" }
 
 -- What the client is told: the access token and how long to use it.
 local function hand_out(state)
-  local left = state.expires_at - margin(state.expires_in) - core.time()
+  local left = state.expires_at - margin(state.expires_in) - core.sys.time()
   return state.access_token, left > 0 and left or 0
 end
 
 local function fresh(state)
-  return state and core.time() < state.expires_at - margin(state.expires_in)
+  return state and core.sys.time() < state.expires_at - margin(state.expires_in)
 end
 
 -- Refreshes `self.state`, unless the store already holds a newer token than
@@ -172,7 +172,7 @@ local function renew(self, stale)
   local lock
   if self.store then
     local why
-    lock, why = core.lock_file(self.store .. ".lock", _M.LOCK_TIMEOUT)
+    lock, why = core.sys.lock_file(self.store .. ".lock", _M.LOCK_TIMEOUT)
     if not lock then
       return nil, core.error("config", "cannot lock OAuth store " .. self.store .. ".lock: " .. why,
         { option = "store" })
@@ -335,7 +335,7 @@ function _M.exchange(opts)
     end
   end
   local source = make(opts)
-  local lock, why = core.lock_file(opts.store .. ".lock", _M.LOCK_TIMEOUT)
+  local lock, why = core.sys.lock_file(opts.store .. ".lock", _M.LOCK_TIMEOUT)
   if not lock then
     return nil, core.error("config", "cannot lock OAuth store " .. opts.store .. ".lock: " .. why,
       { option = "store" })

@@ -5,7 +5,7 @@
 --- created before anything is fetched, so an unwritable place (a missing or
 --- read-only directory, a FILE that is a directory) fails at once rather than
 --- after minutes of requests, and it is gone however the run ends: discard()
---- on failure or interrupt, and gong.core's signal handling (core.guard_file)
+--- on failure or interrupt, and gong.core's signal handling (core.sys.guard_file)
 --- when a second Ctrl-C, SIGTERM or SIGHUP ends the process before Lua can
 --- clean up.
 ---
@@ -48,13 +48,13 @@ local atomic_mt = { __index = AtomicFile }
 ---@return gong.cli.AtomicFile|nil file
 ---@return string|nil message
 function _M.open(path)
-  local target, old = path, core.stat(path, false)
+  local target, old = path, core.sys.stat(path, false)
   if old and old.type == "link" then
-    local real = core.realpath(path)
+    local real = core.sys.realpath(path)
     if not real then
       return nil, "cannot write " .. path .. ": it is a symbolic link to nothing (a missing file or a loop)"
     end
-    target, old = real, core.stat(real)
+    target, old = real, core.sys.stat(real)
   end
   if old and old.type == "directory" then
     return nil, "cannot write " .. path .. ": it is a directory; -o names the file to write"
@@ -62,16 +62,16 @@ function _M.open(path)
     return nil, "cannot write " .. path .. ": it is a " .. old.type .. ", not a regular file (- is stdout)"
   end
   local tmp = target .. ".tmp-" .. random_suffix()
-  core.guard_file(tmp)
+  core.sys.guard_file(tmp)
   local f, err = io.open(tmp, "wb")
   if not f then
-    core.unguard_file(tmp)
+    core.sys.unguard_file(tmp)
     return nil, "cannot write " .. path .. ": " .. tostring(err):gsub("^.-: ", "")
   end
   if old then
     -- The group first: chown may clear set-id bits, which chmod then restores.
-    core.chown(tmp, old.uid, old.gid)
-    core.chmod(tmp, old.mode)
+    core.sys.chown(tmp, old.uid, old.gid)
+    core.sys.chmod(tmp, old.mode)
   end
   return setmetatable({ path = target, tmp = tmp, file = f, finished = false }, atomic_mt)
 end
@@ -82,7 +82,7 @@ function AtomicFile:discard()
     self.finished = true
     pcall(self.file.close, self.file) -- already closed when a commit failed late
     os.remove(self.tmp)
-    core.unguard_file(self.tmp)
+    core.sys.unguard_file(self.tmp)
   end
 end
 
@@ -106,7 +106,7 @@ function AtomicFile:commit(text)
     return nil, "cannot write " .. self.path .. ": " .. tostring(werr or cerr)
   end
   self.finished = true
-  core.unguard_file(self.tmp)
+  core.sys.unguard_file(self.tmp)
   return true
 end
 

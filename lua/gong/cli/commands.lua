@@ -54,7 +54,7 @@ end
 
 -- The width a table may take: the terminal's, when stdout is one.
 local function table_width()
-  local columns = require("gong.core").terminal_columns(1)
+  local columns = require("gong.core").sys.terminal_columns(1)
   return columns and columns > 0 and columns or nil
 end
 

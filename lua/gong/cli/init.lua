@@ -76,7 +76,7 @@ local function credentials_file(m, opts)
   local path = opts.credentials or nonempty(m.credentials.FILE_ENV)
   if path then return path end
   path = m.credentials.default_file()
-  if path and m.core.stat(path) then return path end
+  if path and m.core.sys.stat(path) then return path end
 end
 
 -- gong-library's rate scope unless GONG_RATE_SCOPE (or the credentials file) says otherwise.
@@ -154,7 +154,7 @@ local function run(ctx, argv)
   end
   -- From here on a second Ctrl-C, SIGTERM or SIGHUP still removes a
   -- temporary output file before the process ends.
-  m.core.catch_signals()
+  m.core.sys.catch_signals()
 
   local client_opts, resolved = client_options(m, ctx, opts)
   if not client_opts then

@@ -96,7 +96,7 @@ end
 function Report:on_terminal()
   if self.stderr ~= io.stderr then return false end
   local ok, core = pcall(require, "gong.core")
-  return ok and core.terminal_columns(2) ~= false
+  return ok and core.sys.terminal_columns(2) ~= false
 end
 
 --- Says the run was interrupted; returns its exit status, 130. On a terminal
