@@ -1,8 +1,21 @@
 -- gong.json: the one JSON writer of gong's products. Exact numbers, [] for
 -- empty lists, keys in the order written, and a layout over lines or on one.
 
+local core = require "gong.core"
 local json = require "gong.json"
 local cjson = require("cjson").new()
+
+-- What `fn(...)` raises, checked to be gong's error object of kind
+-- "argument" with exactly `message`.
+local function raises_argument(message, fn, ...)
+  local ok, err = pcall(fn, ...)
+  assert.is_false(ok)
+  assert.is_true(core.is_error(err), "expected a gong error, got " .. tostring(err))
+  assert.are.equal("argument", err.kind)
+  assert.are.equal(message, err.message)
+  assert.are.equal("gong: " .. message, tostring(err))
+  return err
+end
 
 describe("gong.json", function()
   describe("number()", function()
@@ -99,14 +112,14 @@ describe("gong.json", function()
       assert.are.equal('{"i":2}', w:take())
     end)
 
-    it("writes null for NaN and infinities, and raises for what JSON cannot hold", function()
+    it("writes null for NaN and infinities, and raises gong's argument error for what JSON cannot hold", function()
       local w = json.writer()
       w:array()
       w:value(0 / 0)
       w:value(math.huge)
       w:close_array()
       assert.are.equal("[null,null]", w:take())
-      assert.has_error(function() json.writer():value(print) end)
+      raises_argument("gong.json: cannot write a function", w.value, json.writer(), print)
     end)
   end)
 
@@ -123,10 +136,20 @@ describe("gong.json", function()
       for i, v in ipairs(values) do assert.are.equal(v, back[i], ("%.17g"):format(v)) end
     end)
 
-    it("raises for functions, naming the type and no value", function()
-      local ok, err = pcall(json.encode, { headers = { x = print } })
-      assert.is_false(ok)
-      assert.matches("cannot write a function", err)
+    it("raises gong's argument error for functions, naming the type and no value", function()
+      raises_argument("gong.json: cannot write a function", json.encode, { headers = { x = print } })
     end)
+  end)
+
+  it("loads and writes without gong.core, as gong.nvim needs before it knows whether the core loads", function()
+    local loaded, preload = package.loaded, package.preload
+    local saved_json, saved_core = loaded["gong.json"], loaded["gong.core"]
+    loaded["gong.json"], loaded["gong.core"] = nil, nil
+    preload["gong.core"] = function() error("no gong.core here") end
+    local ok, text = pcall(function() return require("gong.json").encode({ a = { 1 } }) end)
+    preload["gong.core"] = nil
+    loaded["gong.json"], loaded["gong.core"] = saved_json, saved_core
+    assert.is_true(ok, text)
+    assert.are.equal('{"a":[1]}', text)
   end)
 end)

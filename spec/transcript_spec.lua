@@ -1,6 +1,19 @@
 -- gong.transcript: a call's monologues as lines people read.
 
+local core = require "gong.core"
 local transcript = require "gong.transcript"
+
+-- What `fn(...)` raises, checked to be gong's error object of kind
+-- "argument" with exactly `message`.
+local function raises_argument(message, fn, ...)
+  local ok, err = pcall(fn, ...)
+  assert.is_false(ok)
+  assert.is_true(core.is_error(err), "expected a gong error, got " .. tostring(err))
+  assert.are.equal("argument", err.kind)
+  assert.are.equal(message, err.message)
+  assert.are.equal("gong: " .. message, tostring(err))
+  return err
+end
 
 local PARTIES = {
   { speakerId = "11", name = "Ada Lovelace" },
@@ -44,8 +57,10 @@ describe("gong.transcript.text()", function()
       transcript.text({ { speakerId = "22", sentences = {} }, monologue("11", { 1000, "One." }) }, PARTIES))
   end)
 
-  it("keeps each monologue on one line, and raises for what is not a transcript", function()
+  it("keeps each monologue on one line, and raises gong's argument error for what is not a transcript", function()
     assert.are.equal("[00:00] Ada Lovelace: a b\n", transcript.text({ monologue("11", { 0, "a\nb" }) }, PARTIES))
-    assert.has_error(function() transcript.text("nope") end)
+    raises_argument("gong.transcript.text: transcript must be a list of monologues, got string", transcript.text,
+                    "nope")
+    raises_argument("gong.transcript.text: transcript must be a list of monologues, got nil", transcript.text, nil)
   end)
 end)

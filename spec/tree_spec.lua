@@ -1,6 +1,19 @@
 -- gong.tree: building a folder tree from the flat list the Library API returns.
 
+local core = require("gong.core")
 local tree = require("gong.tree")
+
+-- What `fn(...)` raises, checked to be gong's error object of kind
+-- "argument" with exactly `message`.
+local function raises_argument(message, fn, ...)
+  local ok, err = pcall(fn, ...)
+  assert.is_false(ok)
+  assert.is_true(core.is_error(err), "expected a gong error, got " .. tostring(err))
+  assert.are.equal("argument", err.kind)
+  assert.are.equal(message, err.message)
+  assert.are.equal("gong: " .. message, tostring(err))
+  return err
+end
 
 -- Independent copy, so "input not mutated" compares against a snapshot that
 -- build() could not have touched.
@@ -456,11 +469,9 @@ describe("gong.tree.build()", function()
       assert.is_nil(t:find({ "Nope", "Onboarding" }))
     end)
 
-    it("raises on a path that is neither a string nor an array of strings", function()
-      assert.has_error(function() t:find(42) end,
-        "gong.tree:find: path must be a string or an array of names, got number")
-      assert.has_error(function() t:find({ "Sales", 1 }) end,
-        "gong.tree:find: path[2] must be a string, got number")
+    it("raises gong's argument error on a path that is neither a string nor an array of strings", function()
+      raises_argument("gong.tree:find: path must be a string or an array of names, got number", t.find, t, 42)
+      raises_argument("gong.tree:find: path[2] must be a string, got number", t.find, t, { "Sales", 1 })
     end)
   end)
 
@@ -534,13 +545,11 @@ describe("gong.tree.build()", function()
     assert.is_true(elapsed < 20, "took " .. elapsed .. "s")
   end)
 
-  it("raises an error naming the argument when folders is not a table or an item is not a table", function()
-    assert.has_error(function() tree.build(nil) end, "gong.tree.build: folders must be a table, got nil")
-    assert.has_error(function() tree.build("x") end, "gong.tree.build: folders must be a table, got string")
-    assert.has_error(function() tree.build({ {}, "x" }) end,
-      "gong.tree.build: folders[2] must be a table, got string")
-    assert.has_error(function() tree.build({ {}, {}, false }) end,
-      "gong.tree.build: folders[3] must be a table, got boolean")
+  it("raises gong's argument error, naming the argument, when folders or an item is not a table", function()
+    raises_argument("gong.tree.build: folders must be a table, got nil", tree.build, nil)
+    raises_argument("gong.tree.build: folders must be a table, got string", tree.build, "x")
+    raises_argument("gong.tree.build: folders[2] must be a table, got string", tree.build, { {}, "x" })
+    raises_argument("gong.tree.build: folders[3] must be a table, got boolean", tree.build, { {}, {}, false })
   end)
 end)
 

@@ -14,6 +14,9 @@
 ---                        a streaming writer for documents whose layout the
 ---                        caller decides, member by member (see Writer), so a
 ---                        deep tree never recurses and never builds a copy.
+---
+--- Pure Lua at load time (gong.nvim relies on it); what JSON cannot hold raises
+--- gong.core's error object, kind "argument".
 
 local concat = table.concat
 local floor = math.floor
@@ -23,6 +26,7 @@ local math_type = math.type -- nil before Lua 5.3
 local ipairs = ipairs
 local next = next
 local pairs = pairs
+local require = require
 local sort = table.sort
 local rep = string.rep
 local setmetatable = setmetatable
@@ -97,7 +101,9 @@ local function scalar(v)
   elseif t == "boolean" then
     return tostring(v)
   end
-  error("gong.json: cannot write a " .. t, 3)
+  -- gong.core is loaded here, not at the top: gong.nvim requires this module
+  -- before it knows whether the core can be loaded at all.
+  error(require("gong.core").error("argument", "gong.json: cannot write a " .. t), 3)
 end
 
 ---A streaming JSON writer. Containers are opened and closed explicitly;
@@ -245,7 +251,8 @@ end
 
 --- Any Lua data as compact JSON: a table with a first element, or an empty
 --- one, is a list (its elements 1..#t); any other table an object of its
---- string keys. Raises for functions, userdata and threads.
+--- string keys. Raises gong's error (kind "argument") for functions,
+--- userdata and threads.
 ---@param value any
 ---@return string
 function _M.encode(value)

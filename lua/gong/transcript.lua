@@ -4,7 +4,10 @@
 --- monologues Gong sends, each `{ speakerId, topic, sentences = { {start,
 --- end, text} } }`, times in milliseconds from the start of the call. The
 --- speakers' names come from the call's parties (client:call_details()),
---- matched by speakerId. Pure Lua, no network.
+--- matched by speakerId. No network; of gong.core it uses only the error
+--- object, which a caller's mistake raises (kind "argument").
+
+local gong_error = require("gong.core").error
 
 local error, floor, format, ipairs, tostring, type =
       error, math.floor, string.format, ipairs, tostring, type
@@ -45,7 +48,8 @@ end
 ---@return string
 function _M.text(transcript, parties)
   if type(transcript) ~= "table" then
-    error("gong.transcript.text: transcript must be a list of monologues, got " .. type(transcript), 2)
+    error(gong_error("argument", "gong.transcript.text: transcript must be a list of monologues, got "
+                                 .. type(transcript)), 2)
   end
   local names = names_of(parties)
   local lines = {}

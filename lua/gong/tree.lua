@@ -1,15 +1,18 @@
 --- gong.tree: turns the flat folder list of the Gong Library API into a tree.
 --
--- Pure Lua, no network, no C: the same behaviour under Lua 5.1-5.4 and LuaJIT.
+-- Lua, no network: the same behaviour under Lua 5.1-5.4 and LuaJIT. Of
+-- gong.core it uses only the error object: a caller's mistake raises gong's
+-- error (kind "argument"), as every other part of gong does.
 -- The input comes from a remote service, so it is never trusted to be a tree:
 -- unknown parents, parent cycles, duplicate ids and missing ids are all
 -- reported instead of raising, and every folder ends up as exactly one node.
 -- Folder lists can be large (and, through bad data, arbitrarily deep), so
 -- nothing here recurses and nothing costs more than sorting does.
 
+local gong_error = require("gong.core").error
+local shape = require "gong.tree_shape"
+
 local error = error
-local os = os -- the table, not os.setlocale: the collation locale is checked per call
-local pairs = pairs
 local rawget = rawget
 local rawset = rawset
 local setmetatable = setmetatable
@@ -17,11 +20,10 @@ local string_byte = string.byte
 local string_format = string.format
 local string_sub = string.sub
 local table_concat = table.concat
-local table_sort = table.sort
 local tostring = tostring
 local type = type
 
-local is_luajit = type(rawget(_G, "jit")) == "table"
+local add_total, text = shape.add_total, shape.text
 
 local _M = {}
 
@@ -48,76 +50,6 @@ local _M = {}
 -- Private per-tree state (the id index), kept out of the tree's public fields.
 -- Weak keys so a dropped tree takes its index with it.
 local index_of = setmetatable({}, { __mode = "k" })
-
--- Byte-wise "less than". Lua 5.x compares strings with strcoll, so under a
--- non-C collation locale "<" would order names differently from LuaJIT (which
--- always compares bytes) and from one host to the next. Reads four bytes per
--- call because folder names often share long prefixes ("Team ...").
-local function byte_less(a, b)
-  if a == b then
-    return false
-  end
-  local la, lb = #a, #b
-  local shorter = la < lb and la or lb
-  local i = 1
-  while i + 3 <= shorter do
-    local a1, a2, a3, a4 = string_byte(a, i, i + 3)
-    local b1, b2, b3, b4 = string_byte(b, i, i + 3)
-    if a1 ~= b1 then
-      return a1 < b1
-    end
-    if a2 ~= b2 then
-      return a2 < b2
-    end
-    if a3 ~= b3 then
-      return a3 < b3
-    end
-    if a4 ~= b4 then
-      return a4 < b4
-    end
-    i = i + 4
-  end
-  for j = i, shorter do
-    local x, y = string_byte(a, j), string_byte(b, j)
-    if x ~= y then
-      return x < y
-    end
-  end
-  return la < lb
-end
-
-local function plain_less(a, b)
-  return a < b
-end
-
--- Picks the cheapest comparison that still gives byte order: LuaJIT's "<"
--- never consults the locale, and under the C locale strcoll is strcmp, so in
--- both cases the built-in "<" is fast and correct.
-local function string_less()
-  if is_luajit then
-    return plain_less
-  end
-  local setlocale = os and os.setlocale
-  if not setlocale then
-    return byte_less
-  end
-  local collate = setlocale(nil, "collate")
-  if collate == "C" or collate == "POSIX" then
-    return plain_less
-  end
-  return byte_less
-end
-
--- The text a name (or id) contributes to ordering and paths: nil is "".
-local function text(value)
-  if value == nil then
-    return ""
-  end
-  if type(value) == "string" then
-    return value
-  end
-  return tostring(value)
-end
 
 local node_mt = {}
 
@@ -253,8 +185,7 @@ function methods:recount()
     node.total_calls = total or nil
     sums[depth + 1] = nil
     if depth > 0 then
-      local parent = sums[depth]
-      sums[depth] = parent and total and parent + total
+      sums[depth] = add_total(sums[depth], total)
     end
   end)
 end
@@ -333,11 +264,12 @@ function methods:find(path)
     return find_by_string(self.roots, path)
   end
   if kind ~= "table" then
-    error("gong.tree:find: path must be a string or an array of names, got " .. kind, 2)
+    error(gong_error("argument", "gong.tree:find: path must be a string or an array of names, got " .. kind), 2)
   end
   for i = 1, #path do
     if type(path[i]) ~= "string" then
-      error(string_format("gong.tree:find: path[%d] must be a string, got %s", i, type(path[i])), 2)
+      error(gong_error("argument", string_format("gong.tree:find: path[%d] must be a string, got %s", i,
+                                                 type(path[i]))), 2)
     end
   end
   return find_by_names(self.roots, path)
@@ -352,227 +284,11 @@ end
 ---@return gong.Tree
 function _M.build(folders)
   if type(folders) ~= "table" then
-    error("gong.tree.build: folders must be a table, got " .. type(folders), 2)
+    error(gong_error("argument", "gong.tree.build: folders must be a table, got " .. type(folders)), 2)
   end
-  local less = string_less()
-  local count = #folders
-
-  -- A large list outgrows the CPU caches, and then the time goes to touching
-  -- tables rather than to computing. So the tree's shape is worked out first
-  -- on arrays indexed by input position, each filled in order so that it
-  -- stays an array, and the nodes are created last, in walk order: a node is
-  -- written once or twice, and a walk reads memory front to back.
-
-  -- Pass 1: sort keys and calls, and the first position of every id.
-  local name_keys, id_keys, totals = {}, {}, {}
-  local first, duplicate_positions = {}, {}
-  for i = 1, count do
-    local folder = folders[i]
-    if type(folder) ~= "table" then
-      error(string_format("gong.tree.build: folders[%d] must be a table, got %s", i, type(folder)), 2)
-    end
-    local name, id, calls = folder.name, folder.id, folder.callCount
-    name_keys[i] = type(name) == "string" and name or text(name)
-    id_keys[i] = type(id) == "string" and id or text(id)
-    -- A count the server did not send is unknown (false), not 0.
-    totals[i] = type(calls) == "number" and calls or false
-    -- A NaN id cannot be a table key, nor equal anything: treated as none.
-    if id ~= nil and id == id then
-      if first[id] == nil then
-        first[id] = i
-      else
-        duplicate_positions[#duplicate_positions + 1] = i
-      end
-    end
-  end
-
-  -- Ordering on input positions: name, then id, then position. Total, so the
-  -- result never depends on the sort algorithm. A wide folder makes this the
-  -- bulk of the calls, so where "<" is byte order it is used in place.
-  local before
-  if less == plain_less then
-    before = function(a, b)
-      local na, nb = name_keys[a], name_keys[b]
-      if na ~= nb then
-        return na < nb
-      end
-      local ia, ib = id_keys[a], id_keys[b]
-      if ia ~= ib then
-        return ia < ib
-      end
-      return a < b
-    end
-  else
-    before = function(a, b)
-      local na, nb = name_keys[a], name_keys[b]
-      if na ~= nb then
-        return less(na, nb)
-      end
-      local ia, ib = id_keys[a], id_keys[b]
-      if ia ~= ib then
-        return less(ia, ib)
-      end
-      return a < b
-    end
-  end
-
-  -- Pass 2: parent positions (false for none), and the arrays the next passes
-  -- fill out of order, filled in order here. Links always point at the first
-  -- folder with an id, so duplicates and folders without id can have parents
-  -- but never be one.
-  local parent_of, stamp, first_child, nodes = {}, {}, {}, {}
-  local orphan_positions = {}
-  for i = 1, count do
-    local parent_id = folders[i].parentFolderId
-    local p = false
-    if parent_id ~= nil then
-      p = first[parent_id] or false
-      if not p then
-        orphan_positions[#orphan_positions + 1] = i
-      end
-    end
-    parent_of[i], stamp[i], first_child[i], nodes[i] = p, 0, 0, false
-  end
-
-  -- Pass 3: break cycles. Each node has at most one parent, so following
-  -- parent links from every unvisited node, stamped with the walk's start,
-  -- finds each cycle exactly once: meeting our own stamp means a cycle,
-  -- meeting another stamp means an already-explored chain. O(n) overall.
-  local broken = {}
-  for start = 1, count do
-    if stamp[start] == 0 then
-      local i = start
-      while i and stamp[i] == 0 do
-        stamp[i] = start
-        i = parent_of[i]
-      end
-      if i and stamp[i] == start then
-        -- i is on the cycle; its smallest id becomes the root. Members all
-        -- have distinct ids (they are all parents), but ids of different
-        -- types can print alike, so position settles ties.
-        local root = i
-        local j = parent_of[i]
-        while j ~= i do
-          local kj, kr = id_keys[j], id_keys[root]
-          if less(kj, kr) or (kj == kr and j < root) then
-            root = j
-          end
-          j = parent_of[j]
-        end
-        local ids = { folders[root].id }
-        j = parent_of[root]
-        while j ~= root do
-          ids[#ids + 1] = folders[j].id
-          j = parent_of[j]
-        end
-        parent_of[root] = false
-        broken[#broken + 1] = { position = root, ids = ids }
-      end
-    end
-  end
-  -- Listed by the input position of the node made root: independent of which
-  -- member the detection happened to reach first.
-  table_sort(broken, function(a, b)
-    return a.position < b.position
-  end)
-  local cycles = {}
-  for k = 1, #broken do
-    cycles[k] = broken[k].ids
-  end
-
-  -- Pass 4: each parent's children as a linked list of positions
-  -- (first_child, next_sibling), and the roots in order.
-  local next_sibling, root_positions = {}, {}
-  for i = 1, count do
-    local p = parent_of[i]
-    if p then
-      next_sibling[i] = first_child[p]
-      first_child[p] = i
-    else
-      next_sibling[i] = 0
-      root_positions[#root_positions + 1] = i
-    end
-  end
-  table_sort(root_positions, before)
-
-  -- Pass 5: the nodes, depth first in walk order. A frame per level holds the
-  -- level's sorted positions, the next one to create, the list the nodes go
-  -- in, their parent, and the parent's total so far, which is complete (and
-  -- stored) when the frame is done. Every node is reached: once cycles are
-  -- broken, every parent chain ends at a root.
-  local roots = {}
-  local families, next_of, lists, parents, sums = { root_positions }, { 1 }, { roots }, { false }, { 0 }
-  local top = 1
-  while top > 0 do
-    local k = next_of[top]
-    local i = families[top][k]
-    if i then
-      next_of[top] = k + 1
-      local parent = parents[top]
-      -- The constructor sizes the hash part for a folder of the contract
-      -- plus the computed fields, so that filling the node never grows it:
-      -- a nil-valued field reserves room without being stored.
-      local node = setmetatable({
-        id = nil, name = nil, parentFolderId = nil, description = nil, callCount = nil,
-        createdBy = nil, created = nil, parent = nil, depth = nil, total_calls = nil,
-        children = nil,
-      }, node_mt)
-      for key, value in pairs(folders[i]) do
-        node[key] = value
-      end
-      -- A copied "path" would shadow the lazy one forever, so it goes too.
-      node.path = nil
-      node.parent = parent or nil
-      node.depth = top - 1
-      local children = {}
-      node.children = children
-      nodes[i] = node
-      local list = lists[top]
-      list[k] = node
-      local c = first_child[i]
-      if c == 0 then
-        local total = totals[i]
-        node.total_calls = total or nil
-        sums[top] = sums[top] and total and sums[top] + total
-      else
-        local family, n = {}, 0
-        repeat
-          n = n + 1
-          family[n] = c
-          c = next_sibling[c]
-        until c == 0
-        if n > 1 then
-          table_sort(family, before)
-        end
-        top = top + 1
-        families[top], next_of[top], lists[top], parents[top], sums[top] = family, 1, children, node, totals[i]
-      end
-    else
-      local node, total = parents[top], sums[top]
-      families[top], next_of[top], lists[top], parents[top], sums[top] = nil, nil, nil, nil, nil
-      top = top - 1
-      if node then
-        node.total_calls = total or nil
-        sums[top] = sums[top] and total and sums[top] + total
-      end
-    end
-  end
-
-  local orphans, duplicates = {}, {}
-  for k = 1, #orphan_positions do
-    orphans[k] = nodes[orphan_positions[k]]
-  end
-  for k = 1, #duplicate_positions do
-    duplicates[k] = nodes[duplicate_positions[k]]
-  end
-  local t = setmetatable({
-    roots = roots,
-    count = count,
-    orphans = orphans,
-    cycles = cycles,
-    duplicates = duplicates,
-  }, tree_mt)
-  index_of[t] = { first = first, nodes = nodes }
+  local t, index = shape.build(folders, node_mt)
+  setmetatable(t, tree_mt)
+  index_of[t] = index
   return t
 end
 
