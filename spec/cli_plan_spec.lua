@@ -7,7 +7,7 @@
 
 local commands = require "gong.cli.commands"
 local core = require "gong.core"
-local output = require "gong.output"
+local duration = require("gong.cli.text").duration
 
 describe("gong-library export's plan", function()
   local fake = require "spec.support.fake"
@@ -103,7 +103,7 @@ describe("gong-library export's plan", function()
       assert.truthy(#out > 0)
       local folders = asked(small_lib)
       local want = ("gong-library: export will make %d requests (1 folder list, %d folders), about %s at 3 "
-        .. "requests/s\n"):format(1 + folders, folders, output.duration(core.rate_duration(3, 1 + folders)))
+        .. "requests/s\n"):format(1 + folders, folders, duration(core.rate_duration(3, 1 + folders)))
       local line, before = plan_line(err)
       assert.are.equal(want, line, err)
       -- Said once the folder list is back, before any folder is asked.
@@ -127,7 +127,7 @@ describe("gong-library export's plan", function()
     local total = 1 + folders + 2 * batches
     assert.are.equal(("gong-library: export will make about %d requests (1 folder list, %d folders, %d Calls API "
       .. "requests for up to %d calls), about %s at 3 requests/s\n"):format(total, folders, 2 * batches, calls,
-      output.duration(core.rate_duration(3, total))), plan_line(err), err)
+      duration(core.rate_duration(3, total))), plan_line(err), err)
     -- A call in two folders is asked for once: the counts are an estimate,
     -- here one that holds (their calls fill as many batches of 100).
     local got = received(shared)
@@ -142,7 +142,7 @@ describe("gong-library export's plan", function()
       local n = #small_lib.folders
       assert.are.equal(("gong-library: export will make at least %d requests (1 folder list, %d folders, and 1 Calls "
         .. "API request per %d calls), at least %s at 3 requests/s\n"):format(1 + n, n, core.MAX_BATCH,
-        output.duration(core.rate_duration(3, 1 + n))), plan_line(err), err)
+        duration(core.rate_duration(3, 1 + n))), plan_line(err), err)
       local got = received(small)
       assert.are.equal(1 + n, got.list + got.folders, "each folder is asked: a tenant sends no count to skip by")
       assert.is_true(got.calls_api >= 1)

@@ -1,7 +1,9 @@
 --- gong.cli.progress: the status line an export redraws in place on stderr,
 --- "12/300 folders, 180 calls, 2.9 req/s, ETA 0:01:40".
 
-local output = require "gong.output"
+-- cli_text, not text: here `text` is the status line.
+local cli_text = require "gong.cli.text"
+local terminal = require "gong.cli.terminal"
 
 local format, getenv, io, os, rep, setmetatable, type =
       string.format, os.getenv, io, os, string.rep, setmetatable, type
@@ -9,8 +11,7 @@ local format, getenv, io, os, rep, setmetatable, type =
 local _M = {}
 
 --- Whether to show progress: GONG_PROGRESS=1 or 0 decides; otherwise whether
---- stderr is a terminal. The shell's test(1) answers that without a C helper;
---- os.execute returns 0 on Lua 5.1 and true on later versions for success.
+--- stderr is a terminal.
 ---@return boolean
 function _M.wanted()
   local v = getenv("GONG_PROGRESS")
@@ -19,8 +20,7 @@ function _M.wanted()
   elseif v == "0" then
     return false
   end
-  local r = os.execute("test -t 2")
-  return r == true or r == 0
+  return terminal.is_terminal(2)
 end
 
 --- Seconds on a monotonic clock, to 1/100 s where Linux tells it through
@@ -64,7 +64,7 @@ end
 --- Draws `text` over the previous line, padding over what a shorter line leaves.
 ---@param text string
 function Progress:draw(text)
-  local width = output.width(text)
+  local width = cli_text.width(text)
   local pad = self.shown - width
   self.stderr:write("\r", text, pad > 0 and rep(" ", pad) or "")
   self.stderr:flush()
@@ -121,7 +121,7 @@ function Progress:update(done, total, node, phase)
     end
     local speed = (done - before) / WINDOW
     text = text .. format(", %.1f req/s, ETA %s", requests / WINDOW,
-                          speed > 0 and output.duration((total - done) / speed) or "-")
+                          speed > 0 and cli_text.duration((total - done) / speed) or "-")
   end
   self:draw(text)
 end

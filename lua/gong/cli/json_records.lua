@@ -1,0 +1,80 @@
+--- gong.cli.json_records: folders, calls and workspaces as JSON documents,
+--- an array of one object per record, and the object a call is wherever
+--- gong-library writes one (export's too).
+---
+--- gong.json writes them: exact numbers, [] for empty lists, keys in the
+--- contract's order (gong.core owns the field lists), absent values (nil, or
+--- not a string, number or boolean) left out. Documents are laid out over
+--- lines, two spaces per level, and end in a newline.
+
+local core = require "gong.core"
+local json = require "gong.json"
+
+local ipairs, type = ipairs, type
+
+local _M = {}
+
+--- An indented JSON array of `items`, each written by `write(w, item)` on
+--- the gong.json writer `w`; the document ends in a newline.
+---@param items table[]
+---@param write fun(w: gong.json.Writer, item: any)
+---@return string
+function _M.array(items, write)
+  local w = json.writer({ indent = true })
+  w:array()
+  for _, item in ipairs(items) do write(w, item) end
+  w:close_array()
+  return w:take() .. "\n"
+end
+
+--- Writes a call's object on `w`: the contract's fields, then what
+--- client:library() or --details added, `details` and `transcript`, as Gong
+--- sent them.
+---@param w gong.json.Writer
+---@param call table
+function _M.call(w, call)
+  w:object()
+  w:fields(call, core.CALL_FIELDS)
+  for _, extra in ipairs({ "details", "transcript" }) do
+    if type(call[extra]) == "table" then
+      w:key(extra)
+      w:any(call[extra])
+    end
+  end
+  w:close_object()
+end
+
+-- The write function of array() for records of `fields`, in order.
+local function record_of(fields)
+  return function(w, r)
+    w:object()
+    w:fields(r, fields)
+    w:close_object()
+  end
+end
+
+local write_folder, write_workspace = record_of(core.FOLDER_FIELDS), record_of(core.WORKSPACE_FIELDS)
+
+--- Folders as a JSON array of objects with the contract's field names.
+---@param folders table[]
+---@return string
+function _M.folders(folders)
+  return _M.array(folders, write_folder)
+end
+
+--- Calls as a JSON array of objects with the contract's field names (and a
+--- call's `details` and `transcript` where it has them).
+---@param calls table[]
+---@return string
+function _M.calls(calls)
+  return _M.array(calls, _M.call)
+end
+
+--- Workspaces as a JSON array of objects: id, name, description.
+---@param workspaces table[]
+---@return string
+function _M.workspaces(workspaces)
+  return _M.array(workspaces, write_workspace)
+end
+
+return _M

@@ -1,0 +1,151 @@
+--- gong.cli.text: text as a terminal shows it. How many columns a string
+--- takes, how it is cut to fit, how a value becomes the text of one table or
+--- tree cell, and how a number of seconds reads (h:mm:ss).
+---
+--- Widths are terminal columns: East Asian wide characters and emoji take
+--- two, combining marks and zero-width characters none, everything else one.
+--- A cell shows control characters as spaces, so a hostile or sloppy name
+--- cannot break the layout or send escape sequences to the terminal.
+
+local json = require "gong.json"
+
+local byte = string.byte
+local floor = math.floor
+local format = string.format
+local huge = math.huge
+local sub = string.sub
+local tostring = tostring
+local type = type
+
+local number, present = json.number, json.present
+
+local _M = {}
+
+-- Code point ranges a terminal draws two columns wide (East Asian Wide and
+-- Fullwidth, emoji), then ranges it draws in none (combining marks,
+-- zero-width characters, variation selectors). Sorted, inclusive.
+local WIDE = {
+  { 0x1100, 0x115F }, { 0x2E80, 0x303E }, { 0x3041, 0x33FF }, { 0x3400, 0x4DBF },
+  { 0x4E00, 0x9FFF }, { 0xA000, 0xA4CF }, { 0xAC00, 0xD7A3 }, { 0xF900, 0xFAFF },
+  { 0xFE30, 0xFE4F }, { 0xFF00, 0xFF60 }, { 0xFFE0, 0xFFE6 }, { 0x1F300, 0x1F64F },
+  { 0x1F900, 0x1F9FF }, { 0x20000, 0x3FFFD },
+}
+local ZERO = {
+  { 0x0300, 0x036F }, { 0x200B, 0x200F }, { 0x20D0, 0x20FF }, { 0xFE00, 0xFE0F },
+  { 0xFE20, 0xFE2F },
+}
+
+local function in_ranges(ranges, cp)
+  for i = 1, #ranges do
+    local r = ranges[i]
+    if cp < r[1] then return false end
+    if cp <= r[2] then return true end
+  end
+  return false
+end
+
+-- Calls visit(start, stop, columns) for each character of `s`: its byte
+-- span and the columns a terminal gives it. UTF-8 is decoded; a byte that is
+-- not valid UTF-8 is a character of one column.
+local function each_char(s, visit)
+  local i, len = 1, #s
+  while i <= len do
+    local c = byte(s, i)
+    local cp, size
+    if c < 0x80 then cp, size = c, 1
+    elseif c >= 0xF0 and c < 0xF8 then cp, size = c % 0x08, 4
+    elseif c >= 0xE0 then cp, size = c % 0x10, 3
+    elseif c >= 0xC0 then cp, size = c % 0x20, 2
+    else cp, size = nil, 1 end
+    for k = 1, size - 1 do
+      local cc = byte(s, i + k)
+      if not cc or cc < 0x80 or cc > 0xBF then cp, size = nil, 1 break end
+      cp = cp * 64 + cc % 64
+    end
+    local w
+    if cp == nil or cp < 0x300 then w = 1
+    elseif in_ranges(ZERO, cp) then w = 0
+    elseif in_ranges(WIDE, cp) then w = 2
+    else w = 1 end
+    if visit(i, i + size - 1, w) == false then return end
+    i = i + size
+  end
+end
+
+--- Number of columns a string takes on a terminal: UTF-8 decoded, wide
+--- characters counted twice, combining and zero-width ones not at all.
+--- Bytes that are not valid UTF-8 count one column each.
+---@param s string
+---@return integer
+function _M.width(s)
+  if not s:find("[\128-\255]") then return #s end
+  local n = 0
+  each_char(s, function(_, _, w) n = n + w end)
+  return n
+end
+
+--- `s` cut to at most `columns` terminal columns, ending in "…" when cut.
+---@param s string
+---@param columns integer at least 1
+---@return string
+function _M.truncate(s, columns)
+  if _M.width(s) <= columns then return s end
+  local used, stop = 0, 0
+  each_char(s, function(_, last, w)
+    if used + w > columns - 1 then return false end
+    used, stop = used + w, last
+  end)
+  return sub(s, 1, stop) .. "…"
+end
+
+--- A value as the text of a table or tree cell: `-` when absent (nil, or not
+--- a string, number or boolean), else one line with no terminal control
+--- sequences (C0 controls, DEL, and the C1 range U+0080-U+009F, which some
+--- terminals honour as escape sequences too, each become a space).
+---@param v any
+---@return string
+function _M.cell(v)
+  if not present(v) then
+    return "-"
+  end
+  local s
+  if type(v) == "number" then
+    s = number(v) or tostring(v)
+  else
+    s = tostring(v)
+  end
+  s = s:gsub("%c", " ")
+  s = s:gsub("\194[\128-\159]", " ")
+  return s
+end
+
+--- `s` without the spaces it ends in.
+---@param s string
+---@return string
+function _M.rstrip(s)
+  -- Scans from the end: the pattern " +$" retries at every space of a line
+  -- and turns deep trees (long runs of blank guides) quadratic.
+  local i = #s
+  while i > 0 and byte(s, i) == 32 do
+    i = i - 1
+  end
+  return sub(s, 1, i)
+end
+
+--- Formats a duration in seconds as h:mm:ss, rounded to the nearest second.
+--- Returns `-` when there is no usable number.
+---@param seconds number|nil
+---@return string
+function _M.duration(seconds)
+  if type(seconds) ~= "number" or seconds ~= seconds or seconds == huge or seconds == -huge then
+    return "-"
+  end
+  local sign = ""
+  if seconds < 0 then
+    sign, seconds = "-", -seconds
+  end
+  local s = floor(seconds + 0.5)
+  return format("%s%d:%02d:%02d", sign, floor(s / 3600), floor(s % 3600 / 60), s % 60)
+end
+
+return _M

@@ -1,0 +1,140 @@
+--- gong.cli.trees: a folder tree as gong-library shows it, drawn with
+--- box-drawing guides, as nested JSON, or as CSV of one row per folder.
+---
+--- A tree is a gong.tree (client:tree(), or gong.tree.build of a folder list),
+--- whose nodes carry children, depth, path and total_calls; the renderers go
+--- through it with tree:visit, which never recurses, so server data deeper
+--- than Lua's call stack still renders. Each takes `opts.depth`, the levels
+--- below the top to show (0: the top-level folders only; all when nil).
+
+local core = require "gong.core"
+local csv = require "gong.cli.csv"
+local json = require "gong.json"
+local text = require "gong.cli.text"
+
+local concat, ipairs, type = table.concat, ipairs, type
+
+local cell, number, present = text.cell, json.number, json.present
+
+local _M = {}
+
+-- "12 calls", "1 call", and "? calls" for a count the server did not send.
+local function count_calls(n)
+  return (type(n) == "number" and number(n) or "?") .. (n == 1 and " call" or " calls")
+end
+
+-- The enter function of a visit that stops `depth` levels below the roots
+-- (all levels when nil), calling `visit` for each node it enters.
+local function down_to(depth, visit)
+  return function(node, d, last)
+    visit(node, d, last)
+    return depth == nil or d < depth
+  end
+end
+
+--- A folder tree drawn with box-drawing guides, one folder per line:
+--- `Name  (N calls, M in subtree)  [id]`, the subtree total only where the
+--- folder has children. The last line gives the number of folders and calls
+--- in the whole tree. `opts.depth` leaves out the folders more than that
+--- many levels below the top (0: the top-level folders only), saying how
+--- many subfolders each folder at the limit has.
+---@param tree gong.Tree
+---@param opts? { depth?: integer }
+---@return string
+function _M.text(tree, opts)
+  if #tree.roots == 0 then
+    return "(no folders)\n"
+  end
+  local depth_limit = opts and opts.depth
+  local lines = {}
+  -- leads[d]: the guides in front of the nodes at depth d.
+  local leads = { [0] = "" }
+  tree:visit(down_to(depth_limit, function(node, depth, last)
+    local counts = count_calls(node.callCount)
+    if node.children[1] then
+      counts = counts .. ", " .. (type(node.total_calls) == "number" and number(node.total_calls) or "?")
+        .. " in subtree"
+      if depth == depth_limit then
+        local n = #node.children
+        counts = counts .. "; " .. n .. (n == 1 and " subfolder" or " subfolders") .. " not shown"
+      end
+    end
+    local name = present(node.name) and cell(node.name) or "(unnamed)"
+    local id = present(node.id) and "  [" .. cell(node.id) .. "]" or ""
+    local branch = depth == 0 and "" or last and "└── " or "├── "
+    lines[#lines + 1] = text.rstrip(leads[depth] .. branch .. name .. "  (" .. counts .. ")" .. id)
+    -- Children of a last child hang under blank space, others under a rule.
+    leads[depth + 1] = depth == 0 and "" or leads[depth] .. (last and "    " or "│   ")
+  end))
+  -- Every node is under one root, so the roots' totals count every call
+  -- (unknown when one of them is).
+  local folders, calls = tree.count, 0
+  for _, root in ipairs(tree.roots) do
+    calls = calls and type(root.total_calls) == "number" and calls + root.total_calls or nil
+  end
+  lines[#lines + 1] = folders .. (folders == 1 and " folder, " or " folders, ") .. count_calls(calls)
+  return concat(lines, "\n") .. "\n"
+end
+
+--- The tree as nested JSON, the shape tree JSON and export's JSON share: an
+--- array of root objects, each with the folder's contract fields,
+--- `total_calls`, what `extra(w, node)` writes on the gong.json writer `w`,
+--- and `children` (down to `depth` levels below the roots when given).
+---@param tree gong.Tree
+---@param extra? fun(w: gong.json.Writer, node: table)
+---@param depth? integer
+---@return string
+function _M.nested_json(tree, extra, depth)
+  local w = json.writer({ indent = true })
+  w:array()
+  tree:visit(down_to(depth, function(node)
+    w:object()
+    w:fields(node, core.FOLDER_FIELDS)
+    if present(node.total_calls) then w:field("total_calls", node.total_calls) end
+    if extra then extra(w, node) end
+    w:key("children")
+    w:array()
+  end), function()
+    w:close_array()
+    w:close_object()
+  end)
+  w:close_array()
+  return w:take() .. "\n"
+end
+
+--- The folder tree as nested JSON: an array of root objects, each with the
+--- folder's contract fields, `total_calls` and `children` (an array, `[]` for
+--- a leaf). There are no parent back-references. With `opts.depth`, folders
+--- deeper than that are left out (their totals still count in total_calls).
+---@param tree gong.Tree
+---@param opts? { depth?: integer }
+---@return string
+function _M.json(tree, opts)
+  return _M.nested_json(tree, nil, opts and opts.depth)
+end
+
+--- The folder tree as CSV: one row per folder in tree order (each folder
+--- before its children), the contract's folder columns followed by `depth`
+--- (0 for a root) and `total_calls`; with `opts.depth`, no row deeper than that.
+---@param tree gong.Tree
+---@param opts? { depth?: integer }
+---@return string
+function _M.csv(tree, opts)
+  local fields = {}
+  for i, name in ipairs(core.FOLDER_FIELDS) do
+    fields[i] = name
+  end
+  fields[#fields + 1] = "depth"
+  fields[#fields + 1] = "total_calls"
+  local records = {}
+  tree:visit(down_to(opts and opts.depth, function(node, depth)
+    local r = { depth = depth, total_calls = node.total_calls }
+    for _, name in ipairs(core.FOLDER_FIELDS) do
+      r[name] = node[name]
+    end
+    records[#records + 1] = r
+  end))
+  return csv.records(fields, records)
+end
+
+return _M
