@@ -304,11 +304,11 @@ local function bench_instructions()
     { scenario = format("Instructions (callgrind) per small response (%d folders)", data.small_folders),
       seeds = SEED_TIMES,
       floor = { words = { opts.floor, small, n_small }, inside = floor_inside, requests = n_small + 1 },
-      gong = { words = lua("gong", small, n_small), inside = { "client_folders" }, requests = n_small + 1 } },
+      gong = { words = lua("gong", small, n_small), inside = { "request_method" }, requests = n_small + 1 } },
     { scenario = format("Instructions (callgrind) per large folder (%d calls)", data.large_calls),
       seeds = FEW_SEED_TIMES,
       floor = { words = { opts.floor, large, n_large }, inside = floor_inside, requests = n_large + 1 },
-      gong = { words = lua("large", large_base, data.large_id, n_large), inside = { "client_calls" },
+      gong = { words = lua("large", large_base, data.large_id, n_large), inside = { "request_method" },
                requests = n_large } },
   }
   for _, c in ipairs(cases) do

@@ -1,11 +1,12 @@
 /*
- * What each API serves: the paths of its requests and the shape of their
- * answers. The contract (doc/gong-library-openapi.yml) and Gong's public API
+ * The wire format of what each API serves, the one place it is written: the
+ * paths of its requests, the shape of their answers, and the Calls API's
+ * bodies (filter.callIds, contentSelector, cursor) and records (keyed by call
+ * id). The contract (doc/gong-library-openapi.yml) and Gong's public API
  * differ in where a folder's calls are listed and in the fields of a call.
- * Everything else reads these tables: the requests the client makes, the
- * decode checks, and the field lists Lua sees as core.FOLDER_FIELDS and
- * core.CALL_FIELDS (which the CLI's columns and JSON keys follow); and what
- * the Calls API takes (batches, exposedFields, context).
+ * Everything else reads these tables: the requests (kinds.c), the decode
+ * checks, and the field lists Lua sees as core.FOLDER_FIELDS and
+ * core.CALL_FIELDS (which the CLI's columns and JSON keys follow).
  */
 
 /* LibraryFolder, in the contract's order. A real tenant's folders have only
@@ -44,34 +45,15 @@ static const field_rule call_detail_rules[] = {
 static const field_rule transcript_rules[] = {
   {"callId", FIELD_STRING, NULL}, {"transcript", FIELD_ARRAY, NULL}, {NULL, 0, NULL}};
 
-static const response_shape folders_shape = {"folders", folder_rules, 0};
-static const response_shape calls_shape = {"calls", call_rules, 0};
-static const response_shape public_calls_shape = {"calls", public_call_rules, 0};
-static const response_shape workspaces_shape = {"workspaces", workspace_rules, 0};
-static const response_shape call_details_shape = {"calls", call_detail_rules, 1};
-static const response_shape transcripts_shape = {"callTranscripts", transcript_rules, 1};
+/* The Calls API pages its answers: records.cursor names the next page. */
+#define API_PAGES "records"
 
-/* How a request's one value (a folder id, a workspace id) goes into its URL. */
-enum { VALUE_NONE, VALUE_SEGMENT, VALUE_QUERY };
-
-/*
- * One request: base URL + prefix + the value encoded + suffix; its answer's
- * shape; for the Calls API, the empty-result rule: Gong answers 404 "No calls
- * found corresponding to the provided filters" where an empty list is meant.
- */
-typedef struct endpoint {
-  const char *method; /* "GET" or "POST" (with a JSON body) */
-  const char *prefix;
-  int value;
-  const char *suffix;
-  const response_shape *shape;
-  int empty_404;
-} endpoint;
-
-#define API_NO_CALLS_FOUND "No calls found corresponding to the provided filters"
-
-/* The requests every API has, as indexes into its endpoint table. */
-enum { EP_FOLDERS, EP_WORKSPACE_FOLDERS, EP_CALLS, EP_WORKSPACES, EP_CALL_DETAILS, EP_TRANSCRIPTS, EP_COUNT };
+static const response_shape folders_shape = {"folders", folder_rules, NULL};
+static const response_shape calls_shape = {"calls", call_rules, NULL};
+static const response_shape public_calls_shape = {"calls", public_call_rules, NULL};
+static const response_shape workspaces_shape = {"workspaces", workspace_rules, NULL};
+static const response_shape call_details_shape = {"calls", call_detail_rules, API_PAGES};
+static const response_shape transcripts_shape = {"callTranscripts", transcript_rules, API_PAGES};
 
 /* The Calls API and the workspaces have the same paths under both APIs. */
 #define API_SHARED_ENDPOINTS                                                   \
@@ -93,18 +75,13 @@ static const endpoint public_endpoints[EP_COUNT] = {
   API_SHARED_ENDPOINTS,
 };
 
-/* The values of the `api` option: "auto" picks by the base URL's host (see
- * api_for_host); the others index api_endpoints after it. */
-enum { API_AUTO, API_CONTRACT, API_PUBLIC };
-static const char *const api_names[] = {"auto", "contract", "public", NULL};
-static const endpoint *const api_endpoints[] = {NULL, contract_endpoints, public_endpoints};
-
-/* At most this many call ids go in one Calls API request (Gong's limit). */
-#define API_MAX_BATCH 100
+/* What the Calls API answers, in its error's messages, where an empty list is meant. */
+#define API_NO_CALLS_FOUND "No calls found corresponding to the provided filters"
 
 /*
  * The Calls API's exposedFields, by the name a caller asks for: the JSON each
  * puts in contentSelector.exposedFields (every part of the section asked for).
+ * The first is the default (the parties: the names transcripts need).
  */
 typedef struct exposed_field {
   const char *name;
@@ -123,6 +100,24 @@ static const exposed_field exposed_fields[] = {
 
 /* The Calls API's context values; the first is the default. */
 static const char *const api_contexts[] = {"None", "Basic", "Extended", NULL};
+
+/*
+ * How a Calls API answer's records are keyed by call id: the id is
+ * record[outer][id] (record[id] without outer), the value the record itself
+ * or its field `value`. A record without a string id is left out.
+ */
+typedef struct record_key {
+  int endpoint;
+  const char *outer, *id, *value;
+} record_key;
+
+static const record_key record_keys[] = {
+  {EP_CALL_DETAILS, "metaData", "id", NULL}, {EP_TRANSCRIPTS, NULL, "callId", "transcript"}, {-1, NULL, NULL, NULL}};
+
+/* The endpoint table of an API (API_CONTRACT or API_PUBLIC). */
+static const endpoint *api_endpoints(int api) {
+  return api == API_PUBLIC ? public_endpoints : contract_endpoints;
+}
 
 /*
  * The API a base URL speaks under "auto": Gong's public API on gong.io and
@@ -145,6 +140,142 @@ static int api_for_host(const char *url) {
   curl_free(host);
   curl_url_cleanup(u);
   return api;
+}
+
+/* True when an error message of the Calls API says that no call matched. */
+static int api_is_empty_result(const char *message) {
+  return strstr(message, API_NO_CALLS_FOUND) != NULL;
+}
+
+/* Raises the argument error of call_details' option `option` (in `who`'s name), saying what it may be. */
+static int api_bad_choice(lua_State *L, const char *who, const char *option, int k) {
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  if (k > 0) {
+    int i;
+    lua_pushfstring(L, "%s: %s[%d] must be one of ", who, option, k);
+    luaL_addvalue(&b);
+    for (i = 0; exposed_fields[i].name != NULL; i++) {
+      if (i > 0) luaL_addstring(&b, ", ");
+      luaL_addstring(&b, exposed_fields[i].name);
+    }
+  } else {
+    lua_pushfstring(L, "%s: %s must be ", who, option);
+    luaL_addvalue(&b);
+    error_add_choices(&b, api_contexts);
+  }
+  luaL_pushresult(&b);
+  return error_raise(L, "argument", "%s", lua_tostring(L, -1));
+}
+
+/* Pushes exposedFields for the list of names at the top (popped), raising what is wrong in `who`'s name. */
+static void api_push_exposed(lua_State *L, const char *who) {
+  int k, n, list = lua_gettop(L);
+  if (lua_type(L, list) != LUA_TTABLE)
+    error_raise(L, "argument", "%s: fields must be a list of names (got %s)", who, luaL_typename(L, list));
+  lua_newtable(L);
+  n = (int)lua_rawlen(L, list);
+  for (k = 1; k <= n; k++) {
+    const exposed_field *f;
+    lua_rawgeti(L, list, k);
+    for (f = exposed_fields; f->name != NULL; f++)
+      if (lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), f->name) == 0) break;
+    if (f->name == NULL) api_bad_choice(L, who, "fields", k);
+    lua_pop(L, 1);
+    if (f->parts == NULL) {
+      lua_pushboolean(L, 1);
+    } else {
+      const char *const *part;
+      lua_newtable(L);
+      for (part = f->parts; *part != NULL; part++) {
+        lua_pushboolean(L, 1);
+        lua_setfield(L, -2, *part);
+      }
+    }
+    lua_setfield(L, -2, f->name);
+  }
+  lua_remove(L, list);
+}
+
+/*
+ * Pushes call_details' contentSelector, {context, exposedFields}, for the
+ * options at `opts` (fields, context; anything else is not its business),
+ * raising an argument error in `who`'s name for a bad one.
+ */
+static void api_push_selector(lua_State *L, int opts, const char *who) {
+  const char *context = api_contexts[0];
+  lua_createtable(L, 0, 2);
+  if (lua_type(L, opts) == LUA_TTABLE) lua_getfield(L, opts, "fields");
+  else lua_pushnil(L);
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    lua_createtable(L, 1, 0);
+    lua_pushstring(L, exposed_fields[0].name);
+    lua_rawseti(L, -2, 1);
+  }
+  api_push_exposed(L, who);
+  lua_setfield(L, -2, "exposedFields");
+  if (lua_type(L, opts) == LUA_TTABLE) {
+    lua_getfield(L, opts, "context");
+    if (!lua_isnil(L, -1)) {
+      int i = error_find_choice(L, -1, api_contexts);
+      if (i < 0) {
+        api_bad_choice(L, who, "context", 0);
+        return;
+      }
+      context = api_contexts[i];
+    }
+    lua_pop(L, 1);
+  }
+  lua_pushstring(L, context);
+  lua_setfield(L, -2, "context");
+}
+
+/*
+ * Pushes the body of a Calls API request: {filter = {callIds = the list at
+ * `ids`}, contentSelector = the table at `selector` (0: none), cursor = the
+ * string at `cursor` (0: none)}.
+ */
+static void api_push_body(lua_State *L, int ids, int selector, int cursor) {
+  lua_createtable(L, 0, 3);
+  lua_createtable(L, 0, 1);
+  lua_pushvalue(L, ids);
+  lua_setfield(L, -2, "callIds");
+  lua_setfield(L, -2, "filter");
+  if (selector) {
+    lua_pushvalue(L, selector);
+    lua_setfield(L, -2, "contentSelector");
+  }
+  if (cursor) {
+    lua_pushvalue(L, cursor);
+    lua_setfield(L, -2, API_CURSOR);
+  }
+}
+
+/* Replaces the records list at `list` by a table of them keyed by call id, by endpoint `which`'s rule. */
+static void api_key_records(lua_State *L, int which, int list) {
+  const record_key *rule = record_keys;
+  size_t i, count = lua_rawlen(L, list);
+  while (rule->endpoint != which) rule++;
+  lua_createtable(L, 0, (int)count);
+  for (i = 1; i <= count; i++) {
+    lua_rawgeti(L, list, (lua_Integer)i);
+    if (rule->outer != NULL) {
+      lua_getfield(L, -1, rule->outer);
+      if (lua_type(L, -1) == LUA_TTABLE) lua_getfield(L, -1, rule->id);
+      else lua_pushnil(L);
+      lua_remove(L, -2);
+    } else {
+      lua_getfield(L, -1, rule->id);
+    }
+    if (rule->value != NULL) lua_getfield(L, -2, rule->value);
+    else lua_pushvalue(L, -2);
+    /* stack: ..., out, record, key, value */
+    if (lua_type(L, -2) == LUA_TSTRING) lua_rawset(L, -4);
+    else lua_pop(L, 2);
+    lua_pop(L, 1);
+  }
+  lua_replace(L, list);
 }
 
 /* Pushes the names of `rules`, in order, as a Lua array. */

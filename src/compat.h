@@ -65,4 +65,21 @@ static inline int gong_compat_rawget(lua_State *L, int idx) {
 #define lua_newuserdatauv(L, sz, nuv) lua_newuserdata((L), (sz))
 #endif
 
+/*
+ * A userdata's one user value, a table: what it keeps alive without a
+ * registry reference, so that a cycle through it can still be collected.
+ * 5.4 numbers them (the userdata is made with one), 5.2 and 5.3 have one,
+ * 5.1 and LuaJIT call it the environment.
+ */
+#if LUA_VERSION_NUM >= 504
+#define gong_setuservalue(L, i) ((void)lua_setiuservalue((L), (i), 1))
+#define gong_getuservalue(L, i) ((void)lua_getiuservalue((L), (i), 1))
+#elif LUA_VERSION_NUM >= 502
+#define gong_setuservalue(L, i) lua_setuservalue((L), (i))
+#define gong_getuservalue(L, i) ((void)lua_getuservalue((L), (i)))
+#else
+#define gong_setuservalue(L, i) ((void)lua_setfenv((L), (i)))
+#define gong_getuservalue(L, i) lua_getfenv((L), (i))
+#endif
+
 #endif /* GONG_COMPAT_H */

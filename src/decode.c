@@ -22,21 +22,6 @@
 #include <emmintrin.h>
 #endif
 
-enum { FIELD_STRING, FIELD_NUMBER, FIELD_INTEGER, FIELD_OBJECT, FIELD_ARRAY };
-
-typedef struct field_rule {
-  const char *name; /* the field's name in the records gong hands out */
-  int type;
-  const char *from; /* its name in the response when that differs, else NULL */
-} field_rule;
-
-/* What one operation's 200 body must look like (the shapes are in api.c). */
-typedef struct response_shape {
-  const char *list_key; /* "folders", "calls", ... */
-  const field_rule *rules;
-  int paged; /* the body says in records.cursor where the next page starts */
-} response_shape;
-
 /* cjson's own nesting limit is 1000; this only guards our own recursion. */
 #define DECODE_MAX_DEPTH 1100
 
@@ -384,9 +369,9 @@ static const char *decode_response(lua_State *L, int state, int body,
     lua_pop(L, 1);
     lua_pushnil(L);
   }
-  if (shape->paged) {
-    lua_getfield(L, resp, "records");
-    if (lua_type(L, -1) == LUA_TTABLE) lua_getfield(L, -1, "cursor");
+  if (shape->cursor_in != NULL) {
+    lua_getfield(L, resp, shape->cursor_in);
+    if (lua_type(L, -1) == LUA_TTABLE) lua_getfield(L, -1, API_CURSOR);
     else lua_pushnil(L);
     if (lua_type(L, -1) != LUA_TSTRING || lua_rawlen(L, -1) == 0) {
       lua_pop(L, 1);

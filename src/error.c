@@ -3,13 +3,10 @@
  *   { kind, message, errors, status?, request_id?, url?, attempts?, retry_after?, ... }
  * with the "gong.error" metatable, whose __tostring gives one line for humans.
  * Kinds: argument, config, closed, http, network, timeout, decode, too_large,
- * rate_limited, interrupted.
+ * rate_limited, interrupted, auth, file. The README's "Errors" lists the
+ * fields; a spec holds the two lists to each other.
  */
 #include <stdarg.h>
-#include <stdio.h>
-
-#define ERROR_MT "gong.error"
-#define ERROR_MESSAGE_MAX 400
 
 /*
  * Copies at most ERROR_MESSAGE_MAX bytes of `s` into `out` as one line:
@@ -133,7 +130,10 @@ static int error_new(lua_State *L) {
   return 1;
 }
 
-/* True when the value at `idx` is a gong error object. */
+/*
+ * True when the value at `idx` is a gong error object: a table with the one
+ * metatable this file registers. The only rule: Lua asks it (core.is_error).
+ */
 static int error_is_at(lua_State *L, int idx) {
   int is = 0;
   if (lua_type(L, idx) == LUA_TTABLE && lua_getmetatable(L, idx)) {
@@ -148,6 +148,40 @@ static int error_is_at(lua_State *L, int idx) {
 static int error_is(lua_State *L) {
   lua_pushboolean(L, error_is_at(L, 1));
   return 1;
+}
+
+/* The number at argument `arg`; anything else raises an argument error naming it in `who`'s words. */
+static lua_Number error_check_number(lua_State *L, int arg, const char *who, const char *name) {
+  if (lua_type(L, arg) != LUA_TNUMBER)
+    error_raise(L, "argument", "%s: %s must be a number (got %s)", who, name, luaL_typename(L, arg));
+  return lua_tonumber(L, arg);
+}
+
+/* The string at argument `arg` (its length in *len when len is not NULL), as error_check_number. */
+static const char *error_check_string(lua_State *L, int arg, const char *who, const char *name, size_t *len) {
+  if (lua_type(L, arg) != LUA_TSTRING)
+    error_raise(L, "argument", "%s: %s must be a string (got %s)", who, name, luaL_typename(L, arg));
+  return lua_tolstring(L, arg, len);
+}
+
+/* The index in `names` (NULL-terminated) of the string at `idx`, or -1 when it is none of them. */
+static int error_find_choice(lua_State *L, int idx, const char *const *names) {
+  int i;
+  if (lua_type(L, idx) != LUA_TSTRING) return -1;
+  for (i = 0; names[i] != NULL; i++)
+    if (strcmp(lua_tostring(L, idx), names[i]) == 0) return i;
+  return -1;
+}
+
+/* Adds `names` (NULL-terminated) to `b` as a message lists choices: `"a", "b" or "c"`. */
+static void error_add_choices(luaL_Buffer *b, const char *const *names) {
+  int i;
+  for (i = 0; names[i] != NULL; i++) {
+    if (i > 0) luaL_addstring(b, names[i + 1] != NULL ? ", " : " or ");
+    luaL_addchar(b, '"');
+    luaL_addstring(b, names[i]);
+    luaL_addchar(b, '"');
+  }
 }
 
 /* Creates the shared error metatable in the registry. */

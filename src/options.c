@@ -6,19 +6,7 @@
  */
 #include <stddef.h>
 
-#define DEFAULT_BASE_URL "https://api.gong.io/v2"
-
 typedef enum { OPT_STRING, OPT_NUMBER, OPT_BOOLEAN, OPT_RATE, OPT_HEADERS, OPT_CHOICE, OPT_TOKEN } option_kind;
-
-/* The options once read; strings stay owned by the options table. */
-typedef struct client_config {
-  const char *access_key, *access_key_secret, *token, *base_url, *user_agent, *ca_file;
-  double timeout, connect_timeout, stall_timeout, max_response_bytes;
-  double max_retries, max_retry_wait, backoff_base, backoff_max, rate;
-  int allow_http, insecure, api, rate_scope;
-  int headers;  /* stack index of the headers table, 0 when there is none */
-  int token_fn; /* stack index of a token function (see token.c), 0 when there is none */
-} client_config;
 
 typedef struct option_spec {
   const char *name;
@@ -68,13 +56,21 @@ static void option_push_number(lua_State *L, double v) {
 }
 
 /*
- * Raises a config error for option `name` (its field `option`), with
- * `reason` naming why when there is a name for it; never quotes the value.
+ * Pushes the config error of option `name`: its fields `option`, `detail`
+ * (what is wrong, without the option's name: for a host that names the
+ * option its own way) and `reason` (a name for why, when there is one).
+ * Never quotes the value.
  */
-static int option_error_because(lua_State *L, const char *name, const char *why, const char *reason) {
+static void option_push_error(lua_State *L, const char *name, const char *why, const char *reason) {
   error_push(L, "config", "option '%s' %s", name, why);
   error_set_string(L, "option", name);
+  error_set_string(L, "detail", why);
   error_set_string(L, "reason", reason);
+}
+
+/* Raises option_push_error's error. */
+static int option_error_because(lua_State *L, const char *name, const char *why, const char *reason) {
+  option_push_error(L, name, why, reason);
   return lua_error(L);
 }
 
@@ -114,21 +110,14 @@ static double option_number(lua_State *L, int value, const option_spec *s) {
 
 /* The index of the option's value among its choices, or of the first one. */
 static int option_choice(lua_State *L, int value, const option_spec *s) {
-  int i;
-  if (lua_type(L, value) == LUA_TSTRING)
-    for (i = 0; s->choices[i] != NULL; i++)
-      if (strcmp(lua_tostring(L, value), s->choices[i]) == 0) return i;
+  int i = error_find_choice(L, value, s->choices);
+  if (i >= 0) return i;
   if (lua_isnil(L, value)) return 0;
   {
     luaL_Buffer b;
     luaL_buffinit(L, &b);
     luaL_addstring(&b, "must be ");
-    for (i = 0; s->choices[i] != NULL; i++) {
-      if (i > 0) luaL_addstring(&b, s->choices[i + 1] != NULL ? ", " : " or ");
-      luaL_addchar(&b, '"');
-      luaL_addstring(&b, s->choices[i]);
-      luaL_addchar(&b, '"');
-    }
+    error_add_choices(&b, s->choices);
     luaL_pushresult(&b);
     return option_error(L, s->name, lua_tostring(L, -1));
   }

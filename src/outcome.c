@@ -1,16 +1,9 @@
 /*
  * From the final attempt of a request to what Lua gets: the decoded list and
- * the requestId, or nil and an error object saying what went wrong. Single
- * requests (client.c) and batches (batch.c) both end here.
+ * the requestId, or nil and an error object saying what went wrong. Every
+ * engine's requests end here: the blocking ones (request.c), the driver's
+ * (driver.c), and the OAuth token request's failures (oauth.c).
  */
-
-/* What a request was, for decoding its answer and for messages. */
-typedef struct request_info {
-  const endpoint *ep;
-  int urlidx;      /* stack index of the full URL */
-  size_t base_len; /* length of the base URL in front of the path */
-  int attempts;
-} request_info;
 
 static const char *outcome_reason(long status) {
   switch (status) {
@@ -47,14 +40,16 @@ static void outcome_push_transfer_error(lua_State *L, const transfer *t, const a
                (double)lim->max_response_bytes);
   } else if (a->stalled) {
     error_push(L, "timeout", "stall timeout on %s: no data for %g s", what, lim->stall_timeout);
+    error_set_string(L, "timeout", "stall");
   } else if (a->code == CURLE_OPERATION_TIMEDOUT) {
     /* libcurl has one code for both; whether a connection was up tells them apart. */
-    if (!a->connected)
-      error_push(L, "timeout", "connect timeout on %s: no connection within %g s", what,
-                 lim->connect_timeout);
-    else
-      error_push(L, "timeout", "total timeout on %s: no complete response within %g s", what,
-                 lim->timeout);
+    if (!a->connected) {
+      error_push(L, "timeout", "connect timeout on %s: no connection within %g s", what, lim->connect_timeout);
+      error_set_string(L, "timeout", "connect");
+    } else {
+      error_push(L, "timeout", "total timeout on %s: no complete response within %g s", what, lim->timeout);
+      error_set_string(L, "timeout", "total");
+    }
   } else if (a->out_of_memory) {
     error_push(L, "network", "out of memory receiving the response to %s", what);
   } else {
@@ -101,7 +96,7 @@ static int outcome_is_empty_result(lua_State *L) {
   n = lua_type(L, -1) == LUA_TTABLE ? lua_rawlen(L, -1) : 0;
   for (i = 1; i <= n && !empty; i++) {
     lua_rawgeti(L, -1, (lua_Integer)i);
-    empty = lua_type(L, -1) == LUA_TSTRING && strstr(lua_tostring(L, -1), API_NO_CALLS_FOUND) != NULL;
+    empty = lua_type(L, -1) == LUA_TSTRING && api_is_empty_result(lua_tostring(L, -1));
     lua_pop(L, 1);
   }
   lua_pop(L, 1);
@@ -117,7 +112,9 @@ static void outcome_what(lua_State *L, const request_info *r, char *what, size_t
  * Pushes the outcome of the final attempt `a` of transfer `t`: the list and
  * the requestId on success, nil and an error otherwise, and for a paged
  * endpoint a third value, the next page's cursor or nil. `state` is the index
- * of the module state table (the decoder). The body buffer is trimmed.
+ * of the module state table (the decoder). The body buffer is trimmed. An
+ * error whose Retry-After is longer than the policy sleeps through has
+ * `halt` set: nothing is worth starting until then (the batches stop).
  */
 static void outcome_push(lua_State *L, int state, transfer *t, const attempt *a,
                          const request_info *r) {
@@ -150,11 +147,12 @@ static void outcome_push(lua_State *L, int state, transfer *t, const attempt *a,
       lua_remove(L, -2);
       lua_newtable(L);
       lua_insert(L, -2);
-      if (r->ep->shape->paged) lua_pushnil(L);
+      if (r->ep->shape->cursor_in != NULL) lua_pushnil(L);
       return;
     }
   }
   outcome_set_request(L, r);
   if (retry_is_transient(a)) error_set_boolean(L, "transient", 1);
-  if (r->ep->shape->paged) lua_pushnil(L);
+  if (r->retry != NULL && retry_halts_everything(r->retry, a)) error_set_boolean(L, "halt", 1);
+  if (r->ep->shape->cursor_in != NULL) lua_pushnil(L);
 }

@@ -4,16 +4,6 @@
  * says, otherwise exponential backoff with full jitter), and when a rate
  * limit means that no further request is worth starting at all.
  */
-#include <stdint.h>
-
-typedef struct retry_policy {
-  int max_retries;       /* extra attempts after the first */
-  double backoff_base;   /* first backoff ceiling, seconds */
-  double backoff_max;    /* cap on one backoff wait, seconds */
-  double max_retry_wait; /* longest Retry-After we sleep through */
-  uint64_t rng;          /* xorshift state for the jitter */
-} retry_policy;
-
 /* HTTP statuses that say "try again later" for an idempotent GET. */
 static int retry_status_is_transient(long status) {
   return status == 429 || status == 500 || status == 502 || status == 503 ||

@@ -1,6 +1,6 @@
 /*
  * Signals, for a command-line host that asks for them (a library must not
- * take a process's signals unasked): core.catch_signals() makes the first
+ * take a process's signals unasked): core.sys.catch_signals() makes the first
  * SIGINT raise "interrupted!" in Lua at the next instruction, as lua.c does,
  * so the program can clean up and report; a second SIGINT, SIGTERM and
  * SIGHUP end the process as their default action would (status 130, 143,
@@ -22,47 +22,9 @@ static volatile sig_atomic_t signals_interrupts;
 static lua_State *signals_L; /* the state that asked; its hook raises "interrupted!" */
 static char *signals_guarded[SIGNALS_MAX_GUARDED];
 
-/*
- * An interrupt watch, taken when a wait begins: the wait (a transfer, a rate
- * limit or retry sleep, a batch) ends early when an interrupt arrives. That
- * is our own SIGINT (the flag above), or a hook set on the state since the
- * watch began: lua.c and luajit.c answer SIGINT by setting a count hook of 1
- * that raises "interrupted!" at the next instruction, which only runs once
- * control is back in Lua. A signal interrupts the blocking system call
- * (poll, nanosleep) of the main thread, so the check comes at once.
- */
-typedef struct interrupt_watch {
-  lua_State *L;
-  lua_Hook hook;
-  int mask, count;
-  int seen; /* an interrupt was seen: stays so */
-} interrupt_watch;
-
-/* Starts watching `L` for an interrupt. */
-static void interrupt_watch_start(interrupt_watch *w, lua_State *L) {
-  w->L = L;
-  w->hook = lua_gethook(L);
-  w->mask = lua_gethookmask(L);
-  w->count = lua_gethookcount(L);
-  w->seen = 0;
-}
-
-/* True once an interrupt has arrived since the watch began. */
-static int interrupt_pending(interrupt_watch *w) {
-  if (w->seen) return 1;
-  if (signals_interrupts > 0 ||
-      (w->L != NULL && (lua_gethook(w->L) != w->hook || lua_gethookmask(w->L) != w->mask ||
-                        lua_gethookcount(w->L) != w->count)))
-    w->seen = 1;
-  return w->seen;
-}
-
-/* Sleeps for `seconds` in slices, stopping early on an interrupt: returns 1 then. */
-static int interrupt_sleep(interrupt_watch *w, double seconds) {
-  double until = clock_now() + seconds, left;
-  while (!interrupt_pending(w) && (left = until - clock_now()) > 0)
-    clock_sleep(left < 0.1 ? left : 0.1);
-  return interrupt_pending(w);
+/* True once SIGINT has been caught (by catch_signals' handler): every wait then ends (interrupt.c). */
+static int signals_interrupted(void) {
+  return signals_interrupts > 0;
 }
 
 /* The hook set by the first SIGINT: raises the interpreter's own interrupt error. */
@@ -99,7 +61,7 @@ static void signals_mask(int how) {
   sigprocmask(how, &set, NULL);
 }
 
-/* core.catch_signals(): SIGINT, SIGTERM and SIGHUP as described above, for this state. */
+/* core.sys.catch_signals(): SIGINT, SIGTERM and SIGHUP as described above, for this state. */
 static int signals_catch(lua_State *L) {
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
@@ -113,9 +75,9 @@ static int signals_catch(lua_State *L) {
   return 0;
 }
 
-/* core.guard_file(path): removes `path` if a signal ends the process. Raises when full. */
+/* core.sys.guard_file(path): removes `path` if a signal ends the process. Raises when full. */
 static int signals_guard(lua_State *L) {
-  const char *path = luaL_checkstring(L, 1);
+  const char *path = error_check_string(L, 1, "guard_file", "path", NULL);
   char *copy = strdup(path);
   int i, slot = -1;
   if (copy == NULL) return luaL_error(L, "gong: out of memory");
@@ -131,9 +93,9 @@ static int signals_guard(lua_State *L) {
   return 0;
 }
 
-/* core.unguard_file(path): forgets `path` (it was renamed or removed). */
+/* core.sys.unguard_file(path): forgets `path` (it was renamed or removed). */
 static int signals_unguard(lua_State *L) {
-  const char *path = luaL_checkstring(L, 1);
+  const char *path = error_check_string(L, 1, "unguard_file", "path", NULL);
   int i;
   signals_mask(SIG_BLOCK);
   for (i = 0; i < SIGNALS_MAX_GUARDED; i++) {

@@ -13,14 +13,6 @@
  * request with that error: kind `auth` unless it is a gong error already.
  */
 
-typedef struct token_source {
-  int ref;        /* registry: the function; LUA_NOREF for a fixed token, or none */
-  char *value;    /* the token in use (malloc'd), NULL until asked */
-  size_t len;
-  unsigned gen;   /* bumped by every new value; 0: none yet */
-  double renew_at; /* clock_now() after which the function is asked again; 0: never */
-} token_source;
-
 /* Frees `len` bytes at `p` (NULL is fine) that held a secret, zeroing them first. */
 static void secret_free(char *p, size_t len) {
   volatile char *v = p;

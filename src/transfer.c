@@ -1,51 +1,10 @@
 /*
  * One HTTP exchange on a reused libcurl easy handle: receive the body under
  * the size limit, watch for stalls, and report what happened as an `attempt`,
- * from which the caller decides between success, retry and error. The same
- * transfer runs alone (curl_easy_perform) or among others on a multi handle
- * (batch.c).
+ * from which the caller decides between success, retry and error (step.c).
+ * The same transfer runs alone (curl_easy_perform, request.c) or among others
+ * on a multi handle (driver.c). Its types are in private.h.
  */
-
-/* What every transfer of a client shares: its limits and its request headers. */
-typedef struct transfer_limits {
-  size_t max_response_bytes;
-  double stall_timeout;   /* seconds without a byte */
-  double timeout;         /* seconds for a whole attempt */
-  double connect_timeout; /* seconds to connect */
-  struct curl_slist *get_headers, *post_headers; /* owned by the client */
-} transfer_limits;
-
-typedef struct body_buffer {
-  char *data;
-  size_t len, cap;
-} body_buffer;
-
-typedef struct transfer {
-  CURL *curl;
-  const transfer_limits *limits;
-  interrupt_watch *watch; /* of the wait this transfer is part of, or NULL */
-  body_buffer body;
-  /* State of the attempt in flight, written by the libcurl callbacks. */
-  int too_large, stalled, out_of_memory, interrupted;
-  curl_off_t progress_bytes;
-  double progress_time, started;
-  char errbuf[CURL_ERROR_SIZE];
-  unsigned token_gen; /* the generation of the token set on the handle (token.c) */
-} transfer;
-
-/* What one attempt produced: everything retries and errors are decided from. */
-typedef struct attempt {
-  CURLcode code;
-  long status;             /* 0 when no response line arrived */
-  double elapsed;          /* seconds */
-  curl_off_t retry_after;  /* seconds, -1 when the server did not say */
-  const char *location;    /* redirect target (owned by libcurl) or NULL */
-  int too_large;           /* the body outgrew max_response_bytes */
-  int stalled;             /* no byte for stall_timeout */
-  int out_of_memory;       /* the body could not be stored */
-  int interrupted;         /* an interrupt stopped it (see signals.c) */
-  int connected;           /* a connection to the server was established */
-} attempt;
 
 /*
  * libcurl write callback: appends to the body buffer, sized from

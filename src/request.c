@@ -1,0 +1,112 @@
+/*
+ * Blocking requests: one request of a kind, every attempt, the caller
+ * waiting in curl_easy_perform on the client's one easy handle (keep-alive
+ * and TLS session reuse). The core client's methods folders(), calls() and
+ * workspaces() are made here from the kinds' table, and client:request(kind,
+ * ...) makes a request of any kind, a Calls API page included (gong.resty's
+ * threads make theirs so).
+ */
+
+/*
+ * Makes the request of kind `k` to endpoint `ep`, its URL at stack index
+ * `url` and its body at url + 1 (nil for a GET): each attempt as step.c
+ * says, waiting between them (Ctrl-C ends a wait). Pushes the results the
+ * method returns and returns how many: list, requestId [, cursor] | nil, err.
+ */
+static int request_blocking(lua_State *L, gong_client *c, const request_kind *k, const endpoint *ep, int url) {
+  attempt a;
+  request_attempts r = {0, 0};
+  request_info info;
+  interrupt_watch watch;
+  double wait = 0;
+  size_t len = 0;
+  const char *body = lua_isnil(L, url + 1) ? NULL : lua_tolstring(L, url + 1, &len);
+  int top = lua_gettop(L);
+  interrupt_watch_start(&watch, L);
+  c->main.watch = &watch;
+  for (;;) {
+    double delay = 0;
+    int step = STEP_WAIT, interrupted = interrupt_sleep(&watch, wait);
+    while (!interrupted && (step = step_before(L, c, &c->main, &r, clock_now(), &delay)) == STEP_WAIT)
+      interrupted = interrupt_sleep(&watch, delay);
+    if (interrupted) {
+      attempt_interrupted(&a);
+      break;
+    }
+    if (step != STEP_FAILED) {
+      transfer_perform(&c->main, lua_tostring(L, url), body, len, &a);
+      step = step_after(L, c, &c->main, &r, &a, &wait);
+    }
+    if (step == STEP_FAILED) {
+      c->main.watch = NULL;
+      lua_pushnil(L);
+      lua_insert(L, -2);
+      return 2;
+    }
+    if (step == STEP_DONE) break;
+  }
+  c->main.watch = NULL;
+  info.ep = ep;
+  info.urlidx = url;
+  info.base_len = c->base_len;
+  info.attempts = r.made;
+  info.retry = &c->retry;
+  outcome_push(L, lua_upvalueindex(1), &c->main, &a, &info);
+  kinds_finish(L, k, top + 1);
+  return lua_gettop(L) - top;
+}
+
+/*
+ * client:folders([params]) -> folders, requestId | nil, err
+ * client:calls(folderId) -> calls, requestId | nil, err
+ * client:workspaces() -> workspaces, requestId | nil, err
+ * A request of the kind in upvalue 2; what is wrong with an argument raises.
+ */
+static int request_method(lua_State *L) {
+  const request_kind *k = (const request_kind *)lua_touserdata(L, lua_upvalueindex(2));
+  gong_client *c = client_check(L, k->name);
+  const endpoint *ep;
+  lua_settop(L, 4);
+  ep = kinds_prepare(L, c, k, 2); /* 5, 6 */
+  if (c->closed) {
+    client_push_closed(L, k->name);
+    return 2;
+  }
+  return request_blocking(L, c, k, ep, 5);
+}
+
+/*
+ * client:request(kind, ...) -> what the kind's method returns
+ * Any kind of core.KINDS by name; a Calls API page takes its call ids (at
+ * most core.MAX_BATCH), the options of its method and the next page's
+ * cursor, and returns the records keyed by call id, the requestId and the
+ * cursor of the page after (nil on the last).
+ */
+static int request_any(lua_State *L) {
+  gong_client *c = client_check(L, "request");
+  const request_kind *k = kinds_find(L, 2);
+  const endpoint *ep;
+  lua_remove(L, 2);
+  lua_settop(L, 4);
+  ep = kinds_prepare(L, c, k, 2); /* 5, 6 */
+  if (c->closed) {
+    client_push_closed(L, k->name);
+    return 2;
+  }
+  return request_blocking(L, c, k, ep, 5);
+}
+
+/* Adds the kinds' blocking methods and request() to the methods table at `methods`. */
+static void request_open(lua_State *L, int state, int methods) {
+  const request_kind *k;
+  for (k = kinds_all(); k->name != NULL; k++) {
+    if (k->argument == ARG_CALL_IDS) continue; /* paged: gong.client's methods ask for every page */
+    lua_pushvalue(L, state);
+    lua_pushlightuserdata(L, (void *)(uintptr_t)k);
+    lua_pushcclosure(L, request_method, 2);
+    lua_setfield(L, methods, k->name);
+  }
+  lua_pushvalue(L, state);
+  lua_pushcclosure(L, request_any, 1);
+  lua_setfield(L, methods, "request");
+}

@@ -1,0 +1,98 @@
+/*
+ * The attempt step: what may start an attempt, and what follows one. Every
+ * engine makes its attempts through these two functions and nothing else —
+ * the blocking request (request.c), the driver under gong.loop and the
+ * blocking batches (driver.c) — and gong.resty, which makes each attempt in
+ * nginx's thread pool, asks the same rule through client:retry_in. So a
+ * retry rule is written once for every host.
+ *
+ * Before an attempt: the rate window counts its start (or says how long to
+ * wait), and the token in use is on the handle (a token function is asked
+ * when there is none yet, or it is due again).
+ *
+ * After an attempt: a 401 renews the token once, and the request is tried
+ * again at once with the new one; a transient failure is retried after what
+ * retry.c decides; anything else is the request's outcome (outcome.c says
+ * what it is, and whether its Retry-After halts every start).
+ */
+
+/* Pushes the config error of a shared rate window whose state could not be used (`why`). */
+static void step_push_rate_error(lua_State *L, const char *why) {
+  error_push(L, "config", "rate_scope \"host\": %s", why);
+  error_set_string(L, "option", "rate_scope");
+  error_set_string(L, "detail", why);
+  error_set_string(L, "reason", "shared_state");
+}
+
+/*
+ * Before attempt number r->made + 1 of a request on transfer `t`, at `now`:
+ * STEP_GO when it may start (the start and the attempt are counted, the
+ * token is on the handle); STEP_WAIT when the rate window asks to wait
+ * *delay seconds first; STEP_FAILED with the error pushed when the shared
+ * window's state or the token function failed.
+ */
+static int step_before(lua_State *L, gong_client *c, transfer *t, request_attempts *r, double now,
+                       double *delay) {
+  double wait = ratelimit_take(&c->rate, now);
+  if (wait < 0) {
+    step_push_rate_error(L, c->rate.why);
+    return STEP_FAILED;
+  }
+  if (wait > 0) {
+    *delay = wait;
+    return STEP_WAIT;
+  }
+  if (!token_current(L, &c->token)) return STEP_FAILED;
+  token_apply(&c->token, t->curl, &t->token_gen);
+  r->made++;
+  c->requests++;
+  return STEP_GO;
+}
+
+/*
+ * After attempt `a` of a request on transfer `t`: STEP_RETRY when another
+ * attempt follows after *wait seconds (0 after a renewed token); STEP_DONE
+ * when `a` is the request's outcome; STEP_FAILED with the error pushed when
+ * the token function failed.
+ */
+static int step_after(lua_State *L, gong_client *c, const transfer *t, request_attempts *r, const attempt *a,
+                      double *wait) {
+  if (a->status == 401 && !r->renewed) {
+    /* Once with a new token, asked for once for every transfer that used the old one. */
+    int again = token_refused(L, &c->token, t->token_gen);
+    r->renewed = 1;
+    if (again < 0) return STEP_FAILED;
+    if (again) {
+      *wait = 0;
+      return STEP_RETRY;
+    }
+  }
+  *wait = retry_wait(&c->retry, a, r->made);
+  return *wait >= 0 ? STEP_RETRY : STEP_DONE;
+}
+
+/*
+ * client:retry_in(err, attempts) -> seconds | nil: what the client's retry
+ * policy does after `err` ended attempt number `attempts` of a request: wait
+ * that long and try again, or (nil) give up. For a host that makes each
+ * attempt itself (gong.resty, taking a rate slot for each); works on a
+ * closed client too.
+ */
+static int step_retry_in(lua_State *L) {
+  gong_client *c = client_check(L, "retry_in");
+  lua_Number attempts = error_check_number(L, 3, "retry_in", "attempts");
+  double retry_after = -1, wait;
+  int transient;
+  if (lua_type(L, 2) != LUA_TTABLE)
+    return error_raise(L, "argument", "retry_in: err must be an error (got %s)", luaL_typename(L, 2));
+  lua_getfield(L, 2, "transient");
+  transient = lua_toboolean(L, -1);
+  lua_getfield(L, 2, "retry_after");
+  if (lua_type(L, -1) == LUA_TNUMBER) retry_after = lua_tonumber(L, -1);
+  lua_pop(L, 2);
+  wait = retry_after_failure(&c->retry, transient, retry_after,
+                             attempts > 1000 ? 1000 : attempts < 1 ? 1 : (int)attempts);
+  if (wait < 0) lua_pushnil(L);
+  else lua_pushnumber(L, wait);
+  return 1;
+}

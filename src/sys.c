@@ -1,0 +1,80 @@
+/*
+ * What the CLI asks of the operating system besides files gong writes: what
+ * a path is (stat, realpath: export writes through a symlink, refuses a
+ * directory or a device) and whether an output is a terminal and how wide,
+ * so that tables fit it and a progress line is drawn only on one. Lua's own
+ * libraries have none of these.
+ */
+#include <errno.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char *sys_type(mode_t mode) {
+  return S_ISREG(mode) ? "file" : S_ISDIR(mode) ? "directory" : S_ISLNK(mode) ? "link"
+       : S_ISFIFO(mode) ? "fifo" : S_ISCHR(mode) ? "character device" : S_ISBLK(mode) ? "block device"
+       : S_ISSOCK(mode) ? "socket" : "unknown";
+}
+
+/* Pushes nil and the file error of `what` on `path`, which failed with errno; returns 2. */
+static int sys_fail(lua_State *L, const char *path, const char *what) {
+  int missing = errno == ENOENT;
+  const char *detail = strerror(errno);
+  lua_pushnil(L);
+  if (missing) error_push(L, "file", "%s does not exist", path);
+  else error_push(L, "file", "cannot %s %s: %s", what, path, detail);
+  error_set_string(L, "path", path);
+  error_set_string(L, "reason", missing ? "missing" : what);
+  error_set_string(L, "detail", detail);
+  return 2;
+}
+
+/*
+ * core.sys.stat(path [, follow]) -> {type, mode, uid, gid} | nil, err
+ * type: "file", "directory", "link" (only with follow = false), "fifo", ...;
+ * mode: the permission bits, set-id and sticky bits included. Follows
+ * symlinks unless `follow` is false. A missing path is reason "missing".
+ */
+static int sys_stat(lua_State *L) {
+  const char *path = error_check_string(L, 1, "stat", "path", NULL);
+  int follow = lua_isnoneornil(L, 2) || lua_toboolean(L, 2);
+  struct stat st;
+  if ((follow ? stat(path, &st) : lstat(path, &st)) != 0) return sys_fail(L, path, "stat");
+  lua_createtable(L, 0, 4);
+  lua_pushstring(L, sys_type(st.st_mode));
+  lua_setfield(L, -2, "type");
+  lua_pushinteger(L, (lua_Integer)(st.st_mode & 07777));
+  lua_setfield(L, -2, "mode");
+  lua_pushinteger(L, (lua_Integer)st.st_uid);
+  lua_setfield(L, -2, "uid");
+  lua_pushinteger(L, (lua_Integer)st.st_gid);
+  lua_setfield(L, -2, "gid");
+  return 1;
+}
+
+/* core.sys.realpath(path) -> the absolute path without symlinks | nil, err */
+static int sys_realpath(lua_State *L) {
+  const char *path = error_check_string(L, 1, "realpath", "path", NULL);
+  char *real = realpath(path, NULL);
+  if (real == NULL) return sys_fail(L, path, "resolve");
+  lua_pushstring(L, real);
+  free(real);
+  return 1;
+}
+
+/*
+ * core.sys.terminal_columns(fd) -> columns | false
+ * false when `fd` (1 for stdout, 2 for stderr) is not a terminal; the
+ * number of columns when it is (0 when the terminal does not say).
+ */
+static int sys_terminal_columns(lua_State *L) {
+  int fd = (int)error_check_number(L, 1, "terminal_columns", "fd");
+  struct winsize ws;
+  if (!isatty(fd)) {
+    lua_pushboolean(L, 0);
+    return 1;
+  }
+  memset(&ws, 0, sizeof ws);
+  lua_pushinteger(L, ioctl(fd, TIOCGWINSZ, &ws) == 0 ? (lua_Integer)ws.ws_col : 0);
+  return 1;
+}
