@@ -504,8 +504,8 @@ describe("gong.core", function()
       assert.is_true(math.abs(core.rate_duration(3, 207) - 68 * 1.05) < 1e-9)
       -- one start every 2 s at a rate of 0.5, and the margin
       assert.is_true(math.abs(core.rate_duration(0.5, 3) - 2 * 2.05) < 1e-9)
-      assert.has_error(function() core.rate_duration(0, 2) end)
-      assert.has_error(function() core.rate_duration("x", 2) end)
+      assert.matches("rate must be > 0", raises("argument", core.rate_duration, 0, 2).message)
+      assert.matches("rate must be a number", raises("argument", core.rate_duration, "x", 2).message)
     end)
 
     it("rate_window(state, now, rate): rate starts in any window, and the wait until the next", function()
@@ -519,9 +519,14 @@ describe("gong.core", function()
       assert.is_true(math.abs(wait - 0.55) < 1e-6, "the first start leaves the window at 1001.05: " .. wait)
       delay = core.rate_window(state, 1001.06, 3)
       assert.are.equal(0, delay)
-      assert.are.same({ nil, "not a gong rate state, or a damaged one" }, { core.rate_window("hello", 1000, 3) })
-      assert.has_error(function() core.rate_window(nil, 1000, 0) end)
-      assert.has_error(function() core.rate_window(nil, -1, 3) end)
+      local none, damaged = core.rate_window("hello", 1000, 3)
+      assert.is_nil(none)
+      assert.are.equal("config", damaged.kind)
+      assert.are.equal("not a gong rate state, or a damaged one", damaged.message)
+      assert.matches("rate must be > 0", raises("argument", core.rate_window, nil, 1000, 0).message)
+      assert.matches("now must be seconds", raises("argument", core.rate_window, nil, -1, 3).message)
+      assert.matches("^rate_window: rate must be a number",
+                     raises("argument", core.rate_window, nil, 1000, "x").message)
     end)
   end)
 
@@ -589,6 +594,7 @@ describe("gong.core", function()
     it("DEFAULT_CONCURRENCY and MAX_CONCURRENCY: what calls_batch starts at once, and accepts", function()
       assert.are.equal(3, core.DEFAULT_CONCURRENCY)
       assert.are.equal(64, core.MAX_CONCURRENCY)
+      require "gong" -- calls_batch is gong.client's, installed in core.Client by gong
       local id = fake.library().folders[1].id
       assert.is_table(client:calls_batch({ id }, { concurrency = core.MAX_CONCURRENCY }))
       assert.matches("from 1 to " .. core.MAX_CONCURRENCY,
@@ -635,11 +641,12 @@ describe("gong.core", function()
     it("refuses a file group or others may access, giving its mode as ls shows it", function()
       for mode, shown in pairs({ ["640"] = "-rw-r-----", ["604"] = "-rw----r--", ["620"] = "-rw--w----",
                                  ["601"] = "-rw------x", ["2600"] = nil }) do
-        local content, reason, detail = core.sys.read_private_file(file("m" .. mode, "x", mode))
+        local content, err = core.sys.read_private_file(file("m" .. mode, "x", mode))
         if shown then
           assert.is_nil(content, mode)
-          assert.are.equal("mode", reason)
-          assert.are.equal(shown, detail)
+          assert.are.equal("file", err.kind)
+          assert.are.equal("mode", err.reason)
+          assert.are.equal(shown, err.detail)
         else
           assert.are.equal("x", content, "set-gid alone grants nothing")
         end
@@ -654,15 +661,20 @@ describe("gong.core", function()
       else
         path = "/etc/hostname" -- root's, and readable
       end
-      local content, reason, detail = core.sys.read_private_file(path)
+      local content, err = core.sys.read_private_file(path)
       assert.is_nil(content)
-      assert.are.equal("owner", reason)
-      assert.matches("^%d+$", detail)
+      assert.are.equal("owner", err.reason)
+      assert.matches("^%d+$", err.detail)
     end)
 
     it("refuses a directory and says why a file cannot be opened", function()
-      assert.are.same({ nil, "type" }, { core.sys.read_private_file(dir) })
-      assert.are.same({ nil, "open", "No such file or directory" }, { core.sys.read_private_file(dir .. "/missing") })
+      local none, err = core.sys.read_private_file(dir)
+      assert.is_nil(none)
+      assert.are.same({ "type", dir }, { err.reason, err.path })
+      none, err = core.sys.read_private_file(dir .. "/missing")
+      assert.is_nil(none)
+      assert.are.same({ "missing", "No such file or directory" }, { err.reason, err.detail })
+      assert.are.equal(dir .. "/missing does not exist", err.message)
     end)
   end)
 

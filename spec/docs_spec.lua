@@ -3,7 +3,6 @@
 -- core, the library options in gong.client, the modules in lua/gong.
 
 local core = require "gong.core"
-local client = require "gong.client"
 local process = require "spec.support.process"
 
 local read = process.read_file
@@ -87,8 +86,8 @@ describe("the documentation", function()
   end)
 
   it("gong.LibraryOptions annotates every option library() accepts", function()
-    assert.are.same(sorted_keys(client.LIBRARY_OPTIONS),
-                    sorted(annotated_fields("lua/gong/client.lua", "gong.LibraryOptions")))
+    assert.are.same(sorted_keys(require("gong.library").OPTIONS),
+                    sorted(annotated_fields("lua/gong/library.lua", "gong.LibraryOptions")))
   end)
 
   it("gong.LibraryPlan annotates every field of the plan library() tells on_plan", function()
@@ -106,7 +105,7 @@ describe("the documentation", function()
     end)
     srv:stop()
     assert(ok, err)
-    assert.are.same(sorted_keys(plan), sorted(annotated_fields("lua/gong/client.lua", "gong.LibraryPlan")))
+    assert.are.same(sorted_keys(plan), sorted(annotated_fields("lua/gong/library.lua", "gong.LibraryPlan")))
   end)
 end)
 
@@ -127,7 +126,7 @@ describe("the annotations", function()
       for name in src:gmatch('error_set_%a+%(L, "([%w_]+)"') do names[name] = true end
       for name in src:gmatch('lua_setfield%(L, err, "([%w_]+)"%)') do names[name] = true end
     end
-    for name in assert(read("lua/gong/client.lua")):gmatch("failure%.([%w_]+) =") do names[name] = true end
+    for name in assert(read("lua/gong/library.lua")):gmatch("failure%.([%w_]+) =") do names[name] = true end
     return names
   end
 
@@ -149,7 +148,7 @@ describe("the annotations", function()
     local annotated = set(annotated_fields("lua/gong/tree.lua", "gong.TreeNode"))
     for _, field in ipairs(core.FOLDER_FIELDS) do annotated[field] = true end -- a gong.Folder
     local seen = {}
-    for _, path in ipairs({ "lua/gong/tree.lua", "lua/gong/client.lua" }) do
+    for _, path in ipairs({ "lua/gong/tree.lua", "lua/gong/tree_shape.lua", "lua/gong/library.lua" }) do
       for name in assert(read(path)):gmatch("node%.([%w_]+) =") do seen[name] = true end
     end
     for name in pairs(seen) do assert.is_true(annotated[name], "gong.TreeNode lacks " .. name) end
@@ -158,7 +157,9 @@ describe("the annotations", function()
   it("every public function documents each of its parameters with @param", function()
     for _, path in ipairs({ "lua/gong/init.lua", "lua/gong/client.lua", "lua/gong/tree.lua", "lua/gong/nvim.lua",
                             "lua/gong/resty.lua", "lua/gong/credentials.lua", "lua/gong/json.lua",
-                            "lua/gong/wire.lua" }) do
+                            "lua/gong/wire.lua", "lua/gong/batch.lua", "lua/gong/library.lua", "lua/gong/tasks.lua",
+                            "lua/gong/loop.lua", "lua/gong/message.lua", "lua/gong/tree_shape.lua",
+                            "lua/gong/resty_window.lua" }) do
       -- Each documented function: the "---" lines right above "function name(params)".
       local comment, checked = {}, 0
       for line in io.lines(path) do

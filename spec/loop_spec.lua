@@ -68,8 +68,8 @@ describe("gong.loop", function()
       last, ticks = now, ticks + 1
     end)
     for i = 1, 9 do
-      c:calls(lib.folders[i].id, function(calls, rid)
-        answers[i] = { calls and #calls, rid }
+      c:calls(lib.folders[i].id, function(calls, err, rid)
+        answers[i] = { calls and #calls, rid, err }
       end)
     end
     local cancelled = false
@@ -132,17 +132,24 @@ describe("gong.loop", function()
     assert.is_false(ok)
     assert.matches("callback function", err.message)
     close(c)
-    ok, err = pcall(c.folders, c, nil, function() end)
-    assert.is_false(ok)
-    assert.are.equal("closed", err.kind)
+    -- A closed client's method calls back, on a later turn, as the blocking client returns.
+    local answered, closed
+    local handle = c:folders(nil, function(folders, e) answered, closed = true, { folders, e } end)
+    assert.is_table(handle)
+    assert.is_nil(answered, "called back before the method returned")
+    run_until(function() return answered end)
+    assert.is_nil(closed[1])
+    assert.are.equal("closed", closed[2].kind)
+    assert.are.equal("folders: client is closed", closed[2].message)
   end)
 
   it("never calls back before the call returns, even when there is nothing to ask", function()
     local c = new()
     local called_during
     local answered = false
-    c:call_details({}, nil, function(details, rids)
+    c:call_details({}, nil, function(details, err, rids)
       answered = true
+      assert.is_nil(err)
       assert.are.same({}, details)
       assert.are.same({}, rids)
     end)
@@ -163,7 +170,10 @@ describe("gong.loop", function()
     c:call_details(ids, { batch_size = 5, on_progress = function(done, total)
       assert.are.equal(12, total)
       progress[#progress + 1] = done
-    end }, function(d, r) details, rids = d, r end)
+    end }, function(d, err, r)
+      assert.is_nil(err)
+      details, rids = d, r
+    end)
     c:transcripts(ids, nil, function(t) transcripts = t end)
     run_until(function() return details and transcripts end)
     assert.are.same((blocking:call_details(ids)), details)
@@ -184,7 +194,10 @@ describe("gong.loop", function()
     local phases, t, errors = {}, nil, nil
     c:library({ details = true, transcripts = true, on_progress = function(_, _, _, _, phase)
       phases[phase] = true
-    end }, function(a, b) t, errors = a, b end)
+    end }, function(a, err, b)
+      assert.is_nil(err)
+      t, errors = a, b
+    end)
     run_until(function() return t end)
     local want = blocking:library({ details = true, transcripts = true })
     assert.are.same({}, errors)

@@ -4,6 +4,7 @@
 -- (make test points XDG_RUNTIME_DIR at a directory of its own.)
 
 local core = require "gong.core"
+require "gong" -- calls_batch is gong.client's, installed in the core's client class
 local fake = require "spec.support.fake"
 local process = require "spec.support.process"
 local socket = require "socket"

@@ -4,6 +4,7 @@
 -- attempts the server saw, elapsed time within sane bounds).
 
 local core = require "gong.core"
+require "gong" -- the batches are gong.client's, installed in the core's client class
 local fake = require "spec.support.fake"
 local process = require "spec.support.process"
 local socket = require "socket"
@@ -324,7 +325,7 @@ describe("reliability", function()
     -- `requests` requests, and returns what the child printed and how long
     -- it took from the signal to its end.
     local function interrupted(code, opts, requests)
-      local prelude = ("CLIENT = require('gong.core').new({ base_url = %q, token = %q, %s })\n")
+      local prelude = ("require('gong') CLIENT = require('gong.core').new({ base_url = %q, token = %q, %s })\n")
         :format(srv.url, creds.token, opts or "rate = false")
       local pid, finish = process.spawn({ process.lua, "-e", prelude .. code })
       local deadline = now() + 10

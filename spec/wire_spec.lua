@@ -1,6 +1,7 @@
--- gong.wire: a call's outcome as plain data, and back. Crossing between Lua
--- states is simulated here by what it does to tables (a copy without
--- metatables); the nvim and resty specs cross for real.
+-- gong.wire: a call's outcome as plain data, and back, and the key of a
+-- plain options table. Crossing between Lua states is simulated here by
+-- what it does to tables (a copy without metatables); the resty spec
+-- crosses for real.
 
 local wire = require "gong.wire"
 local gong = require "gong"
@@ -13,18 +14,21 @@ local function cross(v)
   return t
 end
 
-local function crossed(status, a, b, marks)
-  return status, cross(a), cross(b), cross(marks)
+local function crossed(status, a)
+  return status, cross(a)
 end
 
 describe("gong.wire", function()
-  it("carries a result and its extra value unchanged", function()
-    local status, a, b = wire.run(function() return { { id = "1" } }, "rid-1" end)
+  it("carries a result and its extra values unchanged, a trailing nil included", function()
+    local status, a = wire.run(function() return { { id = "1" } }, "rid-1", nil end)
     assert.are.equal("ok", status)
-    local returned, list, rid = wire.unpack(crossed(status, a, b))
+    local returned, list, rid, cursor = wire.unpack(crossed(status, a))
     assert.is_true(returned)
     assert.are.same({ { id = "1" } }, list)
     assert.are.equal("rid-1", rid)
+    assert.is_nil(cursor)
+    status, a = wire.run(function() return { c = 1 }, "rid-2", "next-page" end)
+    assert.are.same({ true, { c = 1 }, "rid-2", "next-page" }, { wire.unpack(crossed(status, a)) })
   end)
 
   it("carries a returned error as 'fail' and rebuilds it, metatable and fields", function()
@@ -53,29 +57,35 @@ describe("gong.wire", function()
     assert.are.same({ false, "plain message" }, { wire.unpack(status, a) })
   end)
 
-  it("marks the error objects in a batch's results, and rebuilds them in place", function()
-    local results = { { { callId = "c" } }, gong.error("http", "HTTP 404"), {} }
-    local status, a, b, marks = wire.run(function() return results, "extra" end)
-    assert.are.same({ 2 }, marks)
-    local returned, back, extra = wire.unpack(crossed(status, a, b, marks))
-    assert.is_true(returned)
-    assert.are.equal("extra", extra)
-    assert.are.same({ { callId = "c" } }, back[1])
-    assert.is_true(gong.is_error(back[2]))
-    assert.are.equal("HTTP 404", back[2].message)
-    assert.are.same({}, back[3])
-  end)
-
-  it("says why a call could not be made, as a raised config error", function()
-    local returned, err = wire.unpack(crossed(wire.failure("could not load gong\nstack traceback: ...")))
-    assert.is_false(returned)
-    assert.are.equal("config", err.kind)
-    assert.are.equal("gong: could not load gong", tostring(err))
+  it("makes an error of a kind, gong.core's one", function()
+    local err = wire.error("config", "gong.nvim could not load gong")
+    assert.is_true(gong.is_error(err))
+    assert.are.equal("gong: gong.nvim could not load gong", tostring(err))
   end)
 
   it("turns an unknown status into a config error rather than guessing", function()
     local returned, err = wire.unpack("what", 1)
     assert.is_false(returned)
     assert.are.equal("config", err.kind)
+  end)
+
+  describe("key()", function()
+    it("names the same options the same, however their tables were built", function()
+      local a = { base_url = "https://x", rate = 3, headers = { A = "1", B = "2" }, insecure = false }
+      local b = { insecure = false, headers = { B = "2", A = "1" }, rate = 3.0, base_url = "https://x" }
+      assert.are.equal(wire.key(a), wire.key(b))
+      assert.are_not.equal(wire.key(a), wire.key({ base_url = "https://y", rate = 3 }))
+      assert.are_not.equal(wire.key({ rate = "3" }), wire.key({ rate = 3 }))
+      assert.are.equal(wire.key(nil), wire.key(nil))
+    end)
+
+    it("says where a value is not plain data, never what it is", function()
+      local key, why = wire.key({ headers = { x = print } })
+      assert.is_nil(key)
+      assert.are.equal("options.headers.x is a function", why)
+      key, why = wire.key({ token = "secret-token-value", x = coroutine.create(print) })
+      assert.is_nil(key)
+      assert.is_nil(why:find("secret", 1, true))
+    end)
   end)
 end)

@@ -125,8 +125,9 @@ local function shell_word(s)
   return "'" .. s:gsub("'", "'\\''") .. "'"
 end
 
--- Why core.sys.read_private_file refused, as a sentence about `what`.
+-- Why core.sys.read_private_file refused (its error's reason), as a sentence about `what`.
 local REFUSALS = {
+  missing = function(what, detail) return "cannot read " .. what .. ": " .. detail end,
   open = function(what, detail) return "cannot read " .. what .. ": " .. detail end,
   read = function(what, detail) return "cannot read " .. what .. ": " .. detail end,
   type = function(what) return what .. " is neither a regular file nor a pipe" end,
@@ -139,15 +140,16 @@ local REFUSALS = {
   size = function(what) return what .. " is over 1 MiB, far more than credentials take" end,
 }
 
---- Why core.sys.read_private_file refused `path` (`reason`, `detail`), as a
---- sentence about `what` ("OAuth store /x"): for every private file gong reads.
+--- Why core.sys.read_private_file refused `path` (its error `err`: reason
+--- and detail), as a sentence about `what` ("OAuth store /x"): for every
+--- private file gong reads.
 ---@param what string
----@param reason string
----@param detail string|nil
+---@param err gong.Error
 ---@param path string
 ---@return string
-function _M.refusal(what, reason, detail, path)
-  return REFUSALS[reason](what, detail, path)
+function _M.refusal(what, err, path)
+  local say = REFUSALS[err.reason]
+  return say and say(what, err.detail, path) or what .. ": " .. err.message
 end
 
 --- Reads a credentials file: one NAME=VALUE per line with the names of
@@ -165,9 +167,9 @@ function _M.read_file(path)
   local what = "credentials file " .. path
   -- Loaded here, not above: `gong-library --version` reads credentials.ENV
   -- and must work without the C core.
-  local content, reason, detail = require("gong.core").sys.read_private_file(path)
+  local content, err = require("gong.core").sys.read_private_file(path)
   if not content then
-    return nil, _M.refusal(what, reason, detail, path)
+    return nil, _M.refusal(what, err, path)
   end
   local values, lines = {}, {}
   local lineno, pos = 0, 1

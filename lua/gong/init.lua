@@ -3,9 +3,11 @@
 -- The C core `gong.core` does one HTTP exchange right (libcurl, auth, limits,
 -- retries, decoding); this module adds what is policy or convenience:
 -- credentials and the base URL from the environment (gong.credentials), and
--- the methods built on the core's requests (gong.client: iterators, the
--- folder tree, the whole library), which it adds to the core's own client
--- class, so that a client is the core's object itself.
+-- the methods built on the core's requests (gong.client: the batches, the
+-- Calls API, the folder tree, the whole library, iterators), which it adds
+-- to the core's own client class, so that a client is the core's object
+-- itself. Those run here as tasks (gong.tasks) on the client's wait driver,
+-- while the caller waits.
 --
 -- Failures are returned as `nil, err` (network, HTTP, decoding); programmer
 -- mistakes (bad arguments, bad options) raise. Both are the same error object:
@@ -14,13 +16,15 @@
 local core = require "gong.core"
 local client = require "gong.client"
 local credentials = require "gong.credentials"
+local tasks = require "gong.tasks"
 local transcript = require "gong.transcript"
 local tree = require "gong.tree"
 
-local error, getmetatable, ipairs, pairs, type = error, getmetatable, ipairs, pairs, type
+local error, getmetatable, ipairs, pairs, setmetatable, type = error, getmetatable, ipairs, pairs, setmetatable, type
 
 ---@class gong.Error
----@field kind string argument, config, closed, http, network, timeout, decode, too_large, rate_limited, interrupted
+---@field kind string argument, config, closed, http, network, timeout, decode, too_large, rate_limited, interrupted,
+--- auth, file
 ---@field message string one line for humans
 ---@field errors string[] Gong's error messages when the server sent them, else empty (always a list)
 ---@field status? integer HTTP status, when there was a response
@@ -35,6 +39,10 @@ local error, getmetatable, ipairs, pairs, type = error, getmetatable, ipairs, pa
 ---@field reason? string why a value was refused: base_url's invalid, credentials, query, fragment, plain_http,
 --- scheme; shared_state for rate_scope "host"'s directory or file; refused when library()'s on_plan said no
 ---@field transient? boolean true when trying again may succeed (a 429 or 5xx, a dropped connection, a timeout)
+---@field halt? boolean Gong asked to wait longer than max_retry_wait: nothing is worth starting before retry_after
+---@field timeout? string for timeout errors, which limit: "connect", "total" or "stall"
+---@field detail? string for config errors of an option: what is wrong, without the option's name
+---@field path? string for file errors: the file
 
 ---@class gong.Folder
 ---@field id string
@@ -83,18 +91,25 @@ local error, getmetatable, ipairs, pairs, type = error, getmetatable, ipairs, pa
 ---@field api? '"auto"'|'"contract"'|'"public"' default $GONG_API or "auto" (public on gong.io hosts)
 
 -- luacheck: push no max comment line length
+---The methods of every host's client (gong, gong.loop, gong.nvim, gong.resty); on the callback hosts each takes a callback last.
 ---@class gong.Client
 ---@field folders fun(self: gong.Client, params?: { workspaceId?: string }): gong.Folder[]|nil, string|gong.Error|nil
 ---@field calls fun(self: gong.Client, folderId: string): gong.Call[]|nil, string|gong.Error|nil
----@field calls_batch fun(self: gong.Client, ids: string[], opts?: table): (gong.Call[]|gong.Error)[]|nil, gong.Error?
----@field stats fun(self: gong.Client): { requests: integer, rate_file?: string } attempts so far (retries too), the shared window's file
 ---@field workspaces fun(self: gong.Client): gong.Workspace[]|nil, string|gong.Error|nil
 ---@field call_details fun(self: gong.Client, callIds: string[], opts?: gong.CallsApiOptions): table<string,table>|nil, string[]|gong.Error
 ---@field transcripts fun(self: gong.Client, callIds: string[], opts?: gong.CallsApiOptions): table<string,table[]>|nil, string[]|gong.Error
+---@field calls_batch fun(self: gong.Client, ids: string[], opts?: table): (gong.Call[]|gong.Error)[]|nil, gong.Error?
+---@field tree fun(self: gong.Client, params?: { workspaceId?: string }): gong.Tree|nil, string|gong.Error|nil
+---@field library fun(self: gong.Client, opts?: gong.LibraryOptions): gong.Tree|nil, gong.Error[]|gong.Error
+---@field each_folder fun(self: gong.Client, params?: { workspaceId?: string }): fun(): gong.Folder? blocking hosts only
+---@field each_call fun(self: gong.Client, folderId: string): fun(): gong.Call? blocking hosts only
+---@field stats fun(self: gong.Client): { requests: integer, rate_file?: string } attempts so far (retries too), the shared window's file
 ---@field api string the API the client speaks: "contract" or "public" ("auto" resolved)
 ---@field tenant string 16 hex digits naming the tenant (base URL and key id or token, hashed): whose rate window
 ---@field retry_in fun(self: gong.Client, err: gong.Error, attempts: integer): number? the retry policy's wait, or nil
----@field close fun(self: gong.Client)
+---@field request fun(self: gong.Client, kind: string, ...): any one request of a kind of gong.core.KINDS (the core's client)
+---@field driver fun(self: gong.Client, mode?: string): table|nil, gong.Error? many requests at once (the core's client)
+---@field close fun(self: gong.Client) idempotent; also `<close>` and garbage collection
 -- luacheck: pop
 
 ---@class gong.Workspace
@@ -109,7 +124,28 @@ local error, getmetatable, ipairs, pairs, type = error, getmetatable, ipairs, pa
 ---@field context? string call_details: "None", "Basic" or "Extended" ("None")
 ---@field on_progress? fun(done: integer, total: integer) called as each batch is answered
 
-client.install(core.Client)
+-- The blocking client's tasks, by its wait driver: weak both ways, so that
+-- neither keeps a client alive once no method of it runs.
+local tasks_of = setmetatable({}, { __mode = "kv" })
+
+-- A method of gong.client on the core's client: its body runs as a task on
+-- the client's wait driver while the caller waits.
+client.install(core.Client, function(method)
+  local name, check, run = method.name, method.check, method.run
+  return function(self, ...)
+    core.check_client(self, name)
+    check(...)
+    local driver = self:driver("wait")
+    if not driver then return nil, core.closed_error(name) end
+    local t = tasks_of[driver]
+    if not t then
+      t = tasks.new(driver)
+      tasks_of[driver] = t
+    end
+    return t:run(name, run, ...)
+  end
+end)
+client.install_iterators(core.Client)
 
 local _M = {
   _VERSION = core._VERSION,

@@ -20,21 +20,17 @@
 -- Only pure-Lua modules at load time: gong.core (which gong.loop needs) is
 -- loaded on the first request, so requiring gong.nvim works whatever
 -- package.cpath holds, and a core that cannot be loaded is reported.
-local json = require "gong.json"
+local message = require "gong.message"
 local version = require "gong.version"
 local wire = require "gong.wire"
 
-local error, ipairs, pairs, pcall, require, select, setmetatable, tostring, type, unpack =
-      error, ipairs, pairs, pcall, require, select, setmetatable, tostring, type, table.unpack or unpack
+local error, getmetatable, ipairs, pairs, pcall, require, setmetatable, tostring, type =
+      error, getmetatable, ipairs, pairs, pcall, require, setmetatable, tostring, type
 
 local uv = vim.uv or vim.loop -- vim.loop was renamed vim.uv in Neovim 0.10
 local schedule = vim.schedule
 
 local _M = { _VERSION = version }
-
-local function first_line(message)
-  return (tostring(message):match("^[^\n]*"))
-end
 
 -- Whether package.loaded's `key` is `family` or one of its modules.
 local function of(family, key)
@@ -54,7 +50,33 @@ local function load(name)
       package.loaded[key] = nil
     end
   end
-  return nil, first_line(module)
+  return nil, message.first_line(module)
+end
+
+---@class gong.nvim.Client: gong.Client
+---@field api string the API the client speaks: "contract" or "public"
+---@field tenant string the tenant's name (see gong.Client)
+local Client = {}
+local client_mt = { __index = Client, __name = "gong.nvim.Client" }
+
+-- Calls the gong.loop client's `name` with `...` (the callback last). The
+-- options' progress callbacks run on the main loop too: gong.loop runs them
+-- where it runs callbacks (vim.schedule here), and waits for each.
+local function forward(self, name, ...)
+  return self._loop[name](self._loop, ...)
+end
+
+-- Adds gong.loop's methods to Client, each forwarded (once: the first time gong.loop loads).
+local function install(loop)
+  local check_self = require("gong.client").check_self
+  for _, name in ipairs(loop.METHODS) do
+    if Client[name] == nil then
+      Client[name] = function(self, ...)
+        check_self(getmetatable(self) == client_mt, name, self)
+        return forward(self, name, ...)
+      end
+    end
+  end
 end
 
 -- gong.loop, or nil and the config error saying what could not be loaded.
@@ -69,144 +91,41 @@ local function gong_loop()
     return nil, wire.error("config", "gong.nvim could not load gong (gong.core built for LuaJIT on package.cpath?): "
       .. why)
   end
+  install(module)
   return module
-end
-
----@class gong.nvim.Client
----@field api string the API the client speaks: "contract" or "public"
-local Client = {}
-local client_mt = { __index = Client, __name = "gong.nvim.Client" }
-
--- gong.loop answers (result, extra) or (nil, err); Neovim callbacks get
--- (result, nil, extra) or (nil, err).
-local function nvim_callback(callback)
-  if type(callback) ~= "function" then return callback end
-  return function(result, extra)
-    if result == nil then return callback(nil, extra) end
-    return callback(result, nil, extra)
-  end
 end
 
 --- A long-lived client: `opts` as gong.new's, raising what it raises (a
 --- config error too when gong.core cannot be loaded). Every request of it
---- shares one connection to Gong and one rate limiter; each method takes a
---- callback, called once on the main loop unless the handle it returns is
---- cancelled first, and raises for a bad argument as the blocking method does.
+--- shares one connection to Gong and one rate limiter. It has every method
+--- of gong.loop's clients (folders, calls, workspaces, tree, calls_batch,
+--- call_details, transcripts, library), the callback last: called once on
+--- the main loop with `(result, nil, extra)` or `(nil, err)`, unless the
+--- handle it returns is cancelled first; the options' callbacks (on_result,
+--- on_progress, on_plan) on the main loop too, in order, each waited for:
+--- what they return counts. A bad argument raises as the blocking method does.
 ---@param opts? gong.Options
 ---@return gong.nvim.Client
 function _M.client(opts)
   local loop, err = gong_loop()
   if not loop then error(err, 2) end
   local c = loop.client(opts, uv, schedule)
-  return setmetatable({ _loop = c, api = c.api }, client_mt)
+  return setmetatable({ _loop = c, api = c.api, tenant = c.tenant }, client_mt)
 end
 
--- The progress callbacks a method's options may hold. gong.loop calls them
--- from the loop's callbacks, where most of Neovim's API may not be used.
-local PROGRESS = { "on_progress", "on_result" }
-
--- `opts` with its progress callbacks called through vim.schedule while the
--- call is live (not cancelled, its client not closed): on the main loop, in
--- order, before the method's callback.
-local function on_main_loop(opts, live)
-  if type(opts) ~= "table" then return opts end
-  local copy = nil
-  for _, name in ipairs(PROGRESS) do
-    local fn = opts[name]
-    if type(fn) == "function" then
-      if not copy then
-        copy = {}
-        for k, v in pairs(opts) do copy[k] = v end
-      end
-      copy[name] = function(...)
-        local n, args = select("#", ...), { ... }
-        schedule(function()
-          if live.on and not live.client._closed then fn(unpack(args, 1, n)) end
-        end)
-      end
-    end
-  end
-  return copy or opts
+--- The attempts the client has made (every retry counted): see gong.Client.
+---@return { requests: integer, rate_file?: string }
+function Client:stats()
+  return self._loop:stats()
 end
 
--- Calls the gong.loop client's `name` with `...`, whose last value is the
--- callback; the params before it may be left out when `optional` says so,
--- and options (`has_opts`: the first of `...`) have their progress
--- callbacks moved to the main loop. Cancelling the handle stops those too.
-local function forward(self, name, optional, has_opts, ...)
-  local n = select("#", ...)
-  local args = { ... }
-  if optional and args[2] == nil and type(args[1]) == "function" then
-    args[1], args[2] = nil, args[1]
-  end
-  local live = { on = true, client = self }
-  if has_opts then args[n - 1] = on_main_loop(args[n - 1], live) end
-  args[n] = nvim_callback(args[n])
-  local handle = self._loop[name](self._loop, unpack(args, 1, n))
-  local cancel = handle.cancel
-  function handle.cancel()
-    live.on = false
-    cancel(handle)
-  end
-  return handle
+--- What the client's retry policy does after `err` ended attempt number `attempts`: see gong.Client.
+---@param err gong.Error
+---@param attempts integer
+---@return number|nil
+function Client:retry_in(err, attempts)
+  return self._loop:retry_in(err, attempts)
 end
-
---- Lists the folders: `callback(folders, nil, requestId)` or `callback(nil, err)`.
----@param params? { workspaceId?: string } optional: `client:folders(callback)` too
----@param callback fun(folders: gong.Folder[]|nil, err: gong.Error|nil, requestId: string|nil)
----@return gong.loop.Handle
-function Client:folders(params, callback) return forward(self, "folders", true, false, params, callback) end
-
---- Lists a folder's calls: `callback(calls, nil, requestId)` or `callback(nil, err)`.
----@param folderId string
----@param callback fun(calls: gong.Call[]|nil, err: gong.Error|nil, requestId: string|nil)
----@return gong.loop.Handle
-function Client:calls(folderId, callback) return forward(self, "calls", false, false, folderId, callback) end
-
---- The workspaces: `callback(workspaces, nil, requestId)` or `callback(nil, err)`.
----@param callback fun(workspaces: gong.Workspace[]|nil, err: gong.Error|nil, requestId: string|nil)
----@return gong.loop.Handle
-function Client:workspaces(callback) return forward(self, "workspaces", false, false, callback) end
-
---- The folder tree: `callback(tree, nil, requestId)` or `callback(nil, err)`.
----@param params? { workspaceId?: string } optional: `client:tree(callback)` too
----@param callback fun(tree: gong.Tree|nil, err: gong.Error|nil, requestId: string|nil)
----@return gong.loop.Handle
-function Client:tree(params, callback) return forward(self, "tree", true, false, params, callback) end
-
---- The calls of many folders, as client:calls_batch: `callback(results)`.
----@param ids string[]
----@param opts? table concurrency, on_result
----@param callback fun(results: table|nil, err: gong.Error|nil)
----@return gong.loop.Handle
-function Client:calls_batch(ids, opts, callback)
-  return forward(self, "calls_batch", false, true, ids, opts, callback)
-end
-
---- Calls' details, as client:call_details: `callback(details, nil, requestIds)` or `callback(nil, err)`.
----@param ids string[]
----@param opts? gong.CallsApiOptions
----@param callback fun(details: table|nil, err: gong.Error|nil, requestIds: string[]|nil)
----@return gong.loop.Handle
-function Client:call_details(ids, opts, callback)
-  return forward(self, "call_details", false, true, ids, opts, callback)
-end
-
---- Calls' transcripts, as client:transcripts: `callback(transcripts, nil, requestIds)` or `callback(nil, err)`.
----@param ids string[]
----@param opts? gong.CallsApiOptions
----@param callback fun(transcripts: table|nil, err: gong.Error|nil, requestIds: string[]|nil)
----@return gong.loop.Handle
-function Client:transcripts(ids, opts, callback)
-  return forward(self, "transcripts", false, true, ids, opts, callback)
-end
-
---- The whole library, as client:library (opts.on_progress included):
---- `callback(tree, nil, errors)` or `callback(nil, err)`.
----@param opts? gong.LibraryOptions
----@param callback fun(tree: gong.Tree|nil, err: gong.Error|nil, errors: table|nil)
----@return gong.loop.Handle
-function Client:library(opts, callback) return forward(self, "library", false, true, opts, callback) end
 
 --- Cancels what is under way (no callback is called for it). Idempotent.
 function Client:close()
@@ -214,11 +133,13 @@ function Client:close()
   self._loop:close()
 end
 
+client_mt.__close = Client.close
+
 function client_mt.__tostring(self)
   return "gong.nvim(" .. tostring(self._loop) .. ")"
 end
 
--- The module-level functions' clients, by their options as JSON.
+-- The module-level functions' clients, by their options (gong.wire's key).
 local clients = {}
 
 -- Calls `callback(nil, err)` on the main loop.
@@ -234,11 +155,11 @@ local function request(name, method, options, argument, callback)
     error(wire.error("argument", ("gong.nvim.%s: the last argument must be a callback function (got %s)")
       :format(name, type(callback))), 3)
   end
-  local ok, key = pcall(json.encode, options or {})
-  if not ok then
-    -- The encoder's message names the type, never a value, so no secret ends up in it.
+  local key, why = wire.key(options)
+  if not key then
+    -- It names a type and where, never a value, so no secret ends up in it.
     error(wire.error("argument", ("gong.nvim.%s: options and parameters must hold only strings, "
-      .. "numbers, booleans and tables of them (%s)"):format(name, first_line(key))), 3)
+      .. "numbers, booleans and tables of them (%s)"):format(name, why)), 3)
   end
   local client = clients[key]
   if not client then
@@ -249,7 +170,7 @@ local function request(name, method, options, argument, callback)
     client = c
     clients[key] = client
   end
-  local called, err = pcall(client[method], client, argument, nvim_callback(callback))
+  local called, err = pcall(client[method], client, argument, callback)
   if not called then fail(callback, err) end
 end
 

@@ -21,6 +21,7 @@
 local core = require "gong.core"
 local credentials = require "gong.credentials"
 local json = require "gong.json"
+local message = require "gong.message"
 
 local error, pairs, setmetatable, tostring, type = error, pairs, setmetatable, tostring, type
 local decode = require("cjson.safe").new().decode
@@ -40,31 +41,14 @@ local function margin(life)
   return m
 end
 
-local function auth_error(message, fields)
+local function auth_error(text, fields)
   fields = fields or {}
   fields.transient = false
-  return core.error("auth", message, fields)
+  return core.error("auth", text, fields)
 end
 
--- A query parameter's value, percent-encoded.
-local function escape(s)
-  return (tostring(s):gsub("[^%w%-%._~]", function(c) return ("%%%02X"):format(c:byte()) end))
-end
-
--- `text` with every secret of `secrets` blanked out.
-local function scrub(text, secrets)
-  text = tostring(text or "")
-  for _, secret in pairs(secrets) do
-    if type(secret) == "string" and #secret >= 4 then
-      local at = text:find(secret, 1, true)
-      while at do
-        text = text:sub(1, at - 1) .. "[redacted]" .. text:sub(at + #secret)
-        at = text:find(secret, at, true)
-      end
-    end
-  end
-  return text
-end
+-- A query parameter's value, percent-encoded (the core's encoder, the one URLs get).
+local escape = core.percent_encode
 
 ---@class gong.oauth.State
 ---@field access_token string
@@ -87,12 +71,12 @@ end
 -- Reads the store at `path`: the state, false when there is none, or nil
 -- and a config error naming the file.
 local function read_store(path)
-  local content, reason, detail = core.sys.read_private_file(path)
+  local content, err = core.sys.read_private_file(path)
   local what = "OAuth store " .. path
   if not content then
-    -- Not there at all (stat says so too), rather than there and unreadable.
-    if reason == "open" and not core.sys.stat(path) then return false end
-    return nil, core.error("config", credentials.refusal(what, reason, detail, path), { option = "store" })
+    -- Not there at all, rather than there and unreadable.
+    if err.reason == "missing" then return false end
+    return nil, core.error("config", credentials.refusal(what, err, path), { option = "store" })
   end
   local state, why = valid_state(decode(content))
   if not state then
@@ -103,14 +87,25 @@ local function read_store(path)
 end
 
 local function write_store(path, state)
-  local ok, why = core.sys.write_private_file(path, json.encode({
+  local ok, err = core.sys.write_private_file(path, json.encode({
     access_token = state.access_token, refresh_token = state.refresh_token, expires_at = state.expires_at,
     expires_in = state.expires_in, base_url = state.base_url, scope = state.scope,
   }))
   if not ok then
-    return nil, core.error("config", "cannot write OAuth store " .. path .. ": " .. why, { option = "store" })
+    return nil, core.error("config", "cannot write OAuth store " .. path .. ": " .. err.detail, { option = "store" })
   end
   return true
+end
+
+-- Takes the lock of the store at `path` (STORE.lock), waiting up to
+-- LOCK_TIMEOUT: the lock, or nil and a config error naming the lock file.
+local function lock_store(path)
+  local lock, err = core.sys.lock_file(path .. ".lock", _M.LOCK_TIMEOUT)
+  if not lock then
+    return nil, core.error("config", "cannot lock OAuth store " .. path .. ".lock: " .. err.message,
+      { option = "store" })
+  end
+  return lock
 end
 
 -- The state of a token answer, or nil and an error. `grant` names what was
@@ -132,7 +127,7 @@ local function parse_answer(status, body, grant, secrets)
   end
   local code = type(t) == "table" and type(t.error) == "string" and t.error or nil
   local said = type(t) == "table" and type(t.error_description) == "string"
-    and ": " .. scrub(t.error_description, secrets) or ""
+    and ": " .. message.redact(t.error_description, secrets) or ""
   if code == "invalid_grant" then
     return nil, auth_error(("Gong refused the %s (invalid_grant%s): authorize the app again "
       .. "(gong-library oauth exchange --code CODE --redirect-uri URI)"):format(grant, said), { status = status })
@@ -171,13 +166,11 @@ end
 local function renew(self, stale)
   local lock
   if self.store then
-    local why
-    lock, why = core.sys.lock_file(self.store .. ".lock", _M.LOCK_TIMEOUT)
-    if not lock then
-      return nil, core.error("config", "cannot lock OAuth store " .. self.store .. ".lock: " .. why,
-        { option = "store" })
-    end
-    local state, err = read_store(self.store)
+    local err
+    lock, err = lock_store(self.store)
+    if not lock then return nil, err end
+    local state
+    state, err = read_store(self.store)
     if state == nil then
       lock:unlock()
       return nil, err
@@ -197,7 +190,6 @@ local function renew(self, stale)
   end
   local state, err = ask(self, "grant_type=refresh_token&refresh_token=" .. escape(self.state.refresh_token),
     "refresh token")
-  if state and self._before_store then self._before_store(state) end -- specs: a crash here
   if state and self.store then
     local ok, why = write_store(self.store, state)
     if not ok then state, err = nil, why end
@@ -298,7 +290,7 @@ local function make(opts)
   return setmetatable({
     client_id = opts.client_id, client_secret = opts.client_secret, store = opts.store,
     token_url = opts.token_url or _M.TOKEN_URL, timeout = opts.timeout, ca_file = opts.ca_file,
-    allow_http = opts.allow_http, refreshes = 0, _before_store = opts._before_store,
+    allow_http = opts.allow_http, refreshes = 0,
   }, source_mt)
 end
 
@@ -335,12 +327,10 @@ function _M.exchange(opts)
     end
   end
   local source = make(opts)
-  local lock, why = core.sys.lock_file(opts.store .. ".lock", _M.LOCK_TIMEOUT)
-  if not lock then
-    return nil, core.error("config", "cannot lock OAuth store " .. opts.store .. ".lock: " .. why,
-      { option = "store" })
-  end
-  local state, err = ask(source, "grant_type=authorization_code&code=" .. escape(opts.code) .. "&client_id="
+  local lock, err = lock_store(opts.store)
+  if not lock then return nil, err end
+  local state
+  state, err = ask(source, "grant_type=authorization_code&code=" .. escape(opts.code) .. "&client_id="
     .. escape(opts.client_id) .. "&redirect_uri=" .. escape(opts.redirect_uri), "authorization code")
   if state then
     local ok

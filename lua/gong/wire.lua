@@ -1,28 +1,37 @@
---- gong.wire: a call's outcome carried from one Lua state to another (nginx's
---- thread VMs, Neovim's thread pool), where only plain data crosses: no
---- metatables, no functions. Both adapters speak this one vocabulary:
+--- gong.wire: plain data between Lua states, where no metatable and no
+--- function crosses (gong.resty's calls to nginx's thread VMs; the options
+--- gong.resty and gong.nvim cache their clients by). Pure Lua: the sending
+--- side needs nothing else loaded.
 ---
----   "ok", value, extra, marks   the call returned value (a list) and extra
----                               (a requestId); marks lists the positions of
----                               value that held error objects (a batch's)
----   "fail", fields              it returned nil, err: the error's fields
----   "raise", fields | message   it raised: an error's fields, or a message
----                               when what was raised was not a gong error
+--- A call's outcome:
+---
+---   "ok", results        the call returned: its results, packed ({n = ..., ...})
+---   "fail", fields       it returned nil, err: the error's fields
+---   "raise", fields | message
+---                        it raised: an error's fields, or a message when
+---                        what was raised was not a gong error
 ---
 --- `run` makes the outcome on the side that ran the call; `unpack` turns it
 --- back into what the call gave on the side that asked, gong error objects
---- rebuilt with their metatable. Pure Lua: the sending side needs nothing
---- else loaded, so even a worker that cannot load gong can say so.
+--- rebuilt. Whether a value is a gong error is gong.core's one rule
+--- (core.is_error).
 
-local getmetatable, pairs, pcall, require, setmetatable, tostring, type =
-      getmetatable, pairs, pcall, require, setmetatable, tostring, type
+local message = require "gong.message"
+
+local concat, format, ipairs, pairs, pcall, require, select, setmetatable, sort, tostring, type, unpack =
+      table.concat, string.format, ipairs, pairs, pcall, require, select, setmetatable, table.sort, tostring, type,
+      table.unpack or unpack
 
 local _M = {}
 
--- gong.core names its error metatable; no other table has that name.
-local function is_error(v)
-  local mt = type(v) == "table" and getmetatable(v)
-  return type(mt) == "table" and mt.__name == "gong.error"
+local function pack(...)
+  return { n = select("#", ...), ... }
+end
+
+-- gong.core, when it loads: the side that runs a call always has it.
+local function core()
+  local ok, module = pcall(require, "gong.core")
+  return ok and module or nil
 end
 
 -- An error object's fields as a plain table.
@@ -32,45 +41,23 @@ local function fields(err)
   return t
 end
 
-local function first_line(message)
-  return (tostring(message):match("^[^\n]*"))
-end
-
 --- Runs `fn(...)` and returns its outcome in the wire's vocabulary.
 ---@param fn function
 ---@return string status "ok", "fail" or "raise"
----@return any value_or_fields
----@return any extra
----@return integer[]|nil marks
+---@return any results_or_fields
 function _M.run(fn, ...)
-  local ok, value, extra = pcall(fn, ...)
-  if not ok then
-    if is_error(value) then return "raise", fields(value) end
-    return "raise", type(value) == "string" and value or "raised a " .. type(value)
+  local results = pack(pcall(fn, ...))
+  local is_error = core().is_error
+  if not results[1] then
+    local err = results[2]
+    if is_error(err) then return "raise", fields(err) end
+    return "raise", type(err) == "string" and err or "raised a " .. type(err)
   end
-  if value == nil then
-    return "fail", is_error(extra) and fields(extra) or { kind = "config", message = tostring(extra) }
+  if results[2] == nil then
+    local err = results[3]
+    return "fail", is_error(err) and fields(err) or { kind = "config", message = tostring(err) }
   end
-  local marks
-  if type(value) == "table" then
-    for i = 1, #value do
-      if is_error(value[i]) then
-        marks = marks or {}
-        marks[#marks + 1] = i
-        value[i] = fields(value[i])
-      end
-    end
-  end
-  return "ok", value, extra, marks
-end
-
---- The outcome for a call that could not be made at all (its host could not
---- load gong, say): raised, as an error of kind "config" with `message`.
----@param message string
----@return string status
----@return table fields
-function _M.failure(message)
-  return "raise", { kind = "config", message = first_line(message) }
+  return "ok", pack(select(2, unpack(results, 1, results.n)))
 end
 
 -- What tostring makes of an error object that gong.core could not make.
@@ -83,47 +70,87 @@ local plain_mt = {
 -- (an editor without it on package.cpath), a plain table of the same shape
 -- stands in, so that the failure can still be told.
 local function rebuild(t)
-  local ok, core = pcall(require, "gong.core")
-  if ok then
-    return core.error(t.kind or "config", t.message or "unknown error", t)
-  end
+  local c = core()
+  if c then return c.error(t.kind or "config", t.message or "unknown error", t) end
   local e = {}
   for k, v in pairs(t) do e[k] = v end
-  e.kind, e.message, e.errors = e.kind or "config", e.message or "unknown error", e.errors or {}
+  e.kind, e.message, e.errors = e.kind or "config", message.first_line(e.message or "unknown error"), e.errors or {}
   return setmetatable(e, plain_mt)
 end
 
---- An error object of `kind` with `message`: gong.core's, or its plain stand-in
+--- An error object of `kind` with `text`: gong.core's, or its plain stand-in
 --- when the core cannot be loaded.
 ---@param kind string
----@param message string
+---@param text string
 ---@return gong.Error
-function _M.error(kind, message)
-  return rebuild({ kind = kind, message = message })
+function _M.error(kind, text)
+  return rebuild({ kind = kind, message = text })
 end
 
---- Turns an outcome back into what the call gave: `true, value, extra` for a
---- result (errors at `marks` rebuilt), `true, nil, err` for a returned error,
---- `false, err` for a raised one (a gong error, or the message raised).
+--- Turns an outcome back into what the call gave: `true, ...` with its
+--- results (nil and the rebuilt error for a returned one), `false, err` for
+--- a raised one (a gong error, or the message raised).
 ---@param status string
 ---@param a any
----@param b any
----@param marks integer[]|nil
 ---@return boolean returned
----@return any value_or_err
----@return any extra_or_err
-function _M.unpack(status, a, b, marks)
-  if status == "ok" then
-    for i = 1, marks and #marks or 0 do
-      a[marks[i]] = rebuild(a[marks[i]])
-    end
-    return true, a, b
+---@return any ...
+function _M.unpack(status, a)
+  if status == "ok" and type(a) == "table" then
+    return true, unpack(a, 1, a.n)
   elseif status == "fail" then
     return true, nil, rebuild(type(a) == "table" and a or { message = tostring(a) })
   elseif status == "raise" then
     return false, type(a) == "table" and rebuild(a) or a
   end
   return false, rebuild({ kind = "config", message = "no outcome came back (status " .. tostring(status) .. ")" })
+end
+
+-- Appends a text form of plain `v` to `out`: tables by sorted keys, strings
+-- quoted, numbers exactly. Returns nil and where a value is not plain data.
+local function serialize(v, out, where)
+  local t = type(v)
+  if t == "table" then
+    local keys = {}
+    for k in pairs(v) do
+      if type(k) ~= "string" and type(k) ~= "number" then return nil, where .. " has a " .. type(k) .. " key" end
+      keys[#keys + 1] = k
+    end
+    sort(keys, function(a, b)
+      if type(a) ~= type(b) then return type(a) == "number" end
+      return a < b
+    end)
+    out[#out + 1] = "{"
+    for _, k in ipairs(keys) do
+      local inner = where .. "." .. tostring(k)
+      if not serialize(k, out, inner) then return nil, inner .. " is not plain data" end
+      out[#out + 1] = "="
+      local ok, why = serialize(v[k], out, inner)
+      if not ok then return nil, why end
+      out[#out + 1] = ","
+    end
+    out[#out + 1] = "}"
+  elseif t == "string" then
+    out[#out + 1] = format("%q", v)
+  elseif t == "number" then
+    out[#out + 1] = format("%.17g", v)
+  elseif t == "boolean" or t == "nil" then
+    out[#out + 1] = tostring(v)
+  else
+    return nil, where .. " is a " .. t
+  end
+  return out
+end
+
+--- A key naming the plain options table `opts`: the same text for the same
+--- options, however their tables were built. Returns nil and what is not
+--- plain data (strings, numbers, booleans and tables of them) otherwise.
+---@param opts table|nil
+---@return string|nil key
+---@return string|nil why
+function _M.key(opts)
+  local out, why = serialize(opts, {}, "options")
+  if not out then return nil, why end
+  return concat(out)
 end
 
 return _M

@@ -514,6 +514,41 @@ function scenarios.doc_install(r)
   installed(r, function() snippet("install") end)
 end
 
+-- The host matrix (spec/support/matrix.lua) on a gong.nvim client, each
+-- call waited for in this coroutine; records any callback of a call that
+-- came in a fast event, where most of Neovim's API may not be used.
+function scenarios.matrix(r)
+  use_repo()
+  local matrix = assert(loadfile(ROOT .. "/spec/support/matrix.lua"))()
+  local gong_nvim = require "gong.nvim"
+  local data = vim.json.decode(assert(os.getenv("GONG_NVIM_MATRIX")))
+  r.fast = {}
+  local function watched(name, fn)
+    return function(...)
+      if vim.in_fast_event() then r.fast[#r.fast + 1] = name end
+      return fn(...)
+    end
+  end
+  local function call(client, name, ...)
+    local args = { n = select("#", ...), ... }
+    for i = 1, args.n do
+      local opts = args[i]
+      if type(opts) == "table" then
+        for _, key in ipairs({ "on_result", "on_progress", "on_plan" }) do
+          if type(opts[key]) == "function" then opts[key] = watched(name .. "." .. key, opts[key]) end
+        end
+      end
+    end
+    local got = { await(function(done)
+      args[args.n + 1] = watched(name, done)
+      client[name](client, unpack(args, 1, args.n + 1))
+    end) }
+    if got[1] == nil then return nil, got[2] end
+    return got[1], got[3]
+  end
+  r.matrix = matrix.run(gong_nvim.client(options()), call, data)
+end
+
 local run = scenarios[SCENARIO]
 if not run then
   finish({ error = "unknown scenario " .. SCENARIO }, 3)

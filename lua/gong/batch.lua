@@ -1,0 +1,226 @@
+--- gong.batch: the methods made of many requests of one kind, written once
+--- for every host: calls_batch (a request per folder) and the Calls API's
+--- (call_details, transcripts: distinct call ids in batches of
+--- core.MAX_BATCH, every page of each followed). Each runs on a host (see
+--- gong.client): host:request(kind, ...) makes one request,
+--- host:each_at_once(...) runs several at once, however the host does it,
+--- and host:call(fn, ...) calls the caller's callbacks where the host does.
+---
+--- One rule for stopping, on every host: a request whose Retry-After is
+--- longer than max_retry_wait (its error has `halt`) stops new starts, the
+--- ones under way finish, and the rest fail without a request. A
+--- calls_batch whose on_result returns false ends at once: nothing more
+--- starts, the requests under way are dropped and their results stay nil;
+--- so does one that meets a failure of the client itself (its token
+--- function, its shared rate window, a close()), which it returns as nil,
+--- err. The Calls API ends at its first failure the same way.
+
+local core = require "gong.core"
+
+local ceil, error, floor, ipairs, pairs, type = math.ceil, error, math.floor, ipairs, pairs, type
+
+local _M = {}
+
+-- Raises an argument error in `who`'s name.
+local function bad(who, message)
+  error(core.error("argument", who .. ": " .. message), 3)
+end
+
+-- An integer option of `opts` from 1 to `max`, else `default`; raises in `who`'s name.
+local function integer_option(opts, name, default, max, who)
+  local v = opts and opts[name]
+  if v == nil then return default end
+  if type(v) ~= "number" or v < 1 or v > max or v ~= floor(v) then
+    bad(who, ("%s must be an integer from 1 to %d"):format(name, max))
+  end
+  return v
+end
+
+-- Checks an options table's type and the callback `callback` in it, in `who`'s name.
+local function check_options(opts, who, callback)
+  if opts ~= nil and type(opts) ~= "table" then
+    bad(who, "options must be a table (got " .. type(opts) .. ")")
+  end
+  if opts and opts[callback] ~= nil and type(opts[callback]) ~= "function" then
+    bad(who, callback .. " must be a function")
+  end
+end
+
+--- The concurrency `opts` asks for, in `who`'s name: what calls_batch and
+--- library() check before their first request.
+---@param opts table|nil
+---@param who string
+---@return integer
+function _M.concurrency(opts, who)
+  return integer_option(opts, "concurrency", core.DEFAULT_CONCURRENCY, core.MAX_CONCURRENCY, who)
+end
+
+--- Checks calls_batch's arguments (raises what is wrong); returns its concurrency.
+---@param ids string[]
+---@param opts? table
+---@return integer
+function _M.check_calls_batch(ids, opts)
+  if type(ids) ~= "table" then bad("calls_batch", "ids must be a list of folder ids (got " .. type(ids) .. ")") end
+  for i = 1, #ids do
+    if type(ids[i]) ~= "string" or ids[i] == "" then
+      bad("calls_batch", ("ids[%d] must be a non-empty string (got %s)"):format(i, type(ids[i])))
+    end
+  end
+  check_options(opts, "calls_batch", "on_result")
+  return _M.concurrency(opts, "calls_batch")
+end
+
+-- True for a failure of the client rather than of one request: its token
+-- function failed (auth), its shared rate window cannot be used (config), or
+-- it was closed. Every other request would fail the same way.
+local function client_failure(err)
+  local kind = err.kind
+  return kind == "auth" or kind == "config" or kind == "closed"
+end
+
+-- The error of a request not made: a rate limit asked to wait longer than max_retry_wait.
+local function not_attempted(halted)
+  return core.error("rate_limited", "not attempted: the rate limit asks to wait longer than max_retry_wait",
+    { halt = true, retry_after = halted.retry_after, attempts = 0 })
+end
+
+--- calls_batch(ids [, opts]) on `host`: results[i] is the calls of ids[i] or
+--- an error object for it; opts.on_result(i, calls, requestId) or (i, nil,
+--- err) as each completes (returning false ends the batch); opts.concurrency
+--- requests at once. Arguments checked by check_calls_batch. `hook`, when
+--- given, is a caller's own on_result (gong.library's), called directly,
+--- not as the caller's callbacks are.
+---@param host table
+---@param ids string[]
+---@param opts? table
+---@param hook? fun(i: integer, calls: table?, rid_or_err: any): boolean?
+---@return table|nil results
+---@return gong.Error|nil err a failure of the client itself
+function _M.calls_batch(host, ids, opts, hook)
+  local concurrency, on_result = _M.check_calls_batch(ids, opts), opts and opts.on_result
+  local function tell(i, list, x)
+    if hook then return hook(i, list, x) end
+    if on_result then return host:call(on_result, i, list, x) end
+  end
+  local results, started, stopped, halted, failed = {}, {}, false, nil, nil
+  host:each_at_once(#ids, concurrency, function(i)
+    started[i] = true
+    local list, x = host:request("calls", ids[i])
+    if stopped then return end
+    if not list and client_failure(x) then
+      failed, stopped = x, true
+      return
+    end
+    results[i] = list or x
+    if not list and x.halt then halted = halted or x end
+    if tell(i, list, x) == false then stopped = true end
+  end, function() return stopped and "now" or halted ~= nil end)
+  if failed then return nil, failed end
+  for i = 1, halted and not stopped and #ids or 0 do
+    if not started[i] then
+      results[i] = not_attempted(halted)
+      if tell(i, nil, results[i]) == false then break end
+    end
+  end
+  return results
+end
+
+--- The distinct values of `ids`, in their first order; raises for anything
+--- but non-empty strings, in `who`'s name.
+---@param ids string[]
+---@param who string
+---@return string[]
+function _M.distinct(ids, who)
+  if type(ids) ~= "table" then bad(who, "callIds must be a list of strings (got " .. type(ids) .. ")") end
+  local seen, list = {}, {}
+  for i = 1, #ids do
+    local id = ids[i]
+    if type(id) ~= "string" or id == "" then
+      bad(who, ("callIds[%d] must be a non-empty string (got %s)"):format(i, type(id)))
+    end
+    if not seen[id] then
+      seen[id] = true
+      list[#list + 1] = id
+    end
+  end
+  return list
+end
+
+--- `opts` without the callback `name` when it is a function: what a page's
+--- request takes (a host may send it to another Lua state, where no function goes).
+---@param opts table|nil
+---@param name string
+---@return table|nil
+function _M.without(opts, name)
+  if type(opts) ~= "table" or type(opts[name]) ~= "function" then return opts end
+  local sent = {}
+  for k, v in pairs(opts) do sent[k] = v end
+  sent[name] = nil
+  return sent
+end
+
+--- Checks the arguments of the Calls API method `kind` (raises what is
+--- wrong): returns the distinct ids, the batch size and the concurrency.
+---@param kind string "call_details" or "transcripts"
+---@param ids string[]
+---@param opts? table
+---@return string[] ids
+---@return integer batch_size
+---@return integer concurrency
+function _M.check_calls_api(kind, ids, opts)
+  check_options(opts, kind, "on_progress")
+  local list = _M.distinct(ids, kind)
+  local size = integer_option(opts, "batch_size", core.MAX_BATCH, core.MAX_BATCH, kind)
+  local concurrency = _M.concurrency(opts, kind)
+  core.check_request(kind, {}, _M.without(opts, "on_progress"))
+  return list, size, concurrency
+end
+
+--- A Calls API method (`kind`: "call_details" or "transcripts") on `host`:
+--- the distinct ids in batches of opts.batch_size, every page of each
+--- asked for, opts.concurrency batches at once, opts.on_progress(done,
+--- total) as each batch is back. Returns the records by call id and the
+--- request ids (batch by batch, page by page), or nil and the first
+--- failure (nothing partial). Arguments checked by check_calls_api.
+---@param host table
+---@param kind string
+---@param ids string[]
+---@param opts? gong.CallsApiOptions
+---@return table|nil records
+---@return string[]|gong.Error request_ids_or_err
+function _M.calls_api(host, kind, ids, opts)
+  local list, size, concurrency = _M.check_calls_api(kind, ids, opts)
+  local on_progress, page = opts and opts.on_progress, _M.without(opts, "on_progress")
+  local batches = {}
+  for b = 1, ceil(#list / size) do
+    local batch = {}
+    for k = (b - 1) * size + 1, b * size < #list and b * size or #list do batch[#batch + 1] = list[k] end
+    batches[b] = batch
+  end
+  local found, request_ids_of, failure, done = {}, {}, nil, 0
+  host:each_at_once(#batches, concurrency, function(b)
+    local request_ids, cursor = {}, nil
+    repeat
+      local records, x, next_cursor = host:request(kind, batches[b], page, cursor)
+      if failure then return end
+      if not records then
+        failure = x
+        return
+      end
+      for id, record in pairs(records) do found[id] = record end
+      request_ids[#request_ids + 1] = x
+      cursor = next_cursor
+    until cursor == nil
+    request_ids_of[b] = request_ids
+    done = done + #batches[b]
+    if on_progress then host:call(on_progress, done, #list) end
+  end, function() return failure and "now" end)
+  if failure then return nil, failure end
+  local request_ids = {}
+  for b = 1, #batches do
+    for _, rid in ipairs(request_ids_of[b]) do request_ids[#request_ids + 1] = rid end
+  end
+  return found, request_ids
+end
+
+return _M

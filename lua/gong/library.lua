@@ -1,0 +1,274 @@
+--- gong.library: client:library(), the whole library in one call, written
+--- once for every host: the folder list, each folder's calls (a calls_batch),
+--- then, when asked, the details and transcripts of every distinct call (the
+--- Calls API), told to on_plan before any request but the folder list and
+--- to on_progress as it goes. Runs on a host (see gong.client).
+
+local batch = require "gong.batch"
+local core = require "gong.core"
+local tree = require "gong.tree"
+
+local ceil, error, ipairs, pairs, tostring, type = math.ceil, error, ipairs, pairs, tostring, type
+
+local _M = {}
+
+--- Options of client:library(); anything else is a typo.
+_M.OPTIONS = {
+  workspaceId = true, concurrency = true, strict = true, on_progress = true,
+  details = true, transcripts = true, skip_empty = true, on_plan = true,
+}
+
+---@class gong.LibraryOptions
+---@field workspaceId? string only this workspace's folders
+---@field concurrency? integer transfers at once (3); every one still under the client's rate limit
+---@field strict? boolean any failure makes the whole call return nil, err
+---@field details? boolean|string[] each call's details (client:call_details), true or the fields to ask for
+---@field transcripts? boolean each call's transcript (client:transcripts)
+---@field skip_empty? boolean the contract's folders with callCount 0 are not asked for their calls (true)
+---@field on_progress? fun(done: integer, total: integer, node: gong.TreeNode?, err: gong.Error?, phase: string)
+--- called as each folder completes (phase "calls"), then as each batch of calls' details or transcripts does
+---@field on_plan? fun(plan: gong.LibraryPlan): boolean? called once the folder list is back, before any other
+--- request, with what the run is to make; returning false stops it there: library() returns nil and an error of
+--- kind "config", option "on_plan", reason "refused"
+
+---What library() is to make, told to on_plan before it asks for any folder's calls. Retries are never counted.
+---@class gong.LibraryPlan
+---@field requests integer every request of the run, the folder list's included: exactly that when `exact`, else
+--- an estimate (`calls_api` known) or the least it makes (`calls_api` nil)
+---@field exact boolean no Calls API part (neither details nor transcripts asked, or no folder to ask)
+---@field folder_list integer 1: the folder list, already made
+---@field folders integer the folders to ask for their calls, one request each (a folder's calls come in one answer)
+---@field calls? integer the calls of those folders by their callCount, a call in two folders counted twice; nil
+--- when a folder has no count (a real tenant's)
+---@field phases integer the Calls API phases asked: details, transcripts (0 to 2)
+---@field batch_size integer call ids per Calls API request (core.MAX_BATCH)
+---@field calls_api? integer Calls API requests, phases x ceil(calls / batch_size): fewer when a call is in two
+--- folders, more when Gong pages an answer; nil when `calls` is unknown
+
+--- Checks library()'s options (raises what is wrong, before any request).
+---@param opts? gong.LibraryOptions
+function _M.check(opts)
+  if opts ~= nil and type(opts) ~= "table" then
+    error(core.error("argument", "library: options must be a table (got " .. type(opts) .. ")"), 2)
+  end
+  for k in pairs(opts or {}) do
+    if not _M.OPTIONS[k] then
+      error(core.error("argument", ("library: unknown option '%s'"):format(tostring(k))), 2)
+    end
+  end
+  for _, name in ipairs({ "on_progress", "on_plan" }) do
+    if opts and opts[name] ~= nil and type(opts[name]) ~= "function" then
+      error(core.error("argument", "library: " .. name .. " must be a function"), 2)
+    end
+  end
+  if opts and opts.details ~= nil and type(opts.details) ~= "boolean" and type(opts.details) ~= "table" then
+    error(core.error("argument", "library: details must be true, false or a list of fields"), 2)
+  end
+  batch.concurrency(opts, "library")
+  if opts and opts.workspaceId ~= nil then core.check_request("folders", { workspaceId = opts.workspaceId }) end
+end
+
+-- The distinct usable folder ids of `t` in walk order, and the nodes of each:
+-- nodes sharing a duplicated id share its calls, fetched once. With
+-- `skip_empty`, a folder whose count says it holds no call gets an empty
+-- list without a request.
+local function folder_ids(t, skip_empty)
+  local ids, nodes_of = {}, {}
+  for node in t:walk() do
+    local id = node.id
+    if skip_empty and node.callCount == 0 then
+      node.calls = {}
+    elseif type(id) == "string" and id ~= "" then
+      if nodes_of[id] == nil then
+        nodes_of[id] = {}
+        ids[#ids + 1] = id
+      end
+      local list = nodes_of[id]
+      list[#list + 1] = node
+    end
+  end
+  return ids, nodes_of
+end
+
+-- The plan of a library() run that asks the folders `ids` (`nodes_of` their
+-- nodes) and the Calls API phases `opts` asks for (see gong.LibraryPlan). The
+-- distinct calls are known only once the folders' calls are in: until then
+-- their callCounts stand for them.
+local function plan_of(ids, nodes_of, opts)
+  local phases = (opts.details and 1 or 0) + (opts.transcripts and 1 or 0)
+  local calls = 0
+  for _, id in ipairs(ids) do
+    local count = nodes_of[id][1].callCount
+    if type(count) ~= "number" then
+      calls = nil
+      break
+    end
+    calls = calls + count
+  end
+  -- No folder asked, no call to ask the Calls API about.
+  local exact = phases == 0 or #ids == 0
+  local batch_size = core.MAX_BATCH
+  local calls_api = exact and 0 or calls and phases * ceil(calls / batch_size) or nil
+  return {
+    requests = 1 + #ids + (calls_api or 0), exact = exact, folder_list = 1, folders = #ids, calls = calls,
+    phases = phases, batch_size = batch_size, calls_api = calls_api,
+  }
+end
+
+-- Counts the calls of folders whose count the server did not send (a real
+-- tenant's), and works out the totals again.
+local function count_calls(t)
+  local filled = false
+  for node in t:walk() do
+    if type(node.callCount) ~= "number" and type(node.calls) == "table" then
+      node.callCount, filled = #node.calls, true
+    end
+  end
+  if filled then t:recount() end
+end
+
+-- Every call of the tree's folders, and their distinct ids in walk order.
+local function calls_of(t)
+  local calls, ids, seen = {}, {}, {}
+  for node in t:walk() do
+    for _, call in ipairs(type(node.calls) == "table" and node.calls or {}) do
+      calls[#calls + 1] = call
+      local id = call.callId
+      if type(id) == "string" and id ~= "" and not seen[id] then
+        seen[id] = true
+        ids[#ids + 1] = id
+      end
+    end
+  end
+  return calls, ids
+end
+
+-- What only the Calls API tells of a call in the public API's records.
+local FROM_META = { "started", "duration", "primaryUserId" }
+
+--- Hangs what a Calls API method found (`found`, keyed by call id) on each of
+--- `calls` as `call[field]` ("details" or "transcript"). Details also fill
+--- what a call's record lacks from their metaData: started, duration and
+--- primaryUserId, which a real tenant's folder listing does not send.
+---@param calls gong.Call[]
+---@param field string
+---@param found table<string,any>
+function _M.attach(calls, field, found)
+  for _, call in ipairs(calls) do
+    local value = found[call.callId]
+    if value ~= nil then
+      call[field] = value
+      local meta = field == "details" and type(value) == "table" and type(value.metaData) == "table"
+        and value.metaData
+      for _, name in ipairs(meta and FROM_META or {}) do
+        if call[name] == nil then call[name] = meta[name] end
+      end
+    end
+  end
+end
+
+-- The details and transcripts phases of library(): fetches what `opts` asks
+-- for of every distinct call once, and hangs it on each call. A failure is
+-- added to `errors` (with its `phase`), or returned at once when strict.
+local function add_call_data(host, t, opts, errors)
+  local calls, ids = calls_of(t)
+  local on_progress = opts.on_progress
+  local function phase_options(phase, extra)
+    local o = { concurrency = opts.concurrency }
+    for k, v in pairs(extra or {}) do o[k] = v end
+    if on_progress then
+      -- Called through the host by the Calls API's batches: on_progress itself is plain.
+      o.on_progress = function(done, total) return on_progress(done, total, nil, nil, phase) end
+    end
+    return o
+  end
+  local phases = {}
+  if opts.details then
+    phases[#phases + 1] = { "details", "call_details", phase_options("details", {
+      fields = type(opts.details) == "table" and opts.details or nil }) }
+  end
+  if opts.transcripts then
+    phases[#phases + 1] = { "transcript", "transcripts", phase_options("transcripts") }
+  end
+  for _, p in ipairs(phases) do
+    local field, method, o = p[1], p[2], p[3]
+    local found, err = batch.calls_api(host, method, ids, o)
+    if not found then
+      err.phase = method
+      if opts.strict then return err end
+      errors[#errors + 1] = err
+    else
+      _M.attach(calls, field, found)
+    end
+  end
+end
+
+--- Fetches the whole library: the folder tree with every node's `calls` filled,
+--- folders' calls fetched concurrently under the client's rate limit and retry policy.
+--- Returns `tree, errors`: `errors` lists the per-folder failures (error objects with
+--- `folder_id`), whose nodes carry `error` instead of `calls`; one failing folder does
+--- not throw away the rest. With `strict = true`, the first failure stops everything
+--- and is returned as `nil, err`. Failing to list the folders is always `nil, err`.
+---
+--- With `details` and `transcripts`, every distinct call's details and transcript
+--- are fetched once after that (client:call_details, client:transcripts) and set
+--- as `call.details` and `call.transcript` (see `attach`): a real tenant's call
+--- gets its started, duration and primaryUserId from the details. A failed phase is an
+--- error in `errors` with its `phase`. A folder whose callCount the server did
+--- not send gets the number of its calls.
+---
+--- Once the folder list is back, before any other request, `on_plan` is told
+--- what the run is to make (gong.LibraryPlan: at 3 requests/s and 10,000 a
+--- day, a large library is minutes and a good part of a tenant's day); when
+--- it returns false, library() returns nil and an error of kind "config" with
+--- option "on_plan" and reason "refused", and no other request is made.
+---@param host table
+---@param opts? gong.LibraryOptions
+---@return gong.Tree|nil tree
+---@return gong.Error[]|gong.Error errors_or_err the per-folder errors, or the error that stopped it
+function _M.run(host, opts)
+  _M.check(opts)
+  opts = opts or {}
+  local folders, err = host:request("folders", { workspaceId = opts.workspaceId })
+  if folders == nil then return nil, err end
+  local t = tree.build(folders)
+  -- Against 3 requests/s every request saved counts: a folder the contract
+  -- says is empty is not asked. A real tenant sends no counts to go by.
+  local ids, nodes_of = folder_ids(t, opts.skip_empty ~= false)
+  if opts.on_plan then
+    if host:call(opts.on_plan, plan_of(ids, nodes_of, opts)) == false then
+      return nil, core.error("config", "library: on_plan refused the plan; no request was made after the folder list",
+        { option = "on_plan", reason = "refused" })
+    end
+  end
+
+  local errors, done, total = {}, 0, #ids
+  local strict, on_progress = opts.strict, opts.on_progress
+  local results, failed = batch.calls_batch(host, ids, { concurrency = opts.concurrency },
+    function(i, calls, e)
+      local id = ids[i]
+      done = done + 1
+      for _, node in ipairs(nodes_of[id]) do
+        if calls then node.calls = calls else node.error = e end
+      end
+      local failure -- on success `e` is the requestId, not an error
+      if not calls then
+        failure = e
+        failure.folder_id = id
+        errors[#errors + 1] = failure
+      end
+      if on_progress then host:call(on_progress, done, total, nodes_of[id][1], failure, "calls") end
+      -- A strict fetch ends at the first failure.
+      return not (strict and failure)
+    end)
+  if results == nil then return nil, failed end
+  if strict and errors[1] then return nil, errors[1] end
+  count_calls(t)
+  if opts.details or opts.transcripts then
+    local stopped = add_call_data(host, t, opts, errors)
+    if stopped then return nil, stopped end
+  end
+  return t, errors
+end
+
+return _M
