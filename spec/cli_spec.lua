@@ -1,9 +1,15 @@
 -- gong-library, the command-line tool, run as a real process against the fake
--- Gong server: its output (the same strings gong.output renders), its exit
--- statuses, credentials, files and signals. Read top to bottom this is its
--- manual; output_spec, cli_args_spec and cli_help_spec hold the details.
+-- Gong server: its output (the same strings gong.cli's renderers give), its
+-- exit statuses, credentials, files and signals. Read top to bottom this is
+-- its manual; cli_render_spec, cli_trees_spec, cli_exports_spec, cli_text_spec,
+-- cli_args_spec and cli_help_spec hold the details.
 
-local output = require "gong.output"
+local csv = require "gong.cli.csv"
+local exports = require "gong.cli.exports"
+local json_records = require "gong.cli.json_records"
+local tables = require "gong.cli.tables"
+local text = require "gong.cli.text"
+local trees = require "gong.cli.trees"
 local help = require "gong.cli.help"
 local cjson = require("cjson").new()
 local text_support = require "spec.support.text"
@@ -87,7 +93,7 @@ describe("the gong-library program", function()
   describe("folders", function()
     it("prints every folder as an aligned table with a header row", function()
       local out = ok({ "folders" })
-      assert.are.equal(output.folders_table(lib.folders), out)
+      assert.are.equal(tables.folders(lib.folders), out)
       local lines = lines_of(out)
       assert.truthy(lines[1]:find("^ID +NAME +PARENT +CALLS +CREATED$"))
       assert.are.equal(#lib.folders + 1, #lines)
@@ -96,7 +102,7 @@ describe("the gong-library program", function()
 
     it("prints a JSON array of contract-shaped objects with --json", function()
       local out = ok({ "folders", "--json" })
-      assert.are.equal(output.folders_json(lib.folders), out)
+      assert.are.equal(json_records.folders(lib.folders), out)
       local decoded = cjson.decode(out)
       assert.are.equal(#lib.folders, #decoded)
       for i, f in ipairs(decoded) do
@@ -109,7 +115,7 @@ describe("the gong-library program", function()
 
     it("prints RFC 4180 CSV with --csv, global options accepted before the command too", function()
       local out = ok({ "--csv", "folders" })
-      assert.are.equal(output.folders_csv(lib.folders), out)
+      assert.are.equal(csv.folders(lib.folders), out)
       assert.are.equal("id,name,description,parentFolderId,callCount,createdBy,created\r\n",
                        out:match("^[^\n]*\n"))
     end)
@@ -121,7 +127,7 @@ describe("the gong-library program", function()
         if f.workspaceId == ws then expected[#expected + 1] = f end
       end
       local out = ok({ "folders", "--workspace", ws, "--json" })
-      assert.are.equal(output.folders_json(expected), out)
+      assert.are.equal(json_records.folders(expected), out)
       local requests = srv:requests()
       assert.are.equal(1, #requests)
       assert.are.equal("/library/folders", requests[1].path)
@@ -137,7 +143,7 @@ describe("the gong-library program", function()
 
     it("authenticates with GONG_TOKEN as well", function()
       local out = ok({ "folders", "--csv" }, { GONG_BASE_URL = srv.url, GONG_TOKEN = creds.token })
-      assert.are.equal(output.folders_csv(lib.folders), out)
+      assert.are.equal(csv.folders(lib.folders), out)
       assert.are.equal("Bearer " .. creds.token, srv:requests()[1].headers.authorization)
     end)
   end)
@@ -151,7 +157,7 @@ describe("the gong-library program", function()
 
     it("draws the folders as a tree ending in a totals line", function()
       local out = ok({ "tree" })
-      assert.are.equal(output.tree_text(built), out)
+      assert.are.equal(trees.text(built), out)
       local calls = 0
       for _, f in ipairs(lib.folders) do calls = calls + f.callCount end
       assert.are.equal(("%d folders, %d calls"):format(#lib.folders, calls), lines_of(out)[#lines_of(out)])
@@ -161,7 +167,7 @@ describe("the gong-library program", function()
 
     it("prints the nested tree as JSON with --json", function()
       local out = ok({ "tree", "--json" })
-      assert.are.equal(output.tree_json(built), out)
+      assert.are.equal(trees.json(built), out)
       local seen = 0
       local function count(nodes)
         for _, n in ipairs(nodes) do
@@ -177,7 +183,7 @@ describe("the gong-library program", function()
 
     it("prints one CSV row per folder, parents first, with --csv", function()
       local out = ok({ "tree", "--csv" })
-      assert.are.equal(output.tree_csv(built), out)
+      assert.are.equal(trees.csv(built), out)
     end)
 
     it("says (no folders) for an empty workspace", function()
@@ -190,7 +196,7 @@ describe("the gong-library program", function()
     it("lists the calls of a folder as a table, durations as h:mm:ss", function()
       local folder = folder_with(function(f) return f.callCount >= 3 end)
       local out = ok({ "calls", folder.id })
-      assert.are.equal(output.calls_table(lib.calls[folder.id]), out)
+      assert.are.equal(tables.calls(lib.calls[folder.id]), out)
       assert.truthy(lines_of(out)[1]:find("^CALL ID +TITLE +STARTED +DURATION +URL$"))
       assert.truthy(lines_of(out)[2]:find(" %d+:%d%d:%d%d  "))
       assert_no_trailing_spaces(out)
@@ -198,13 +204,13 @@ describe("the gong-library program", function()
 
     it("prints JSON and CSV with the contract's call fields", function()
       local folder = folder_with(function(f) return f.callCount >= 3 end)
-      assert.are.equal(output.calls_json(lib.calls[folder.id]), ok({ "calls", folder.id, "--json" }))
-      assert.are.equal(output.calls_csv(lib.calls[folder.id]), ok({ "--csv", "calls", folder.id }))
+      assert.are.equal(json_records.calls(lib.calls[folder.id]), ok({ "calls", folder.id, "--json" }))
+      assert.are.equal(csv.calls(lib.calls[folder.id]), ok({ "--csv", "calls", folder.id }))
     end)
 
     it("finds a folder whose id needs percent-encoding", function()
       local out = ok({ "calls", "--json", "--", lib.special_id })
-      assert.are.equal(output.calls_json(lib.calls[lib.special_id]), out)
+      assert.are.equal(json_records.calls(lib.calls[lib.special_id]), out)
     end)
 
     it("says (no calls), [] or just the header for an empty folder", function()
@@ -243,11 +249,11 @@ describe("the gong-library program", function()
       local lines = t:wait_for("EXIT:0")
       local cut = 0
       for i = 1, #lines - 1 do
-        assert.is_true(output.width(lines[i]) <= 80, "a line wider than the terminal: " .. lines[i])
+        assert.is_true(text.width(lines[i]) <= 80, "a line wider than the terminal: " .. lines[i])
         if lines[i]:find("…", 1, true) then cut = cut + 1 end
       end
       assert.is_true(cut > 0, "nothing needed cutting")
-      assert.are.equal(output.calls_table(lib.calls[folder.id]), ok({ "calls", folder.id }), "whole when piped")
+      assert.are.equal(tables.calls(lib.calls[folder.id]), ok({ "calls", folder.id }), "whole when piped")
     end)
 
     it("erases the ^C the terminal echoed before saying 'interrupted'", function()
@@ -542,7 +548,7 @@ describe("the gong-library program", function()
     it("wins over GONG_BASE_URL", function()
       local out = ok({ "folders", "--csv", "--base-url=" .. srv.url },
                      basic_env({ GONG_BASE_URL = "http://127.0.0.1:1" }))
-      assert.are.equal(output.folders_csv(lib.folders), out)
+      assert.are.equal(csv.folders(lib.folders), out)
     end)
 
     -- A usage error naming where the value came from, in the CLI's terms.
@@ -617,7 +623,7 @@ describe("the gong-library program", function()
     it("reads the access key and secret from a file only its owner can access", function()
       local path = write_file("basic.env", BASIC)
       local out = ok({ "folders", "--csv", "--credentials", path }, { GONG_BASE_URL = srv.url })
-      assert.are.equal(output.folders_csv(lib.folders), out)
+      assert.are.equal(csv.folders(lib.folders), out)
       assert.are.equal("Basic dGVzdC1rZXk6dGVzdC1zZWNyZXQ=", last_authorization())
     end)
 
@@ -640,7 +646,7 @@ describe("the gong-library program", function()
       local out, err, status = process.run({ "bash", "-c", script, "bash", process.lua, "bin/gong-library",
                                              "folders", "--csv" }, { GONG_BASE_URL = srv.url })
       assert.are.equal(0, status, err)
-      assert.are.equal(output.folders_csv(lib.folders), out)
+      assert.are.equal(csv.folders(lib.folders), out)
       assert.are.equal("Bearer test-token", last_authorization())
     end)
 
@@ -861,7 +867,7 @@ describe("the gong-library program", function()
 
     it("writes the whole library as nested JSON on stdout, every folder with every call of its own", function()
       local out = ok({ "export" }, env())
-      assert.are.equal(output.export_json(expected()), out)
+      assert.are.equal(exports.json(expected()), out)
       local by_id = flatten(cjson.decode(out))
       local folders, calls = 0, 0
       for _, f in ipairs(small_lib.folders) do
@@ -881,7 +887,7 @@ describe("the gong-library program", function()
 
     it("writes one JSON object per line with --format ndjson, each folder followed by its calls", function()
       local out = ok({ "export", "--format", "ndjson" }, env())
-      assert.are.equal(output.export_ndjson(expected()), out)
+      assert.are.equal(exports.ndjson(expected()), out)
       local folders, calls, current, paths = 0, 0, nil, {}
       for _, line in ipairs(lines_of(out)) do
         local r = cjson.decode(line)
@@ -1019,7 +1025,7 @@ describe("the gong-library program", function()
       local dir = new_dir()
       local path = write_file(dir:match("[^/]+$") .. "/lib.json", "old\n", "644")
       assert.are.equal("", ok({ "export", "-o", path }, env()))
-      assert.are.equal(output.export_json(expected()), slurp(path))
+      assert.are.equal(exports.json(expected()), slurp(path))
       assert.are.same({ "lib.json" }, listing(dir))
     end)
 
@@ -1063,7 +1069,7 @@ describe("the gong-library program", function()
       if is_root then os.execute("chown 65534:65534 " .. process.quote(path)) end
       local mode, uid, gid = mode_of(path)
       ok({ "export", "-o", path }, env())
-      assert.are.equal(output.export_json(expected()), slurp(path))
+      assert.are.equal(exports.json(expected()), slurp(path))
       assert.are.same({ "-rw-------", uid, gid }, { mode_of(path) })
       assert.are.equal("-rw-------", mode)
       if is_root then assert.are.equal("65534", uid) end
@@ -1078,7 +1084,7 @@ describe("the gong-library program", function()
       local target = write_file(dir:match("[^/]+$") .. "/real.json", "old\n", "640")
       os.execute("ln -s real.json " .. process.quote(dir .. "/link.json"))
       ok({ "export", "-o", dir .. "/link.json" }, env())
-      assert.are.equal(output.export_json(expected()), slurp(target))
+      assert.are.equal(exports.json(expected()), slurp(target))
       assert.are.equal("real.json", process.capture("readlink " .. process.quote(dir .. "/link.json")):gsub("\n$", ""))
       assert.are.equal("-rw-r-----", (mode_of(target)))
       assert.are.same({ "link.json", "real.json" }, listing(dir))

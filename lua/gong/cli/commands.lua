@@ -8,10 +8,14 @@
 
 local atomic_file = require "gong.cli.atomic_file"
 local core = require "gong.core"
-local gong_client = require "gong.client"
-local output = require "gong.output"
+local exports = require "gong.cli.exports"
+local batch = require "gong.batch"
+local library = require "gong.library"
 local progress = require "gong.cli.progress"
+local render = require("gong.cli.render").render
 local report_module = require "gong.cli.report"
+local terminal = require "gong.cli.terminal"
+local duration = require("gong.cli.text").duration
 
 local concat, format, io, ipairs, tostring = table.concat, string.format, io, ipairs, tostring
 
@@ -48,14 +52,8 @@ local function add_details(client, calls)
   for i, call in ipairs(calls) do ids[i] = call.callId end
   local details, err = client:call_details(ids)
   if not details then return nil, err end
-  gong_client.attach(calls, "details", details)
+  library.attach(calls, "details", details)
   return true
-end
-
--- The width a table may take: the terminal's, when stdout is one.
-local function table_width()
-  local columns = require("gong.core").sys.terminal_columns(1)
-  return columns and columns > 0 and columns or nil
 end
 
 --- folders, tree, calls and workspaces: fetches and prints what the command shows.
@@ -83,8 +81,8 @@ function _M.show(ctx, client, opts)
     return ctx.report:fail(err)
   end
   -- A table fits the terminal it is shown on; elsewhere it is as wide as it is.
-  return _M.write(ctx, output.render(opts.command, opts.format, data, {
-    width = table_width(), depth = opts.depth, details = opts.details,
+  return _M.write(ctx, render(opts.command, opts.format, data, {
+    width = terminal.columns(1), depth = opts.depth, details = opts.details,
   }))
 end
 
@@ -110,20 +108,17 @@ function _M.transcript(ctx, client, opts)
   local transcripts
   transcripts, err = client:transcripts(ids)
   if not transcripts then return ctx.report:fail(err) end
-  local items, seen = {}, {}
-  for _, id in ipairs(ids) do
-    if not seen[id] then
-      seen[id] = true
-      local d = details[id]
-      local meta = type(d) == "table" and type(d.metaData) == "table" and d.metaData or {}
-      items[#items + 1] = { callId = id, title = meta.title or titles[id], transcript = transcripts[id],
-                            parties = type(d) == "table" and d.parties or nil }
-    end
+  local items = {}
+  for _, id in ipairs(batch.distinct(ids, "transcript")) do
+    local d = details[id]
+    local meta = type(d) == "table" and type(d.metaData) == "table" and d.metaData or {}
+    items[#items + 1] = { callId = id, title = meta.title or titles[id], transcript = transcripts[id],
+                          parties = type(d) == "table" and d.parties or nil }
   end
-  return _M.write(ctx, output.render("transcripts", opts.format, items))
+  return _M.write(ctx, render("transcripts", opts.format, items))
 end
 
-local RENDER_EXPORT = { json = output.export_json, ndjson = output.export_ndjson }
+local RENDER_EXPORT = { json = exports.json, ndjson = exports.ndjson }
 
 -- Where an export goes: stdout, or an atomic FILE whose discard the run's
 -- cleanups call however it ends.
@@ -146,7 +141,7 @@ local function summary(tree, path, requests, seconds)
   end
   return format("%s: exported %d %s and %d %s to %s in %s (%d %s)\n", report_module.PROGRAM, tree.count,
     tree.count == 1 and "folder" or "folders", calls, calls == 1 and "call" or "calls", path or "stdout",
-    output.duration(seconds), requests, requests == 1 and "request" or "requests")
+    duration(seconds), requests, requests == 1 and "request" or "requests")
 end
 
 -- "1 folder", "412 folders".
@@ -188,7 +183,7 @@ function _M.plan_text(plan, rate)
     return text
   end
   return format("%s, %s %s at %g %s", text, plan.calls_api == nil and "at least" or "about",
-    output.duration(core.rate_duration(rate, plan.requests)), rate, rate == 1 and "request/s" or "requests/s")
+    duration(core.rate_duration(rate, plan.requests)), rate, rate == 1 and "request/s" or "requests/s")
 end
 
 -- Why an export over --max-requests `max` does not start, and what to do.

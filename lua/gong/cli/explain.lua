@@ -13,14 +13,12 @@ local date, floor, format, time = os.date, math.floor, string.format, os.time
 
 local _M = {}
 
--- Why the core refused a base URL (err.reason), as the CLI says it.
+-- Why the core refused a base URL (err.reason), where the CLI says it in
+-- its own terms; for any other reason the core's own words (err.detail) do.
 local BASE_URL = {
-  invalid = "is not a valid absolute URL (expected https://host[/path])",
   credentials = ("must not contain credentials; set %s and %s, or %s, in the environment or a "
     .. "--credentials file"):format(credentials.ENV.access_key, credentials.ENV.access_key_secret,
                                     credentials.ENV.token),
-  query = "must not contain a query string",
-  fragment = "must not contain a fragment",
   plain_http = "uses plain http to a host that is not this machine; use https",
   scheme = "must use https (or http to this machine)",
 }
@@ -39,13 +37,11 @@ function _M.bad_value(err, resolved)
   if not option then return nil end
   if err.reason == "shared_state" then
     -- The state file of the rate limit runs share, not a value anyone gave.
-    return (err.message:gsub('^rate_scope "host": ', "")) .. " (or set " .. credentials.ENV.rate_scope
-      .. "=client: then each run keeps its own limit)"
+    return err.detail .. " (or set " .. credentials.ENV.rate_scope .. "=client: then each run keeps its own limit)"
   end
   local origin = FLAGS[option] or resolved.origin[option]
   if not origin then return nil end
-  local why = option == "base_url" and BASE_URL[err.reason]
-    or err.message:match("^option '[%w_]+' (.*)$") or err.message
+  local why = option == "base_url" and BASE_URL[err.reason] or err.detail or err.message
   return origin .. " " .. why
 end
 
@@ -70,7 +66,7 @@ function _M.hint(err, resolved, now)
     local names = source.names
     local which = resolved.token and names.token or (names.access_key .. " and " .. names.access_key_secret)
     return "check " .. which .. " (from " .. source.where .. ")"
-  elseif kind == "network" or (kind == "timeout" and err.message:find("^connect timeout")) then
+  elseif kind == "network" or err.timeout == "connect" then
     local where = resolved.origin.base_url and ("from " .. resolved.origin.base_url) or "the default"
     return "check the base URL (" .. where .. ") and the network"
   elseif kind == "rate_limited" and err.retry_after then

@@ -2,7 +2,10 @@
 --- each job has its module: gong.cli.args (the command line), gong.cli.help
 --- (the pages), gong.cli.report (messages), gong.cli.progress (the status
 --- line), gong.cli.atomic_file (export's output file), gong.cli.commands
---- (what each command does). Rendering is gong.output's.
+--- (what each command does), gong.cli.terminal (whether stdout and stderr
+--- are terminals). Rendering is gong.cli.render's (folders, calls, trees,
+--- workspaces, transcripts) and gong.cli.exports's (export), on
+--- gong.cli.text (text as a terminal shows it).
 ---
 --- Exit statuses: 0 success, 1 failure (credentials, network, HTTP, output,
 --- or an export that lost some folders), 2 usage error, 3 refused (an
@@ -15,6 +18,7 @@
 --- users of the machine can read them with `ps`.
 
 local args = require "gong.cli.args"
+local message = require "gong.message"
 local report = require "gong.cli.report"
 local version = require "gong.version"
 
@@ -35,7 +39,7 @@ end
 local function load_modules()
   local ok, gong = pcall(require, "gong")
   if not ok then
-    return nil, "cannot load the gong module: " .. tostring(gong):match("^[^\n]*")
+    return nil, "cannot load the gong module: " .. message.first_line(gong)
   end
   return {
     gong = gong,
@@ -60,7 +64,7 @@ local function show_version(ctx)
   io.stdout:write(PROGRAM, " ", version, " (", lua_version(), ")\n")
   io.stdout:flush()
   if not ok then
-    return ctx.report:fail("gong.core, gong's C module, does not load: " .. tostring(core):match("^[^\n]*")
+    return ctx.report:fail("gong.core, gong's C module, does not load: " .. message.first_line(core)
       .. "; build it (make) or set LUA_CPATH to where gong/core.so is")
   end
   if core._VERSION ~= version then
@@ -223,7 +227,7 @@ function _M.main(argv)
       if nonempty("GONG_DEBUG") then
         ctx.report:say(status, "\n")
       end
-      status = ctx.report:fail("internal error: " .. tostring(status):match("^[^\n]*"))
+      status = ctx.report:fail("internal error: " .. message.first_line(status))
     end
   end
   if ctx.report.progress then

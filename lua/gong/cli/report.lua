@@ -7,9 +7,11 @@
 --- progress line on screen is cleared before anything else is written.
 
 local credentials = require "gong.credentials"
+local message = require "gong.message"
+local terminal = require "gong.cli.terminal"
 
-local getenv, io, ipairs, pcall, require, setmetatable, tostring, type =
-      os.getenv, io, ipairs, pcall, require, setmetatable, tostring, type
+local getenv, io, ipairs, setmetatable, tostring, type =
+      os.getenv, io, ipairs, setmetatable, tostring, type
 
 local _M = {}
 
@@ -50,17 +52,15 @@ function Report:add_secrets(list)
   for _, v in ipairs(list) do self.secrets[#self.secrets + 1] = v end
 end
 
--- The values to redact: the run's, and the environment's credentials. Very
--- short values would blank out ordinary words; real keys are long.
+-- The values to redact: the run's, and the environment's credentials
+-- (gong.message.redact skips those too short to be one).
 function Report:redactions()
   local list = {}
   for _, field in ipairs(credentials.FIELDS) do
     local v = getenv(credentials.ENV[field])
-    if v and #v >= 6 then list[#list + 1] = v end
+    if v then list[#list + 1] = v end
   end
-  for _, v in ipairs(self.secrets) do
-    if #v >= 6 then list[#list + 1] = v end
-  end
+  for _, v in ipairs(self.secrets) do list[#list + 1] = v end
   return list
 end
 
@@ -68,14 +68,7 @@ end
 ---@param msg string
 ---@return string
 function Report:redact(msg)
-  for _, s in ipairs(self:redactions()) do
-    local start, stop = msg:find(s, 1, true)
-    while start do
-      msg = msg:sub(1, start - 1) .. "[redacted]" .. msg:sub(stop + 1)
-      start, stop = msg:find(s, start + #"[redacted]", true)
-    end
-  end
-  return msg
+  return message.redact(msg, self:redactions())
 end
 
 --- One message as one line: redacted, without a gong error's own "gong: "
@@ -94,9 +87,7 @@ end
 
 -- True when this report writes to a terminal's stderr.
 function Report:on_terminal()
-  if self.stderr ~= io.stderr then return false end
-  local ok, core = pcall(require, "gong.core")
-  return ok and core.sys.terminal_columns(2) ~= false
+  return self.stderr == io.stderr and terminal.is_terminal(2)
 end
 
 --- Says the run was interrupted; returns its exit status, 130. On a terminal
