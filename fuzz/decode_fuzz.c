@@ -50,7 +50,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const char *why = decode_response(L, state, top + 1, shapes[i], buf, sizeof buf);
     if (why == NULL) {
       /* The list and the requestId, and a paged shape's cursor. */
-      int pushed = shapes[i]->paged ? 3 : 2;
+      int pushed = shapes[i]->cursor_in != NULL ? 3 : 2;
       if (lua_gettop(L) != top + 1 + pushed || lua_type(L, top + 2) != LUA_TTABLE) abort();
       fuzz_check_clean(L, top + 2, 0);
     } else if (lua_gettop(L) != top + 1 || strlen(why) >= sizeof buf) {

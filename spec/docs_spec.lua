@@ -185,6 +185,26 @@ describe("the annotations", function()
   end)
 end)
 
+describe("README's Layout", function()
+  it("lists every file of src/ and lua/gong/, each with its concern", function()
+    local readme = assert(read("README.md"))
+    local layout = assert(readme:match("\n### Layout\n(.*)$"), "README has no Layout section")
+    local listed = {}
+    for row in layout:gmatch("\n| (`[^\n]-) |[^\n]+ |") do
+      local dir
+      for name in row:gmatch("`([^`]+)`") do
+        if name:find("/", 1, true) then dir = name:match("^(.*/)") else name = dir .. name end
+        listed[name] = true
+      end
+    end
+    local missing = {}
+    for path in process.capture("ls src/*.c src/*.h; find lua/gong -name '*.lua'"):gmatch("[^\n]+") do
+      if not listed[path] then missing[#missing + 1] = path end
+    end
+    assert.are.same({}, missing)
+  end)
+end)
+
 describe("the rockspec", function()
   it("is named after gong.version and lists every Lua module under lua/gong, each at its path", function()
     local version = require "gong.version"
@@ -198,5 +218,12 @@ describe("the rockspec", function()
       files[name] = path
     end
     assert.are.same(files, listed)
+  end)
+
+  it("builds the core with the version gong.version says, as the Makefile does", function()
+    local version = require "gong.version"
+    local spec = assert(read("gong-" .. version .. "-1.rockspec"))
+    assert.truthy(spec:find("'GONG_VERSION=\"" .. version .. "\"'", 1, true), "the rockspec's GONG_VERSION define")
+    assert.are.equal(version, core._VERSION)
   end)
 end)

@@ -57,6 +57,22 @@ static int request_blocking(lua_State *L, gong_client *c, const request_kind *k,
 }
 
 /*
+ * A method's request of kind `k` on client `c`, its arguments from stack
+ * index 2 on: checked (a bad one raises), then made unless the client is
+ * closed. Returns the Lua results.
+ */
+static int request_of_kind(lua_State *L, gong_client *c, const request_kind *k) {
+  const endpoint *ep;
+  lua_settop(L, 4);
+  ep = kinds_prepare(L, c, k, 2); /* 5: url, 6: body */
+  if (c->closed) {
+    client_push_closed(L, k->name);
+    return 2;
+  }
+  return request_blocking(L, c, k, ep, 5);
+}
+
+/*
  * client:folders([params]) -> folders, requestId | nil, err
  * client:calls(folderId) -> calls, requestId | nil, err
  * client:workspaces() -> workspaces, requestId | nil, err
@@ -64,15 +80,7 @@ static int request_blocking(lua_State *L, gong_client *c, const request_kind *k,
  */
 static int request_method(lua_State *L) {
   const request_kind *k = (const request_kind *)lua_touserdata(L, lua_upvalueindex(2));
-  gong_client *c = client_check(L, k->name);
-  const endpoint *ep;
-  lua_settop(L, 4);
-  ep = kinds_prepare(L, c, k, 2); /* 5, 6 */
-  if (c->closed) {
-    client_push_closed(L, k->name);
-    return 2;
-  }
-  return request_blocking(L, c, k, ep, 5);
+  return request_of_kind(L, client_check(L, k->name), k);
 }
 
 /*
@@ -85,15 +93,8 @@ static int request_method(lua_State *L) {
 static int request_any(lua_State *L) {
   gong_client *c = client_check(L, "request");
   const request_kind *k = kinds_find(L, 2);
-  const endpoint *ep;
   lua_remove(L, 2);
-  lua_settop(L, 4);
-  ep = kinds_prepare(L, c, k, 2); /* 5, 6 */
-  if (c->closed) {
-    client_push_closed(L, k->name);
-    return 2;
-  }
-  return request_blocking(L, c, k, ep, 5);
+  return request_of_kind(L, c, k);
 }
 
 /* Adds the kinds' blocking methods and request() to the methods table at `methods`. */

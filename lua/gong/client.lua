@@ -18,10 +18,14 @@
 --- while the caller waits, gong.loop as a task on an event loop, gong.resty
 --- on nginx's light threads. A method written here appears in every host.
 
-local batch = require "gong.batch"
 local core = require "gong.core"
-local library = require "gong.library"
 local tree = require "gong.tree"
+
+-- The methods made of many requests are loaded on their first use: a
+-- program of single requests keeps a smaller heap, which every garbage
+-- collection walks (BENCHMARKS.md, the large folder's instructions).
+local function batch() return require "gong.batch" end
+local function library() return require "gong.library" end
 
 local error, ipairs, pcall, rawget, type = error, ipairs, pcall, rawget, type
 
@@ -57,7 +61,7 @@ local methods = {}
 ---@return (gong.Call[]|gong.Error)[]|nil results
 ---@return gong.Error|nil err
 function methods:calls_batch(ids, opts)
-  return batch.calls_batch(self, ids, opts)
+  return batch().calls_batch(self, ids, opts)
 end
 
 --- Fetches the folders and builds their tree (gong.tree.build): `tree,
@@ -80,23 +84,23 @@ end
 ---@return gong.Tree|nil tree
 ---@return gong.Error[]|gong.Error errors_or_err the per-folder errors, or the error that stopped it
 function methods:library(opts)
-  return library.run(self, opts)
+  return library().run(self, opts)
 end
 
 for _, kind in ipairs(core.KINDS) do
   local name = kind.name
   if kind.paged then
     -- A Calls API method: its call ids in batches, every page of each (gong.batch).
-    add(name, 2, function(ids, opts) batch.check_calls_api(name, ids, opts) end,
-        function(host, ids, opts) return batch.calls_api(host, name, ids, opts) end)
+    add(name, 2, function(ids, opts) batch().check_calls_api(name, ids, opts) end,
+        function(host, ids, opts) return batch().calls_api(host, name, ids, opts) end)
   else
     add(name, kind.arity, function(...) core.check_request(name, ...) end,
         function(host, ...) return host:request(name, ...) end)
   end
 end
-add("calls_batch", 2, batch.check_calls_batch, methods.calls_batch)
+add("calls_batch", 2, function(ids, opts) batch().check_calls_batch(ids, opts) end, methods.calls_batch)
 add("tree", 1, function(params) core.check_request("folders", params) end, methods.tree)
-add("library", 1, library.check, methods.library)
+add("library", 1, function(opts) library().check(opts) end, methods.library)
 
 --- Raises the argument error of `name` called on something other than a
 --- client (`ok` false: client.folders() rather than client:folders()), as
@@ -150,10 +154,6 @@ function _M.install_iterators(class)
   end
 end
 
---- Hangs what a Calls API method found (`found`, keyed by call id) on each of
---- `calls` as `call[field]`: gong.library's, for a host's own use (the CLI's
---- calls --details).
-_M.attach = library.attach
 
 --- Sets `module.folders` and `module.calls`: the methods on a default client
 --- made by `new()` on first use, configured from the environment. While

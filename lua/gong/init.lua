@@ -16,7 +16,6 @@
 local core = require "gong.core"
 local client = require "gong.client"
 local credentials = require "gong.credentials"
-local tasks = require "gong.tasks"
 local transcript = require "gong.transcript"
 local tree = require "gong.tree"
 
@@ -139,7 +138,7 @@ client.install(core.Client, function(method)
     if not driver then return nil, core.closed_error(name) end
     local t = tasks_of[driver]
     if not t then
-      t = tasks.new(driver)
+      t = require("gong.tasks").new(driver) -- on first use, as gong.client loads its batches
       tasks_of[driver] = t
     end
     return t:run(name, run, ...)

@@ -89,25 +89,27 @@ local function resume(task, co, ...)
   end
 end
 
---- Ends the task with `results` (packed): its requests in flight are cancelled.
+-- Ends the task: its requests in flight are cancelled and `tell(value)` is
+-- told how it ended (the first end only).
+local function finish(task, tell, value)
+  if task.over then return end
+  task.over = true
+  task.tasks.live[task] = nil
+  task:cancel()
+  tell(value)
+end
+
+--- Ends the task with `results` (packed).
 ---@param results table
 function Task:finish(results)
-  if self.over then return end
-  self.over = true
-  self.tasks.live[self] = nil
-  self:cancel()
-  self.on_finish(results)
+  finish(self, self.on_finish, results)
 end
 
 --- Ends the task with the error `err` raised in it (a gong error or anything a
---- callback raised), cancelling its requests.
+--- callback raised).
 ---@param err any
 function Task:fail(err)
-  if self.over then return end
-  self.over = true
-  self.tasks.live[self] = nil
-  self:cancel()
-  self.on_fail(err)
+  finish(self, self.on_fail, err)
 end
 
 --- Cancels the requests in flight that `owner` started (a coroutine), or
