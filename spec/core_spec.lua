@@ -602,8 +602,13 @@ describe("gong.core", function()
                        .message)
     end)
 
-    it("_VERSION: gong.version's", function()
+    it("_VERSION: gong.version's, built in: the core loads without gong's Lua modules", function()
       assert.are.equal(require("gong.version"), core._VERSION)
+      -- No Lua module of gong on the path: the core needs none of them.
+      local out, err, status = process.run({ process.lua, "-e", "print(require('gong.core')._VERSION)" },
+                                           { LUA_PATH = "/nonexistent/?.lua" })
+      assert.are.equal(0, status, err)
+      assert.are.equal(require("gong.version") .. "\n", out)
     end)
 
     it("Client: the methods' table of every client, so Lua can add methods to the class", function()

@@ -81,7 +81,7 @@ static void error_set_boolean(lua_State *L, const char *name, int v) {
 static int error_tostring(lua_State *L) {
   int attempts = 0, has_request;
   const char *msg;
-  luaL_checktype(L, 1, LUA_TTABLE);
+  if (lua_type(L, 1) != LUA_TTABLE) return error_raise(L, "argument", "tostring: not an error");
   lua_getfield(L, 1, "message");
   msg = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "error";
   lua_getfield(L, 1, "attempts");
@@ -105,14 +105,15 @@ static int error_tostring(lua_State *L) {
  * Lets the Lua layer make errors of exactly the same shape.
  */
 static int error_new(lua_State *L) {
-  const char *kind = luaL_checkstring(L, 1);
+  const char *kind = error_check_string(L, 1, "error", "kind", NULL);
   size_t len;
-  const char *msg = luaL_checklstring(L, 2, &len);
+  const char *msg = error_check_string(L, 2, "error", "message", &len);
   char line[ERROR_MESSAGE_MAX + 4];
   error_one_line(line, sizeof line, msg, len);
   error_push(L, kind, "%s", line);
   if (!lua_isnoneornil(L, 3)) {
-    luaL_checktype(L, 3, LUA_TTABLE);
+    if (lua_type(L, 3) != LUA_TTABLE)
+      return error_raise(L, "argument", "error: fields must be a table (got %s)", luaL_typename(L, 3));
     lua_pushnil(L);
     while (lua_next(L, 3)) {
       /* kind and message come from the arguments, never from `fields`. */

@@ -357,7 +357,8 @@ static int files_write_private(lua_State *L) {
 
 /* lock:unlock(): releases the lock; idempotent. Also __gc and __close. */
 static int files_unlock(lua_State *L) {
-  int *fd = (int *)luaL_checkudata(L, 1, FILES_LOCK_MT);
+  int *fd = (int *)luaL_testudata(L, 1, FILES_LOCK_MT);
+  if (fd == NULL) return error_raise(L, "argument", "lock:unlock: call it on a lock, as lock:unlock()");
   if (*fd >= 0) close(*fd); /* closing the description releases its OFD lock */
   *fd = -1;
   return 0;

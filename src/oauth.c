@@ -33,9 +33,9 @@ static CURLcode oauth_configure(CURL *curl, const char *id, const char *secret, 
  * its query.
  */
 static int oauth_token_post(lua_State *L) {
-  const char *url = luaL_checkstring(L, 1);
-  const char *id = luaL_checkstring(L, 2);
-  const char *secret = luaL_checkstring(L, 3);
+  const char *url = error_check_string(L, 1, "token_post", "url", NULL);
+  const char *id = error_check_string(L, 2, "token_post", "client_id", NULL);
+  const char *secret = error_check_string(L, 3, "token_post", "client_secret", NULL);
   const char *ca_file = NULL, *why, *reason = NULL, *q;
   int allow_http = 0, where;
   transfer t;

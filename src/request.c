@@ -1,10 +1,10 @@
 /*
  * Blocking requests: one request of a kind, every attempt, the caller
  * waiting in curl_easy_perform on the client's one easy handle (keep-alive
- * and TLS session reuse). The core client's methods folders(), calls() and
- * workspaces() are made here from the kinds' table, and client:request(kind,
- * ...) makes a request of any kind, a Calls API page included (gong.resty's
- * threads make theirs so).
+ * and TLS session reuse). The core client's methods of the kinds that do not
+ * page (folders(), calls(), ...) are made here from the kinds' table, and
+ * client:request(kind, ...) makes a request of any kind, a Calls API page
+ * included (gong.resty's threads make theirs so).
  */
 
 /*
@@ -73,10 +73,9 @@ static int request_of_kind(lua_State *L, gong_client *c, const request_kind *k) 
 }
 
 /*
- * client:folders([params]) -> folders, requestId | nil, err
- * client:calls(folderId) -> calls, requestId | nil, err
- * client:workspaces() -> workspaces, requestId | nil, err
- * A request of the kind in upvalue 2; what is wrong with an argument raises.
+ * client:folders([params]) -> folders, requestId | nil, err, and so on for
+ * every kind that does not page: a request of the kind in upvalue 2; what
+ * is wrong with an argument raises.
  */
 static int request_method(lua_State *L) {
   const request_kind *k = (const request_kind *)lua_touserdata(L, lua_upvalueindex(2));

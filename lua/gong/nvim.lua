@@ -98,7 +98,7 @@ end
 --- A long-lived client: `opts` as gong.new's, raising what it raises (a
 --- config error too when gong.core cannot be loaded). Every request of it
 --- shares one connection to Gong and one rate limiter. It has every method
---- of gong.loop's clients (folders, calls, workspaces, tree, calls_batch,
+--- of gong.loop's clients (folders, calls, tree, library, calls_batch,
 --- call_details, transcripts, library), the callback last: called once on
 --- the main loop with `(result, nil, extra)` or `(nil, err)`, unless the
 --- handle it returns is cancelled first; the options' callbacks (on_result,
