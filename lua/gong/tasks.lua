@@ -19,8 +19,8 @@
 
 local core = require "gong.core"
 
-local coroutine, error, ipairs, next, pairs, select, setmetatable, tostring, unpack =
-      coroutine, error, ipairs, next, pairs, select, setmetatable, tostring, table.unpack or unpack
+local coroutine, error, ipairs, pairs, select, setmetatable, tostring, unpack =
+      coroutine, error, ipairs, pairs, select, setmetatable, tostring, table.unpack or unpack
 
 local _M = {}
 
@@ -180,19 +180,23 @@ end
 ---@param one fun(i: integer)
 ---@param stop fun(): boolean|string|nil
 function Task:each_at_once(n, concurrency, one, stop)
-  local parent, next_i, running, parked, workers = coroutine.running(), 1, 0, false, {}
-  local function abandon()
-    for co in pairs(workers) do self:cancel(co) end
-    workers = {}
-    running = 0
+  local parent, next_i, running, parked, abandoned, workers = coroutine.running(), 1, 0, false, false, {}
+  -- Back to the caller, once: when the last worker is done, or at once on "now".
+  local function wake()
+    if parked then
+      parked = false
+      resume(self, parent)
+    end
   end
   local function worker()
     local me = coroutine.running()
-    while next_i <= n and not self.over do
+    while next_i <= n and not self.over and not abandoned do
       local why = stop()
       if why == "now" then
-        abandon()
-        if parked then resume(self, parent) end
+        -- The others are dropped: their requests cancelled, their one(i) never finished.
+        abandoned = true
+        for co in pairs(workers) do self:cancel(co) end
+        wake()
         return
       elseif why then
         break
@@ -201,10 +205,10 @@ function Task:each_at_once(n, concurrency, one, stop)
       next_i = next_i + 1
       one(i)
     end
-    if workers[me] then
+    if workers[me] and not abandoned then
       workers[me] = nil
       running = running - 1
-      if running == 0 and parked then resume(self, parent) end
+      if running == 0 then wake() end
     end
   end
   for _ = 1, concurrency < n and concurrency or n do
@@ -213,7 +217,7 @@ function Task:each_at_once(n, concurrency, one, stop)
     running = running + 1
     resume(self, co)
   end
-  if running > 0 and next(workers) ~= nil and not self.over then
+  if running > 0 and not abandoned and not self.over then
     parked = true
     coroutine.yield()
   end
