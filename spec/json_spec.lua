@@ -1,21 +1,10 @@
 -- gong.json: the one JSON writer of gong's products. Exact numbers, [] for
 -- empty lists, keys in the order written, and a layout over lines or on one.
 
-local core = require "gong.core"
 local json = require "gong.json"
 local cjson = require("cjson").new()
 
--- What `fn(...)` raises, checked to be gong's error object of kind
--- "argument" with exactly `message`.
-local function raises_argument(message, fn, ...)
-  local ok, err = pcall(fn, ...)
-  assert.is_false(ok)
-  assert.is_true(core.is_error(err), "expected a gong error, got " .. tostring(err))
-  assert.are.equal("argument", err.kind)
-  assert.are.equal(message, err.message)
-  assert.are.equal("gong: " .. message, tostring(err))
-  return err
-end
+local raises_argument = require("spec.support.errors").raises_argument
 
 describe("gong.json", function()
   describe("number()", function()

@@ -1,19 +1,8 @@
 -- gong.transcript: a call's monologues as lines people read.
 
-local core = require "gong.core"
 local transcript = require "gong.transcript"
 
--- What `fn(...)` raises, checked to be gong's error object of kind
--- "argument" with exactly `message`.
-local function raises_argument(message, fn, ...)
-  local ok, err = pcall(fn, ...)
-  assert.is_false(ok)
-  assert.is_true(core.is_error(err), "expected a gong error, got " .. tostring(err))
-  assert.are.equal("argument", err.kind)
-  assert.are.equal(message, err.message)
-  assert.are.equal("gong: " .. message, tostring(err))
-  return err
-end
+local raises_argument = require("spec.support.errors").raises_argument
 
 local PARTIES = {
   { speakerId = "11", name = "Ada Lovelace" },

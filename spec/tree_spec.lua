@@ -1,19 +1,8 @@
 -- gong.tree: building a folder tree from the flat list the Library API returns.
 
-local core = require("gong.core")
 local tree = require("gong.tree")
 
--- What `fn(...)` raises, checked to be gong's error object of kind
--- "argument" with exactly `message`.
-local function raises_argument(message, fn, ...)
-  local ok, err = pcall(fn, ...)
-  assert.is_false(ok)
-  assert.is_true(core.is_error(err), "expected a gong error, got " .. tostring(err))
-  assert.are.equal("argument", err.kind)
-  assert.are.equal(message, err.message)
-  assert.are.equal("gong: " .. message, tostring(err))
-  return err
-end
+local raises_argument = require("spec.support.errors").raises_argument
 
 -- Independent copy, so "input not mutated" compares against a snapshot that
 -- build() could not have touched.
