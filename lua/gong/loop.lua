@@ -86,18 +86,19 @@ local function later(self, answer)
 end
 
 -- Runs `method`'s body with `args` as a task and calls `callback` with what
--- it returns, never before this returns, never after the handle's cancel().
+-- it returns, never before this returns, never after the handle's cancel()
+-- or the client's close() (a call made on a closed client is told so).
 local function run(self, method, callback, args)
-  local handle, returned = {}, false
+  local handle, returned, closed = {}, false, self._closed
   local function finish(results)
     local function answer()
-      if handle.cancelled then return end
+      if handle.cancelled or (self._closed and not closed) then return end
       if results[1] == nil then callback(nil, results[2]) else callback(results[1], nil, results[2]) end
     end
     if returned then self._settle(answer) else later(self, answer) end
   end
   local task
-  if self._closed then
+  if closed then
     finish({ nil, core.closed_error(method.name) })
   else
     task = self._tasks:start(method.name, method.run, finish, function(err)
