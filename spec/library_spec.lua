@@ -243,6 +243,14 @@ describe("client:library()", function()
     end)
   end)
 
+  it("refuses details it cannot ask for before any request, not after the folders' calls", function()
+    local ok, err = pcall(new().library, new(), { details = { "partys" } })
+    assert.is_false(ok)
+    assert.are.equal("argument", err.kind)
+    assert.matches("^call_details: fields%[1%] must be one of parties", err.message)
+    assert.are.equal(0, #srv:requests())
+  end)
+
   it("runs concurrently: 8 transfers beat 1 by far when the server is slow", function()
     local ids = {}
     for i = 1, 16 do ids[i] = lib.folders[i].id end

@@ -55,19 +55,28 @@ function _M.concurrency(opts, who)
   return integer_option(opts, "concurrency", core.DEFAULT_CONCURRENCY, core.MAX_CONCURRENCY, who)
 end
 
---- Checks calls_batch's arguments (raises what is wrong); returns its concurrency.
----@param ids string[]
----@param opts? table
----@return integer
-function _M.check_calls_batch(ids, opts)
-  if type(ids) ~= "table" then bad("calls_batch", "ids must be a list of folder ids (got " .. type(ids) .. ")") end
+-- The concurrency of options already checked.
+local function concurrency_of(opts)
+  return opts and opts.concurrency or core.DEFAULT_CONCURRENCY
+end
+
+-- Checks that `ids` (named `name`, a list of `what`) holds non-empty strings only, in `who`'s name.
+local function check_ids(ids, who, name, what)
+  if type(ids) ~= "table" then bad(who, ("%s must be a list of %s (got %s)"):format(name, what, type(ids))) end
   for i = 1, #ids do
     if type(ids[i]) ~= "string" or ids[i] == "" then
-      bad("calls_batch", ("ids[%d] must be a non-empty string (got %s)"):format(i, type(ids[i])))
+      bad(who, ("%s[%d] must be a non-empty string (got %s)"):format(name, i, type(ids[i])))
     end
   end
+end
+
+--- Checks calls_batch's arguments: raises what is wrong, before any request.
+---@param ids string[]
+---@param opts? table
+function _M.check_calls_batch(ids, opts)
+  check_ids(ids, "calls_batch", "ids", "folder ids")
   check_options(opts, "calls_batch", "on_result")
-  return _M.concurrency(opts, "calls_batch")
+  _M.concurrency(opts, "calls_batch")
 end
 
 -- True for a failure of the client rather than of one request: its token
@@ -87,9 +96,9 @@ end
 --- calls_batch(ids [, opts]) on `host`: results[i] is the calls of ids[i] or
 --- an error object for it; opts.on_result(i, calls, requestId) or (i, nil,
 --- err) as each completes (returning false ends the batch); opts.concurrency
---- requests at once. Arguments checked by check_calls_batch. `hook`, when
---- given, is a caller's own on_result (gong.library's), called directly,
---- not as the caller's callbacks are.
+--- requests at once. The arguments are checked already (check_calls_batch,
+--- or library's own). `hook`, when given, is a caller's own on_result
+--- (gong.library's), called directly, not as the caller's callbacks are.
 ---@param host table
 ---@param ids string[]
 ---@param opts? table
@@ -97,13 +106,13 @@ end
 ---@return table|nil results
 ---@return gong.Error|nil err a failure of the client itself
 function _M.calls_batch(host, ids, opts, hook)
-  local concurrency, on_result = _M.check_calls_batch(ids, opts), opts and opts.on_result
+  local on_result = opts and opts.on_result
   local function tell(i, list, x)
     if hook then return hook(i, list, x) end
     if on_result then return host:call(on_result, i, list, x) end
   end
   local results, started, stopped, halted, failed = {}, {}, false, nil, nil
-  host:each_at_once(#ids, concurrency, function(i)
+  host:each_at_once(#ids, concurrency_of(opts), function(i)
     started[i] = true
     local list, x = host:request("calls", ids[i])
     if stopped then return end
@@ -125,19 +134,13 @@ function _M.calls_batch(host, ids, opts, hook)
   return results
 end
 
---- The distinct values of `ids`, in their first order; raises for anything
---- but non-empty strings, in `who`'s name.
+--- The distinct values of `ids`, in their first order.
 ---@param ids string[]
----@param who string
 ---@return string[]
-function _M.distinct(ids, who)
-  if type(ids) ~= "table" then bad(who, "callIds must be a list of strings (got " .. type(ids) .. ")") end
+function _M.distinct(ids)
   local seen, list = {}, {}
   for i = 1, #ids do
     local id = ids[i]
-    if type(id) ~= "string" or id == "" then
-      bad(who, ("callIds[%d] must be a non-empty string (got %s)"):format(i, type(id)))
-    end
     if not seen[id] then
       seen[id] = true
       list[#list + 1] = id
@@ -159,21 +162,17 @@ function _M.without(opts, name)
   return sent
 end
 
---- Checks the arguments of the Calls API method `kind` (raises what is
---- wrong): returns the distinct ids, the batch size and the concurrency.
+--- Checks the arguments of the Calls API method `kind`: raises what is
+--- wrong, before any request.
 ---@param kind string "call_details" or "transcripts"
 ---@param ids string[]
 ---@param opts? table
----@return string[] ids
----@return integer batch_size
----@return integer concurrency
 function _M.check_calls_api(kind, ids, opts)
   check_options(opts, kind, "on_progress")
-  local list = _M.distinct(ids, kind)
-  local size = integer_option(opts, "batch_size", core.MAX_BATCH, core.MAX_BATCH, kind)
-  local concurrency = _M.concurrency(opts, kind)
+  check_ids(ids, kind, "callIds", "strings")
+  integer_option(opts, "batch_size", core.MAX_BATCH, core.MAX_BATCH, kind)
+  _M.concurrency(opts, kind)
   core.check_request(kind, {}, _M.without(opts, "on_progress"))
-  return list, size, concurrency
 end
 
 --- A Calls API method (`kind`: "call_details" or "transcripts") on `host`:
@@ -181,7 +180,8 @@ end
 --- asked for, opts.concurrency batches at once, opts.on_progress(done,
 --- total) as each batch is back. Returns the records by call id and the
 --- request ids (batch by batch, page by page), or nil and the first
---- failure (nothing partial). Arguments checked by check_calls_api.
+--- failure (nothing partial). The arguments are checked already
+--- (check_calls_api, or library's own).
 ---@param host table
 ---@param kind string
 ---@param ids string[]
@@ -189,7 +189,7 @@ end
 ---@return table|nil records
 ---@return string[]|gong.Error request_ids_or_err
 function _M.calls_api(host, kind, ids, opts)
-  local list, size, concurrency = _M.check_calls_api(kind, ids, opts)
+  local list, size = _M.distinct(ids), opts and opts.batch_size or core.MAX_BATCH
   local on_progress, page = opts and opts.on_progress, _M.without(opts, "on_progress")
   local batches = {}
   for b = 1, ceil(#list / size) do
@@ -198,7 +198,7 @@ function _M.calls_api(host, kind, ids, opts)
     batches[b] = batch
   end
   local found, request_ids_of, failure, done = {}, {}, nil, 0
-  host:each_at_once(#batches, concurrency, function(b)
+  host:each_at_once(#batches, concurrency_of(opts), function(b)
     local request_ids, cursor = {}, nil
     repeat
       local records, x, next_cursor = host:request(kind, batches[b], page, cursor)

@@ -64,6 +64,8 @@ function _M.check(opts)
   if opts and opts.details ~= nil and type(opts.details) ~= "boolean" and type(opts.details) ~= "table" then
     error(core.error("argument", "library: details must be true, false or a list of fields"), 2)
   end
+  -- The fields asked for are call_details' (its phase runs on them after the folders' calls).
+  if opts and type(opts.details) == "table" then core.check_request("call_details", {}, { fields = opts.details }) end
   batch.concurrency(opts, "library")
   if opts and opts.workspaceId ~= nil then core.check_request("folders", { workspaceId = opts.workspaceId }) end
 end
@@ -227,8 +229,7 @@ end
 ---@return gong.Tree|nil tree
 ---@return gong.Error[]|gong.Error errors_or_err the per-folder errors, or the error that stopped it
 function _M.run(host, opts)
-  _M.check(opts)
-  opts = opts or {}
+  opts = opts or {} -- checked by check, before the method's first request
   local folders, err = host:request("folders", { workspaceId = opts.workspaceId })
   if folders == nil then return nil, err end
   local t = tree.build(folders)

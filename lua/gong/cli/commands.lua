@@ -109,7 +109,7 @@ function _M.transcript(ctx, client, opts)
   transcripts, err = client:transcripts(ids)
   if not transcripts then return ctx.report:fail(err) end
   local items = {}
-  for _, id in ipairs(batch.distinct(ids, "transcript")) do
+  for _, id in ipairs(batch.distinct(ids)) do
     local d = details[id]
     local meta = type(d) == "table" and type(d.metaData) == "table" and d.metaData or {}
     items[#items + 1] = { callId = id, title = meta.title or titles[id], transcript = transcripts[id],
