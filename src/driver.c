@@ -122,18 +122,13 @@ static int driver_start(lua_State *L, int self, gong_driver *d, driver_request *
 
 /* Pushes the outcome of `r`'s final attempt `a` as the blocking request gives it; returns how many values. */
 static int driver_outcome(lua_State *L, int self, gong_driver *d, driver_request *r, const attempt *a) {
-  request_info info;
   int top = lua_gettop(L);
+  request_info info = {d->c, r->ep, top + 1, r->at.made};
   driver_push_slot(L, self, DRIVER_VALUES);
   lua_rawgeti(L, -1, r->id);
   lua_rawgeti(L, -1, 1);
   lua_replace(L, top + 1);
   lua_settop(L, top + 1);
-  info.ep = r->ep;
-  info.urlidx = top + 1;
-  info.base_len = d->c->base_len;
-  info.attempts = r->at.made;
-  info.retry = &d->c->retry;
   outcome_push(L, lua_upvalueindex(1), &r->t, a, &info);
   lua_remove(L, top + 1);
   kinds_finish(L, r->kind, top + 1);

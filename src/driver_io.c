@@ -116,6 +116,13 @@ static int driver_timeout(lua_State *L) {
   return driver_effects(L, 1, d, 2);
 }
 
+/* Points the driver's transfers, those under way and those it starts, at the watch `w` of a wait (NULL: none). */
+static void driver_watch_interrupts(gong_driver *d, interrupt_watch *w) {
+  driver_request *r;
+  d->interrupt = w;
+  for (r = d->first; r != NULL; r = r->next) r->t.watch = w;
+}
+
 /*
  * driver:wait() -> effects: waits until a request ends (effects.done), or
  * none is left, or an interrupt (Ctrl-C) arrives (effects.interrupted: the
@@ -124,15 +131,13 @@ static int driver_timeout(lua_State *L) {
 static int driver_wait(lua_State *L) {
   gong_driver *d = driver_check(L, "wait");
   interrupt_watch watch;
-  driver_request *r;
   int done, interrupted = 0;
   if (d->sockets) return error_raise(L, "argument", "driver:wait: a loop's driver is driven by its loop");
   lua_settop(L, 1);
   lua_newtable(L);
   done = 2;
   interrupt_watch_start(&watch, L);
-  d->interrupt = &watch;
-  for (r = d->first; r != NULL; r = r->next) r->t.watch = &watch;
+  driver_watch_interrupts(d, &watch);
   for (;;) {
     int running;
     double wake, now;
@@ -146,11 +151,12 @@ static int driver_wait(lua_State *L) {
     now = clock_now();
     wake = driver_next_start(d, now + 0.1);
     curl_multi_poll(d->multi, NULL, 0, wake <= now ? 0 : (int)((wake - now) * 1000) + 1, NULL);
-    if (curl_multi_perform(d->multi, &running) != CURLM_OK)
+    if (curl_multi_perform(d->multi, &running) != CURLM_OK) {
+      driver_watch_interrupts(d, NULL);
       return error_raise(L, "network", "driver:wait: libcurl's multi interface failed");
+    }
   }
-  for (r = d->first; r != NULL; r = r->next) r->t.watch = NULL;
-  d->interrupt = NULL;
+  driver_watch_interrupts(d, NULL);
   lua_createtable(L, 0, 2);
   lua_pushvalue(L, done);
   lua_setfield(L, -2, "done");

@@ -115,39 +115,45 @@ static void kinds_encode(lua_State *L) {
 }
 
 /*
- * Checks the arguments of kind `k` from stack index `arg` on (a page: call
- * ids, options, cursor), raising what is wrong in the kind's name, and
- * pushes the request's URL and its body (JSON text, or nil for a GET).
+ * Checks the arguments of kind `k` from stack index `arg` on, raising what
+ * is wrong in the kind's name. Returns the value that goes in the URL (a
+ * folder id, a workspace id; NULL for none, with its length in *vlen). For
+ * a page (call ids, options, cursor) pushes the checked copy of its call ids
+ * and its contentSelector (nil for a kind without one).
+ */
+static const char *kinds_check_args(lua_State *L, const request_kind *k, int arg, size_t *vlen) {
+  *vlen = 0;
+  if (k->argument == ARG_PARAMS) return kinds_check_params(L, arg, k->name, vlen);
+  if (k->argument == ARG_FOLDER_ID) return kinds_check_id(L, arg, k->name, vlen);
+  if (k->argument == ARG_CALL_IDS) {
+    kinds_push_call_ids(L, arg, k->name);
+    if (!lua_isnoneornil(L, arg + 1) && lua_type(L, arg + 1) != LUA_TTABLE)
+      error_raise(L, "argument", "%s: options must be a table (got %s)", k->name, luaL_typename(L, arg + 1));
+    if (k->selects) api_push_selector(L, arg + 1, k->name);
+    else lua_pushnil(L);
+    if (!lua_isnoneornil(L, arg + 2) && (lua_type(L, arg + 2) != LUA_TSTRING || lua_rawlen(L, arg + 2) == 0))
+      error_raise(L, "argument", "%s: cursor must be a non-empty string (got %s)", k->name,
+                  luaL_typename(L, arg + 2));
+  }
+  return NULL;
+}
+
+/*
+ * Checks the arguments of kind `k` from stack index `arg` on (kinds_check_args)
+ * and pushes the request's URL and its body (JSON text, or nil for a GET).
  * Returns the endpoint. Needs the module state as upvalue 1.
  */
 static const endpoint *kinds_prepare(lua_State *L, gong_client *c, const request_kind *k, int arg) {
   const endpoint *ep = &c->endpoints[k->endpoint];
-  const char *value = NULL;
-  size_t vlen = 0;
+  size_t vlen;
   int top = lua_gettop(L);
+  const char *value;
   luaL_checkstack(L, 8, "gong: a request's arguments");
-  if (k->argument == ARG_PARAMS) {
-    value = kinds_check_params(L, arg, k->name, &vlen);
-    if (value != NULL) ep = &c->endpoints[k->filtered];
-  } else if (k->argument == ARG_FOLDER_ID) {
-    value = kinds_check_id(L, arg, k->name, &vlen);
-  } else if (k->argument == ARG_CALL_IDS) {
-    int ids, selector = 0, cursor = 0;
-    kinds_push_call_ids(L, arg, k->name);
-    ids = lua_gettop(L);
-    if (!lua_isnoneornil(L, arg + 1) && lua_type(L, arg + 1) != LUA_TTABLE)
-      error_raise(L, "argument", "%s: options must be a table (got %s)", k->name, luaL_typename(L, arg + 1));
-    if (k->selects) {
-      api_push_selector(L, arg + 1, k->name);
-      selector = lua_gettop(L);
-    }
-    if (!lua_isnoneornil(L, arg + 2)) {
-      if (lua_type(L, arg + 2) != LUA_TSTRING || lua_rawlen(L, arg + 2) == 0)
-        error_raise(L, "argument", "%s: cursor must be a non-empty string (got %s)", k->name,
-                    luaL_typename(L, arg + 2));
-      cursor = arg + 2;
-    }
-    api_push_body(L, ids, selector, cursor);
+  value = kinds_check_args(L, k, arg, &vlen);
+  if (k->argument == ARG_PARAMS && value != NULL) ep = &c->endpoints[k->filtered];
+  if (k->argument == ARG_CALL_IDS) {
+    /* top + 1: the call ids, top + 2: the selector or nil */
+    api_push_body(L, top + 1, lua_isnil(L, top + 2) ? 0 : top + 2, lua_isnoneornil(L, arg + 2) ? 0 : arg + 2);
     kinds_encode(L);
     lua_replace(L, top + 1);
     lua_settop(L, top + 1);
@@ -184,16 +190,8 @@ static void kinds_finish(lua_State *L, const request_kind *k, int results) {
 static int kinds_check(lua_State *L) {
   const request_kind *k = kinds_find(L, 1);
   size_t len;
-  if (k->argument == ARG_PARAMS) {
-    kinds_check_params(L, 2, k->name, &len);
-  } else if (k->argument == ARG_FOLDER_ID) {
-    kinds_check_id(L, 2, k->name, &len);
-  } else if (k->argument == ARG_CALL_IDS) {
-    kinds_push_call_ids(L, 2, k->name);
-    if (!lua_isnoneornil(L, 3) && lua_type(L, 3) != LUA_TTABLE)
-      error_raise(L, "argument", "%s: options must be a table (got %s)", k->name, luaL_typename(L, 3));
-    if (k->selects) api_push_selector(L, 3, k->name);
-  }
+  lua_settop(L, 4);
+  kinds_check_args(L, k, 2, &len);
   return 0;
 }
 

@@ -105,7 +105,7 @@ static int outcome_is_empty_result(lua_State *L) {
 
 /* "GET /library/folders": the request as the messages name it. */
 static void outcome_what(lua_State *L, const request_info *r, char *what, size_t size) {
-  snprintf(what, size, "%s %s", r->ep->method, lua_tostring(L, r->urlidx) + r->base_len);
+  snprintf(what, size, "%s %s", r->ep->method, lua_tostring(L, r->urlidx) + r->c->base_len);
 }
 
 /*
@@ -153,6 +153,6 @@ static void outcome_push(lua_State *L, int state, transfer *t, const attempt *a,
   }
   outcome_set_request(L, r);
   if (retry_is_transient(a)) error_set_boolean(L, "transient", 1);
-  if (r->retry != NULL && retry_halts_everything(r->retry, a)) error_set_boolean(L, "halt", 1);
+  if (retry_halts_everything(&r->c->retry, a)) error_set_boolean(L, "halt", 1);
   if (r->ep->shape->cursor_in != NULL) lua_pushnil(L);
 }

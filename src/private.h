@@ -371,11 +371,10 @@ static int step_retry_in(lua_State *L);
 
 /* What a request was, for decoding its answer and for messages. */
 typedef struct request_info {
+  const gong_client *c; /* its base URL's length, its retry policy */
   const endpoint *ep;
-  int urlidx;      /* stack index of the full URL */
-  size_t base_len; /* length of the base URL in front of the path */
+  int urlidx;   /* stack index of the full URL */
   int attempts;
-  const retry_policy *retry;
 } request_info;
 
 static void outcome_push(lua_State *L, int state, transfer *t, const attempt *a, const request_info *r);

@@ -16,7 +16,6 @@
 static int request_blocking(lua_State *L, gong_client *c, const request_kind *k, const endpoint *ep, int url) {
   attempt a;
   request_attempts r = {0, 0};
-  request_info info;
   interrupt_watch watch;
   double wait = 0;
   size_t len = 0;
@@ -46,12 +45,10 @@ static int request_blocking(lua_State *L, gong_client *c, const request_kind *k,
     if (step == STEP_DONE) break;
   }
   c->main.watch = NULL;
-  info.ep = ep;
-  info.urlidx = url;
-  info.base_len = c->base_len;
-  info.attempts = r.made;
-  info.retry = &c->retry;
-  outcome_push(L, lua_upvalueindex(1), &c->main, &a, &info);
+  {
+    request_info info = {c, ep, url, r.made};
+    outcome_push(L, lua_upvalueindex(1), &c->main, &a, &info);
+  }
   kinds_finish(L, k, top + 1);
   return lua_gettop(L) - top;
 }
