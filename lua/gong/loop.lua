@@ -101,7 +101,7 @@ local function run(self, method, callback, args)
   if closed then
     finish({ nil, core.closed_error(method.name) })
   else
-    task = self._tasks:start(method.name, method.run, finish, function(err)
+    task = self._tasks:start(method.run, finish, function(err)
       if not returned then error(err, 0) end -- raised before the method returned: the caller's to see
       finish({ nil, tasks.as_error(err, "gong.loop") })
     end, unpack(args, 1, args.n))
@@ -109,10 +109,7 @@ local function run(self, method, callback, args)
   returned = true
   function handle.cancel()
     handle.cancelled = true
-    if task and not task.over then
-      task.over = true
-      task:cancel()
-    end
+    if task then task:stop() end
   end
   return handle
 end

@@ -72,7 +72,6 @@ end
 
 ---@class gong.tasks.Task
 ---@field tasks gong.tasks.Tasks
----@field name string the method, for messages
 ---@field over boolean
 local Task = {}
 local task_mt = { __index = Task }
@@ -103,6 +102,11 @@ end
 ---@param results table
 function Task:finish(results)
   finish(self, self.on_finish, results)
+end
+
+--- Ends the task without a word: it was cancelled.
+function Task:stop()
+  finish(self, function() end)
 end
 
 --- Ends the task with the error `err` raised in it (a gong error or anything a
@@ -226,14 +230,13 @@ end
 --- Starts `body(task, ...)` as a task: its main coroutine runs until it
 --- first waits. `on_finish(results)` gets what the body returns (packed),
 --- `on_fail(err)` what it raised.
----@param name string
 ---@param body function
 ---@param on_finish fun(results: table)
 ---@param on_fail fun(err: any)
 ---@return gong.tasks.Task
-function Tasks:start(name, body, on_finish, on_fail, ...)
-  local task = setmetatable({ tasks = self, name = name, ids = {}, over = false, on_finish = on_finish,
-                              on_fail = on_fail }, task_mt)
+function Tasks:start(body, on_finish, on_fail, ...)
+  local task = setmetatable({ tasks = self, ids = {}, over = false, on_finish = on_finish, on_fail = on_fail },
+                            task_mt)
   self.live[task] = true
   local args = pack(...)
   task.main = coroutine.create(function() return pack(body(task, unpack(args, 1, args.n))) end)
@@ -250,13 +253,12 @@ end
 ---@return any ...
 function Tasks:run(name, body, ...)
   local results, raised, failed = nil, nil, false
-  local task = self:start(name, body, function(r) results = r end, function(e) failed, raised = true, e end, ...)
+  local task = self:start(body, function(r) results = r end, function(e) failed, raised = true, e end, ...)
   while not task.over do
     local fx = self.driver:wait()
     if fx.interrupted then
-      task.over = true
-      task:cancel()
-      return nil, core.error("interrupted", name .. ": interrupted")
+      task:finish({ n = 2, nil, core.error("interrupted", name .. ": interrupted") })
+      break
     end
     if fx.done[1] == nil and self.driver:pending() == 0 and not task.over then
       -- Nothing in flight and nothing ended: a coroutine waits for something else (a callback yielded).
