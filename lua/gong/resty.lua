@@ -241,15 +241,17 @@ function _M.new(opts)
       "built with threads (ngx.run_worker_thread); use gong outside nginx"), 2)
   end
   local copy, pool, dict, named = plain_options(opts)
-  local seen = validate(key_of(copy), copy)
+  local key = key_of(copy)
+  local seen = validate(key, copy)
   local policy = seen.policy
   local rate = copy.rate
   if rate == nil then rate = core.options.rate.default end
   -- The thread makes one attempt: the window and the retries are this side's.
+  -- Its options are these ones but for that, so their key follows from theirs.
   local one = {}
   for k, v in pairs(copy) do one[k] = v end
   one.rate, one.max_retries = false, 0
-  local self = setmetatable({ _pool = pool, _opts = one, _key = key_of(one), _desc = seen.desc,
+  local self = setmetatable({ _pool = pool, _opts = one, _key = key .. "\none attempt", _desc = seen.desc,
                               _closed = false, _policy = policy, _requests = 0, api = policy.api,
                               tenant = policy.tenant }, client_mt)
   if rate then
