@@ -132,11 +132,6 @@ methods.install(Client, function(method)
   end
 end)
 
---- The names of the methods that take a callback (gong.client's, in order):
---- what gong.nvim forwards.
-_M.METHODS = {}
-for _, method in ipairs(methods.METHODS) do _M.METHODS[#_M.METHODS + 1] = method.name end
-
 --- Creates a client on the loop `uv` (luv, vim.uv or vim.loop): `opts` as
 --- gong.new's, raising what it raises. `settle(fn)` is how callbacks are
 --- called (default: at once, from the loop's callback; gong.nvim passes

@@ -24,8 +24,7 @@ local message = require "gong.message"
 local version = require "gong.version"
 local wire = require "gong.wire"
 
-local error, getmetatable, ipairs, pairs, pcall, require, setmetatable, tostring, type =
-      error, getmetatable, ipairs, pairs, pcall, require, setmetatable, tostring, type
+local error, pairs, pcall, require, type = error, pairs, pcall, require, type
 
 local uv = vim.uv or vim.loop -- vim.loop was renamed vim.uv in Neovim 0.10
 local schedule = vim.schedule
@@ -53,32 +52,6 @@ local function load(name)
   return nil, message.first_line(module)
 end
 
----@class gong.nvim.Client: gong.Client
----@field api string the API the client speaks: "contract" or "public"
----@field tenant string the tenant's name (see gong.Client)
-local Client = {}
-local client_mt = { __index = Client, __name = "gong.nvim.Client" }
-
--- Calls the gong.loop client's `name` with `...` (the callback last). The
--- options' progress callbacks run on the main loop too: gong.loop runs them
--- where it runs callbacks (vim.schedule here), and waits for each.
-local function forward(self, name, ...)
-  return self._loop[name](self._loop, ...)
-end
-
--- Adds gong.loop's methods to Client, each forwarded (once: the first time gong.loop loads).
-local function install(loop)
-  local check_self = require("gong.client").check_self
-  for _, name in ipairs(loop.METHODS) do
-    if Client[name] == nil then
-      Client[name] = function(self, ...)
-        check_self(getmetatable(self) == client_mt, name, self)
-        return forward(self, name, ...)
-      end
-    end
-  end
-end
-
 -- gong.loop, or nil and the config error saying what could not be loaded.
 local function gong_loop()
   local module, why = load("cjson")
@@ -91,52 +64,24 @@ local function gong_loop()
     return nil, wire.error("config", "gong.nvim could not load gong (gong.core built for LuaJIT on package.cpath?): "
       .. why)
   end
-  install(module)
   return module
 end
 
 --- A long-lived client: `opts` as gong.new's, raising what it raises (a
 --- config error too when gong.core cannot be loaded). Every request of it
---- shares one connection to Gong and one rate limiter. It has every method
---- of gong.loop's clients (folders, calls, tree, library, calls_batch,
---- call_details, transcripts, library), the callback last: called once on
---- the main loop with `(result, nil, extra)` or `(nil, err)`, unless the
+--- shares one connection to Gong and one rate limiter. It is a gong.loop
+--- client on Neovim's loop whose callbacks run on the main loop
+--- (vim.schedule): every method of gong's clients, the callback last,
+--- called once with `(result, nil, extra)` or `(nil, err)` unless the
 --- handle it returns is cancelled first; the options' callbacks (on_result,
 --- on_progress, on_plan) on the main loop too, in order, each waited for:
 --- what they return counts. A bad argument raises as the blocking method does.
 ---@param opts? gong.Options
----@return gong.nvim.Client
+---@return gong.loop.Client
 function _M.client(opts)
   local loop, err = gong_loop()
   if not loop then error(err, 2) end
-  local c = loop.client(opts, uv, schedule)
-  return setmetatable({ _loop = c, api = c.api, tenant = c.tenant }, client_mt)
-end
-
---- The attempts the client has made (every retry counted): see gong.Client.
----@return { requests: integer, rate_file?: string }
-function Client:stats()
-  return self._loop:stats()
-end
-
---- What the client's retry policy does after `err` ended attempt number `attempts`: see gong.Client.
----@param err gong.Error
----@param attempts integer
----@return number|nil
-function Client:retry_in(err, attempts)
-  return self._loop:retry_in(err, attempts)
-end
-
---- Cancels what is under way (no callback is called for it). Idempotent.
-function Client:close()
-  self._closed = true
-  self._loop:close()
-end
-
-client_mt.__close = Client.close
-
-function client_mt.__tostring(self)
-  return "gong.nvim(" .. tostring(self._loop) .. ")"
+  return loop.client(opts, uv, schedule)
 end
 
 -- The module-level functions' clients, by their options (gong.wire's key).
