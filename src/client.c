@@ -15,9 +15,8 @@ static gong_client *client_check(lua_State *L, const char *who) {
   return c;
 }
 
-/* Pushes nil and the error of `method` called on a closed client. */
+/* Pushes the error of `method` called on a closed client. */
 static void client_push_closed(lua_State *L, const char *method) {
-  lua_pushnil(L);
   error_push(L, "closed", "%s: client is closed", method);
 }
 

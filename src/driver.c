@@ -221,7 +221,6 @@ static void driver_step(lua_State *L, int self, gong_driver *d, int done) {
     while (d->first != NULL) {
       driver_request *r = d->first;
       client_push_closed(L, r->kind->name);
-      lua_remove(L, -2); /* the nil: driver_fail_with pushes its own */
       driver_fail_with(L, self, done, d, r);
     }
     driver_shutdown(d);

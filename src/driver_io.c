@@ -185,6 +185,7 @@ static int driver_new(lua_State *L) {
   }
   lua_settop(L, 1);
   if (c->closed) {
+    lua_pushnil(L);
     client_push_closed(L, "driver");
     return 2;
   }

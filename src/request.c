@@ -63,6 +63,7 @@ static int request_of_kind(lua_State *L, gong_client *c, const request_kind *k) 
   lua_settop(L, 4);
   ep = kinds_prepare(L, c, k, 2); /* 5: url, 6: body */
   if (c->closed) {
+    lua_pushnil(L);
     client_push_closed(L, k->name);
     return 2;
   }
