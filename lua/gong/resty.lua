@@ -148,8 +148,8 @@ end
 -- raises what it would raise.
 local function attempt(self, kind, ...)
   -- ngx.run_worker_thread raises in phases that cannot yield; say so as a gong error.
-  local ok, ran, status, results, made = pcall(run_worker_thread, self._pool, WORKER, "request", self._key,
-                                               self._opts, kind, ...)
+  local ok, ran, status, results = pcall(run_worker_thread, self._pool, WORKER, "request", self._key, self._opts,
+                                        kind, ...)
   if not ok then
     error(gong.error("config", kind .. ": gong.resty: " .. tostring(ran)), 0)
   end
@@ -160,9 +160,9 @@ local function attempt(self, kind, ...)
     if tostring(status):find("in the argument", 1, true) then error(gong.error("argument", message), 0) end
     return nil, gong.error("config", message)
   end
-  self._requests = self._requests + (made or 0)
   local returned, a, b, c = wire.unpack(status, results)
   if not returned then error(a, 0) end
+  self._requests = self._requests + 1
   return a, b, c
 end
 
@@ -283,7 +283,9 @@ methods.install(Client, function(method)
 end)
 methods.install_iterators(Client)
 
---- The attempts the client's requests have made (every retry counted).
+--- The attempts the client's requests have made (every retry counted; a
+--- thread's one re-send with a renewed token after a 401 counts with the
+--- attempt it repeats).
 ---@return { requests: integer }
 function Client:stats()
   return { requests = self._requests }

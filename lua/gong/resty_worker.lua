@@ -49,24 +49,21 @@ local function client_for(key, opts)
   return entry.client
 end
 
+-- client:request(kind, ...) on the client for `key`: what a pcall of it gives.
+local function request(key, opts, kind, ...)
+  local client = client_for(key, opts)
+  return client:request(kind, ...)
+end
+
 --- `client:request(kind, ...)` on the cached client for `key` (made from
---- `opts`): the outcome in gong.wire's vocabulary, and the attempts it made.
+--- `opts`): the outcome in gong.wire's vocabulary.
 ---@param key string the options' cache key, from gong.resty
 ---@param opts gong.Options
 ---@param kind string a kind of gong.core.KINDS
 ---@return string status
 ---@return any results_or_fields
----@return integer attempts
 function _M.request(key, opts, kind, ...)
-  local attempts = 0
-  local status, results = wire.run(function(...)
-    local client = client_for(key, opts)
-    local before = client:stats().requests
-    local a, b, c = client:request(kind, ...)
-    attempts = client:stats().requests - before
-    return a, b, c
-  end, ...)
-  return status, results, attempts
+  return wire.outcome(pcall(request, key, opts, kind, ...))
 end
 
 return _M

@@ -28,10 +28,15 @@ local function pack(...)
   return { n = select("#", ...), ... }
 end
 
--- gong.core, when it loads: the side that runs a call always has it.
+-- gong.core, once it loads (the side that runs a call always has it): kept
+-- when found, looked for again while it is not.
+local loaded
 local function core()
-  local ok, module = pcall(require, "gong.core")
-  return ok and module or nil
+  if not loaded then
+    local ok, module = pcall(require, "gong.core")
+    loaded = ok and module or nil
+  end
+  return loaded
 end
 
 -- An error object's fields as a plain table.
@@ -46,18 +51,26 @@ end
 ---@return string status "ok", "fail" or "raise"
 ---@return any results_or_fields
 function _M.run(fn, ...)
-  local results = pack(pcall(fn, ...))
+  return _M.outcome(pcall(fn, ...))
+end
+
+--- The outcome of a call, in the wire's vocabulary, from what pcall of it
+--- returned: for a caller that makes the pcall itself.
+---@param ok boolean
+---@return string status "ok", "fail" or "raise"
+---@return any results_or_fields
+function _M.outcome(ok, ...)
   local is_error = core().is_error
-  if not results[1] then
-    local err = results[2]
+  if not ok then
+    local err = ...
     if is_error(err) then return "raise", fields(err) end
     return "raise", type(err) == "string" and err or "raised a " .. type(err)
   end
-  if results[2] == nil then
-    local err = results[3]
+  local value, err = ...
+  if value == nil then
     return "fail", is_error(err) and fields(err) or { kind = "config", message = tostring(err) }
   end
-  return "ok", pack(select(2, unpack(results, 1, results.n)))
+  return "ok", pack(...)
 end
 
 -- What tostring makes of an error object that gong.core could not make.
