@@ -21,14 +21,7 @@ local unpack = table.unpack or unpack
 
 -- A report as it reads after crossing as JSON, so that every host's compares alike.
 local function plain(report)
-  local function strip(v)
-    if v == cjson.null then return nil end
-    if type(v) == "table" then
-      for k, item in pairs(v) do v[k] = strip(item) end
-    end
-    return v
-  end
-  return strip(cjson.decode(cjson.encode(report)))
+  return fake.strip_null(cjson.decode(cjson.encode(report)))
 end
 
 -- gong.loop's way: the callback last, called once, never before the method

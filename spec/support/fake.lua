@@ -60,7 +60,8 @@ function _M.library(opts)
   return lib
 end
 
--- cjson.null -> nil, recursively, so records read like plain Lua data.
+-- cjson.null -> nil, recursively, so records read like plain Lua data
+-- (any cjson instance's null: they are all the same light userdata).
 local function strip_null(v)
   if v == cjson.null then return nil end
   if type(v) == "table" then
@@ -68,6 +69,7 @@ local function strip_null(v)
   end
   return v
 end
+_M.strip_null = strip_null
 
 local Server = {}
 Server.__index = Server

@@ -21,14 +21,6 @@ end
 local CORE = ROOT .. "/build/luajit/gong/core.so"
 _M.ROOT, _M.CORE = ROOT, CORE
 
-local function decode_null(v)
-  if v == cjson.null then return nil end
-  if type(v) == "table" then
-    for k, item in pairs(v) do v[k] = decode_null(item) end
-  end
-  return v
-end
-
 -- Runs one scenario: `env` adds variables (GONG_* of this process are
 -- cleared, and so are LUA_PATH/LUA_CPATH: Neovim finds gong only as the
 -- scenario arranges; and LD_PRELOAD, which check-asan sets for gong's specs,
@@ -54,7 +46,7 @@ function _M.nvim(srv, scenario, opts)
   os.remove(out)
   os.remove(errfile)
   local ok, report = pcall(cjson.decode, text)
-  report = ok and decode_null(report) or { unreadable = text }
+  report = ok and fake.strip_null(report) or { unreadable = text }
   return report, status, stderr
 end
 
