@@ -191,6 +191,36 @@ describe("a real tenant and the Calls API", function()
       end
     end)
 
+    -- A page of one call naming `cursor` as the next, as a mock serving
+    -- static examples answers every page.
+    local function page_body(id, cursor)
+      return cjson.encode({ requestId = "rid-" .. cursor, records = { totalRecords = 1, currentPageSize = 1,
+        currentPageNumber = 0, cursor = cursor }, calls = { { metaData = { id = id } } } })
+    end
+
+    it("stops a paging that repeats its cursor: an error naming the route, nothing partial", function()
+      local id = call_ids(1)[1]
+      srv:faults({ { path = "/calls/extensive", status = 200, body = page_body(id, "same"), times = 50 } })
+      local details, err = new():call_details({ id })
+      assert.is_nil(details)
+      assert.are.equal("decode", err.kind)
+      assert.are.equal("gong: POST /calls/extensive paged without end: page 2 repeats the cursor of page 1; "
+        .. "stopped after 2 requests (request rid-same)", tostring(err))
+      assert.are.equal(2, #srv:requests())
+    end)
+
+    it("stops a paging that outgrows its batch, each page naming a new cursor", function()
+      local ids, faults = call_ids(2), {}
+      for i = 1, 10 do faults[i] = { path = "/calls/transcript", status = 200, body = page_body(ids[1], "c" .. i) } end
+      srv:faults(faults)
+      local transcripts, err = new():transcripts(ids)
+      assert.is_nil(transcripts)
+      assert.are.equal("decode", err.kind)
+      assert.matches("^POST /calls/transcript paged without end: 4 pages for 2 call ids, and page 4 names another",
+        err.message)
+      assert.are.equal(4, #srv:requests())
+    end)
+
     it("reads the empty-result 404 as no records, whether errors are strings or objects", function()
       for _, objects in ipairs({ false, true }) do
         srv:settings({ error_objects = objects })

@@ -195,19 +195,28 @@ static int kinds_check(lua_State *L) {
   return 0;
 }
 
-/* Sets core.KINDS, the kinds in order ({name, arity, paged}), and core.check_request on the table on top. */
+/*
+ * Sets core.KINDS, the kinds in order ({name, arity, paged, route}: route is
+ * "POST /calls/extensive", the same under both APIs, for the paged kinds'
+ * messages), and core.check_request on the table on top.
+ */
 static void kinds_export(lua_State *L) {
   const request_kind *k;
   int i = 0;
   lua_newtable(L);
   for (k = request_kinds; k->name != NULL; k++) {
-    lua_createtable(L, 0, 3);
+    lua_createtable(L, 0, 4);
     lua_pushstring(L, k->name);
     lua_setfield(L, -2, "name");
     lua_pushinteger(L, kinds_arity(k));
     lua_setfield(L, -2, "arity");
     lua_pushboolean(L, k->argument == ARG_CALL_IDS);
     lua_setfield(L, -2, "paged");
+    if (k->argument == ARG_CALL_IDS) {
+      const endpoint *e = &contract_endpoints[k->endpoint];
+      lua_pushfstring(L, "%s %s", e->method, e->prefix);
+      lua_setfield(L, -2, "route");
+    }
     lua_rawseti(L, -2, ++i);
   }
   lua_setfield(L, -2, "KINDS");

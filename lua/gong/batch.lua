@@ -175,6 +175,34 @@ function _M.check_calls_api(kind, ids, opts)
   core.check_request(kind, {}, _M.without(opts, "on_progress"))
 end
 
+-- The route of each paged kind, for messages: "POST /calls/extensive".
+local ROUTE = {}
+for _, k in ipairs(core.KINDS) do ROUTE[k.name] = k.route end
+
+-- Pages a batch of `n` ids may take beyond what its records need: Gong's
+-- pages hold 100 records and a batch at most 100 ids, so a real batch takes
+-- one page, and never more than one a record.
+local PAGE_SLACK = 2
+
+-- The error that ends a batch of `n` ids whose page `page` (1-based, its
+-- request id `rid`) names `cursor` as the next, or nil while the paging
+-- may still end: a cursor already followed in this batch (`pages`: cursor
+-- -> the page that named it) would repeat pages for ever (a mock serving
+-- static examples does), and more pages than the batch has records plus
+-- PAGE_SLACK cannot be an answer to it. Nothing partial is returned then.
+local function endless(kind, pages, cursor, page, n, rid)
+  local why
+  if pages[cursor] then
+    why = ("page %d repeats the cursor of page %d"):format(page, pages[cursor])
+  elseif page >= n + PAGE_SLACK then
+    why = ("%d pages for %d call id%s, and page %d names another"):format(page, n, n == 1 and "" or "s", page)
+  else
+    return nil
+  end
+  return core.error("decode", ("%s paged without end: %s; stopped after %d requests"):format(ROUTE[kind], why, page),
+    { request_id = rid })
+end
+
 --- A Calls API method (`kind`: "call_details" or "transcripts") on `host`:
 --- the distinct ids in batches of opts.batch_size, every page of each
 --- asked for, opts.concurrency batches at once, opts.on_progress(done,
@@ -199,7 +227,7 @@ function _M.calls_api(host, kind, ids, opts)
   end
   local found, request_ids_of, failure, done = {}, {}, nil, 0
   host:each_at_once(#batches, concurrency_of(opts), function(b)
-    local request_ids, cursor = {}, nil
+    local request_ids, cursor, pages = {}, nil, {}
     repeat
       local records, x, next_cursor = host:request(kind, batches[b], page, cursor)
       if failure then return end
@@ -209,6 +237,11 @@ function _M.calls_api(host, kind, ids, opts)
       end
       for id, record in pairs(records) do found[id] = record end
       request_ids[#request_ids + 1] = x
+      if next_cursor ~= nil then
+        failure = endless(kind, pages, next_cursor, #request_ids, #batches[b], x)
+        if failure then return end
+        pages[next_cursor] = #request_ids
+      end
       cursor = next_cursor
     until cursor == nil
     request_ids_of[b] = request_ids
