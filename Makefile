@@ -49,10 +49,18 @@ DEB_DOCS  := lua-ldoc lua-discount
 DEB_BENCH := gcc pkg-config libcurl4-openssl-dev liblua5.4-dev lua5.4 lua-cjson lua-socket lua-luv nginx-light curl \
              python3-requests valgrind neovim libnginx-mod-http-lua luajit2 libluajit2-5.1-dev
 
-LUA_ENV  = LUA_PATH="lua/?.lua;lua/?/init.lua;./?.lua;;" LUA_CPATH="$(BUILD)/?.so;;"
-BUSTED   = env $(LUA_ENV) GONG_TEST_LUA="$(LUA_BIN)" GONG_BUILD="$(BUILD)" $(LUA_BIN) /usr/bin/busted
+# Stoplight Prism, pinned in tools/prism/package-lock.json, serving Gong's
+# own API description (doc/gong-v2-openapi.json) as tools/prism-spec.js
+# prepares it: the outside look of spec/conformance_spec.lua.
+PRISM_DIR  := build/prism
+PRISM      := $(PRISM_DIR)/node_modules/.bin/prism
+PRISM_SPEC := $(PRISM_DIR)/gong-v2-openapi.json
 
-.PHONY: all build test test-one run-busted demo install lint docs clean help deps deps-test \
+LUA_ENV  = LUA_PATH="lua/?.lua;lua/?/init.lua;./?.lua;;" LUA_CPATH="$(BUILD)/?.so;;"
+BUSTED   = env $(LUA_ENV) GONG_TEST_LUA="$(LUA_BIN)" GONG_BUILD="$(BUILD)" GONG_PRISM="$(PRISM)" \
+           GONG_PRISM_SPEC="$(PRISM_SPEC)" $(LUA_BIN) /usr/bin/busted
+
+.PHONY: all build test test-one run-busted demo install lint docs clean help deps deps-test deps-prism \
         check-asan check-valgrind check-luarocks fuzz bench bench-smoke bench-check
 
 all: build
@@ -70,16 +78,29 @@ deps:
 deps-test:
 	@tools/deps.sh $(DEB_TEST)
 
-# Specs of what runs outside the busted interpreter (the fake server, Neovim,
+# Node.js and npm come with the machine; Debian's are the fallback.
+deps-prism: $(PRISM) $(PRISM_SPEC)
+
+$(PRISM): tools/prism/package.json tools/prism/package-lock.json
+	@command -v npm >/dev/null 2>&1 || tools/deps.sh nodejs npm
+	@mkdir -p $(PRISM_DIR) && cp tools/prism/package.json tools/prism/package-lock.json $(PRISM_DIR)/
+	cd $(PRISM_DIR) && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	@touch $@
+
+$(PRISM_SPEC): doc/gong-v2-openapi.json tools/prism-spec.js
+	@mkdir -p $(PRISM_DIR)
+	node tools/prism-spec.js doc/gong-v2-openapi.json $@
+
+# Specs of what runs outside the busted interpreter (the fake server, Prism, Neovim,
 # nginx): they run once, under the first Lua of LUAS, not once per Lua. So do
 # specs tagged #once: slow runs of the CLI at Gong's rate whose Lua-dependent
 # parts other specs hold on every Lua.
-HOST_SPECS := --exclude-pattern=fake_server_spec --exclude-pattern=nvim_spec --exclude-pattern=resty_spec \
+HOST_SPECS := --exclude-pattern=conformance_spec --exclude-pattern=fake_server_spec --exclude-pattern=nvim_spec --exclude-pattern=resty_spec \
               --exclude-pattern=demo_spec --exclude-pattern=docs_html_spec --exclude-pattern=readme_spec \
               --exclude-pattern=rate_scope_spec --exclude-tags=once
 
 ## test: install missing packages, build for every Lua in LUAS, run every spec under each
-test: deps-test
+test: deps-test deps-prism
 	@for v in $(LUAS) luajit; do $(MAKE) --no-print-directory build LUA=$$v BUILD=build/$$v || exit 1; done
 	@status=0; first=1; for v in $(LUAS); do \
 	  echo "== specs under Lua $$v"; \
@@ -89,7 +110,7 @@ test: deps-test
 	done; exit $$status
 
 ## test-one: the specs under one Lua only (LUA=5.4 by default), for a quick loop
-test-one: deps-test
+test-one: deps-test deps-prism
 	@$(MAKE) --no-print-directory build LUA=luajit BUILD=build/luajit
 	@$(MAKE) --no-print-directory build
 	@$(MAKE) --no-print-directory run-busted
