@@ -19,8 +19,8 @@ describe("gong-library export's plan", function()
   local small, small_lib, shared, shared_lib, scratch
 
   setup(function()
-    small, small_lib = fake.start({ folders = 10 }), fake.library({ folders = 10 })
-    shared, shared_lib = fake.start({ folders = 15 }), fake.library({ folders = 15 })
+    small, small_lib = fake.start({ folders = 10 }), fake.contract_library({ folders = 10 })
+    shared, shared_lib = fake.start({ folders = 15 }), fake.contract_library({ folders = 15 })
     scratch = process.tmpdir()
   end)
 

@@ -50,8 +50,8 @@ describe("gong.cli.tables", function()
 
     it("shows control characters as spaces, so a name cannot break the layout or drive the terminal", function()
       local s = tables.folders({ { id = "1", name = "two\nlines\27[31m red\r" } })
-      assert.are.equal("ID  NAME                 PARENT  CALLS  CREATED\n" ..
-                       "1   two lines [31m red   -           -  -\n", s)
+      assert.are.equal("ID  NAME                 PARENT\n" ..
+                       "1   two lines [31m red   -\n", s)
       assert.is_nil(s:find("\27", 1, true))
     end)
 
@@ -110,12 +110,12 @@ end)
 
 describe("gong.cli.csv", function()
   describe("folders() and calls()", function()
-    it("write RFC 4180: a header of contract field names in contract order, CRLF after every record", function()
+    it("write RFC 4180: a header of the contract's fields, then the public API's own, CRLF after each", function()
       assert.are.equal(
-        "id,name,description,parentFolderId,callCount,createdBy,created\r\n" ..
-        "1,Sales Training,,,3,u1,2024-01-02T03:04:05Z\r\n" ..
-        "22,Überprüfung ✓,,1,12,,2024-02-02T03:04:05Z\r\n" ..
-        "333,Ça marche,,22,0,,\r\n",
+        "id,name,description,parentFolderId,callCount,createdBy,created,updated\r\n" ..
+        "1,Sales Training,,,3,u1,2024-01-02T03:04:05Z,\r\n" ..
+        "22,Überprüfung ✓,,1,12,,2024-02-02T03:04:05Z,\r\n" ..
+        "333,Ça marche,,22,0,,,\r\n",
         csv.folders(FOLDERS))
     end)
 
@@ -126,26 +126,26 @@ describe("gong.cli.csv", function()
         { id = "3", name = "plain", description = "'single' ok" },
       })
       assert.are.equal(
-        "id,name,description,parentFolderId,callCount,createdBy,created\r\n" ..
-        '1,"Say ""hi""","one, two",,,,\r\n' ..
-        '2,"line\nbreak","carriage\rreturn",,,,\r\n' ..
-        "3,plain,'single' ok,,,,\r\n",
+        "id,name,description,parentFolderId,callCount,createdBy,created,updated\r\n" ..
+        '1,"Say ""hi""","one, two",,,,,\r\n' ..
+        '2,"line\nbreak","carriage\rreturn",,,,,\r\n' ..
+        "3,plain,'single' ok,,,,,\r\n",
         s)
     end)
 
     it("keep durations in seconds, integral ones without a fraction", function()
       assert.are.equal(
-        "callId,title,url,started,duration,primaryUserId,addedToLibraryAt,addedBy\r\n" ..
-        "c1,Acme — Kick-off,https://app.gong.io/call?id=c1,2024-01-01T10:00:00Z,3725.4,,,\r\n" ..
-        "c22,Short,https://app.gong.io/call?id=c22,,59.5,,,\r\n" ..
-        "c333,,,2024-03-01T09:00:00Z,36000,,,\r\n",
+        "callId,title,url,started,duration,primaryUserId,addedToLibraryAt,addedBy,note,snippet\r\n" ..
+        "c1,Acme — Kick-off,https://app.gong.io/call?id=c1,2024-01-01T10:00:00Z,3725.4,,,,,\r\n" ..
+        "c22,Short,https://app.gong.io/call?id=c22,,59.5,,,,,\r\n" ..
+        "c333,,,2024-03-01T09:00:00Z,36000,,,,,\r\n",
         csv.calls(CALLS))
     end)
 
     it("write only the header row for an empty list", function()
-      assert.are.equal("id,name,description,parentFolderId,callCount,createdBy,created\r\n",
+      assert.are.equal("id,name,description,parentFolderId,callCount,createdBy,created,updated\r\n",
                        csv.folders({}))
-      assert.are.equal("callId,title,url,started,duration,primaryUserId,addedToLibraryAt,addedBy\r\n",
+      assert.are.equal("callId,title,url,started,duration,primaryUserId,addedToLibraryAt,addedBy,note,snippet\r\n",
                        csv.calls({}))
     end)
   end)

@@ -28,7 +28,7 @@ describe("the gong-library program", function()
 
   setup(function()
     srv = fake.start()
-    lib = fake.library()
+    lib = fake.contract_library()
   end)
 
   teardown(function()
@@ -116,7 +116,7 @@ describe("the gong-library program", function()
     it("prints RFC 4180 CSV with --csv, global options accepted before the command too", function()
       local out = ok({ "--csv", "folders" })
       assert.are.equal(csv.folders(lib.folders), out)
-      assert.are.equal("id,name,description,parentFolderId,callCount,createdBy,created\r\n",
+      assert.are.equal("id,name,description,parentFolderId,callCount,createdBy,created,updated\r\n",
                        out:match("^[^\n]*\n"))
     end)
 
@@ -137,7 +137,7 @@ describe("the gong-library program", function()
     it("says (no folders), [] or just the header when a workspace has none", function()
       assert.are.equal("(no folders)\n", ok({ "folders", "--workspace=none" }))
       assert.are.equal("[]\n", ok({ "folders", "--workspace=none", "--json" }))
-      assert.are.equal("id,name,description,parentFolderId,callCount,createdBy,created\r\n",
+      assert.are.equal("id,name,description,parentFolderId,callCount,createdBy,created,updated\r\n",
                        ok({ "folders", "--workspace=none", "--csv" }))
     end)
 
@@ -217,7 +217,7 @@ describe("the gong-library program", function()
       local folder = folder_with(function(f) return f.callCount == 0 end)
       assert.are.equal("(no calls)\n", ok({ "calls", folder.id }))
       assert.are.equal("[]\n", ok({ "calls", folder.id, "--json" }))
-      assert.are.equal("callId,title,url,started,duration,primaryUserId,addedToLibraryAt,addedBy\r\n",
+      assert.are.equal("callId,title,url,started,duration,primaryUserId,addedToLibraryAt,addedBy,note,snippet\r\n",
                        ok({ "calls", folder.id, "--csv" }))
     end)
 
@@ -290,7 +290,8 @@ describe("the gong-library program", function()
     it("calls --details adds the primary user and the speakers, from one Calls API request", function()
       local folder = folder_with(function(f) return f.callCount >= 3 end)
       local out = ok({ "calls", folder.id, "--details" }, tenant_env())
-      assert.truthy(lines_of(out)[1]:find("^CALL ID +TITLE +STARTED +DURATION +PRIMARY USER +SPEAKERS +URL$"), out)
+      local header = "^CALL ID +TITLE +STARTED +DURATION +PRIMARY USER +SPEAKERS +NOTE +URL$"
+      assert.truthy(lines_of(out)[1]:find(header), out)
       local first = lib.calls[folder.id][1]
       local meta = lib.details[first.callId].metaData
       local row = lines_of(out)[2]
@@ -321,6 +322,75 @@ describe("the gong-library program", function()
       local decoded = cjson.decode(ok({ "transcript", with, "--json" }))
       assert.are.equal(with, decoded[1].callId)
       assert.are.same(lib.transcripts[with], decoded[1].transcript)
+    end)
+
+    it("writes every field a tenant sends: updated, note, snippet in JSON, NDJSON and CSV; tables show them",
+       function()
+      -- A small library: the exports run at Gong's rate.
+      local small, full = fake.start({ folders = 10 }), fake.library({ folders = 10 }) -- the tenant's fields
+      finally(function() small:stop() end)
+      local env = basic_env({ GONG_BASE_URL = small.tenant_url, GONG_API = "public" })
+      local folder
+      for _, f in ipairs(full.folders) do
+        for _, c in ipairs(full.calls[f.id]) do
+          if c.note and c.snippet then folder = folder or f end
+        end
+      end
+      assert.is_table(folder, "the library has a call with a note and a snippet")
+      local sent
+      for _, c in ipairs(full.calls[folder.id]) do
+        if c.note and c.snippet then sent = c break end
+      end
+      local function find(list, id)
+        for _, item in ipairs(list) do
+          if (item.callId or item.id) == id then return item end
+        end
+      end
+      local call = find(cjson.decode(ok({ "calls", folder.id, "--json" }, env)), sent.callId)
+      assert.are.equal(sent.note, call.note)
+      assert.are.same(sent.snippet, call.snippet)
+      local csv_out = ok({ "calls", folder.id, "--csv" }, env)
+      assert.truthy(csv_out:find("^[^\n]*,note,snippet\r\n"), csv_out)
+      assert.truthy(csv_out:find(sent.note, 1, true), csv_out)
+      local table_out = ok({ "calls", folder.id }, env)
+      assert.truthy(lines_of(table_out)[1]:find("^CALL ID +TITLE +NOTE +URL$"), table_out)
+      local folders = cjson.decode(ok({ "folders", "--json" }, env))
+      assert.are.equal(full.folders[1].updated, folders[1].updated)
+      assert.truthy(lines_of(ok({ "folders" }, env))[1]:find("^ID +NAME +PARENT +UPDATED$"))
+      local dir = process.tmpdir()
+      for _, format in ipairs({ "json", "ndjson" }) do
+        local file = dir .. "/library." .. format
+        ok({ "export", "-o", file, "--format", format }, env)
+        local written = process.read_file(file)
+        assert.is_string(written, file)
+        local notes, snippets, updated = 0, 0, 0
+        if format == "json" then
+          local stack = cjson.decode(written)
+          while #stack > 0 do
+            local node = table.remove(stack)
+            if node.updated then updated = updated + 1 end
+            for _, c in ipairs(node.calls or {}) do
+              if c.callId == sent.callId then
+                notes, snippets = notes + (c.note == sent.note and 1 or 0), snippets + 1
+                assert.are.same(sent.snippet, c.snippet)
+              end
+            end
+            for _, child in ipairs(node.children or {}) do stack[#stack + 1] = child end
+          end
+        else
+          for line in written:gmatch("[^\n]+") do
+            local record = cjson.decode(line)
+            if record.type == "folder" and record.updated then updated = updated + 1 end
+            if record.type == "call" and record.callId == sent.callId then
+              notes, snippets = notes + (record.note == sent.note and 1 or 0), snippets + 1
+              assert.are.same(sent.snippet, record.snippet)
+            end
+          end
+        end
+        assert.are.equal(#full.folders, updated, format)
+        assert.truthy(notes > 0 and notes == snippets, format)
+      end
+      os.execute("rm -rf " .. process.quote(dir))
     end)
 
     it("transcript --folder takes every call of a folder", function()
@@ -801,7 +871,7 @@ describe("the gong-library program", function()
 
     setup(function()
       small = fake.start({ folders = 10 })
-      small_lib = fake.library({ folders = 10 })
+      small_lib = fake.contract_library({ folders = 10 })
     end)
 
     teardown(function()
@@ -931,7 +1001,7 @@ describe("the gong-library program", function()
 
       setup(function()
         shared = fake.start({ folders = 15 })
-        shared_lib = fake.library({ folders = 15 })
+        shared_lib = fake.contract_library({ folders = 15 })
       end)
 
       teardown(function()

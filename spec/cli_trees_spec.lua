@@ -119,12 +119,12 @@ describe("gong.cli.trees", function()
   describe("csv()", function()
     it("writes one row per folder, parents first, with the folder columns plus depth and total_calls", function()
       assert.are.equal(
-        "id,name,description,parentFolderId,callCount,createdBy,created,depth,total_calls\r\n" ..
-        "1,Sales,,,3,,,0,11\r\n" ..
-        "2,Discovery,,1,5,,,1,7\r\n" ..
-        "4,Openers,,2,2,,,2,2\r\n" ..
-        "3,Objections,,1,1,,,1,1\r\n" ..
-        "5,Support,,,1,,,0,1\r\n",
+        "id,name,description,parentFolderId,callCount,createdBy,created,updated,depth,total_calls\r\n" ..
+        "1,Sales,,,3,,,,0,11\r\n" ..
+        "2,Discovery,,1,5,,,,1,7\r\n" ..
+        "4,Openers,,2,2,,,,2,2\r\n" ..
+        "3,Objections,,1,1,,,,1,1\r\n" ..
+        "5,Support,,,1,,,,0,1\r\n",
         trees.csv(sample_tree()))
     end)
   end)
@@ -139,7 +139,7 @@ describe("gong.cli.trees", function()
       local t = tree.build(chain)
       local s = trees.csv(t)
       assert.are.equal(depth + 1, select(2, s:gsub("\r\n", "")))
-      assert.truthy(s:find("\r\n200000,n,,199999,1,,,199999,1\r\n$"))
+      assert.truthy(s:find("\r\n200000,n,,199999,1,,,,199999,1\r\n$"))
     end)
   end)
 
@@ -159,7 +159,7 @@ describe("gong.cli.trees", function()
         trees.text(sample_tree(), { depth = 1 }))
       assert.are.equal(trees.text(sample_tree()), trees.text(sample_tree(), { depth = 2 }))
       local rows = lines_of(trees.csv(sample_tree(), { depth = 0 }))
-      assert.are.same({ "1,Sales,,,3,,,0,11\r", "5,Support,,,1,,,0,1\r" }, { rows[2], rows[3] })
+      assert.are.same({ "1,Sales,,,3,,,,0,11\r", "5,Support,,,1,,,,0,1\r" }, { rows[2], rows[3] })
       local roots = cjson.decode(trees.json(sample_tree(), { depth = 0 }))
       assert.are.same({}, roots[1].children)
       assert.are.equal(11, roots[1].total_calls)

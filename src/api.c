@@ -32,6 +32,13 @@ static const field_rule public_call_rules[] = {
   {"callId", FIELD_STRING, "id"}, {"title", FIELD_STRING, NULL}, {"url", FIELD_STRING, NULL},
   {"addedBy", FIELD_STRING, NULL}, {"addedToLibraryAt", FIELD_STRING, "created"}, {NULL, 0, NULL}};
 
+/* What only Gong's public API sends of a folder and of a folder's call,
+ * passed on as sent: gong-library writes them after the contract's fields,
+ * as core.PUBLIC_FOLDER_FIELDS and core.PUBLIC_CALL_FIELDS. */
+static const field_rule public_folder_fields[] = {{"updated", FIELD_STRING, NULL}, {NULL, 0, NULL}};
+static const field_rule public_call_fields[] = {
+  {"note", FIELD_STRING, NULL}, {"snippet", FIELD_OBJECT, NULL}, {NULL, 0, NULL}};
+
 /* GET /workspaces */
 static const field_rule workspace_rules[] = {
   {"id", FIELD_STRING, NULL}, {"name", FIELD_STRING, NULL}, {"description", FIELD_STRING, NULL},
@@ -288,12 +295,19 @@ static void api_push_fields(lua_State *L, const field_rule *rules) {
   }
 }
 
-/* Sets FOLDER_FIELDS, CALL_FIELDS, WORKSPACE_FIELDS and MAX_BATCH on the module table on top. */
+/*
+ * Sets FOLDER_FIELDS, CALL_FIELDS, WORKSPACE_FIELDS, PUBLIC_FOLDER_FIELDS,
+ * PUBLIC_CALL_FIELDS and MAX_BATCH on the module table on top.
+ */
 static void api_export(lua_State *L) {
   api_push_fields(L, folder_rules);
   lua_setfield(L, -2, "FOLDER_FIELDS");
   api_push_fields(L, call_rules);
   lua_setfield(L, -2, "CALL_FIELDS");
+  api_push_fields(L, public_folder_fields);
+  lua_setfield(L, -2, "PUBLIC_FOLDER_FIELDS");
+  api_push_fields(L, public_call_fields);
+  lua_setfield(L, -2, "PUBLIC_CALL_FIELDS");
   api_push_fields(L, workspace_rules);
   lua_setfield(L, -2, "WORKSPACE_FIELDS");
   lua_pushinteger(L, API_MAX_BATCH);

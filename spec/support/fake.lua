@@ -60,6 +60,37 @@ function _M.library(opts)
   return lib
 end
 
+-- A copy of `records` without the fields `drop` names.
+local function without(records, drop)
+  local out = {}
+  for i, r in ipairs(records) do
+    local copy = {}
+    for k, v in pairs(r) do copy[k] = v end
+    for _, name in ipairs(drop) do copy[name] = nil end
+    out[i] = copy
+  end
+  return out
+end
+
+local contract_libraries = {}
+
+--- The library as a client speaking the contract sees it: _M.library(opts)
+--- whose folders and calls lack what only the public API sends
+--- (gong.core's PUBLIC_FOLDER_FIELDS, PUBLIC_CALL_FIELDS). Made once per process.
+---@param opts? table as for _M.library
+---@return table
+function _M.contract_library(opts)
+  local lib = _M.library(opts)
+  local seen = contract_libraries[lib]
+  if seen then return seen end
+  local core = require "gong.core"
+  local view = setmetatable({ folders = without(lib.folders, core.PUBLIC_FOLDER_FIELDS), calls = {} },
+                            { __index = lib })
+  for id, calls in pairs(lib.calls) do view.calls[id] = without(calls, core.PUBLIC_CALL_FIELDS) end
+  contract_libraries[lib] = view
+  return view
+end
+
 -- cjson.null -> nil, recursively, so records read like plain Lua data
 -- (any cjson instance's null: they are all the same light userdata).
 local function strip_null(v)

@@ -1,11 +1,12 @@
 --- gong.cli.csv: RFC 4180 CSV, and folders, calls and workspaces in it.
 ---
---- The columns are the contract's fields in the contract's order (gong.core
---- owns the lists). An absent value (nil, or not a string, number or boolean)
---- is an empty field; numbers are written as gong.json writes them (`12`,
---- never `12.0`); text is carried unchanged, quoted where it must be.
+--- The columns are the contract's fields in the contract's order, then the
+--- public API's own (gong.cli.fields owns the lists), the same in either mode.
+--- An absent value is an empty field; numbers are written as gong.json writes
+--- them (`12`, never `12.0`); a table (a public call's `snippet`) as its
+--- compact JSON; text is carried unchanged, quoted where it must be.
 
-local core = require "gong.core"
+local fields_of = require "gong.cli.fields"
 local json = require "gong.json"
 local parties = require "gong.cli.parties"
 
@@ -16,7 +17,9 @@ local number, present = json.number, json.present
 local _M = {}
 
 local function field(v)
-  if not present(v) then
+  if type(v) == "table" then
+    v = json.encode(v)
+  elseif not present(v) then
     return ""
   end
   local s = type(v) == "number" and (number(v) or "") or tostring(v)
@@ -54,7 +57,7 @@ end
 ---@param folders table[]
 ---@return string
 function _M.folders(folders)
-  return _M.records(core.FOLDER_FIELDS, folders)
+  return _M.records(fields_of.folder, folders)
 end
 
 --- Calls as CSV with every contract field as a column, in contract order;
@@ -64,13 +67,13 @@ end
 ---@param opts? { details?: boolean }
 ---@return string
 function _M.calls(calls, opts)
-  if not (opts and opts.details) then return _M.records(core.CALL_FIELDS, calls) end
+  if not (opts and opts.details) then return _M.records(fields_of.call, calls) end
   local fields, records = {}, {}
-  for i, name in ipairs(core.CALL_FIELDS) do fields[i] = name end
+  for i, name in ipairs(fields_of.call) do fields[i] = name end
   fields[#fields + 1] = "speakers"
   for i, call in ipairs(calls) do
     local r = { speakers = parties.speakers(call) }
-    for _, name in ipairs(core.CALL_FIELDS) do r[name] = call[name] end
+    for _, name in ipairs(fields_of.call) do r[name] = call[name] end
     records[i] = r
   end
   return _M.records(fields, records)
@@ -80,7 +83,7 @@ end
 ---@param workspaces table[]
 ---@return string
 function _M.workspaces(workspaces)
-  return _M.records(core.WORKSPACE_FIELDS, workspaces)
+  return _M.records(fields_of.workspace, workspaces)
 end
 
 return _M

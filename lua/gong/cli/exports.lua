@@ -6,7 +6,7 @@
 --- fetched). `error_text(err)` turns such an error into the message written
 --- (default tostring), so the caller decides what may be shown.
 
-local core = require "gong.core"
+local fields = require "gong.cli.fields"
 local json = require "gong.json"
 local json_records = require "gong.cli.json_records"
 local trees = require "gong.cli.trees"
@@ -26,7 +26,7 @@ end
 
 --- The whole library as nested JSON: the tree JSON's objects
 --- (gong.cli.trees), each with `calls` (an array of call objects with the
---- contract's fields, in the API's order) between `total_calls` and
+--- fields of gong.cli.fields, in that order) between `total_calls` and
 --- `children`. A folder whose calls could not be fetched has `error` (a
 --- message) instead of `calls`.
 ---@param tree gong.Tree
@@ -47,9 +47,9 @@ function _M.json(tree, error_text)
 end
 
 --- The whole library as NDJSON, one JSON object per line, in tree order:
---- each folder as `{"type":"folder", contract fields, "path", "depth",
+--- each folder as `{"type":"folder", its fields (gong.cli.fields), "path", "depth",
 --- "total_calls"}` (plus `"error"` when its calls could not be fetched),
---- followed by each of its calls as `{"type":"call", "folderId", contract
+--- followed by each of its calls as `{"type":"call", "folderId", its
 --- fields}` (and `"details"` when the call has them), each call with a
 --- transcript followed by `{"type":"transcript", "callId", "transcript"}` the
 --- first time it appears. `path` joins the names from the root with "/";
@@ -63,7 +63,7 @@ function _M.ndjson(tree, error_text)
   tree:visit(function(node, depth)
     w:object()
     w:field("type", "folder")
-    w:fields(node, core.FOLDER_FIELDS)
+    fields.write(w, node, "folder")
     w:field("path", node.path)
     w:field("depth", depth)
     if present(node.total_calls) then w:field("total_calls", node.total_calls) end
@@ -75,7 +75,7 @@ function _M.ndjson(tree, error_text)
       w:object()
       w:field("type", "call")
       if present(node.id) then w:field("folderId", node.id) end
-      w:fields(call, core.CALL_FIELDS)
+      fields.write(w, call, "call")
       if type(call.details) == "table" then
         w:key("details")
         w:any(call.details)

@@ -3,11 +3,11 @@
 --- gong-library writes one (export's too).
 ---
 --- gong.json writes them: exact numbers, [] for empty lists, keys in the
---- contract's order (gong.core owns the field lists), absent values (nil, or
---- not a string, number or boolean) left out. Documents are laid out over
+--- contract's order, then the public API's own fields (gong.cli.fields),
+--- absent values left out. Documents are laid out over
 --- lines, two spaces per level, and end in a newline.
 
-local core = require "gong.core"
+local fields = require "gong.cli.fields"
 local json = require "gong.json"
 
 local ipairs, type = ipairs, type
@@ -27,14 +27,14 @@ function _M.array(items, write)
   return w:take() .. "\n"
 end
 
---- Writes a call's object on `w`: the contract's fields, then what
---- client:library() or --details added, `details` and `transcript`, as Gong
+--- Writes a call's object on `w`: the contract's fields, the public API's
+--- own (note, snippet), then what client:library() or --details added, `details` and `transcript`, as Gong
 --- sent them.
 ---@param w gong.json.Writer
 ---@param call table
 function _M.call(w, call)
   w:object()
-  w:fields(call, core.CALL_FIELDS)
+  fields.write(w, call, "call")
   for _, extra in ipairs({ "details", "transcript" }) do
     if type(call[extra]) == "table" then
       w:key(extra)
@@ -44,18 +44,18 @@ function _M.call(w, call)
   w:close_object()
 end
 
--- The write function of array() for records of `fields`, in order.
-local function record_of(fields)
+-- The write function of array() for records of `kind` (see gong.cli.fields).
+local function record_of(kind)
   return function(w, r)
     w:object()
-    w:fields(r, fields)
+    fields.write(w, r, kind)
     w:close_object()
   end
 end
 
-local write_folder, write_workspace = record_of(core.FOLDER_FIELDS), record_of(core.WORKSPACE_FIELDS)
+local write_folder, write_workspace = record_of("folder"), record_of("workspace")
 
---- Folders as a JSON array of objects with the contract's field names.
+--- Folders as a JSON array of objects: the contract's fields, then the public API's own.
 ---@param folders table[]
 ---@return string
 function _M.folders(folders)

@@ -3,14 +3,17 @@
 ---
 --- Columns are two spaces apart, sized in terminal columns (gong.cli.text);
 --- numbers and durations line up on their last digit. An absent value shows
---- as `-`, an empty list as a line such as `(no folders)`. Given the width of
+--- as `-`, an empty list as a line such as `(no folders)`; a column that
+--- only one API fills (CALLS, CREATED and UPDATED of folders, STARTED,
+--- DURATION and NOTE of calls) is left out when no row has a value in it.
+--- Given the width of
 --- the terminal, the columns that can give way (names, titles) are narrowed,
 --- their cells cut with "…", until the lines fit.
 
 local parties = require "gong.cli.parties"
 local text = require "gong.cli.text"
 
-local concat, ipairs, rep = table.concat, ipairs, string.rep
+local concat, ipairs, pairs, rep = table.concat, ipairs, pairs, string.rep
 
 local cell, width = text.cell, text.width
 
@@ -34,10 +37,45 @@ local function fit(widths, columns, shrink)
   end
 end
 
+-- The table without the columns `optional` names ({[i] = true}) in which
+-- every row shows `-`: header, rows, right and shrink renumbered.
+local function drop_empty(header, rows, right, shrink, optional)
+  local index, kept = {}, {}
+  for i = 1, #header do
+    local empty = optional[i] and true or false
+    for r = 1, empty and #rows or 0 do
+      if rows[r][i] ~= "-" then
+        empty = false
+        break
+      end
+    end
+    if not empty then
+      kept[#kept + 1] = i
+      index[i] = #kept
+    end
+  end
+  local function pick(list)
+    local out = {}
+    for k, i in ipairs(kept) do out[k] = list[i] end
+    return out
+  end
+  local new_rows, new_right, new_shrink = {}, {}, {}
+  for r, row in ipairs(rows) do new_rows[r] = pick(row) end
+  for i in pairs(right) do
+    if index[i] then new_right[index[i]] = true end
+  end
+  for _, s in ipairs(shrink) do
+    if index[s[1]] then new_shrink[#new_shrink + 1] = { index[s[1]], s[2] } end
+  end
+  return pick(header), new_rows, new_right, new_shrink
+end
+
 -- Lays out rows of strings in columns two spaces apart. `right[i]` right-aligns
 -- column i. With `columns`, those of `shrink` give way (see fit) and their
--- cells are cut with "…".
-local function layout(header, rows, right, columns, shrink)
+-- cells are cut with "…". The columns `optional` names are left out where
+-- empty (see drop_empty).
+local function layout(header, rows, right, columns, shrink, optional)
+  if optional then header, rows, right, shrink = drop_empty(header, rows, right, shrink, optional) end
   local widths = {}
   for i, h in ipairs(header) do
     widths[i] = width(h)
@@ -70,8 +108,9 @@ local function layout(header, rows, right, columns, shrink)
   return concat(lines, "\n") .. "\n"
 end
 
---- Folders as an aligned table: ID, NAME, PARENT, CALLS, CREATED. With
---- `opts.width` (a terminal's columns), NAME gives way so that lines fit.
+--- Folders as an aligned table: ID, NAME, PARENT, CALLS, CREATED, UPDATED
+--- (the last three where some folder has them). With `opts.width` (a
+--- terminal's columns), NAME gives way so that lines fit.
 ---@param folders table[]
 ---@param opts? { width?: integer }
 ---@return string
@@ -81,16 +120,18 @@ function _M.folders(folders, opts)
   end
   local rows = {}
   for i, f in ipairs(folders) do
-    rows[i] = { cell(f.id), cell(f.name), cell(f.parentFolderId), cell(f.callCount), cell(f.created) }
+    rows[i] = { cell(f.id), cell(f.name), cell(f.parentFolderId), cell(f.callCount), cell(f.created),
+                cell(f.updated) }
   end
-  return layout({ "ID", "NAME", "PARENT", "CALLS", "CREATED" }, rows, { [4] = true }, opts and opts.width,
-                { { 2, 8 } })
+  return layout({ "ID", "NAME", "PARENT", "CALLS", "CREATED", "UPDATED" }, rows, { [4] = true },
+                opts and opts.width, { { 2, 8 } }, { [4] = true, [5] = true, [6] = true })
 end
 
 --- Calls as an aligned table: CALL ID, TITLE, STARTED, DURATION (h:mm:ss),
---- URL; with `opts.details` (calls that carry their details) also PRIMARY USER
---- and SPEAKERS before URL. With `opts.width` (a terminal's columns), TITLE
---- gives way first, then SPEAKERS and URL, so that lines fit.
+--- NOTE (the three where some call has them), URL; with `opts.details`
+--- (calls that carry their details) also PRIMARY USER and SPEAKERS before
+--- NOTE. With `opts.width` (a terminal's columns), TITLE gives way first,
+--- then SPEAKERS, NOTE and URL, so that lines fit.
 ---@param calls table[]
 ---@param opts? { width?: integer, details?: boolean }
 ---@return string
@@ -106,15 +147,17 @@ function _M.calls(calls, opts)
       row[#row + 1] = cell(parties.primary_user(c))
       row[#row + 1] = cell(parties.speakers(c))
     end
+    row[#row + 1] = cell(c.note)
     row[#row + 1] = cell(c.url)
     rows[i] = row
   end
   if details then
-    return layout({ "CALL ID", "TITLE", "STARTED", "DURATION", "PRIMARY USER", "SPEAKERS", "URL" }, rows,
-                  { [4] = true }, opts.width, { { 2, 12 }, { 6, 12 }, { 7, 12 }, { 5, 8 } })
+    return layout({ "CALL ID", "TITLE", "STARTED", "DURATION", "PRIMARY USER", "SPEAKERS", "NOTE", "URL" }, rows,
+                  { [4] = true }, opts.width, { { 2, 12 }, { 6, 12 }, { 7, 8 }, { 8, 12 }, { 5, 8 } },
+                  { [3] = true, [4] = true, [7] = true })
   end
-  return layout({ "CALL ID", "TITLE", "STARTED", "DURATION", "URL" }, rows, { [4] = true }, opts and opts.width,
-                { { 2, 12 }, { 5, 12 } })
+  return layout({ "CALL ID", "TITLE", "STARTED", "DURATION", "NOTE", "URL" }, rows, { [4] = true },
+                opts and opts.width, { { 2, 12 }, { 5, 8 }, { 6, 12 } }, { [3] = true, [4] = true, [5] = true })
 end
 
 --- Workspaces as an aligned table: ID, NAME, DESCRIPTION (which gives way on

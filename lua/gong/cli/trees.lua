@@ -7,7 +7,7 @@
 --- than Lua's call stack still renders. Each takes `opts.depth`, the levels
 --- below the top to show (0: the top-level folders only; all when nil).
 
-local core = require "gong.core"
+local fields_of = require "gong.cli.fields"
 local csv = require "gong.cli.csv"
 local json = require "gong.json"
 local text = require "gong.cli.text"
@@ -77,7 +77,7 @@ function _M.text(tree, opts)
 end
 
 --- The tree as nested JSON, the shape tree JSON and export's JSON share: an
---- array of root objects, each with the folder's contract fields,
+--- array of root objects, each with the folder's fields (gong.cli.fields),
 --- `total_calls`, what `extra(w, node)` writes on the gong.json writer `w`,
 --- and `children` (down to `depth` levels below the roots when given).
 ---@param tree gong.Tree
@@ -89,7 +89,7 @@ function _M.nested_json(tree, extra, depth)
   w:array()
   tree:visit(down_to(depth, function(node)
     w:object()
-    w:fields(node, core.FOLDER_FIELDS)
+    fields_of.write(w, node, "folder")
     if present(node.total_calls) then w:field("total_calls", node.total_calls) end
     if extra then extra(w, node) end
     w:key("children")
@@ -103,7 +103,7 @@ function _M.nested_json(tree, extra, depth)
 end
 
 --- The folder tree as nested JSON: an array of root objects, each with the
---- folder's contract fields, `total_calls` and `children` (an array, `[]` for
+--- folder's fields (gong.cli.fields), `total_calls` and `children` (an array, `[]` for
 --- a leaf). There are no parent back-references. With `opts.depth`, folders
 --- deeper than that are left out (their totals still count in total_calls).
 ---@param tree gong.Tree
@@ -114,14 +114,14 @@ function _M.json(tree, opts)
 end
 
 --- The folder tree as CSV: one row per folder in tree order (each folder
---- before its children), the contract's folder columns followed by `depth`
+--- before its children), the folder's columns (gong.cli.fields) followed by `depth`
 --- (0 for a root) and `total_calls`; with `opts.depth`, no row deeper than that.
 ---@param tree gong.Tree
 ---@param opts? { depth?: integer }
 ---@return string
 function _M.csv(tree, opts)
   local fields = {}
-  for i, name in ipairs(core.FOLDER_FIELDS) do
+  for i, name in ipairs(fields_of.folder) do
     fields[i] = name
   end
   fields[#fields + 1] = "depth"
@@ -129,7 +129,7 @@ function _M.csv(tree, opts)
   local records = {}
   tree:visit(down_to(opts and opts.depth, function(node, depth)
     local r = { depth = depth, total_calls = node.total_calls }
-    for _, name in ipairs(core.FOLDER_FIELDS) do
+    for _, name in ipairs(fields_of.folder) do
       r[name] = node[name]
     end
     records[#records + 1] = r
