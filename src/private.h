@@ -171,12 +171,20 @@ typedef struct transfer {
   unsigned token_gen; /* the generation of the token set on the handle (token.c) */
 } transfer;
 
+/*
+ * The longest Retry-After taken as said, a year: a longer one, or a number
+ * too large to read, is RETRY_AFTER_BEYOND, longer than any max_retry_wait
+ * and no number worth reporting as the server's.
+ */
+#define RETRY_AFTER_MAX ((curl_off_t)366 * 86400)
+#define RETRY_AFTER_BEYOND (RETRY_AFTER_MAX + 1)
+
 /* What one attempt produced: everything retries and errors are decided from. */
 typedef struct attempt {
   CURLcode code;
   long status;            /* 0 when no response line arrived */
   double elapsed;         /* seconds */
-  curl_off_t retry_after; /* seconds, -1 when the server did not say */
+  curl_off_t retry_after; /* seconds, -1 when the server did not say (or said nothing readable) */
   const char *location;   /* redirect target (owned by libcurl) or NULL */
   int too_large;          /* the body outgrew max_response_bytes */
   int stalled;            /* no byte for stall_timeout */

@@ -1,0 +1,74 @@
+-- What a server, a token endpoint or a shell can hand gong that no honest
+-- one would: a Retry-After that is no number, numbers out of any sane range,
+-- a success that is no answer at all, a token that is dead before it is
+-- handed out, and a program started with its standard output closed. Each
+-- is read the safe way and said plainly (issue 20).
+
+local core = require "gong.core"
+local fake = require "spec.support.fake"
+
+local creds = fake.credentials
+
+describe("hostile input", function()
+  local srv
+
+  setup(function() srv = fake.start({ folders = 4 }) end)
+  teardown(function() srv:stop() end)
+  before_each(function() srv:reset() end)
+
+  -- A client that never sleeps long: backoff of at most 0.2 s, no rate limit.
+  local function new(opts)
+    local o = { base_url = srv.url, token = creds.token, rate = false, backoff_base = 0.05, backoff_max = 0.2 }
+    for k, v in pairs(opts or {}) do o[k] = v end
+    return core.new(o)
+  end
+
+  describe("a Retry-After", function()
+    -- The error of one 429 carrying `value`, with no retry left.
+    local function refused_with(value, opts)
+      opts = opts or { max_retries = 0 }
+      srv:reset()
+      srv:faults({ { status = 429, times = opts.max_retries + 1, headers = { ["Retry-After"] = value } } })
+      local c = new(opts)
+      local folders, err = c:folders()
+      assert.is_nil(folders)
+      assert.are.equal("rate_limited", err.kind)
+      return err, c
+    end
+
+    for _, value in ipairs({ "abc", "-3", "1.5", "Sun, 99 Foo 2026 25:61:61 GMT", "" }) do
+      it(("counts %q as not said: the backoff applies"):format(value), function()
+        local err = refused_with(value)
+        assert.is_nil(err.retry_after)
+        assert.is_nil(err.halt)
+        local wait = new():retry_in(err, 1)
+        assert.is_number(wait, "a backoff, not a refusal")
+        assert.is_true(wait <= 0.2, "at most backoff_max, got " .. tostring(wait))
+      end)
+    end
+
+    it("counts a value too large to read as longer than max_retry_wait: rate_limited at once", function()
+      local err, c = refused_with("99999999999999999999", { max_retries = 5 })
+      assert.are.equal(1, err.attempts)
+      assert.are.equal(1, #srv:requests())
+      assert.is_true(err.halt)
+      assert.is_nil(err.retry_after, "no number gong could give would be the server's")
+      assert.matches("the server asks to wait longer than max_retry_wait %(60 s%)", err.message)
+      assert.is_nil(c:retry_in(err, 1), "a host that retries itself stops too")
+    end)
+
+    it("says in the message that the server asks to wait longer than the client waits", function()
+      local err = refused_with("86400", { max_retries = 5 })
+      assert.are.equal(86400, err.retry_after)
+      assert.are.equal(1, err.attempts)
+      assert.matches("the server asks to wait 86400 s, longer than max_retry_wait %(60 s%)", err.message)
+    end)
+
+    it("still takes a plain number of seconds as said", function()
+      local err = refused_with("0")
+      assert.are.equal(0, err.retry_after)
+      err = refused_with(" 7")
+      assert.are.equal(7, err.retry_after)
+    end)
+  end)
+end)
