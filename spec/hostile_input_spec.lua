@@ -5,6 +5,7 @@
 -- is read the safe way and said plainly (issue 20).
 
 local core = require "gong.core"
+local oauth = require "gong.oauth"
 local fake = require "spec.support.fake"
 
 local creds = fake.credentials
@@ -69,6 +70,70 @@ describe("hostile input", function()
       assert.are.equal(0, err.retry_after)
       err = refused_with(" 7")
       assert.are.equal(7, err.retry_after)
+    end)
+  end)
+
+  describe("a folder's callCount", function()
+    local function decode_error(count)
+      srv:faults({ { body = '{"requestId":"r","folders":[{"id":"1","name":"a","callCount":' .. count .. '}]}' } })
+      local folders, err = new():folders()
+      assert.is_nil(folders, count)
+      assert.are.equal("decode", err.kind)
+      return err.message
+    end
+
+    it("that no integer holds is out of range, not fractional", function()
+      assert.matches("'folders%[1%]%.callCount' is out of range, expected a count", decode_error("1e400"))
+      assert.matches("'folders%[1%]%.callCount' is out of range", decode_error("9223372036854775808"))
+      assert.matches("'folders%[1%]%.callCount' is out of range", decode_error("-1e400"))
+    end)
+
+    it("that is negative is an error saying so", function()
+      assert.matches("'folders%[1%]%.callCount' is negative %(%-3%), expected a count", decode_error("-3"))
+    end)
+
+    it("that is fractional is still called fractional", function()
+      assert.matches("'folders%[1%]%.callCount' is a fractional number", decode_error("2.5"))
+    end)
+
+    it("of 0 and of a large real count are accepted", function()
+      srv:faults({ { body = '{"requestId":"r","folders":[{"id":"1","callCount":0},'
+        .. '{"id":"2","callCount":123456789}]}' } })
+      local folders = assert(new():folders())
+      assert.are.equal(0, folders[1].callCount)
+      assert.are.equal(123456789, folders[2].callCount)
+    end)
+  end)
+
+  describe("an OAuth token's lifetime", function()
+    local function answered(expires_in)
+      local body = ('{"access_token":"at-hostile","refresh_token":"rt-next","scope":"api:library:read",'
+        .. '"expires_in":%s,"api_base_url_for_customer":"%s/tenant"}'):format(expires_in, srv.url)
+      srv:faults({ { path = "/oauth2/", body = body } })
+      local source = oauth.new({ client_id = creds.client_id, client_secret = creds.client_secret,
+                                 token_url = srv.url .. "/oauth2/generate-customer-token",
+                                 refresh_token = "rt-first" })
+      local token, life = source(false)
+      assert.are.equal("at-hostile", token)
+      return life, source
+    end
+
+    it("that is not positive is read as the shortest one gong believes", function()
+      for _, given in ipairs({ "-1e308", "0", "-5" }) do
+        local life, source = answered(given)
+        assert.are.equal(oauth.TOKEN_LIFETIME.min, source.state.expires_in, given)
+        assert.is_true(life > 0, given .. ": a token handed out for " .. life .. " s")
+      end
+    end)
+
+    it("that is beyond any real one is read as the longest", function()
+      local _, source = answered("1e308")
+      assert.are.equal(oauth.TOKEN_LIFETIME.max, source.state.expires_in)
+    end)
+
+    it("that is short but real is believed", function()
+      local _, source = answered("3")
+      assert.are.equal(3, source.state.expires_in)
     end)
   end)
 end)

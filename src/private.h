@@ -83,7 +83,8 @@ static const char *url_check_base(const char *url, int allow_http, const char **
 
 /* ---- the APIs' wire format: api.c, decode.c ------------------------------- */
 
-enum { FIELD_STRING, FIELD_NUMBER, FIELD_INTEGER, FIELD_OBJECT, FIELD_ARRAY };
+/* FIELD_COUNT: an integer from 0, one a double holds exactly (below 2^53). */
+enum { FIELD_STRING, FIELD_NUMBER, FIELD_COUNT, FIELD_OBJECT, FIELD_ARRAY };
 
 typedef struct field_rule {
   const char *name; /* the field's name in the records gong hands out */
