@@ -105,6 +105,39 @@ describe("hostile input", function()
     end)
   end)
 
+  describe("a success that is no answer", function()
+    -- What client:request(kind, ...) gives for a 200 whose body is `body`.
+    local function answer(body, kind, ...)
+      srv:faults({ { body = body } })
+      return new():request(kind, ...)
+    end
+
+    for _, case in ipairs({
+      { "folders", "folders" }, { "calls", "calls", "f1" }, { "workspaces", "workspaces" },
+      { "calls", "call_details", { "c1" } }, { "callTranscripts", "transcripts", { "c1" } },
+    }) do
+      local list, kind, arg = case[1], case[2], case[3]
+      it(("{} to a %s request is a decode error saying the answer lacks its list"):format(kind), function()
+        local got, err = answer("{}", kind, arg)
+        assert.is_nil(got)
+        assert.are.equal("decode", err.kind)
+        assert.matches("the answer has neither '" .. list .. "' nor a requestId", err.message, 1, true)
+      end)
+    end
+
+    it("is not one that has a requestId: Gong may leave an empty list out", function()
+      local folders, rid = answer('{"requestId":"r1"}', "folders")
+      assert.are.same({}, folders)
+      assert.are.equal("r1", rid)
+      local details = assert(answer('{"requestId":"r2","records":{}}', "call_details", { "c1" }))
+      assert.are.same({}, details)
+    end)
+
+    it("is not one that has its list and no requestId", function()
+      assert.are.same({}, (answer('{"folders":[]}', "folders")))
+    end)
+  end)
+
   describe("an OAuth token's lifetime", function()
     local function answered(expires_in)
       local body = ('{"access_token":"at-hostile","refresh_token":"rt-next","scope":"api:library:read",'

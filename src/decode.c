@@ -342,8 +342,15 @@ static const char *decode_response(lua_State *L, int state, int body,
   lua_getfield(L, resp, shape->list_key);
   if (lua_isnil(L, -1) ||
       (lua_type(L, -1) == LUA_TLIGHTUSERDATA && lua_touserdata(L, -1) == null)) {
-    /* A missing or null list means an empty one. */
-    lua_pop(L, 1);
+    /* Gong may leave an empty list out of an answer; a body without its
+     * requestId as well is no answer (a proxy's {}, a stub). */
+    lua_getfield(L, resp, "requestId");
+    if (lua_type(L, -1) != LUA_TSTRING) {
+      snprintf(buf, bufsize, "the answer has neither '%s' nor a requestId", shape->list_key);
+      lua_settop(L, top);
+      return buf;
+    }
+    lua_pop(L, 2);
     lua_newtable(L);
   } else if (lua_type(L, -1) != LUA_TTABLE || !decode_is_array(L, -1)) {
     snprintf(buf, bufsize, "'%s' is %s, expected an array", shape->list_key,
