@@ -7,6 +7,7 @@
 local core = require "gong.core"
 local oauth = require "gong.oauth"
 local fake = require "spec.support.fake"
+local process = require "spec.support.process"
 
 local creds = fake.credentials
 
@@ -167,6 +168,100 @@ describe("hostile input", function()
     it("that is short but real is believed", function()
       local _, source = answered("3")
       assert.are.equal(3, source.state.expires_in)
+    end)
+  end)
+
+  describe("gong-library with standard output closed", function()
+    local dir
+
+    before_each(function() dir = process.tmpdir() end)
+    after_each(function() os.execute("rm -rf " .. process.quote(dir)) end)
+
+    local function env(extra)
+      local e = { GONG_BASE_URL = srv.url, GONG_ACCESS_KEY = creds.key, GONG_ACCESS_KEY_SECRET = creds.secret,
+                  GONG_PROGRESS = "", GONG_CREDENTIALS_FILE = "", XDG_RUNTIME_DIR = dir }
+      for k, v in pairs(extra or {}) do e[k] = v end
+      return e
+    end
+
+    -- Runs gong-library `args` from a shell that closed fd `fd` (1 or "1 2"):
+    -- stderr (when open) and the exit status.
+    local function run_closed(fds, args, extra)
+      local argv = { process.lua, "bin/gong-library" }
+      for _, a in ipairs(args) do argv[#argv + 1] = a end
+      local errfile = os.tmpname()
+      local closes = {}
+      for fd in fds:gmatch("%d") do closes[#closes + 1] = "exec " .. fd .. ">&-; " end
+      local p = assert(io.popen("(exec 2>" .. errfile .. "; " .. table.concat(closes)
+        .. process.command(argv, env(extra)) .. "); echo \"exit:$?\"", "r"))
+      local out = p:read("*a")
+      p:close()
+      local err = process.read_file(errfile)
+      os.remove(errfile)
+      return err, tonumber(out:match("exit:(%d+)"))
+    end
+
+    local function run(args, extra)
+      local argv = { process.lua, "bin/gong-library" }
+      for _, a in ipairs(args) do argv[#argv + 1] = a end
+      return process.run(argv, env(extra))
+    end
+
+    it("fails with status 1 and says so, and leaves the rate state whole for the next run", function()
+      local err, status = run_closed("1", { "workspaces" }, { GONG_RATE_SCOPE = "host" })
+      assert.are.equal(1, status)
+      assert.matches("^gong%-library: cannot write [^\n]*\n$", err)
+      local out, err2, status2 = run({ "workspaces" }, { GONG_RATE_SCOPE = "host" })
+      assert.are.equal(0, status2, err2)
+      assert.are.equal("", err2)
+      assert.matches("Sales", out)
+    end)
+
+    it("fails with status 1 with a window of its own too, where libcurl's descriptors came to sit on it", function()
+      local err, status = run_closed("1", { "workspaces" }, { GONG_RATE_SCOPE = "client" })
+      assert.are.equal(1, status)
+      assert.matches("^gong%-library: cannot write [^\n]*\n$", err)
+    end)
+
+    it("exits 1 when stderr is closed as well", function()
+      local _, status = run_closed("1 2", { "workspaces" }, { GONG_RATE_SCOPE = "client" })
+      assert.are.equal(1, status)
+    end)
+
+    it("says the output was lost when --version cannot be written", function()
+      local err, status = run_closed("1", { "--version" })
+      assert.are.equal(1, status)
+      assert.are.equal("gong-library: cannot write the output: standard output is closed\n", err)
+    end)
+
+    it("replaces a damaged rate state file with one warning, and runs", function()
+      assert.are.equal(0, select(3, run({ "workspaces" }, { GONG_RATE_SCOPE = "host" })))
+      local files = process.capture("ls " .. process.quote(dir .. "/gong"))
+      local path = dir .. "/gong/" .. assert(files:match("^(%S+)\n$"), files)
+      process.write_file(path, "{\n  \"workspaces\": []\n}\n")
+      local out, err, status = run({ "workspaces" }, { GONG_RATE_SCOPE = "host" })
+      assert.are.equal(0, status, err)
+      assert.matches("Sales", out)
+      assert.are.equal("gong-library: warning: " .. path .. " was not a gong rate state file, or was damaged: "
+        .. "replaced it\n", err)
+      assert.matches("^gong rate state 1\n", process.read_file(path))
+    end)
+  end)
+
+  describe("core.sys.std_fds()", function()
+    it("opens /dev/null on a closed 0, 1 or 2, and says which it opened", function()
+      local code = "local core = require 'gong.core' io.stderr:write(table.concat(core.sys.std_fds(), ','), "
+        .. "' ', table.concat(core.sys.std_fds(), ','), '\\n') local ok = io.stdout:write('x') "
+        .. "ok = ok and io.stdout:flush() io.stderr:write(tostring(ok), ' ', tostring(io.stdin:read('*l')), '\\n')"
+      local errfile = os.tmpname()
+      local p = assert(io.popen("(exec 0<&- 1>&- 2>" .. errfile .. "; "
+        .. process.command({ process.lua, "-e", code }) .. "); echo \"exit:$?\"", "r"))
+      local out = p:read("*a")
+      p:close()
+      local err = process.read_file(errfile)
+      os.remove(errfile)
+      assert.are.equal("exit:0\n", out)
+      assert.are.equal("0,1 \nnil nil\n", err)
     end)
   end)
 end)

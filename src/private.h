@@ -28,7 +28,8 @@
 #endif
 
 /* Slots of the module state table, the upvalue every function shares (gong.c). */
-enum { STATE_DECODE = 1, STATE_NULL = 2, STATE_ENCODE = 3 };
+/* STATE_WARN: the host's function for warnings (core.on_warning), or nil. */
+enum { STATE_DECODE = 1, STATE_NULL = 2, STATE_ENCODE = 3, STATE_WARN = 4 };
 
 /* ---- errors: error.c ------------------------------------------------------ */
 
@@ -47,6 +48,8 @@ static void error_add_choices(luaL_Buffer *b, const char *const *names);
 static lua_Number error_check_number(lua_State *L, int arg, const char *who, const char *name);
 static const char *error_check_string(lua_State *L, int arg, const char *who, const char *name, size_t *len);
 static void error_open(lua_State *L);
+static void error_warn(lua_State *L, int state, const char *fmt, ...);
+static int error_on_warning(lua_State *L);
 
 /* ---- time: clock.c -------------------------------------------------------- */
 
@@ -238,6 +241,7 @@ typedef struct ratelimit {
   int fd;              /* the state file, when path is set */
   char *path;          /* its name, for messages; NULL for a window of the client's own */
   double busy_since;   /* when a take first found the file locked; 0 when it was not */
+  int damaged;         /* the file held no state when read: it is being replaced */
   double patience;     /* how long the file may stay locked before that is an error */
   char why[PATH_MAX + 160]; /* the message of a take that failed */
 } ratelimit;
