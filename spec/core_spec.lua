@@ -425,7 +425,7 @@ describe("gong.core", function()
       assert.matches("'folders%[1%]%.id' is an object, expected a string",
                      decode_error('{"folders":[{"id":{"a":1}}]}').message)
       assert.matches("'folders%[1%]%.id' is a number", decode_error('{"folders":[{"id":12}]}').message)
-      assert.matches("'folders%[1%]%.callCount' is a fractional number, expected an integer",
+      assert.matches("'folders%[1%]%.callCount' is a fractional number, expected a count",
                      decode_error('{"folders":[{"id":"1","callCount":1.5}]}').message)
       assert.matches("not valid JSON", decode_error('{"folders":[NaN]}').message)
       local deep = ("["):rep(100000) .. ("]"):rep(100000)

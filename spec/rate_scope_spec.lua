@@ -80,17 +80,19 @@ describe("rate_scope", function()
       assert.are.same({ 3, 6 }, { srv:most_in_window() })
     end)
 
-    it("names the file and says what to do when the state file is damaged or foreign", function()
+    it("replaces a state file that is damaged or foreign, and says so once through core.on_warning", function()
       local path = new():stats().rate_file
       process.write_file(path, "hello, world\n")
-      local ok, err = pcall(new)
-      assert.is_false(ok)
-      assert.are.equal("config", err.kind)
-      assert.are.equal("rate_scope", err.option)
-      assert.are.equal('rate_scope "host": ' .. path
-        .. " is not a gong rate state file, or is damaged: remove it (gong makes a new one)", err.message)
-      os.remove(path)
+      local warnings = {}
+      core.on_warning(function(msg) warnings[#warnings + 1] = msg end)
+      local ok, c = pcall(new)
+      core.on_warning(nil)
+      assert.is_true(ok, tostring(c))
+      assert.are.same({ path .. " was not a gong rate state file, or was damaged: replaced it" }, warnings)
+      assert.are.equal("gong rate state 1\n", process.read_file(path))
+      assert(c:folders())
       assert(new():folders())
+      assert.are.equal(1, #warnings)
     end)
 
     it("comes from GONG_RATE_SCOPE for gong.new, as the other settings do", function()

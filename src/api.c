@@ -14,7 +14,7 @@
 static const field_rule folder_rules[] = {
   {"id", FIELD_STRING, NULL},        {"name", FIELD_STRING, NULL},
   {"description", FIELD_STRING, NULL}, {"parentFolderId", FIELD_STRING, NULL},
-  {"callCount", FIELD_INTEGER, NULL}, {"createdBy", FIELD_STRING, NULL},
+  {"callCount", FIELD_COUNT, NULL}, {"createdBy", FIELD_STRING, NULL},
   {"created", FIELD_STRING, NULL},   {NULL, 0, NULL}};
 
 /* LibraryCall, in the contract's order. */

@@ -119,6 +119,10 @@ static void configure_share_rate(lua_State *L, gong_client *c, const client_conf
     step_push_rate_error(L, why);
     lua_error(L);
   }
+  /* It holds nothing worth keeping (timestamps), so it is replaced, not refused. */
+  if (c->rate.damaged)
+    error_warn(L, lua_upvalueindex(1), "%s was not a gong rate state file, or was damaged: replaced it",
+               c->rate.path);
 }
 
 /* Sets up the client and its easy handle from the options table at `opts`. */

@@ -49,6 +49,21 @@ static int decode_number_kind(lua_State *L, int idx) {
 }
 
 /*
+ * What is wrong with the number at `idx` (of kind `kind`) as a count, in
+ * `buf`: out of range (no double holds it exactly: beyond 2^53, 1e400 read as
+ * infinity), negative, or fractional.
+ */
+static void decode_count_fault(lua_State *L, int idx, int kind, char *buf, size_t size) {
+  lua_Number d = lua_tonumber(L, idx);
+  if (kind == DECODE_FRACTION && !(d > -9007199254740992.0 && d < 9007199254740992.0))
+    snprintf(buf, size, "out of range");
+  else if (kind == DECODE_FRACTION)
+    snprintf(buf, size, "a fractional number");
+  else
+    snprintf(buf, size, "negative (%.0f)", (double)d);
+}
+
+/*
  * The census of a body's text: its '"' that are not escaped, two per string.
  * In valid JSON a backslash only occurs inside a string, and a '"' after an
  * odd run of them is escaped. (cjson refuses a body that is not valid.)
@@ -152,7 +167,7 @@ static int decode_is_array(lua_State *L, int idx) {
  */
 static const char *decode_item(lua_State *L, const response_shape *shape, int names, size_t i,
                                const void *null, size_t *seen, char *buf, size_t bufsize) {
-  static const char *const wants[] = {"a string", "a number", "an integer", "an object", "an array"};
+  static const char *const wants[] = {"a string", "a number", "a count", "an object", "an array"};
   const field_rule *r;
   int item = lua_gettop(L);
   size_t quotes = 0; /* added to *seen once the item is whole */
@@ -187,7 +202,8 @@ static const char *decode_item(lua_State *L, const response_shape *shape, int na
       break;
     case LUA_TNUMBER:
       kind = decode_number_kind(L, -1);
-      ok = r->type == FIELD_NUMBER || (r->type == FIELD_INTEGER && kind != DECODE_FRACTION);
+      ok = r->type == FIELD_NUMBER ||
+           (r->type == FIELD_COUNT && kind != DECODE_FRACTION && lua_tonumber(L, -1) >= 0);
       break;
     case LUA_TTABLE:
       /* Normalized first: [null] is an empty array, as cjson gives []. */
@@ -203,11 +219,11 @@ static const char *decode_item(lua_State *L, const response_shape *shape, int na
       ok = 0;
     }
     if (!ok) {
+      char what[64];
+      if (t == LUA_TNUMBER && r->type == FIELD_COUNT) decode_count_fault(L, value, kind, what, sizeof what);
+      else snprintf(what, sizeof what, "%s", decode_typename(L, value));
       snprintf(buf, bufsize, "'%s[%zu].%s' is %s, expected %s", shape->list_key,
-               i, r->from != NULL ? r->from : r->name,
-               t == LUA_TNUMBER && r->type == FIELD_INTEGER
-                   ? "a fractional number" : decode_typename(L, value),
-               wants[r->type]);
+               i, r->from != NULL ? r->from : r->name, what, wants[r->type]);
       lua_settop(L, item);
       return buf;
     }
@@ -326,8 +342,15 @@ static const char *decode_response(lua_State *L, int state, int body,
   lua_getfield(L, resp, shape->list_key);
   if (lua_isnil(L, -1) ||
       (lua_type(L, -1) == LUA_TLIGHTUSERDATA && lua_touserdata(L, -1) == null)) {
-    /* A missing or null list means an empty one. */
-    lua_pop(L, 1);
+    /* Gong may leave an empty list out of an answer; a body without its
+     * requestId as well is no answer (a proxy's {}, a stub). */
+    lua_getfield(L, resp, "requestId");
+    if (lua_type(L, -1) != LUA_TSTRING) {
+      snprintf(buf, bufsize, "the answer has neither '%s' nor a requestId", shape->list_key);
+      lua_settop(L, top);
+      return buf;
+    }
+    lua_pop(L, 2);
     lua_newtable(L);
   } else if (lua_type(L, -1) != LUA_TTABLE || !decode_is_array(L, -1)) {
     snprintf(buf, bufsize, "'%s' is %s, expected an array", shape->list_key,

@@ -185,6 +185,38 @@ static void error_add_choices(luaL_Buffer *b, const char *const *names) {
   }
 }
 
+/*
+ * Says something that went wrong without failing anything: calls the
+ * function core.on_warning set with the one-line message, or does nothing
+ * when there is none (a library does not write to a host's stderr).
+ * `state` is the index of the module state table.
+ */
+static void error_warn(lua_State *L, int state, const char *fmt, ...) {
+  char raw[ERROR_MESSAGE_MAX], line[ERROR_MESSAGE_MAX + 4];
+  va_list ap;
+  int n;
+  lua_rawgeti(L, state, STATE_WARN);
+  if (lua_type(L, -1) != LUA_TFUNCTION) {
+    lua_pop(L, 1);
+    return;
+  }
+  va_start(ap, fmt);
+  n = vsnprintf(raw, sizeof raw, fmt, ap);
+  va_end(ap);
+  if (n < 0) n = 0;
+  error_one_line(line, sizeof line, raw, (size_t)n < sizeof raw ? (size_t)n : sizeof raw - 1);
+  lua_pushstring(L, line);
+  lua_call(L, 1, 0);
+}
+
+/* core.on_warning(fn | nil): who hears error_warn's warnings (fn(message)); nil: nobody. */
+static int error_on_warning(lua_State *L) {
+  if (!lua_isnoneornil(L, 1)) luaL_checktype(L, 1, LUA_TFUNCTION);
+  lua_settop(L, 1);
+  lua_rawseti(L, lua_upvalueindex(1), STATE_WARN);
+  return 0;
+}
+
 /* Creates the shared error metatable in the registry. */
 static void error_open(lua_State *L) {
   if (luaL_newmetatable(L, ERROR_MT)) {

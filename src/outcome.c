@@ -81,7 +81,29 @@ static void outcome_push_status_error(lua_State *L, int state, const transfer *t
   lua_pop(L, 1);
   error_set_string(L, "message", line);
   error_set_integer(L, "status", a->status);
-  if (a->retry_after >= 0) error_set_integer(L, "retry_after", (lua_Integer)a->retry_after);
+  if (a->retry_after >= 0 && a->retry_after <= RETRY_AFTER_MAX)
+    error_set_integer(L, "retry_after", (lua_Integer)a->retry_after);
+}
+
+/*
+ * Adds to the message of the error on top why no retry followed: the server
+ * asked to wait longer than the policy sleeps through.
+ */
+static void outcome_say_too_long(lua_State *L, const attempt *a, const retry_policy *p) {
+  char wait[64], line[ERROR_MESSAGE_MAX + 4];
+  size_t len;
+  const char *msg;
+  if (a->retry_after <= RETRY_AFTER_MAX) snprintf(wait, sizeof wait, " %.0f s,", (double)a->retry_after);
+  else wait[0] = '\0';
+  lua_getfield(L, -1, "message");
+  snprintf(line, sizeof line, "; the server asks to wait%s longer than max_retry_wait (%g s)", wait,
+           p->max_retry_wait);
+  lua_pushstring(L, line);
+  lua_concat(L, 2);
+  msg = lua_tolstring(L, -1, &len);
+  error_one_line(line, sizeof line, msg, len);
+  lua_pop(L, 1);
+  error_set_string(L, "message", line);
 }
 
 /*
@@ -153,6 +175,9 @@ static void outcome_push(lua_State *L, int state, transfer *t, const attempt *a,
   }
   outcome_set_request(L, r);
   if (retry_is_transient(a)) error_set_boolean(L, "transient", 1);
-  if (retry_halts_everything(&r->c->retry, a)) error_set_boolean(L, "halt", 1);
+  if (retry_halts_everything(&r->c->retry, a)) {
+    error_set_boolean(L, "halt", 1);
+    outcome_say_too_long(L, a, &r->c->retry);
+  }
   if (r->ep->shape->cursor_in != NULL) lua_pushnil(L);
 }

@@ -28,7 +28,8 @@
 #endif
 
 /* Slots of the module state table, the upvalue every function shares (gong.c). */
-enum { STATE_DECODE = 1, STATE_NULL = 2, STATE_ENCODE = 3 };
+/* STATE_WARN: the host's function for warnings (core.on_warning), or nil. */
+enum { STATE_DECODE = 1, STATE_NULL = 2, STATE_ENCODE = 3, STATE_WARN = 4 };
 
 /* ---- errors: error.c ------------------------------------------------------ */
 
@@ -47,6 +48,8 @@ static void error_add_choices(luaL_Buffer *b, const char *const *names);
 static lua_Number error_check_number(lua_State *L, int arg, const char *who, const char *name);
 static const char *error_check_string(lua_State *L, int arg, const char *who, const char *name, size_t *len);
 static void error_open(lua_State *L);
+static void error_warn(lua_State *L, int state, const char *fmt, ...);
+static int error_on_warning(lua_State *L);
 
 /* ---- time: clock.c -------------------------------------------------------- */
 
@@ -83,7 +86,8 @@ static const char *url_check_base(const char *url, int allow_http, const char **
 
 /* ---- the APIs' wire format: api.c, decode.c ------------------------------- */
 
-enum { FIELD_STRING, FIELD_NUMBER, FIELD_INTEGER, FIELD_OBJECT, FIELD_ARRAY };
+/* FIELD_COUNT: an integer from 0, one a double holds exactly (below 2^53). */
+enum { FIELD_STRING, FIELD_NUMBER, FIELD_COUNT, FIELD_OBJECT, FIELD_ARRAY };
 
 typedef struct field_rule {
   const char *name; /* the field's name in the records gong hands out */
@@ -171,12 +175,20 @@ typedef struct transfer {
   unsigned token_gen; /* the generation of the token set on the handle (token.c) */
 } transfer;
 
+/*
+ * The longest Retry-After taken as said, a year: a longer one, or a number
+ * too large to read, is RETRY_AFTER_BEYOND, longer than any max_retry_wait
+ * and no number worth reporting as the server's.
+ */
+#define RETRY_AFTER_MAX ((curl_off_t)366 * 86400)
+#define RETRY_AFTER_BEYOND (RETRY_AFTER_MAX + 1)
+
 /* What one attempt produced: everything retries and errors are decided from. */
 typedef struct attempt {
   CURLcode code;
   long status;            /* 0 when no response line arrived */
   double elapsed;         /* seconds */
-  curl_off_t retry_after; /* seconds, -1 when the server did not say */
+  curl_off_t retry_after; /* seconds, -1 when the server did not say (or said nothing readable) */
   const char *location;   /* redirect target (owned by libcurl) or NULL */
   int too_large;          /* the body outgrew max_response_bytes */
   int stalled;            /* no byte for stall_timeout */
@@ -229,6 +241,7 @@ typedef struct ratelimit {
   int fd;              /* the state file, when path is set */
   char *path;          /* its name, for messages; NULL for a window of the client's own */
   double busy_since;   /* when a take first found the file locked; 0 when it was not */
+  int damaged;         /* the file held no state when read: it is being replaced */
   double patience;     /* how long the file may stay locked before that is an error */
   char why[PATH_MAX + 160]; /* the message of a take that failed */
 } ratelimit;

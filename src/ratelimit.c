@@ -36,6 +36,7 @@ static int ratelimit_init(ratelimit *r, double rate) {
   r->fd = -1;
   r->path = NULL;
   r->busy_since = 0;
+  r->damaged = 0;
   r->patience = 0;
   r->why[0] = '\0';
   if (!(rate > 0)) {
@@ -114,7 +115,7 @@ static const char *ratelimit_share(ratelimit *r, const char *tenant, double pati
   }
   strcpy(r->path, file);
   r->fd = fd;
-  /* Read it once now, under the lock, so a damaged file is refused here. */
+  /* Read it once now, under the lock, so a damaged file is replaced here. */
   r->patience = patience;
   return ratestate_check(r);
 }

@@ -96,7 +96,8 @@ static double ratestate_decide(char *buf, int *n, double now, int cap, double wi
 /*
  * Reads the state file (locked by the caller) and parses it: returns a
  * buffer for the caller to free, with room for one more record, or NULL with
- * r->why set.
+ * r->why set. A file that holds no state (damaged, or not gong's) reads as
+ * an empty one, with r->damaged set: the next write replaces it.
  */
 static char *ratestate_load(ratelimit *r, double now, int *kept) {
   struct stat st;
@@ -124,10 +125,9 @@ static char *ratestate_load(ratelimit *r, double now, int *kept) {
     got += (size_t)k;
   }
   if (ratestate_parse(buf, size, now, kept) != 0) {
-    snprintf(r->why, sizeof r->why,
-             "%s is not a gong rate state file, or is damaged: remove it (gong makes a new one)", r->path);
-    free(buf);
-    return NULL;
+    /* Only timestamps of starts are lost: a window that starts afresh. */
+    r->damaged = 1;
+    *kept = 0;
   }
   return buf;
 }
@@ -186,20 +186,26 @@ static double ratestate_take(ratelimit *r) {
 }
 
 /*
- * Reads the state file under a shared lock: NULL when it is a state file,
- * else the message. When another process holds the lock just now, the first
- * take reads it instead (a take's wait can be interrupted; this one could not).
+ * Reads the state file under the lock: NULL when it can be used, else the
+ * message. One that holds no state is replaced by an empty one here
+ * (r->damaged says so). When another process holds the lock just now, the
+ * first take reads it instead (a take's wait can be interrupted; this one
+ * could not).
  */
 static const char *ratestate_check(ratelimit *r) {
   char *buf;
   int n, ok;
-  if (files_lock(r->fd, F_RDLCK) != 0) {
+  if (files_lock(r->fd, F_WRLCK) != 0) {
     if (errno == EAGAIN || errno == EACCES || errno == EINTR) return NULL;
     snprintf(r->why, sizeof r->why, "cannot lock %s: %s", r->path, strerror(errno));
     return r->why;
   }
   buf = ratestate_load(r, clock_now(), &n);
   ok = buf != NULL;
+  if (ok && r->damaged) {
+    memcpy(buf, RATESTATE_HEADER, RATESTATE_HEADER_LEN);
+    ok = ratestate_write(r, buf, 0) == 0;
+  }
   free(buf);
   files_lock(r->fd, F_UNLCK);
   return ok ? NULL : r->why;

@@ -49,6 +49,16 @@ static int statedir_open(const char *tenant, char *path, size_t size, char *why,
     snprintf(why, whysize, "cannot open %s for the shared rate limit: %s", path, strerror(errno));
     return -1;
   }
+  if (fd <= 2) {
+    /* A standard descriptor was closed: a stray write to it must not land in the file. */
+    int moved = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    close(fd);
+    if (moved < 0) {
+      snprintf(why, whysize, "cannot open %s for the shared rate limit: %s", path, strerror(errno));
+      return -1;
+    }
+    fd = moved;
+  }
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
     close(fd);
     snprintf(why, whysize, "refusing %s for the shared rate limit: not a file of yours", path);

@@ -85,8 +85,12 @@ static int step_retry_in(lua_State *L) {
   int transient;
   if (lua_type(L, 2) != LUA_TTABLE)
     return error_raise(L, "argument", "retry_in: err must be an error (got %s)", luaL_typename(L, 2));
+  /* A halt is a wait longer than the policy's, even one too long to say. */
   lua_getfield(L, 2, "transient");
   transient = lua_toboolean(L, -1);
+  lua_getfield(L, 2, "halt");
+  if (lua_toboolean(L, -1)) transient = 0;
+  lua_pop(L, 1);
   lua_getfield(L, 2, "retry_after");
   if (lua_type(L, -1) == LUA_TNUMBER) retry_after = lua_tonumber(L, -1);
   lua_pop(L, 2);

@@ -6,6 +6,7 @@
  * libraries have none of these.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -76,5 +77,45 @@ static int sys_terminal_columns(lua_State *L) {
   }
   memset(&ws, 0, sizeof ws);
   lua_pushinteger(L, ioctl(fd, TIOCGWINSZ, &ws) == 0 ? (lua_Integer)ws.ws_col : 0);
+  return 1;
+}
+
+/*
+ * core.sys.std_fds() -> { fd, ... }: makes sure descriptors 0, 1 and 2 are
+ * open, before anything else opens a file: a program started with one
+ * closed (`cmd >&-`) would otherwise find the next file it opens there, and
+ * write its output into it. Each closed one gets /dev/null, read-only, so
+ * that reading stdin finds nothing and writing stdout or stderr fails (as
+ * GNU's stdopen does) rather than vanishing. Returns those it opened. They
+ * are left without close-on-exec: they are a child's standard ones too.
+ */
+static int sys_std_fds(lua_State *L) {
+  int fd, n = 0;
+  lua_createtable(L, 3, 0);
+  for (fd = 0; fd <= 2; fd++) {
+    int opened;
+    if (fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+    /* The lowest free descriptor is fd itself: those below it are open now. */
+    opened = open("/dev/null", O_RDONLY | O_NOCTTY);
+    if (opened < 0) return sys_fail(L, "/dev/null", "open");
+    if (opened != fd) {
+      int moved = dup2(opened, fd);
+      close(opened);
+      if (moved < 0) return sys_fail(L, "/dev/null", "open");
+    }
+    lua_pushinteger(L, fd);
+    lua_rawseti(L, -2, ++n);
+  }
+  return 1;
+}
+
+/*
+ * core.sys.stdout_failed() -> boolean: whether a write to the process's
+ * standard output (Lua's io.stdout is C's stdout) has failed since it began,
+ * a failure a later flush no longer reports (the C library drops what it
+ * could not write).
+ */
+static int sys_stdout_failed(lua_State *L) {
+  lua_pushboolean(L, ferror(stdout) != 0);
   return 1;
 }

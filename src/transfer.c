@@ -5,6 +5,7 @@
  * The same transfer runs alone (curl_easy_perform, request.c) or among others
  * on a multi handle (driver.c). Its types are in private.h.
  */
+#include <time.h>
 
 /*
  * libcurl write callback: appends to the body buffer, sized from
@@ -124,9 +125,38 @@ static CURLcode transfer_begin(transfer *t, const char *url, const char *body, s
   return rc;
 }
 
+/*
+ * The seconds a Retry-After value (as sent, `value`) asks for: delta-seconds,
+ * or an HTTP-date less now (0 once it is past). -1 for anything else, a
+ * negative or fractional number included: read as unsaid, so the backoff
+ * applies rather than a retry at once. A wait beyond RETRY_AFTER_MAX, or a
+ * number too long to hold, is RETRY_AFTER_BEYOND.
+ */
+static curl_off_t transfer_retry_after(const char *value) {
+  const char *p = value;
+  curl_off_t n = 0;
+  time_t date, now;
+  while (*p == ' ' || *p == '\t') p++;
+  if (*p >= '0' && *p <= '9') {
+    for (; *p >= '0' && *p <= '9'; p++)
+      if (n <= RETRY_AFTER_MAX) n = n * 10 + (*p - '0');
+    while (*p == ' ' || *p == '\t') p++;
+    if (*p != '\0') return -1;
+    return n > RETRY_AFTER_MAX ? RETRY_AFTER_BEYOND : n;
+  }
+  /* Every HTTP-date form begins with the day's name; curl_getdate reads a
+   * lone number or a sign as a date too. */
+  if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z'))) return -1;
+  date = curl_getdate(p, NULL);
+  if (date < 0) return -1;
+  now = time(NULL);
+  if (date <= now) return 0;
+  return (curl_off_t)(date - now) > RETRY_AFTER_MAX ? RETRY_AFTER_BEYOND : (curl_off_t)(date - now);
+}
+
 /* Fills `a` from the finished transfer whose libcurl result is `code`. */
 static void transfer_end(transfer *t, CURLcode code, attempt *a) {
-  curl_off_t retry_after = 0, connect_time = 0, pretransfer_time = 0;
+  curl_off_t connect_time = 0, pretransfer_time = 0;
   struct curl_header *h = NULL;
   char *location = NULL;
   a->code = code;
@@ -145,13 +175,11 @@ static void transfer_end(transfer *t, CURLcode code, attempt *a) {
   a->connected = connect_time > 0 || pretransfer_time > 0;
   if (curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &a->status) != CURLE_OK)
     a->status = 0;
-  if (a->status == 429 || a->status == 503) {
-    /* libcurl parses both Retry-After forms; 0 is ambiguous, so look. */
-    if (curl_easy_getinfo(t->curl, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK &&
-        (retry_after > 0 ||
-         curl_easy_header(t->curl, "Retry-After", 0, CURLH_HEADER, -1, &h) == CURLHE_OK))
-      a->retry_after = retry_after;
-  }
+  /* Read here, not by CURLINFO_RETRY_AFTER: libcurl gives 0 for a value it
+   * cannot read, which would mean "at once". The last one counts. */
+  if ((a->status == 429 || a->status == 503) &&
+      curl_easy_header(t->curl, "Retry-After", 0, CURLH_HEADER, -1, &h) == CURLHE_OK)
+    a->retry_after = transfer_retry_after(h->value);
   if (a->status >= 300 && a->status < 400 &&
       curl_easy_getinfo(t->curl, CURLINFO_REDIRECT_URL, &location) == CURLE_OK)
     a->location = location;

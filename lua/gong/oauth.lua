@@ -34,6 +34,20 @@ _M.TOKEN_URL = "https://app.gong.io/oauth2/generate-customer-token"
 --- How long a refresh waits for another process's, in seconds.
 _M.LOCK_TIMEOUT = 30
 
+--- The lifetimes of an access token gong believes, in seconds: Gong's
+--- expires_in is read within them. One that is no lifetime (0, negative,
+--- not a number) is read as `min`: believed, it would hand out a token dead
+--- on arrival and refresh before every request. One beyond `max` (1e308) is
+--- read as `max`. Short real ones are believed as they are.
+_M.TOKEN_LIFETIME = { min = 60, max = 366 * 86400 }
+
+-- `seconds`, Gong's expires_in, within TOKEN_LIFETIME.
+local function lifetime(seconds)
+  local bounds = _M.TOKEN_LIFETIME
+  if seconds <= 0 or seconds ~= seconds then return bounds.min end -- NaN is no lifetime either
+  return seconds < bounds.max and seconds or bounds.max
+end
+
 -- Refresh this long before expiry: a tenth of the token's life, at most a minute.
 local function margin(life)
   local m = (life or 0) / 10
@@ -116,9 +130,10 @@ local function parse_answer(status, body, grant, secrets)
     local base = type(t.api_base_url_for_customer) == "string" and t.api_base_url_for_customer
     if type(t.access_token) == "string" and t.access_token ~= "" and type(t.refresh_token) == "string"
        and t.refresh_token ~= "" and type(t.expires_in) == "number" and base then
+      local life = lifetime(t.expires_in)
       return {
-        access_token = t.access_token, refresh_token = t.refresh_token, expires_in = t.expires_in,
-        expires_at = core.sys.time() + t.expires_in, base_url = base:gsub("/+$", "") .. "/v2",
+        access_token = t.access_token, refresh_token = t.refresh_token, expires_in = life,
+        expires_at = core.sys.time() + life, base_url = base:gsub("/+$", "") .. "/v2",
         scope = type(t.scope) == "string" and t.scope or nil,
       }
     end

@@ -22,8 +22,8 @@ local message = require "gong.message"
 local report = require "gong.cli.report"
 local version = require "gong.version"
 
-local error, getenv, io, pcall, rawget, require, tostring, traceback, type, xpcall =
-      error, os.getenv, io, pcall, rawget, require, tostring, debug.traceback, type, xpcall
+local error, getenv, io, ipairs, pcall, rawget, require, tostring, traceback, type, xpcall =
+      error, os.getenv, io, ipairs, pcall, rawget, require, tostring, debug.traceback, type, xpcall
 
 local _M = {}
 
@@ -194,6 +194,21 @@ local function run(ctx, argv)
   return status
 end
 
+-- Before anything opens a file: descriptors 0-2 open (core.sys.std_fds), so
+-- that a closed stdout becomes no file of gong's and a write to it fails,
+-- and the core's warnings on the run's stderr (ctx.stdout_closed: it was).
+-- Returns the core, or nil when it does not load (run() says what is wrong).
+local function prepare(ctx)
+  local loaded, core = pcall(require, "gong.core")
+  if not loaded then return nil end
+  local opened = core.sys.std_fds()
+  core.on_warning(function(msg) ctx.report:warn(msg) end)
+  for _, fd in ipairs(opened) do
+    if fd == 1 then ctx.stdout_closed = true end
+  end
+  return core
+end
+
 --- Runs the command line `argv` (the global `arg`: arguments from index 1) and
 --- returns the exit status. Output is flushed before it returns, and a
 --- temporary export file is gone, however the run ended. Once the command
@@ -203,6 +218,7 @@ end
 function _M.main(argv)
   -- What one run has to remember between its parts, passed to each.
   local ctx = { report = report.new(), cleanups = {} }
+  local core = prepare(ctx)
   local list = {}
   for i = 1, #(argv or {}) do
     list[i] = argv[i]
@@ -233,7 +249,12 @@ function _M.main(argv)
   if ctx.report.progress then
     ctx.report.progress:clear()
   end
-  io.stdout:flush()
+  -- Output the run believed written and was not is a failure, never a 0.
+  local flushed, why = io.stdout:flush()
+  if status == 0 and (not flushed or (core and core.sys.stdout_failed())) then
+    status = ctx.report:fail("cannot write the output: "
+      .. (ctx.stdout_closed and "standard output is closed" or tostring(why or "a write failed")))
+  end
   return status
 end
 
