@@ -1110,6 +1110,29 @@ describe("the gong-library program", function()
       assert.are.same({ "lib.json" }, listing(dir), "no FILE is created by a failed export")
     end)
 
+    it("finds no folder: writes nothing, FILE as it was, exit 1, unless --allow-empty", function()
+      local dir = new_dir()
+      local path = write_file(dir:match("[^/]+$") .. "/lib.json", "a good export\n", "644")
+      local out, err, status = run({ "export", "-o", path, "--workspace", "no-such-workspace" }, env())
+      assert.are.equal(1, status, err)
+      assert.are.equal("", out)
+      assert.are.equal("gong-library: found no folders in workspace no-such-workspace: nothing was exported; "
+        .. path .. " was left as it was; `gong-library workspaces` lists the IDs, and --allow-empty writes an "
+        .. "empty export\n", err)
+      assert.are.equal("a good export\n", slurp(path))
+      assert.are.same({ "lib.json" }, listing(dir))
+      -- To stdout, nothing either.
+      out, err, status = run({ "export", "--workspace", "no-such-workspace" }, env())
+      assert.are.same({ "", 1 }, { out, status }, err)
+      -- A tenant's answer with no folder list at all is no answer: a decode error, FILE as it was.
+      small:faults({ { path = "/library/folders", status = 200, body = "{}" } })
+      err = failed({ "export", "-o", path }, env())
+      assert.truthy(err:find("neither 'folders' nor a requestId", 1, true), err)
+      assert.are.equal("a good export\n", slurp(path))
+      assert.are.equal("", ok({ "export", "-o", path, "--workspace", "no-such-workspace", "--allow-empty" }, env()))
+      assert.are.equal("[]\n", slurp(path))
+    end)
+
     it("fails before any request when FILE cannot be written", function()
       local err = failed({ "export", "-o", scratch .. "/no/such/dir/lib.json" }, env())
       assert.truthy(err:find("cannot write " .. scratch .. "/no/such/dir/lib.json: ", 1, true), err)

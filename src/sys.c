@@ -31,7 +31,7 @@ static int sys_fail(lua_State *L, const char *path, const char *what) {
 }
 
 /*
- * core.sys.stat(path [, follow]) -> {type, mode, uid, gid} | nil, err
+ * core.sys.stat(path [, follow]) -> {type, mode, uid, gid, size} | nil, err
  * type: "file", "directory", "link" (only with follow = false), "fifo", ...;
  * mode: the permission bits, set-id and sticky bits included. Follows
  * symlinks unless `follow` is false. A missing path is reason "missing".
@@ -41,7 +41,7 @@ static int sys_stat(lua_State *L) {
   int follow = lua_isnoneornil(L, 2) || lua_toboolean(L, 2);
   struct stat st;
   if ((follow ? stat(path, &st) : lstat(path, &st)) != 0) return sys_fail(L, path, "stat");
-  lua_createtable(L, 0, 4);
+  lua_createtable(L, 0, 5);
   lua_pushstring(L, sys_type(st.st_mode));
   lua_setfield(L, -2, "type");
   lua_pushinteger(L, (lua_Integer)(st.st_mode & 07777));
@@ -50,6 +50,8 @@ static int sys_stat(lua_State *L) {
   lua_setfield(L, -2, "uid");
   lua_pushinteger(L, (lua_Integer)st.st_gid);
   lua_setfield(L, -2, "gid");
+  lua_pushinteger(L, (lua_Integer)st.st_size);
+  lua_setfield(L, -2, "size");
   return 1;
 }
 

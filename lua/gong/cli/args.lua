@@ -34,6 +34,7 @@ local OPTIONS = {
   ["--concurrency"] = { key = "concurrency", value = "N", commands = { export = true } },
   ["--max-requests"] = { key = "max_requests", value = "N", commands = { export = true } },
   ["--strict"] = { key = "strict", commands = { export = true } },
+  ["--allow-empty"] = { key = "allow_empty", commands = { export = true } },
   ["--details"] = { key = "details", commands = { calls = true, export = true } },
   ["--transcripts"] = { key = "transcripts", commands = { export = true } },
   ["--folder"] = { key = "folder", value = "FOLDER_ID", commands = { transcript = true } },
@@ -180,6 +181,7 @@ local function export_options(opts, result)
   -- "-" is stdout, as for most tools that take an output file.
   result.output = opts.output ~= "-" and opts.output or nil
   result.strict = opts.strict or false
+  result.allow_empty = opts.allow_empty or false
   result.transcripts = opts.transcripts or false
 end
 
@@ -192,7 +194,7 @@ end
 --- `transcripts`,
 --- `credentials` (a file name), `timeout` (a number), `output` (a file name,
 --- nil for stdout), `concurrency` (an integer, export only), `max_requests`
---- (an integer, export only, nil for no limit), `strict`,
+--- (an integer, export only, nil for no limit), `strict`, `allow_empty`,
 --- `depth` (tree only: levels shown below the top ones),
 --- `topic` (for help), `help` and `version` (booleans). On a usage error
 --- returns nil, a message, and the command the user was asking about, if

@@ -27,6 +27,7 @@ local _M = {}
 ---@class gong.cli.AtomicFile
 ---@field path string the file it becomes (a symlink's target)
 ---@field tmp string the temporary file written until then
+---@field replaces integer the size in bytes of the file it replaces, 0 for none
 local AtomicFile = {}
 local atomic_mt = { __index = AtomicFile }
 
@@ -54,7 +55,8 @@ function _M.open(path)
   end
   local tmp = file.tmp
   sys.guard_file(tmp)
-  return setmetatable({ path = target, tmp = tmp, file = file, finished = false }, atomic_mt)
+  return setmetatable({ path = target, tmp = tmp, file = file, finished = false, replaces = old and old.size or 0 },
+                      atomic_mt)
 end
 
 --- Removes the temporary file, unless committed; idempotent.

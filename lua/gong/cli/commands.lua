@@ -192,11 +192,24 @@ local function refusal(plan, max)
     .. "or export one workspace at a time with --workspace ID", plan_requests(plan), max)
 end
 
+-- Why an export that found no folder wrote nothing (a mistyped --workspace
+-- ID, a tenant's answer without folders), and what to do.
+local function nothing_found(opts, out)
+  local kept = out.replaces and out.replaces > 0 and "; " .. opts.output .. " was left as it was" or ""
+  if opts.workspace then
+    return format("found no folders in workspace %s: nothing was exported%s; `%s workspaces` lists the IDs, "
+      .. "and --allow-empty writes an empty export", opts.workspace, kept, report_module.PROGRAM)
+  end
+  return format("found no folders: nothing was exported%s; --allow-empty writes an empty export", kept)
+end
+
 --- export: the whole library, calls included, to stdout or `opts.output`.
 --- On a terminal (where the progress line shows) it first says what it is to
 --- make (plan_text) and ends with a summary. With `opts.max_requests`, a plan
 --- of more requests stops it before any request but the folder list, with
---- nothing written: the exit status is report.REFUSED.
+--- nothing written: the exit status is report.REFUSED. An export that finds
+--- no folder writes nothing, FILE as it was, and fails, unless
+--- `opts.allow_empty`.
 ---@param ctx table
 ---@param client gong.Client
 ---@param opts table
@@ -245,6 +258,10 @@ function _M.export(ctx, client, opts)
     out:discard()
     if refused then return report:refuse(refusal(refused, opts.max_requests)) end
     return report:fail(errors)
+  end
+  if tree.count == 0 and not opts.allow_empty then
+    out:discard()
+    return report:fail(nothing_found(opts, out))
   end
   local ok
   ok, err = out:commit(RENDER_EXPORT[opts.format](tree, function(e) return report:one_line(e) end))

@@ -144,7 +144,7 @@ is what --workspace takes.
 TEXTS.export = [[
 Usage: gong-library export [--workspace ID] [-o FILE] [--format json|ndjson]
                            [--concurrency N] [--strict] [--details]
-                           [--transcripts] [--max-requests N]
+                           [--transcripts] [--max-requests N] [--allow-empty]
 
 Fetch the whole library, every folder and the calls in it, and write it to
 stdout or FILE. Folders' calls are fetched N at a time, never faster than the
@@ -164,6 +164,9 @@ requests per second and the time left, when stderr is a terminal.
   --concurrency N     Folders fetched at once, 1 to ]] .. core.MAX_CONCURRENCY
   .. " (default " .. core.DEFAULT_CONCURRENCY .. [[)
   --strict            Write nothing if any folder's calls cannot be fetched
+  --allow-empty       Write an empty export when no folder is found; without
+                      it that writes nothing, leaves FILE as it was and
+                      exits 1 (a mistyped --workspace ID finds none)
   --details           Also every call's details (the Calls API: parties, and
                       started, duration and primary user for a real tenant)
   --transcripts       Also every call's transcript
