@@ -634,9 +634,14 @@ describe("fake Gong server", function()
       assert.are.equal(404, get(srv, "/tenant/nothing").status)
     end)
 
-    it("wants credentials on every route of both flavours", function()
-      for _, target in ipairs { "/workspaces", "/tenant/library/folders", "/tenant/workspaces", "/tenant/nothing" } do
+    it("wants credentials on every route of both flavours: 401, but 403 on /workspaces", function()
+      for _, target in ipairs { "/library/folders", "/tenant/library/folders", "/tenant/nothing" } do
         assert.are.equal(401, get(srv, target, {}).status, target)
+      end
+      for _, target in ipairs { "/workspaces", "/tenant/workspaces", "/tenant/v2/workspaces" } do
+        local res = get(srv, target, {})
+        assert.are.equal(403, res.status, target)
+        assert.matches('^{"requestId":"%x+","errors":%["Invalid credentials"%]}$', res.body)
       end
       for _, target in ipairs { "/calls/extensive", "/tenant/calls/transcript" } do
         local res = post(srv, target, calls_body { lib.call_ids[1] }, { Authorization = "Bearer nope" })
