@@ -431,7 +431,8 @@ local function make_detail(random, call, workspace_id, users, user_index)
     metaData = {
       id = call.callId, url = call.url, title = call.title,
       scheduled = iso(started - 60 * (1 + random(10))),
-      started = call.started, duration = seconds, primaryUserId = call.primaryUserId,
+      -- Gong's metaData.duration is whole seconds (int64).
+      started = call.started, duration = floor(seconds), primaryUserId = call.primaryUserId,
       direction = pick(random, DIRECTIONS), system = pick(random, SYSTEMS),
       scope = internal_only and "Internal" or "External", media = media,
       language = pick(random, LANGUAGES), workspaceId = workspace_id,
