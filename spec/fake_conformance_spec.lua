@@ -148,16 +148,15 @@ describe("the fake's public answers", function()
   end)
 
   describe("GET /v2/library/folder-content", function()
-    it("answers every folder, empty ones and the special one included, as LibraryFolderListOfCallsResponse says",
-      function()
-        local empty = 0
-        for _, f in ipairs(lib.folders) do
-          local body = conforms(200, "GET", "/v2/library/folder-content", { query = "?folderId=" .. encode(f.id) })
-          assert.are.equal(f.id, body.id)
-          if #lib.calls[f.id] == 0 then empty = empty + 1 end
-        end
-        assert.is_true(empty > 0)
-      end)
+    it("answers every folder, the empty and the special ones too, as LibraryFolderListOfCallsResponse", function()
+      local empty = 0
+      for _, f in ipairs(lib.folders) do
+        local body = conforms(200, "GET", "/v2/library/folder-content", { query = "?folderId=" .. encode(f.id) })
+        assert.are.equal(f.id, body.id)
+        if #lib.calls[f.id] == 0 then empty = empty + 1 end
+      end
+      assert.is_true(empty > 0)
+    end)
 
     it("answers the same at the root", function()
       for _, id in ipairs { lib.special_id, lib.folders[1].id, lib.folders[2].id } do
