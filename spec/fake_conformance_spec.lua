@@ -278,6 +278,14 @@ describe("the fake's public answers", function()
       end
     end)
 
+    it("list messages as objects only with error_objects, a setting the description does not admit", function()
+      srv:settings { error_objects = true }
+      local status, body = request("GET", "/tenant/v2/library/folder-content")
+      assert.are.equal(400, status)
+      assert.are.same({ "$.errors[1]: expected a string, got an object" },
+                      api:check("GET", "/v2/library/folder-content", 400, body))
+    end)
+
     it("answer past the rate limit with 429, Retry-After and ErrorResponse", function()
       local asks = {
         { "GET", "/v2/library/folders" },
