@@ -389,6 +389,10 @@ for _, routes in pairs(ROUTES) do
 end
 local FOLDER_CALLS = { "GET", Api.folder_calls }
 
+-- Gong's description answers "Access denied" with 403 on /v2/workspaces
+-- (which lists no 401), with 401 on every other route.
+local DENIED = { ["/workspaces"] = 403 }
+
 --- Answers one request with {status, headers, body}.
 ---@param req table parsed request from fake.http
 ---@return table response
@@ -397,14 +401,14 @@ function Api:handle(req)
   -- It authenticates the client, not an API user.
   if path == oauth.PATH then return self:oauth_token(req) end
   if not _M.is_api(path) then return self:error(404, "Not found") end
-  if not self:authorized(req.headers.authorization, req.time) then
-    return self:error(401, "Invalid credentials")
-  end
   local routes = ROUTES.root
   if path:sub(1, #_M.TENANT + 1) == _M.TENANT .. "/" then
     routes, path = ROUTES.tenant, path:sub(#_M.TENANT + 1)
     -- Clients append /v2 to api_base_url_for_customer, as to Gong's base URL.
     if path:sub(1, 4) == "/v2/" then path = path:sub(4) end
+  end
+  if not self:authorized(req.headers.authorization, req.time) then
+    return self:error(DENIED[path] or 401, "Invalid credentials")
   end
   local route = routes[path]
   if not route and routes == ROUTES.root and path:match("^/library/folders/[^/]*/calls$") then

@@ -1,8 +1,9 @@
 -- Renders fake.library data as the JSON the Gong Library API returns, and
 -- what a real tenant's public v2 API returns.
 --
--- Field order follows doc/gong-library-openapi.yml (and Gong's public docs
--- for the tenant's folders and workspaces). Those bodies are assembled from
+-- Field order follows doc/gong-library-openapi.yml; what a tenant serves
+-- (its folders, folder-content, workspaces, the Calls API) has the fields
+-- and types of Gong's description, doc/gong-v2-openapi.json, and no others. Those bodies are assembled from
 -- these pieces once at start-up; only the requestId is spliced in per
 -- request. Call details and transcripts depend on the request, so they are
 -- encoded per request by fake.json (keys sorted). Portable like fake.library
@@ -46,14 +47,15 @@ function _M.public_folder(f)
   }
 end
 
---- One workspace of GET /workspaces.
+--- One workspace of GET /workspaces (Gong's WorkspaceMetadata: a
+--- description it does not have is left out, not null).
 ---@param ws table workspace from fake.library
 ---@return string
 function _M.workspace(ws)
   return concat {
     '{"id":', str(ws.id),
     ',"name":', str(ws.name),
-    ',"description":', nullable(ws.description),
+    ws.description and ',"description":' .. str(ws.description) or "",
     "}",
   }
 end
@@ -75,18 +77,21 @@ function _M.call(c)
   }
 end
 
---- One call as the public folder-content endpoint shows it.
+--- One call as the public folder-content endpoint shows it (Gong's
+--- LibraryCall): a title, note or snippet the call does not have is left out,
+--- since Gong's description allows no null there.
 ---@param c table call from fake.library
 ---@return string
 function _M.content_call(c)
+  local snippet = c.snippet
   return concat {
     '{"id":', str(c.callId),
-    ',"title":', nullable(c.title),
-    ',"note":', nullable(c.note),
+    c.title and ',"title":' .. str(c.title) or "",
+    c.note and ',"note":' .. str(c.note) or "",
     ',"addedBy":', str(c.addedBy),
     ',"created":', str(c.addedToLibraryAt),
     ',"url":', str(c.url),
-    ',"snippet":', nullable(c.snippet),
+    snippet and ',"snippet":{"fromSec":' .. num(snippet.fromSec) .. ',"toSec":' .. num(snippet.toSec) .. "}" or "",
     "}",
   }
 end
@@ -162,7 +167,9 @@ function _M.paged(request_id, records, name, items)
                   ',"', name, '":[', concat(items, ","), "]}" }
 end
 
---- The folder-content body after its leading `{"requestId":"...",`.
+--- The folder-content body after its leading `{"requestId":"...",`: Gong's
+--- LibraryFolderListOfCallsResponse, the folder's id, name, createdBy and
+--- updated, and its calls (no description, parentFolderId, callCount or created).
 ---@param f table folder
 ---@param calls table its calls
 ---@return string
@@ -170,11 +177,8 @@ function _M.content(f, calls)
   return concat {
     '"id":', str(f.id),
     ',"name":', str(f.name),
-    ',"description":', nullable(f.description),
-    ',"parentFolderId":', nullable(f.parentFolderId),
-    ',"callCount":', num(f.callCount),
     ',"createdBy":', str(f.createdBy),
-    ',"created":', str(f.created),
+    ',"updated":', str(f.updated),
     ',"calls":', array(calls, _M.content_call),
     "}",
   }

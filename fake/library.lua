@@ -73,11 +73,13 @@ local NOTES = {
   "\240\159\145\141",
 }
 
-local SNIPPETS = {
-  "\226\128\156We tried Globex last year\226\128\166\226\128\157",
-  "Pricing discussion",
-  "Customer asks about SSO & SCIM",
-}
+-- Where a call's library snippet lies, as shares of the call: Gong's Snippet
+-- is {fromSec, toSec}, whole seconds from the call's start.
+local SNIPPETS = { { 0.05, 0.15 }, { 0.3, 0.42 }, { 0.6, 0.75 } }
+
+local function snippet(share, seconds)
+  return { fromSec = floor(seconds * share[1]), toSec = floor(seconds * share[2]) }
+end
 
 -- 2023-01-01T00:00:00Z; every date lies within two years after it.
 local EPOCH = 1672531200
@@ -179,7 +181,7 @@ local function make_calls(random, users, count, next_serial)
       addedBy = pick(random, users),
       -- Only the public folder-content variant shows these two.
       note = random(100) < 45 and pick(random, NOTES) or nil,
-      snippet = random(100) < 50 and pick(random, SNIPPETS) or nil,
+      snippet = random(100) < 50 and snippet(pick(random, SNIPPETS), seconds) or nil,
     }
   end
   return calls
@@ -431,7 +433,8 @@ local function make_detail(random, call, workspace_id, users, user_index)
     metaData = {
       id = call.callId, url = call.url, title = call.title,
       scheduled = iso(started - 60 * (1 + random(10))),
-      started = call.started, duration = seconds, primaryUserId = call.primaryUserId,
+      -- Gong's metaData.duration is whole seconds (int64).
+      started = call.started, duration = floor(seconds), primaryUserId = call.primaryUserId,
       direction = pick(random, DIRECTIONS), system = pick(random, SYSTEMS),
       scope = internal_only and "Internal" or "External", media = media,
       language = pick(random, LANGUAGES), workspaceId = workspace_id,

@@ -304,22 +304,44 @@ describe("fake Gong server", function()
   end)
 
   describe("GET /library/folder-content", function()
-    it("returns the public shape of a folder and its calls", function()
+    it("returns the public shape of a folder and its calls: Gong's LibraryFolderListOfCallsResponse", function()
       local res = get(srv, "/library/folder-content?folderId=" .. encode(lib.special_id))
       assert.are.equal(200, res.status)
       local body = decode(res.body)
       local f = lib.by_id[lib.special_id]
+      assert.are.same({ "calls", "createdBy", "id", "name", "requestId", "updated" }, keys(body))
       assert.are.equal(lib.special_id, body.id)
       assert.are.equal(f.name, body.name)
-      assert.are.equal(f.callCount, body.callCount)
-      assert.are.equal(cjson.null, body.parentFolderId)
+      assert.are.equal(f.createdBy, body.createdBy)
+      assert.are.equal(f.updated, body.updated)
       assert.are.equal(2, #body.calls)
       local call, want = body.calls[1], lib.calls[lib.special_id][1]
       assert.are.equal(want.callId, call.id)
       assert.are.equal(want.addedToLibraryAt, call.created)
-      for _, key in ipairs { "id", "title", "note", "addedBy", "created", "url", "snippet" } do
-        assert.truthy(res.body:find('"' .. key .. '":', 1, true), key)
+    end)
+
+    it("leaves out a call's missing title, note and snippet; a snippet is {fromSec, toSec}", function()
+      local seen = { title = 0, note = 0, snippet = 0, none = 0 }
+      for _, f in ipairs(lib.folders) do
+        local res = get(srv, "/library/folder-content?folderId=" .. encode(f.id))
+        assert.is_nil(res.body:find("null", 1, true))
+        for i, call in ipairs(decode(res.body).calls) do
+          local want = lib.calls[f.id][i]
+          assert.are.equal(want.title, call.title)
+          assert.are.equal(want.note, call.note)
+          if call.snippet then
+            assert.are.same({ "fromSec", "toSec" }, keys(call.snippet))
+            assert.are.same(want.snippet, call.snippet)
+            assert.is_true(0 <= call.snippet.fromSec and call.snippet.fromSec < call.snippet.toSec)
+            assert.is_true(call.snippet.toSec <= want.duration)
+          end
+          for _, key in ipairs { "title", "note", "snippet" } do
+            if call[key] then seen[key] = seen[key] + 1 end
+          end
+          if not (call.title and call.note and call.snippet) then seen.none = seen.none + 1 end
+        end
       end
+      for key, n in pairs(seen) do assert.is_true(n > 0, key) end
     end)
 
     it("answers 404 for an unknown folder and 400 without folderId", function()
@@ -634,9 +656,14 @@ describe("fake Gong server", function()
       assert.are.equal(404, get(srv, "/tenant/nothing").status)
     end)
 
-    it("wants credentials on every route of both flavours", function()
-      for _, target in ipairs { "/workspaces", "/tenant/library/folders", "/tenant/workspaces", "/tenant/nothing" } do
+    it("wants credentials on every route of both flavours: 401, but 403 on /workspaces", function()
+      for _, target in ipairs { "/library/folders", "/tenant/library/folders", "/tenant/nothing" } do
         assert.are.equal(401, get(srv, target, {}).status, target)
+      end
+      for _, target in ipairs { "/workspaces", "/tenant/workspaces", "/tenant/v2/workspaces" } do
+        local res = get(srv, target, {})
+        assert.are.equal(403, res.status, target)
+        assert.matches('^{"requestId":"%x+","errors":%["Invalid credentials"%]}$', res.body)
       end
       for _, target in ipairs { "/calls/extensive", "/tenant/calls/transcript" } do
         local res = post(srv, target, calls_body { lib.call_ids[1] }, { Authorization = "Bearer nope" })
@@ -1552,9 +1579,11 @@ describe("fake.library", function()
                       keys(d))
       local m = d.metaData
       assert.are.equal(id, m.id)
-      for _, field in ipairs { "url", "title", "started", "duration", "primaryUserId" } do
+      for _, field in ipairs { "url", "title", "started", "primaryUserId" } do
         assert.are.equal(c[field], m[field], field)
       end
+      -- Gong's metaData.duration is whole seconds.
+      assert.are.equal(math.floor(c.duration), m.duration)
       if not m.title then seen.untitled = seen.untitled + 1 end
       assert.is_true(m.scheduled < m.started)
       for _, field in ipairs { "direction", "system", "scope", "media", "language" } do seen[field][m[field]] = true end
