@@ -393,6 +393,31 @@ describe("the gong-library program", function()
       os.execute("rm -rf " .. process.quote(dir))
     end)
 
+    it("transcript names an id Gong knows no call by, tells it from a call not transcribed yet, exit 1", function()
+      local without
+      for _, id in ipairs(lib.call_ids) do
+        if not lib.transcripts[id] then without = without or id end
+      end
+      for _, unknown in ipairs({ "9999999999999999999", "abc" }) do
+        local out, err, status = run({ "transcript", without, unknown })
+        assert.are.equal(1, status, err)
+        assert.are.equal("gong-library: Gong knows no call with the id " .. unknown .. "\n", err)
+        assert.truthy(out:find("== " .. unknown .. " ==\n(no such call)\n", 1, true), out)
+        assert.truthy(out:find(without .. ") ==\n(no transcript)\n", 1, true)
+          or out:find("== " .. without .. " ==\n(no transcript)\n", 1, true), out)
+        out, err, status = run({ "transcript", without, unknown, "--json" })
+        assert.are.equal(1, status, err)
+        local decoded = cjson.decode(out)
+        assert.are.same({ callId = unknown, error = "no such call" }, decoded[2])
+        assert.are.equal(without, decoded[1].callId)
+        assert.is_nil(decoded[1].error)
+        assert.is_nil(decoded[1].transcript)
+      end
+      local _, err, status = run({ "transcript", "1", "2" })
+      assert.are.equal(1, status, err)
+      assert.are.equal("gong-library: Gong knows no call with the ids 1, 2\n", err)
+    end)
+
     it("transcript --folder takes every call of a folder", function()
       local folder = folder_with(function(f) return f.callCount >= 2 end)
       local decoded = cjson.decode(ok({ "transcript", "--folder", folder.id, "--json" }))

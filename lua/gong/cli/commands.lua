@@ -87,7 +87,8 @@ function _M.show(ctx, client, opts)
 end
 
 --- transcript: the transcripts of the calls named (or of a folder's calls),
---- as text with a heading per call, or JSON.
+--- as text with a heading per call, or JSON. An id Gong knows no call by is
+--- shown as such, named on stderr, and makes the exit status 1.
 ---@param ctx table
 ---@param client gong.Client
 ---@param opts table
@@ -108,14 +109,19 @@ function _M.transcript(ctx, client, opts)
   local transcripts
   transcripts, err = client:transcripts(ids)
   if not transcripts then return ctx.report:fail(err) end
-  local items = {}
+  local items, unknown = {}, {}
   for _, id in ipairs(batch.distinct(ids)) do
     local d = details[id]
     local meta = type(d) == "table" and type(d.metaData) == "table" and d.metaData or {}
     items[#items + 1] = { callId = id, title = meta.title or titles[id], transcript = transcripts[id],
-                          parties = type(d) == "table" and d.parties or nil }
+                          parties = type(d) == "table" and d.parties or nil, unknown = d == nil or nil }
+    -- The Calls API answers every call it knows: one it left out does not exist.
+    if d == nil then unknown[#unknown + 1] = id end
   end
-  return _M.write(ctx, render("transcripts", opts.format, items))
+  local status = _M.write(ctx, render("transcripts", opts.format, items))
+  if #unknown == 0 or status ~= 0 then return status end
+  return ctx.report:fail(format("Gong knows no call %s %s", #unknown == 1 and "with the id" or "with the ids",
+    concat(unknown, ", ")))
 end
 
 local RENDER_EXPORT = { json = exports.json, ndjson = exports.ndjson }

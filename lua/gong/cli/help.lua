@@ -124,14 +124,16 @@ Show the transcripts of the calls CALL_ID... (and of every call in folder
 FOLDER_ID), each under a heading "== Title (CALL_ID) ==", one line per
 monologue: "[mm:ss] Speaker: what they said" ([h:mm:ss] from one hour on),
 the speakers named from the call's parties. A call without a transcript
-says "(no transcript)". Needs two requests per 100 calls: details (for the
-names and titles) and transcripts.
+(yet) says "(no transcript)"; an id Gong knows no call by says "(no such
+call)", is named on stderr, and the exit status is 1. Needs two requests per
+100 calls: details (for the names and titles) and transcripts.
 
   --folder FOLDER_ID   Also every call of this library folder
 
 With --json: an array of {"callId", "title", "transcript"}, the transcript
 (a list of monologues with speakerId, topic and sentences, times in
-milliseconds) as Gong sent it.
+milliseconds) as Gong sent it, absent when there is none yet; an unknown id
+is {"callId", "error": "no such call"}.
 ]]
 
 TEXTS.workspaces = [[

@@ -1,7 +1,8 @@
 --- gong.cli.transcripts: what `gong-library transcript` prints, the
 --- transcripts of some calls as text to read (gong.transcript lays each out)
---- or as JSON. An item is `{callId, title?, transcript?, parties?}`, the
---- transcript and parties as Gong sent them.
+--- or as JSON. An item is `{callId, title?, transcript?, parties?, unknown?}`,
+--- the transcript and parties as Gong sent them; `unknown` when Gong knows no
+--- call by that id (a call it knows may have no transcript yet).
 
 local json = require "gong.json"
 local json_records = require "gong.cli.json_records"
@@ -14,9 +15,13 @@ local cell, present = text.cell, json.present
 
 local _M = {}
 
+-- What the JSON says of an id Gong knows no call by.
+local UNKNOWN = "no such call"
+
 --- Transcripts as text: for each of `items` a heading `== Title (callId) ==`,
---- then the transcript as gong.transcript.text gives it, or "(no
---- transcript)". A blank line between calls; "(no calls)" when there are none.
+--- then the transcript as gong.transcript.text gives it, "(no transcript)"
+--- or "(no such call)". A blank line between calls; "(no calls)" when there
+--- are none.
 ---@param items table[]
 ---@return string
 function _M.text(items)
@@ -25,16 +30,18 @@ function _M.text(items)
     local heading = "== " .. (present(item.title) and cell(item.title) .. " (" .. cell(item.callId) .. ")"
       or cell(item.callId)) .. " =="
     local body = type(item.transcript) == "table" and transcript.text(item.transcript, item.parties) or ""
-    parts[i] = heading .. "\n" .. (body ~= "" and body or "(no transcript)\n")
+    parts[i] = heading .. "\n" .. (body ~= "" and body or item.unknown and "(no such call)\n" or "(no transcript)\n")
   end
   return #parts > 0 and concat(parts, "\n") or "(no calls)\n"
 end
 
 -- One item's object: callId, title, and the transcript (absent for a call
--- Gong has none of), the monologues as Gong sent them.
+-- Gong has none of), the monologues as Gong sent them; `"error"` instead for
+-- an id Gong knows no call by.
 local function write_item(w, item)
   w:object()
   w:field("callId", item.callId)
+  if item.unknown then w:field("error", UNKNOWN) end
   if present(item.title) then w:field("title", item.title) end
   if type(item.transcript) == "table" then
     w:key("transcript")
@@ -44,7 +51,8 @@ local function write_item(w, item)
 end
 
 --- Transcripts as JSON: an array of {callId, title, transcript} (transcript
---- absent for a call Gong has none of), the monologues as Gong sent them.
+--- absent for a call Gong has none of yet), the monologues as Gong sent
+--- them; {callId, error = "no such call"} for an id Gong knows no call by.
 ---@param items table[]
 ---@return string
 function _M.json(items)
