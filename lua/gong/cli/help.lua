@@ -125,8 +125,9 @@ FOLDER_ID), each under a heading "== Title (CALL_ID) ==", one line per
 monologue: "[mm:ss] Speaker: what they said" ([h:mm:ss] from one hour on),
 the speakers named from the call's parties. A call without a transcript
 (yet) says "(no transcript)"; an id Gong knows no call by says "(no such
-call)", is named on stderr, and the exit status is 1. Needs two requests
-per 100 calls: details (for the names and titles) and transcripts.
+call)", is named on stderr, and the exit status is 1. It needs
+two requests per 100 calls: details (for the names and titles) and
+transcripts.
 
   --folder FOLDER_ID   Also every call of this library folder
 
