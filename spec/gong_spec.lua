@@ -178,6 +178,45 @@ describe("gong", function()
       assert.are.equal("closed", err.kind)
       assert.matches("closed%)$", tostring(c))
     end)
+
+    -- The client's own callbacks that close it, and what each run returns.
+    local lib = fake.library()
+    local folder_ids = { lib.folders[1].id, lib.folders[2].id, lib.folders[3].id }
+    local call_ids = { lib.call_ids[1], lib.call_ids[2], lib.call_ids[3] }
+    local CASES = {
+      { "a token function, one request", true, function(c) return c:folders() end },
+      { "a token function, a batch", true, function(c) return c:calls_batch(folder_ids) end },
+      { "a token function, the Calls API", true, function(c) return c:call_details(call_ids, { batch_size = 1 }) end },
+      { "calls_batch's on_result", false, function(c)
+        return c:calls_batch(folder_ids, { on_result = function() c:close() end }) end },
+      { "library's on_progress", false, function(c)
+        return c:library({ on_progress = function() c:close() end }) end },
+      { "call_details' on_progress", false, function(c)
+        return c:call_details(call_ids, { batch_size = 1, on_progress = function() c:close() end }) end },
+    }
+    for _, case in ipairs(CASES) do
+      local name, by_token, run = case[1], case[2], case[3]
+      it("closed from " .. name .. ": the run ends with a closed error, nothing crashes", function()
+        local c
+        local opts = { base_url = srv.url, rate = false, token = creds.token }
+        if by_token then
+          opts.token = function()
+            c:close()
+            return creds.token
+          end
+        end
+        c = gong.new(opts)
+        local result, err = run(c)
+        assert.is_nil(result)
+        assert.are.equal("closed", err.kind, tostring(err))
+        assert.matches("closed%)$", tostring(c))
+        local again
+        again, err = c:folders()
+        assert.is_nil(again)
+        assert.are.equal("closed", err.kind)
+        collectgarbage()
+      end)
+    end
   end)
 
   describe("gong.folders() and gong.calls()", function()

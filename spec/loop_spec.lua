@@ -214,6 +214,44 @@ describe("gong.loop", function()
     blocking:close()
   end)
 
+  it("closed from its token function or a progress callback: nothing called back, nothing crashes", function()
+    for _, case in ipairs({
+      { true, function(c, cb) c:folders(cb) end },
+      { true, function(c, cb) c:library({}, cb) end },
+      { false, function(c, cb) c:library({ on_progress = function() c:close() end }, cb) end },
+      { false, function(c, cb)
+        c:call_details(lib.call_ids, { batch_size = 10, on_progress = function() c:close() end }, cb) end },
+      { false, function(c, cb)
+        c:calls_batch({ lib.folders[1].id, lib.folders[2].id }, { on_result = function() c:close() end }, cb) end },
+    }) do
+      local c, called, closed = nil, false, false
+      local opts = { rate = false }
+      if case[1] then
+        opts.token = function()
+          closed = true
+          c:close()
+          return creds.token
+        end
+      end
+      c = new(opts)
+      if not case[1] then
+        local close_it = c.close
+        c.close = function(self)
+          closed = true
+          close_it(self)
+        end
+      end
+      case[2](c, function() called = true end)
+      run_until(function() return closed end)
+      for _ = 1, 20 do uv.run("nowait") end
+      assert.is_false(called, "a callback after close()")
+      local err
+      c:folders(function(_, e) err = e end)
+      run_until(function() return err ~= nil end)
+      assert.are.equal("closed", err.kind)
+    end
+  end)
+
   it("drops what is under way on close(): no callback, no request left", function()
     local c = new({ rate = 1 })
     local called = false

@@ -34,9 +34,14 @@ static int client_closed_error(lua_State *L) {
   return 1;
 }
 
-/* Closes the connections and frees the client's buffers; idempotent. The driver of its batches too. */
-static void client_release(lua_State *L, gong_client *c) {
-  driver_close_cached(L, 1);
+/*
+ * Closes the connections and frees the client's buffers; idempotent. The
+ * driver of its batches too, when the client is at stack index `client`
+ * (0: it is not; that driver lets go of libcurl at its next call, seeing
+ * the client closed).
+ */
+static void client_release(lua_State *L, gong_client *c, int client) {
+  if (client) driver_close_cached(L, client);
   token_release(L, &c->token);
   transfer_free(&c->main);
   curl_slist_free_all(c->headers);
@@ -93,14 +98,19 @@ static int client_stats(lua_State *L) {
 
 /* client:close(): releases the connections; idempotent. Also __close. */
 static int client_close(lua_State *L) {
-  client_release(L, client_check(L, "close"));
+  gong_client *c = client_check(L, "close");
+  /* From a callback of a request under way (its token function): the
+   * request sees the mark, stops with a closed error, and releases the
+   * client once it has unwound (request.c). */
+  if (c->running > 0) c->closed = 1;
+  else client_release(L, c, 1);
   return 0;
 }
 
 /* __gc: everything close() frees, and the base URL kept for tostring. */
 static int client_gc(lua_State *L) {
   gong_client *c = client_check(L, "__gc");
-  client_release(L, c);
+  client_release(L, c, 1);
   free(c->base_url);
   c->base_url = NULL;
   return 0;

@@ -174,6 +174,7 @@ static void driver_pump(lua_State *L, int self, gong_driver *d, int done) {
     double delay = 0;
     int step;
     next = r->next;
+    if (d->c->closed || d->close_pending) break; /* by a token function: see driver_effects */
     if (r->state != DRIVER_WAITING || r->not_before > now) continue;
     if (!driver_room(d)) break;
     step = step_before(L, d->c, &r->t, &r->at, now, &delay);
@@ -307,14 +308,25 @@ static int driver_pending(lua_State *L) {
   return 1;
 }
 
-/* driver:close(): drops every request unanswered and lets go of libcurl; idempotent. Also __gc. */
-static int driver_close(lua_State *L) {
-  gong_driver *d = driver_check(L, "close");
+/* Drops every request unanswered and lets go of libcurl; idempotent. */
+static void driver_close_now(gong_driver *d) {
+  d->close_pending = 0;
   while (d->first != NULL) driver_drop(NULL, 1, d, d->first);
   driver_shutdown(d);
   free(d->watch);
   d->watch = NULL;
   d->nwatch = d->capwatch = 0;
+}
+
+/*
+ * driver:close(): drops every request unanswered and lets go of libcurl;
+ * idempotent. Also __gc. Called from a token function during one of the
+ * driver's own steps, it is done once the step has unwound (driver_effects).
+ */
+static int driver_close(lua_State *L) {
+  gong_driver *d = driver_check(L, "close");
+  if (d->stepping) d->close_pending = 1;
+  else driver_close_now(d);
   return 0;
 }
 

@@ -64,9 +64,21 @@ static double driver_next_start(const gong_driver *d, double wake) {
  */
 static int driver_effects(lua_State *L, int self, gong_driver *d, int done) {
   static const char *const what[] = {"none", "in", "out", "inout", "remove"};
+  gong_client *c = d->c;
   double wake, now;
   int k;
+  /* A token function that closes the client only marks it closed while the
+   * step runs: its requests then end with `closed` (the second step), and
+   * the client is released once nothing of the step uses it. */
+  c->running++;
+  d->stepping++;
   driver_step(L, self, d, done);
+  d->stepping--;
+  if (d->close_pending && !d->stepping) driver_close_now(d);
+  if (--c->running == 0 && c->closed) {
+    driver_step(L, self, d, done);
+    client_release(L, c, 0);
+  }
   wake = driver_next_start(d, d->curl_deadline); /* starting a request sets the deadline */
   lua_createtable(L, 0, 3);
   lua_pushvalue(L, done);

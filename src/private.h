@@ -321,6 +321,7 @@ typedef struct gong_client {
   char tenant[17];           /* who the rate limit is Gong's for, hashed (configure.c) */
   const endpoint *endpoints; /* of the client's API */
   int auth, closed;
+  int running; /* blocking requests under way: close() in their callbacks only marks the client closed */
   lua_Integer requests; /* attempts made, by every engine: client:stats() */
   retry_policy retry;
   ratelimit rate;
@@ -330,6 +331,7 @@ typedef struct gong_client {
 static gong_client *client_check(lua_State *L, const char *who);
 static void client_configure(lua_State *L, gong_client *c, int opts);
 static void client_push_closed(lua_State *L, const char *method);
+static void client_release(lua_State *L, gong_client *c, int client);
 
 /* ---- request kinds: kinds.c ----------------------------------------------- */
 
@@ -435,6 +437,8 @@ typedef struct gong_driver {
   int room;                 /* how many libcurl may have while the connection does not multiplex */
   int multiplex;            /* the connection is HTTP/2 or later: requests share it at once */
   interrupt_watch *interrupt; /* of the wait() under way, for its transfers */
+  int stepping;             /* a step is under way: close() from its token function waits for its end */
+  int close_pending;        /* close() was called during the step */
 } gong_driver;
 
 #define DRIVER_MT "gong.driver"

@@ -13,6 +13,28 @@
  * says, waiting between them (Ctrl-C ends a wait). Pushes the results the
  * method returns and returns how many: list, requestId [, cursor] | nil, err.
  */
+static int request_blocking(lua_State *L, gong_client *c, const request_kind *k, const endpoint *ep, int url);
+
+/*
+ * The request as request_blocking makes it, with the client marked running
+ * meanwhile: a close() from its token function marks the client closed, the
+ * request ends with a closed error, and the client is released here, once
+ * nothing of the request uses it any more.
+ */
+static int request_running(lua_State *L, gong_client *c, const request_kind *k, const endpoint *ep, int url) {
+  int n;
+  c->running++;
+  n = request_blocking(L, c, k, ep, url);
+  if (--c->running == 0 && c->closed) {
+    lua_settop(L, lua_gettop(L) - n);
+    client_release(L, c, 1); /* the client is argument 1 of its methods */
+    lua_pushnil(L);
+    client_push_closed(L, k->name);
+    return 2;
+  }
+  return n;
+}
+
 static int request_blocking(lua_State *L, gong_client *c, const request_kind *k, const endpoint *ep, int url) {
   attempt a;
   request_attempts r = {0, 0};
@@ -28,6 +50,7 @@ static int request_blocking(lua_State *L, gong_client *c, const request_kind *k,
     int step = STEP_WAIT, interrupted = interrupt_sleep(&watch, wait);
     while (!interrupted && (step = step_before(L, c, &c->main, &r, clock_now(), &delay)) == STEP_WAIT)
       interrupted = interrupt_sleep(&watch, delay);
+    if (c->closed) break; /* by its token function */
     if (interrupted) {
       attempt_interrupted(&a);
       break;
@@ -35,6 +58,7 @@ static int request_blocking(lua_State *L, gong_client *c, const request_kind *k,
     if (step != STEP_FAILED) {
       transfer_perform(&c->main, lua_tostring(L, url), body, len, &a);
       step = step_after(L, c, &c->main, &r, &a, &wait);
+      if (c->closed) break; /* by its token function, asked again after a 401 */
     }
     if (step == STEP_FAILED) {
       c->main.watch = NULL;
@@ -45,6 +69,7 @@ static int request_blocking(lua_State *L, gong_client *c, const request_kind *k,
     if (step == STEP_DONE) break;
   }
   c->main.watch = NULL;
+  if (c->closed) return 0; /* request_running says so */
   {
     request_info info = {c, ep, url, r.made};
     outcome_push(L, lua_upvalueindex(1), &c->main, &a, &info);
@@ -67,7 +92,7 @@ static int request_of_kind(lua_State *L, gong_client *c, const request_kind *k) 
     client_push_closed(L, k->name);
     return 2;
   }
-  return request_blocking(L, c, k, ep, 5);
+  return request_running(L, c, k, ep, 5);
 }
 
 /*

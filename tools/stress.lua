@@ -1,11 +1,13 @@
 -- make check-valgrind: thousands of requests through gong.core, the Library
 -- and the Calls API — successes, HTTP errors, decode errors, network errors,
--- closed clients, and the event-loop driver (gong.loop on luv: cancelled,
--- closed under way, left to the collector) — with full garbage collections
--- in between, so valgrind sees every path's frees.
+-- closed clients (closed inside their own callbacks too), and the event-loop
+-- driver (gong.loop on luv: cancelled, closed under way, left to the
+-- collector) — with full garbage collections in between, so valgrind sees
+-- every path's frees.
 --   lua5.4 tools/stress.lua [ROUNDS]
 
 local core = require "gong.core"
+local gong = require "gong"
 local fake = require "spec.support.fake"
 local loop = require "gong.loop"
 local oauth = require "gong.oauth"
@@ -51,6 +53,46 @@ end
 -- batch in flight), an exchange into a store, a refresh under its lock and
 -- its atomic rewrite, a reused refresh token (invalid_grant), and a token
 -- function that raises.
+-- close() from inside the client's own callbacks — a token function (one
+-- request, a batch, the driver), on_result, on_progress — blocking and on
+-- the loop: the run ends with `closed` (the loop calls nothing back), and
+-- the client is freed once the run has unwound.
+local function close_round(folder_ids, ids)
+  local function closing_token(holder)
+    return function()
+      holder.c:close()
+      return creds.token
+    end
+  end
+  local opts = { base_url = srv.url, rate = false }
+  for _, run in ipairs({
+    function(c) return c:folders() end,
+    function(c) return c:calls_batch(folder_ids) end,
+    function(c) return c:call_details(ids, { batch_size = 1 }) end,
+  }) do
+    local holder = {}
+    opts.token = closing_token(holder)
+    holder.c = gong.new(opts)
+    count(run(holder.c))
+  end
+  opts.token = creds.token
+  local c = gong.new(opts)
+  count(c:calls_batch(folder_ids, { on_result = function() c:close() end }))
+  c = gong.new(opts)
+  count(c:library({ on_progress = function() c:close() end }))
+  c = gong.new(opts)
+  count(c:call_details(ids, { batch_size = 1, on_progress = function() c:close() end }))
+  local holder = {}
+  holder.c = loop.client({ base_url = srv.url, rate = false, token = closing_token(holder) }, uv)
+  holder.c:library({}, function() error("a callback after close()") end)
+  local lc = loop.client({ base_url = srv.url, rate = false, token = creds.token }, uv)
+  lc:call_details(ids, { batch_size = 1, on_progress = function() lc:close() end },
+                  function() error("a callback after close()") end)
+  for _ = 1, 200 do
+    if not uv.run("once") then break end
+  end
+end
+
 local function oauth_round(folder_ids)
   local stale = true
   local c = core.new({ base_url = srv.url, rate = false, token = function()
@@ -95,6 +137,7 @@ for round = 1, rounds do
   if round % 4 == 0 then count(shared:folders()) end
   if round % 10 == 5 then loop_round(folder, ids) end
   if round % 10 == 7 then oauth_round({ folder.id, lib.folders[1].id }) end
+  if round % 10 == 3 then close_round({ folder.id, lib.folders[1].id }, ids) end
   if round % 10 == 0 then
     srv:faults({ { status = 200, body = '{"folders":[{"id":{"x":1}}]}' },
                  { status = 503, times = 2 }, { action = "reset" },
