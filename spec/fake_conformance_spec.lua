@@ -17,7 +17,7 @@ local openapi = require "spec.support.openapi"
 local json = require "fake.json"
 
 local creds = fake.credentials
-local BASIC = "Basic " .. mime.b64(creds.key .. ":" .. creds.secret)
+local BASIC = fake.BASIC
 local WRONG = "Basic " .. mime.b64(creds.key .. ":nope")
 
 -- Percent-encodes everything but unreserved characters (RFC 3986).

@@ -10,7 +10,7 @@ local json = require "fake.json"
 local contract = require "fake.contract"
 
 local creds = fake.credentials
-local BASIC = "Basic " .. mime.b64(creds.key .. ":" .. creds.secret)
+local BASIC = fake.BASIC
 local BEARER = "Bearer " .. creds.token
 
 -- Percent-encodes everything but unreserved characters (RFC 3986).

@@ -21,6 +21,9 @@ local _M = {}
 _M.credentials = { key = "test-key", secret = "test-secret", token = "test-token",
                    client_id = "test-client-id", client_secret = "test-client-secret" }
 
+--- The Authorization header of those credentials' access key, for raw requests.
+_M.BASIC = "Basic " .. require("mime").b64(_M.credentials.key .. ":" .. _M.credentials.secret)
+
 -- The repository root, from where this file lives (spec/support/fake.lua).
 local function repo_root()
   local source = debug.getinfo(1, "S").source:gsub("^@", "")

@@ -96,13 +96,6 @@ local function missing_prerequisites()
   if not read_file(CORE) then return "missing " .. CORE .. ": run make LUA=luajit" end
 end
 
-local function free_port()
-  local server = assert(socket.bind("127.0.0.1", 0))
-  local _, port = server:getsockname()
-  server:close()
-  return tonumber(port)
-end
-
 local function process_gone(pid)
   local stat = read_file("/proc/" .. pid .. "/stat")
   return stat == nil or stat:match("%) (%a)") == "Z"
@@ -153,7 +146,7 @@ function _M.start(env, opts)
   assert(prefix:match("^/tmp/gong%-resty%-"), "mktemp failed")
   os.execute("mkdir -p " .. shell_quote(prefix .. "/logs") .. " " .. shell_quote(prefix .. "/tmp") ..
              " " .. shell_quote(prefix .. "/conf"))
-  local port = free_port()
+  local port = process.free_port()
   local conf = _M.render(read_file(TEMPLATE), {
     WORKERS = tostring(opts.workers or 1),
     LUA_DIR = ROOT .. "/lua",

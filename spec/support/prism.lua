@@ -13,14 +13,6 @@ local M = {}
 local Prism = {}
 Prism.__index = Prism
 
--- A port no one listens on now.
-local function free_port()
-  local s = assert(socket.bind("127.0.0.1", 0))
-  local _, port = s:getsockname()
-  s:close()
-  return tonumber(port)
-end
-
 -- True once something accepts connections on `port`.
 local function listening(port)
   local c = socket.tcp()
@@ -37,7 +29,7 @@ function M.start()
   local bin, spec = os.getenv("GONG_PRISM"), os.getenv("GONG_PRISM_SPEC")
   assert(bin and spec, "GONG_PRISM and GONG_PRISM_SPEC are unset: run the specs with make (make deps-prism)")
   assert(process.read_file(bin) and process.read_file(spec), "Prism is not installed: run make deps-prism")
-  local port, log = free_port(), os.tmpname()
+  local port, log = process.free_port(), os.tmpname()
   -- sh prints its pid, then becomes Prism, which keeps it, writing to the log.
   local p = assert(io.popen("sh -c 'echo $$; exec \"$@\" >" .. log .. " 2>&1 </dev/null' sh "
     .. process.quote(bin) .. " mock -h 127.0.0.1 -p " .. port .. " " .. process.quote(spec) .. " &", "r"))

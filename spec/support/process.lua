@@ -81,6 +81,14 @@ end
 --- The shell command line that runs `argv` with `env` as M.run runs it.
 M.command = command
 
+--- A loopback port no one listens on now (for a server a spec starts).
+function M.free_port()
+  local s = assert(require("socket").bind("127.0.0.1", 0))
+  local _, port = s:getsockname()
+  s:close()
+  return tonumber(port)
+end
+
 --- This process's id.
 function M.pid()
   return tonumber(M.read_file("/proc/self/stat"):match("^(%d+)"))
