@@ -65,7 +65,8 @@ describe("gong.oauth's store", function()
   end)
 
   local function app(extra)
-    local o = { client_id = CLIENT_ID, client_secret = SECRET, token_url = srv.url .. "/oauth2/generate-customer-token" }
+    local o = { client_id = CLIENT_ID, client_secret = SECRET,
+                token_url = srv.url .. "/oauth2/generate-customer-token" }
     for k, v in pairs(extra or {}) do o[k] = v end
     return o
   end
