@@ -10,6 +10,7 @@
  * Failures are gong errors of kind "file": `path`, `reason` (a name for what
  * went wrong) and `detail` (the system's message, an owner, a mode).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -132,6 +133,8 @@ typedef struct replacement {
   char *path;   /* the file replaced */
   char *tmp;    /* the file written: path + ".tmp-" + 12 hex digits */
   int failed;   /* errno of a write that failed, 0 if none */
+  int reserved; /* room was reserved: the file is cut to what was written at the commit */
+  off_t written; /* bytes written since the reservation */
 } replacement;
 
 /* Fills `out` with 12 random hex digits and a NUL. */
@@ -221,6 +224,32 @@ static void files_replacement_write(replacement *r, const char *data, size_t len
     if (n < 0) r->failed = errno;
     else done += (size_t)n;
   }
+  r->written += (off_t)done;
+}
+
+/*
+ * Reserves `size` bytes of disk for the replacement (written as zeros and
+ * flushed, so a full disk says so now), and rewinds it: what is written next
+ * overwrites them, and the commit cuts the file to it. A write that would fail
+ * for room fails here, before whatever the new contents depend on is spent.
+ * Returns 0, or -1 with errno set.
+ */
+static int files_replacement_reserve(replacement *r, size_t size) {
+  static const char zeros[4096];
+  while (size > 0 && r->failed == 0) {
+    size_t n = size < sizeof zeros ? size : sizeof zeros;
+    files_replacement_write(r, zeros, n);
+    size -= n;
+  }
+  if (r->failed == 0 && fsync(r->fd) != 0) r->failed = errno;
+  if (r->failed == 0 && lseek(r->fd, 0, SEEK_SET) != 0) r->failed = errno;
+  if (r->failed != 0) {
+    errno = r->failed;
+    return -1;
+  }
+  r->reserved = 1;
+  r->written = 0;
+  return 0;
 }
 
 /*
@@ -231,6 +260,7 @@ static void files_replacement_write(replacement *r, const char *data, size_t len
 static int files_replacement_commit(replacement *r) {
   const char *slash = strrchr(r->path, '/');
   int failed = r->failed, dir;
+  if (failed == 0 && r->reserved && ftruncate(r->fd, r->written) != 0) failed = errno;
   if (failed == 0 && fsync(r->fd) != 0) failed = errno;
   if (close(r->fd) != 0 && failed == 0) failed = errno;
   r->fd = -1;
@@ -262,10 +292,12 @@ static int files_replacement_commit(replacement *r) {
  * its place whole (replacement:commit() -> true | nil, err) or drop
  * (replacement:discard(); also when collected). replacement.tmp names the
  * file written meanwhile. Mode: `mode` exactly, else 0666 less the umask.
+ * `reserve`: bytes of disk to take at once (a full disk is then this call's
+ * error, reason "write"), which the contents written later use.
  */
 static int files_replace(lua_State *L) {
   const char *path = error_check_string(L, 1, "replace_file", "path", NULL);
-  lua_Integer mode = 0666, uid = -1, gid = -1;
+  lua_Integer mode = 0666, uid = -1, gid = -1, reserve = 0;
   int exact = 0;
   replacement *r;
   if (lua_type(L, 2) == LUA_TTABLE) {
@@ -276,14 +308,24 @@ static int files_replace(lua_State *L) {
     if (lua_type(L, -1) == LUA_TNUMBER) uid = lua_tointeger(L, -1);
     lua_getfield(L, 2, "gid");
     if (lua_type(L, -1) == LUA_TNUMBER) gid = lua_tointeger(L, -1);
-    lua_pop(L, 3);
+    lua_getfield(L, 2, "reserve");
+    if (lua_type(L, -1) == LUA_TNUMBER) reserve = lua_tointeger(L, -1);
+    lua_pop(L, 4);
   }
+  if (reserve < 0 || reserve > FILES_PRIVATE_MAX)
+    return error_raise(L, "argument", "replace_file: reserve must be 0 to 1 MiB");
   r = (replacement *)lua_newuserdatauv(L, sizeof *r, 0);
   r->fd = -1;
   r->path = r->tmp = NULL;
   luaL_setmetatable(L, FILES_REPLACEMENT_MT);
   if (files_replacement_open(r, path, (mode_t)mode, exact, (long)uid, (long)gid) != 0)
     return files_fail_errno(L, -1, path, "write");
+  if (reserve > 0 && files_replacement_reserve(r, (size_t)reserve) != 0) {
+    int saved = errno;
+    files_discard(r);
+    errno = saved;
+    return files_fail_errno(L, -1, path, "write");
+  }
   return 1;
 }
 
@@ -332,6 +374,71 @@ static int files_replacement_index(lua_State *L) {
   return 1;
 }
 
+/* Pushes the directory that holds `path` ("." for a bare name) and returns it. */
+static const char *files_push_dir(lua_State *L, const char *path) {
+  const char *slash = strrchr(path, '/');
+  if (slash == NULL) lua_pushliteral(L, ".");
+  else if (slash == path) lua_pushliteral(L, "/");
+  else lua_pushlstring(L, path, (size_t)(slash - path));
+  return lua_tostring(L, -1);
+}
+
+/* Whether `name` is `base` + ".tmp-" + 12 hex digits: a replacement's name (files_replacement_open). */
+static int files_is_replacement_name(const char *name, const char *base, size_t base_len) {
+  size_t i;
+  if (strncmp(name, base, base_len) != 0 || strncmp(name + base_len, ".tmp-", 5) != 0) return 0;
+  name += base_len + 5;
+  for (i = 0; i < 12; i++)
+    if (!((name[i] >= '0' && name[i] <= '9') || (name[i] >= 'a' && name[i] <= 'f'))) return 0;
+  return name[12] == '\0';
+}
+
+/* The modification time of `st`, in seconds. */
+static double files_mtime(const struct stat *st) {
+  return (double)st->st_mtim.tv_sec + (double)st->st_mtim.tv_nsec / 1e9;
+}
+
+/*
+ * core.sys.replacements(path) -> {{path, mtime, newer}...} | nil, err
+ * The replacements of `path` that a process left behind when it died before
+ * renaming one into place: the files beside it named as replace_file names
+ * them that could be gong's own (regular files, not links, of this user,
+ * closed to group and others). `newer`: modified after `path` was (true
+ * when there is no `path`). Meant for whoever holds the lock that every
+ * writer of `path` holds, when no replacement of a live process can exist.
+ */
+static int files_replacements(lua_State *L) {
+  const char *path = error_check_string(L, 1, "replacements", "path", NULL);
+  const char *slash = strrchr(path, '/'), *base = slash != NULL ? slash + 1 : path;
+  size_t base_len = strlen(base);
+  struct stat target, st;
+  int has_target, n = 0;
+  struct dirent *e;
+  DIR *d;
+  const char *dir = files_push_dir(L, path);
+  has_target = stat(path, &target) == 0;
+  d = opendir(dir);
+  if (d == NULL) return files_fail_errno(L, -1, dir, "read");
+  lua_newtable(L);
+  while ((e = readdir(d)) != NULL) {
+    if (!files_is_replacement_name(e->d_name, base, base_len)) continue;
+    if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode) ||
+        st.st_uid != geteuid() || (st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
+      continue;
+    lua_createtable(L, 0, 3);
+    if (slash == NULL) lua_pushstring(L, e->d_name);
+    else lua_pushfstring(L, "%s/%s", dir, e->d_name);
+    lua_setfield(L, -2, "path");
+    lua_pushnumber(L, files_mtime(&st));
+    lua_setfield(L, -2, "mtime");
+    lua_pushboolean(L, !has_target || files_mtime(&st) > files_mtime(&target));
+    lua_setfield(L, -2, "newer");
+    lua_rawseti(L, -2, ++n);
+  }
+  closedir(d);
+  return 1;
+}
+
 /*
  * core.sys.write_private_file(path, contents) -> true | nil, err
  * Replaces `path` whole (mode 0600) or not at all: after a crash at any
@@ -365,9 +472,32 @@ static int files_unlock(lua_State *L) {
 }
 
 /*
+ * Why the directory holding `path` cannot be trusted with a lock or a secret
+ * beside it: NULL when only its owner may write to it, or others may but it
+ * is sticky (they cannot then remove or replace the user's entries); else
+ * pushes nil and a file error about the directory (reason "mode", detail its
+ * mode) and returns "mode". A failed stat is left to the open that follows.
+ */
+static const char *files_check_directory(lua_State *L, const char *path) {
+  const char *dir = files_push_dir(L, path);
+  struct stat st;
+  char mode[11];
+  if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) return NULL;
+  if ((st.st_mode & (S_IWGRP | S_IWOTH)) == 0 || (st.st_mode & S_ISVTX) != 0) return NULL;
+  files_mode_string(&st, mode);
+  files_fail(L, -1, dir, "mode", mode, "%s, where %s is, may be written by group or others (%s): "
+             "chmod 700 it, or make it sticky", dir, path, mode);
+  return "mode";
+}
+
+/*
  * core.sys.lock_file(path, timeout) -> lock | nil, err
  * An exclusive lock on `path` (created 0600 when missing, and left there),
- * waited for up to `timeout` seconds (reason "busy" after that). An
+ * waited for up to `timeout` seconds (reason "busy" after that). The lock
+ * file must be a regular file of this user's (reason "type", "owner": one
+ * that another user made would let them hold it, or watch it), in a
+ * directory others may not write to unless it is sticky (reason "mode",
+ * the error's path the directory). An
  * open-file-description lock, as the rate state's: it excludes other
  * clients of this process as well as other processes, and a process that
  * dies holding it releases it.
@@ -375,11 +505,26 @@ static int files_unlock(lua_State *L) {
 static int files_lock_file(lua_State *L) {
   const char *path = error_check_string(L, 1, "lock_file", "path", NULL);
   double timeout = error_check_number(L, 2, "lock_file", "timeout"), deadline = clock_now() + timeout;
-  int *ud = (int *)lua_newuserdatauv(L, sizeof(int), 0);
+  struct stat st;
+  int *ud;
+  if (files_check_directory(L, path) != NULL) return 2;
+  ud = (int *)lua_newuserdatauv(L, sizeof(int), 0);
   *ud = -1;
   luaL_setmetatable(L, FILES_LOCK_MT);
   *ud = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0600);
   if (*ud < 0) return files_fail_errno(L, -1, path, "open");
+  if (fstat(*ud, &st) != 0) {
+    int fd = *ud;
+    *ud = -1;
+    return files_fail_errno(L, fd, path, "open");
+  }
+  if (!S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
+    int fd = *ud;
+    const char *uid = lua_pushfstring(L, "%d", (int)st.st_uid);
+    *ud = -1;
+    if (!S_ISREG(st.st_mode)) return files_fail(L, fd, path, "type", NULL, "%s is not a regular file", path);
+    return files_fail(L, fd, path, "owner", uid, "%s belongs to another user (uid %s): remove it", path, uid);
+  }
   while (files_lock(*ud, F_WRLCK) != 0) {
     struct timespec pause = {0, 2000000};
     int fd = *ud;
@@ -400,6 +545,17 @@ static int files_lock_file(lua_State *L) {
   return 1;
 }
 
+/*
+ * core.sys.warn(message): says `message` to whoever core.on_warning named
+ * (nobody by default): for what a caller of these functions got wrong
+ * without failing, such as a write it will try again.
+ */
+static int files_warn(lua_State *L) {
+  const char *msg = error_check_string(L, 1, "warn", "message", NULL);
+  error_warn(L, lua_upvalueindex(1), "%s", msg);
+  return 0;
+}
+
 /* core.sys.time() -> the wall clock, seconds since the epoch (what a file written for other processes holds). */
 static int files_time(lua_State *L) {
   struct timespec ts;
@@ -408,7 +564,12 @@ static int files_time(lua_State *L) {
   return 1;
 }
 
-/* Registers the lock's and the replacement's metatables. */
+/*
+ * Registers the lock's and the replacement's metatables, and adds to core.sys
+ * (the core's table at the top of the stack) what this file has besides the
+ * functions gong.c lists: replacements and warn, the latter with the module
+ * state that every core.sys function holds (taken from core.sys.time).
+ */
 static void files_open(lua_State *L) {
   static const luaL_Reg lock_methods[] = {{"unlock", files_unlock}, {NULL, NULL}};
   static const luaL_Reg replacement_methods[] = {{"write", files_replacement_write_lua},
@@ -430,4 +591,12 @@ static void files_open(lua_State *L) {
   lua_pushcclosure(L, files_replacement_index, 1);
   lua_setfield(L, -2, "__index");
   lua_pop(L, 1);
+  lua_getfield(L, -1, "sys");
+  lua_pushcfunction(L, files_replacements);
+  lua_setfield(L, -2, "replacements");
+  lua_getfield(L, -1, "time");
+  lua_getupvalue(L, -1, 1);
+  lua_pushcclosure(L, files_warn, 1);
+  lua_setfield(L, -3, "warn");
+  lua_pop(L, 2);
 }

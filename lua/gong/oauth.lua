@@ -12,7 +12,13 @@
 ---     refreshed meanwhile, its token is taken and no request is made;
 ---   * the store is written whole (a new file, fsync, rename) before the new
 ---     access token is used, so a crash can never lose the one valid refresh
----     token;
+---     token; the new file's room is taken before Gong is asked, so a full
+---     disk fails before the refresh token is spent; and a new file complete
+---     but not renamed (a process killed between the two) is taken, under
+---     the lock, by the next reader;
+---   * tokens Gong rotated are never dropped: when the store cannot be
+---     written after all, they stay in memory and in use, it is said once
+---     (core.on_warning), and the write is tried again at the next request;
 ---   * a refused refresh token (invalid_grant) is an `auth` error that says to
 ---     authorize the app again; it is never retried.
 --- The source refreshes shortly before the access token runs out, and after a
@@ -23,7 +29,8 @@ local credentials = require "gong.credentials"
 local json = require "gong.json"
 local message = require "gong.message"
 
-local error, pairs, setmetatable, tostring, type = error, pairs, setmetatable, tostring, type
+local error, ipairs, pairs, setmetatable, tostring, type = error, ipairs, pairs, setmetatable, tostring, type
+local rename, remove, sort = os.rename, os.remove, table.sort
 local decode = require("cjson.safe").new().decode
 
 local _M = {}
@@ -33,6 +40,11 @@ _M.TOKEN_URL = "https://app.gong.io/oauth2/generate-customer-token"
 
 --- How long a refresh waits for another process's, in seconds.
 _M.LOCK_TIMEOUT = 30
+
+--- The disk taken for a new store before Gong is asked, in bytes: at least
+--- this, and twice the store's size when that is more (tokens of a new
+--- family may be longer).
+_M.STORE_RESERVE = 4096
 
 --- The lifetimes of an access token gong believes, in seconds: Gong's
 --- expires_in is read within them. One that is no lifetime (0, negative,
@@ -100,30 +112,86 @@ local function read_store(path)
   return state
 end
 
-local function write_store(path, state)
-  local ok, err = core.sys.write_private_file(path, json.encode({
+-- The store's contents for `state`.
+local function encode_state(state)
+  return json.encode({
     access_token = state.access_token, refresh_token = state.refresh_token, expires_at = state.expires_at,
     expires_in = state.expires_in, base_url = state.base_url, scope = state.scope,
-  }))
-  if not ok then
-    return nil, core.error("config", "cannot write OAuth store " .. path .. ": " .. err.detail, { option = "store" })
-  end
+  })
+end
+
+-- The store at `path`'s next contents, with its room on disk taken already
+-- (a full disk says so here, before a grant is spent): the replacement, or
+-- nil and the system's reason.
+local function reserve_store(path)
+  local st = core.sys.stat(path)
+  local size = st and st.size * 2 or 0
+  local r, err = core.sys.replace_file(path, { mode = 384, -- 0600
+    reserve = size > _M.STORE_RESERVE and size or _M.STORE_RESERVE })
+  if not r then return nil, err.detail or err.message end
+  return r
+end
+
+-- The config error of a store that cannot be written (`why`), and what that
+-- means for the grant (`after`).
+local function unwritable(path, why, after)
+  return core.error("config", "cannot write OAuth store " .. path .. ": " .. why .. "; " .. after,
+    { option = "store" })
+end
+
+-- Puts `state` in the store at `path` through `r` (reserve_store's): true,
+-- or nil and the system's reason.
+local function commit_store(r, state)
+  r:write(encode_state(state))
+  local ok, err = r:commit()
+  if not ok then return nil, err.detail or err.message end
   return true
 end
 
+-- Under the store's lock: a new store that a process wrote whole and died
+-- before renaming (its replacements beside it) becomes the store when it is
+-- newer and complete; every other one of ours is removed.
+local function recover_store(path)
+  local list = core.sys.replacements(path)
+  if not list then return end
+  sort(list, function(a, b) return a.mtime > b.mtime end)
+  local taken
+  for _, r in ipairs(list) do
+    if not taken and r.newer then
+      local content = core.sys.read_private_file(r.path)
+      if content and valid_state(decode(content)) and rename(r.path, path) then taken = r.path end
+    end
+    if r.path ~= taken then remove(r.path) end
+  end
+end
+
 -- Takes the lock of the store at `path` (STORE.lock), waiting up to
--- LOCK_TIMEOUT: the lock, or nil and a config error naming the lock file.
+-- LOCK_TIMEOUT, and recovers what a killed writer left: the lock, or nil
+-- and a file error naming the lock file (or its directory).
 local function lock_store(path)
   local lock, err = core.sys.lock_file(path .. ".lock", _M.LOCK_TIMEOUT)
   if not lock then
-    return nil, core.error("config", "cannot lock OAuth store " .. path .. ".lock: " .. err.message,
-      { option = "store" })
+    return nil, core.error("file", "cannot lock OAuth store " .. path .. ": " .. err.message,
+      { path = err.path, reason = err.reason, detail = err.detail })
   end
+  recover_store(path)
   return lock
 end
 
+-- Reads the store at `path` under its lock (read_store's answers).
+local function read_locked(path)
+  local lock, err = lock_store(path)
+  if not lock then return nil, err end
+  local state
+  state, err = read_store(path)
+  lock:unlock()
+  return state, err
+end
+
 -- The state of a token answer, or nil and an error. `grant` names what was
--- asked, for messages; `secrets` are blanked out of anything Gong wrote.
+-- asked, for messages; `secrets` are blanked out of anything Gong wrote
+-- (gong.message.redact: as they are, percent-encoded, and the Basic
+-- credentials among them), which may echo the request.
 local function parse_answer(status, body, grant, secrets)
   local t = decode(body)
   if status == 200 and type(t) == "table" then
@@ -140,7 +208,7 @@ local function parse_answer(status, body, grant, secrets)
     return nil, core.error("decode", "the OAuth " .. grant .. " answer lacks a token, its expiry or "
       .. "api_base_url_for_customer")
   end
-  local code = type(t) == "table" and type(t.error) == "string" and t.error or nil
+  local code = type(t) == "table" and type(t.error) == "string" and message.redact(t.error, secrets) or nil
   local said = type(t) == "table" and type(t.error_description) == "string"
     and ": " .. message.redact(t.error_description, secrets) or ""
   if code == "invalid_grant" then
@@ -154,75 +222,150 @@ local function parse_answer(status, body, grant, secrets)
     code and " (" .. code .. said .. ")" or ""), { status = status, transient = status >= 500 or status == 429 })
 end
 
--- Asks the token endpoint for `query` (a grant): the new state or nil, err.
-local function ask(self, query, grant)
+-- Asks the token endpoint for `query` (a grant, `code` the authorization
+-- code in it, if any): the new state or nil, err.
+local function ask(self, query, grant, code)
   local status, body = core.token_post(self.token_url .. "?" .. query, self.client_id, self.client_secret,
     { timeout = self.timeout, ca_file = self.ca_file, allow_http = self.allow_http })
   if not status then return nil, body end
-  return parse_answer(status, body, grant, { self.client_secret, self.state and self.state.refresh_token })
+  local secrets = { self.client_secret, message.basic(self.client_id, self.client_secret), code }
+  if self.state then
+    secrets[#secrets + 1] = self.state.refresh_token
+    secrets[#secrets + 1] = self.state.access_token
+  end
+  return parse_answer(status, body, grant, secrets)
 end
 
 ---@class gong.oauth.Source
 local Source = {}
 local source_mt = { __index = Source, __name = "gong.oauth.Source" }
 
--- What the client is told: the access token and how long to use it.
-local function hand_out(state)
+-- What the client is told: the access token and how long to use it (not
+-- at all when the store is behind it: then the next request asks again, and
+-- the store's write is tried again).
+local function hand_out(self, state)
   local left = state.expires_at - margin(state.expires_in) - core.sys.time()
-  return state.access_token, left > 0 and left or 0
+  return state.access_token, (left > 0 and not self.unsaved) and left or 0
 end
 
 local function fresh(state)
   return state and core.sys.time() < state.expires_at - margin(state.expires_in)
 end
 
+-- After the store's write of `self.state` failed (`why`): the tokens stay
+-- in memory and in use, the store being behind them until a write succeeds;
+-- `behind` is the refresh token the store still holds. Said once.
+local function unsaved(self, behind, why)
+  self.unsaved = self.unsaved or behind
+  if self.warned then return end
+  self.warned = true
+  core.sys.warn("cannot write OAuth store " .. self.store .. " (" .. tostring(why) .. "): the new tokens are "
+    .. "kept in memory and in use, and the write is tried again at the next request; other processes "
+    .. "sharing the store cannot refresh until it succeeds")
+end
+
+-- Under the lock: whether the store is behind the tokens in memory (their
+-- write failed, and nobody has written the store since). Forgets that it
+-- was when someone else has (a new exchange): the store's word stands.
+local function behind(self, stored)
+  if not self.unsaved then return false end
+  if not stored or stored.refresh_token == self.unsaved then return true end
+  self.unsaved, self.warned = nil, nil
+  return false
+end
+
+-- Under the lock: writes the tokens in memory to the store, which is behind
+-- them. True once written.
+local function save(self)
+  local r, why = reserve_store(self.store)
+  local ok
+  if r then ok, why = commit_store(r, self.state) end
+  if not ok then
+    unsaved(self, self.unsaved, why)
+    return false
+  end
+  self.unsaved, self.warned = nil, nil
+  return true
+end
+
 -- Refreshes `self.state`, unless the store already holds a newer token than
 -- `stale` (the one found too old, or refused). Returns the state or nil, err.
 local function renew(self, stale)
-  local lock
+  local lock, r
   if self.store then
-    local err
+    local err, stored
     lock, err = lock_store(self.store)
     if not lock then return nil, err end
-    local state
-    state, err = read_store(self.store)
-    if state == nil then
+    stored, err = read_store(self.store)
+    if stored == nil then
       lock:unlock()
       return nil, err
     end
-    if state and state.access_token ~= stale and fresh(state) then
+    if behind(self, stored) then
+      -- The refresh token in memory is the live one; the store's is spent.
+      stored = false
+    elseif stored and stored.access_token ~= stale and fresh(stored) then
       -- Another process or client refreshed while this one waited.
       lock:unlock()
-      self.state = state
-      return state
+      self.state = stored
+      return stored
     end
-    self.state = state or self.state
+    self.state = stored or self.state
+    if self.state then
+      r, err = reserve_store(self.store)
+      -- A store already behind is spent either way: refresh, and keep the tokens in memory.
+      if not r and not self.unsaved then
+        lock:unlock()
+        return nil, unwritable(self.store, err, "no refresh was made, so the store's tokens still work: "
+          .. "make room and try again")
+      end
+    end
   end
   if not self.state then
     if lock then lock:unlock() end
     return nil, auth_error("OAuth store " .. tostring(self.store) .. " does not exist: run "
       .. "gong-library oauth exchange --code CODE --redirect-uri URI first", { option = "store" })
   end
-  local state, err = ask(self, "grant_type=refresh_token&refresh_token=" .. escape(self.state.refresh_token),
-    "refresh token")
-  if state and self.store then
-    local ok, why = write_store(self.store, state)
-    if not ok then state, err = nil, why end
+  local previous = self.state.refresh_token
+  local state, err = ask(self, "grant_type=refresh_token&refresh_token=" .. escape(previous), "refresh token")
+  if not state then
+    if r then r:discard() end
+    if lock then lock:unlock() end
+    return nil, err
   end
-  if lock then lock:unlock() end
-  if not state then return nil, err end
+  -- Gong has rotated the refresh token: the new state is the only one that works, kept whatever the write does.
   self.state = state
   self.refreshes = self.refreshes + 1
+  if self.store then
+    local ok, why = false, "no room for it"
+    if r then ok, why = commit_store(r, state) end
+    if ok then
+      self.unsaved, self.warned = nil, nil
+    else
+      unsaved(self, previous, why)
+    end
+  end
+  if lock then lock:unlock() end
   return state
+end
+
+-- Tries the store's write again, when it is behind the tokens in memory.
+local function retry_save(self)
+  local lock = lock_store(self.store)
+  if not lock then return end
+  local stored = read_store(self.store)
+  if stored ~= nil and behind(self, stored) then save(self) end
+  lock:unlock()
 end
 
 -- The state to use now: the one in memory, the store's, or a new one.
 local function current(self, refresh)
+  if self.unsaved then retry_save(self) end
   local state = self.state
   if not refresh and fresh(state) then return state end
   if not state and self.store and not refresh then
     local err
-    state, err = read_store(self.store)
+    state, err = read_locked(self.store)
     if state == nil then return nil, err end
     if state and fresh(state) then
       self.state = state
@@ -238,7 +381,7 @@ end
 function source_mt.__call(self, refresh)
   local state, err = current(self, refresh)
   if not state then return nil, err end
-  return hand_out(state)
+  return hand_out(self, state)
 end
 
 --- The tenant's API base URL, from the token answer (`api_base_url_for_customer`
@@ -249,7 +392,7 @@ function Source:base_url()
   local state, err = self.state
   if not state and self.store then
     -- The store says, fresh or not: a refresh waits for the first request.
-    state, err = read_store(self.store)
+    state, err = read_locked(self.store)
     if state == nil then return nil, err end
     self.state = state or nil
   end
@@ -344,13 +487,23 @@ function _M.exchange(opts)
   local source = make(opts)
   local lock, err = lock_store(opts.store)
   if not lock then return nil, err end
+  -- A code is good for one exchange: the store's room is taken before it is spent.
+  local r
+  r, err = reserve_store(opts.store)
+  if not r then
+    lock:unlock()
+    return nil, unwritable(opts.store, err, "the code was not used: make room and run the exchange again")
+  end
   local state
   state, err = ask(source, "grant_type=authorization_code&code=" .. escape(opts.code) .. "&client_id="
-    .. escape(opts.client_id) .. "&redirect_uri=" .. escape(opts.redirect_uri), "authorization code")
+    .. escape(opts.client_id) .. "&redirect_uri=" .. escape(opts.redirect_uri), "authorization code", opts.code)
   if state then
-    local ok
-    ok, err = write_store(opts.store, state)
-    if not ok then state = nil end
+    local ok, why = commit_store(r, state)
+    if not ok then
+      state, err = nil, unwritable(opts.store, why, "the code is spent: authorize the app again")
+    end
+  else
+    r:discard()
   end
   lock:unlock()
   if not state then return nil, err end

@@ -113,6 +113,26 @@ local function client_options(m, ctx, opts)
     return nil, err
   end
   ctx.report:add_secrets(resolved.secrets)
+  -- As an echoed Authorization header would show them.
+  for _, pair in ipairs({ { "access_key", "access_key_secret" }, { "client_id", "client_secret" } }) do
+    local id, secret = resolved[pair[1]], resolved[pair[2]]
+    if id and secret then ctx.report:add_secrets({ message.basic(id, secret) }) end
+  end
+  local store = resolved.oauth_store
+  if store then
+    -- The store's tokens, those a refresh during the run writes too.
+    local decode = require("cjson.safe").decode
+    ctx.report:add_secret_source(function()
+      local content = m.core.sys.read_private_file(store)
+      local t = content and decode(content)
+      if type(t) ~= "table" then return {} end
+      local list = {}
+      for _, field in ipairs({ "access_token", "refresh_token" }) do
+        if type(t[field]) == "string" then list[#list + 1] = t[field] end
+      end
+      return list
+    end)
+  end
   return {
     base_url = resolved.base_url, api = resolved.api, timeout = opts.timeout, user_agent = PROGRAM .. "/" .. version,
     access_key = resolved.access_key, access_key_secret = resolved.access_key_secret, token = resolved.token,

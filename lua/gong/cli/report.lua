@@ -43,7 +43,7 @@ local report_mt = { __index = Report }
 ---@param stderr? file*
 ---@return gong.cli.Report
 function _M.new(stderr)
-  return setmetatable({ stderr = stderr or io.stderr, secrets = {} }, report_mt)
+  return setmetatable({ stderr = stderr or io.stderr, secrets = {}, sources = {} }, report_mt)
 end
 
 --- Adds values that must never be printed.
@@ -52,9 +52,19 @@ function Report:add_secrets(list)
   for _, v in ipairs(list) do self.secrets[#self.secrets + 1] = v end
 end
 
+--- Adds a source of such values that change during the run (an OAuth
+--- store's tokens, which a refresh replaces): `fn()` -> a list, asked at
+--- once and again before each message. What it gave once stays redacted.
+---@param fn fun(): string[]
+function Report:add_secret_source(fn)
+  self.sources[#self.sources + 1] = fn
+  self:add_secrets(fn())
+end
+
 -- The values to redact: the run's, and the environment's credentials
 -- (gong.message.redact skips those too short to be one).
 function Report:redactions()
+  for _, fn in ipairs(self.sources) do self:add_secrets(fn()) end
   local list = {}
   for _, field in ipairs(credentials.FIELDS) do
     local v = getenv(credentials.ENV[field])
