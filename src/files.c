@@ -564,12 +564,7 @@ static int files_time(lua_State *L) {
   return 1;
 }
 
-/*
- * Registers the lock's and the replacement's metatables, and adds to core.sys
- * (the core's table at the top of the stack) what this file has besides the
- * functions gong.c lists: replacements and warn, the latter with the module
- * state that every core.sys function holds (taken from core.sys.time).
- */
+/* Registers the lock's and the replacement's metatables. */
 static void files_open(lua_State *L) {
   static const luaL_Reg lock_methods[] = {{"unlock", files_unlock}, {NULL, NULL}};
   static const luaL_Reg replacement_methods[] = {{"write", files_replacement_write_lua},
@@ -591,12 +586,4 @@ static void files_open(lua_State *L) {
   lua_pushcclosure(L, files_replacement_index, 1);
   lua_setfield(L, -2, "__index");
   lua_pop(L, 1);
-  lua_getfield(L, -1, "sys");
-  lua_pushcfunction(L, files_replacements);
-  lua_setfield(L, -2, "replacements");
-  lua_getfield(L, -1, "time");
-  lua_getupvalue(L, -1, 1);
-  lua_pushcclosure(L, files_warn, 1);
-  lua_setfield(L, -3, "warn");
-  lua_pop(L, 2);
 }

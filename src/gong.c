@@ -99,7 +99,8 @@ int luaopen_gong_core(lua_State *L) {
   /* What the operating system does for gong's files, signals and terminals: core.sys. */
   static const luaL_Reg sys[] = {
     {"read_private_file", files_read_private}, {"write_private_file", files_write_private},
-    {"replace_file", files_replace}, {"lock_file", files_lock_file}, {"time", files_time},
+    {"replace_file", files_replace}, {"replacements", files_replacements}, {"lock_file", files_lock_file},
+    {"time", files_time}, {"warn", files_warn},
     {"stat", sys_stat}, {"realpath", sys_realpath}, {"terminal_columns", sys_terminal_columns},
     {"std_fds", sys_std_fds}, {"stdout_failed", sys_stdout_failed},
     {"catch_signals", signals_catch}, {"guard_file", signals_guard}, {"unguard_file", signals_unguard},
