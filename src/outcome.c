@@ -62,16 +62,19 @@ static void outcome_push_transfer_error(lua_State *L, const transfer *t, const a
 /* Pushes the error for a complete response with a status other than 2xx. */
 static void outcome_push_status_error(lua_State *L, int state, const transfer *t,
                                       const attempt *a, const char *what) {
-  char detail[ERROR_MESSAGE_MAX], line[ERROR_MESSAGE_MAX + 4];
+  char detail[ERROR_MESSAGE_MAX], line[ERROR_MESSAGE_MAX + 1];
   size_t len;
   const char *msg;
   int err = lua_gettop(L) + 1;
   error_push(L, a->status == 429 ? "rate_limited" : "http", "HTTP %ld on %s", a->status, what);
   decode_error_body(L, state, err, t->body.data, t->body.len, detail, sizeof detail);
+  if (a->location != NULL) error_set_string(L, "location", a->location);
+  error_clean_server_text(L, err);
   if (a->location != NULL) {
-    error_set_string(L, "location", a->location);
+    lua_getfield(L, err, "location");
     lua_pushfstring(L, "HTTP %d on %s: redirect to %s not followed", (int)a->status, what,
-                    a->location);
+                    lua_tostring(L, -1));
+    lua_remove(L, -2);
   } else {
     lua_pushfstring(L, "HTTP %d on %s: %s", (int)a->status, what,
                     detail[0] ? detail : outcome_reason(a->status));
@@ -90,7 +93,7 @@ static void outcome_push_status_error(lua_State *L, int state, const transfer *t
  * asked to wait longer than the policy sleeps through.
  */
 static void outcome_say_too_long(lua_State *L, const attempt *a, const retry_policy *p) {
-  char wait[64], line[ERROR_MESSAGE_MAX + 4];
+  char wait[64], line[ERROR_MESSAGE_MAX + 1];
   size_t len;
   const char *msg;
   if (a->retry_after <= RETRY_AFTER_MAX) snprintf(wait, sizeof wait, " %.0f s,", (double)a->retry_after);
