@@ -172,3 +172,86 @@ describe("server text", function()
     end)
   end)
 end)
+
+describe("the JSON gong writes", function()
+  local srv, dir
+
+  setup(function()
+    srv = fake.start()
+    dir = process.tmpdir()
+  end)
+  teardown(function()
+    srv:stop()
+    os.execute("rm -rf " .. process.quote(dir))
+  end)
+  before_each(function() srv:reset() end)
+
+  -- Each invalid form once, between letters: bytes that never lead (FF FE),
+  -- an overlong '/' (C0 AF), a truncated sequence (E2 82), a surrogate
+  -- (ED A0 80), past U+10FFFF (F4 90 80 80), a stray continuation (80).
+  local BAD = "a\255\254b\192\175c\226\130d\237\160\128e\244\144\128\128f\128g"
+  -- Each maximal invalid subpart becomes one U+FFFD (Unicode's practice, and
+  -- what Python's errors="replace" does).
+  local R = "\239\191\189"
+  local REPAIRED = "a" .. R .. R .. "b" .. R .. R .. "c" .. R .. "d" .. R .. R .. R .. "e"
+    .. R .. R .. R .. R .. "f" .. R .. "g"
+
+  local function run(args)
+    local argv = { process.lua, "bin/gong-library" }
+    for _, a in ipairs(args) do argv[#argv + 1] = a end
+    return process.run(argv, { GONG_BASE_URL = srv.url, GONG_ACCESS_KEY = creds.key,
+                               GONG_ACCESS_KEY_SECRET = creds.secret, GONG_RATE_SCOPE = "client" })
+  end
+
+  -- The folder "F1", named BAD, with one call titled BAD.
+  local function serve_bad_library()
+    local folders = '{"requestId":"r1","folders":[{"id":"F1","name":"' .. BAD .. '","callCount":1}]}'
+    local calls = '{"requestId":"r2","calls":[{"callId":"C1","title":"' .. BAD .. '","duration":1}]}'
+    srv:faults({ { path = "/library/folders/F1/calls", status = 200, body = calls },
+                 { path = "/library/folders", status = 200, body = folders } })
+  end
+
+  -- Asserts that `text` is valid UTF-8 and, when python3 is there, that
+  -- Python's json module reads each of its documents (one, or one a line).
+  local function assert_valid_json(text, ndjson)
+    assert.is_true(valid_utf8(text))
+    local file = dir .. "/check.json"
+    process.write_file(file, text)
+    local script = ndjson and "import json,sys\nfor l in open(sys.argv[1],encoding='utf-8'): json.loads(l)"
+      or "import json,sys\njson.load(open(sys.argv[1],encoding='utf-8'))"
+    local out = process.capture("command -v python3 >/dev/null || { echo skip; exit; }; python3 -c "
+      .. process.quote(script) .. " " .. process.quote(file) .. " 2>&1 && echo ok")
+    assert.truthy(out == "skip\n" or out == "ok\n", out)
+  end
+
+  it("replaces each invalid UTF-8 sequence by U+FFFD in json.encode", function()
+    local json = require "gong.json"
+    assert.are.equal('"' .. REPAIRED .. '"', json.encode(BAD))
+    assert.are.equal('"héllo — 日本 🎧"', json.encode("héllo — 日本 🎧"))
+    -- The largest code points of each length are valid and stay.
+    local largest = "\127\223\191\239\191\191\244\143\191\191"
+    assert.are.equal('"' .. largest .. '"', json.encode(largest))
+  end)
+
+  it("writes folders --json as valid UTF-8, U+FFFD where the bad bytes were", function()
+    serve_bad_library()
+    local out, err, status = run({ "folders", "--json" })
+    assert.are.equal(0, status, err)
+    assert_valid_json(out)
+    assert.are.equal(REPAIRED, cjson.decode(out)[1].name)
+  end)
+
+  for _, format in ipairs({ "json", "ndjson" }) do
+    it(("writes export --format %s as valid UTF-8"):format(format), function()
+      serve_bad_library()
+      local file = dir .. "/export." .. format
+      local _, err, status = run({ "export", "--format", format, "-o", file })
+      assert.are.equal(0, status, err)
+      local text = process.read_file(file)
+      assert_valid_json(text, format == "ndjson")
+      -- The folder's name and the call's title (ndjson repeats the name).
+      local _, names = text:gsub(REPAIRED, "")
+      assert.is_true(names >= 2, text)
+    end)
+  end
+end)
