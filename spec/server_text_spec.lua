@@ -255,3 +255,25 @@ describe("the JSON gong writes", function()
     end)
   end
 end)
+
+describe("a response header larger than libcurl accepts", function()
+  local srv
+
+  setup(function() srv = fake.start() end)
+  teardown(function() srv:stop() end)
+  before_each(function() srv:reset() end)
+
+  it("is an error of kind too_large that says so, not retried", function()
+    -- A megabyte: libcurl takes 100 KB a header line (300 KB in all since 8.2); the
+    -- fake takes faults up to 1 MiB.
+    srv:faults({ { headers = { ["X-Big"] = rep("a", 1000 * 1000) }, times = -1 } })
+    local folders, err = core.new({ base_url = srv.url, token = creds.token, rate = false,
+                                    backoff_base = 0.01, backoff_max = 0.02 }):folders()
+    assert.is_nil(folders)
+    assert.are.equal("too_large", err.kind)
+    assert.matches("the server sent a response header larger than libcurl accepts", err.message, 1, true)
+    assert.is_nil(err.transient)
+    assert.are.equal(1, err.attempts)
+    assert.are.equal(1, #srv:requests())
+  end)
+end)

@@ -29,10 +29,32 @@ static void outcome_set_request(lua_State *L, const request_info *r) {
   error_set_integer(L, "attempts", r->attempts);
 }
 
+/* libcurl's code for "too large" (8.6 on): a header line, or all the headers, over its limit. */
+#if LIBCURL_VERSION_NUM >= 0x080600
+#define OUTCOME_CURLE_TOO_LARGE CURLE_TOO_LARGE
+#else
+#define OUTCOME_CURLE_TOO_LARGE ((CURLcode)100)
+#endif
+
+/*
+ * The name of libcurl's code when attempt `a` failed on a response header
+ * larger than libcurl accepts, else NULL. libcurl says CURLE_TOO_LARGE since
+ * 8.6, CURLE_OUT_OF_MEMORY before; out of memory with no byte of a body
+ * stored, and not in our own buffer, is the header (libcurl passes no body
+ * on before the headers are done, and running out of memory otherwise is all
+ * but unheard of).
+ */
+static const char *outcome_header_too_large(const transfer *t, const attempt *a) {
+  if (a->code == OUTCOME_CURLE_TOO_LARGE) return "CURLE_TOO_LARGE";
+  if (a->code == CURLE_OUT_OF_MEMORY && !a->out_of_memory && t->body.len == 0) return "CURLE_OUT_OF_MEMORY";
+  return NULL;
+}
+
 /* Pushes the error for a failed transfer (no complete response). */
 static void outcome_push_transfer_error(lua_State *L, const transfer *t, const attempt *a,
                                         const char *what) {
   const transfer_limits *lim = t->limits;
+  const char *header_code = outcome_header_too_large(t, a);
   if (a->interrupted) {
     error_push(L, "interrupted", "interrupted while waiting on %s", what);
   } else if (a->too_large) {
@@ -50,6 +72,11 @@ static void outcome_push_transfer_error(lua_State *L, const transfer *t, const a
       error_push(L, "timeout", "total timeout on %s: no complete response within %g s", what, lim->timeout);
       error_set_string(L, "timeout", "total");
     }
+  } else if (header_code != NULL) {
+    /* Not retried (retry.c): the same server sends the same header again. */
+    error_push(L, "too_large", "the server sent a response header larger than libcurl accepts, "
+               "in the response to %s (%s while receiving headers)", what, header_code);
+    error_set_integer(L, "curl_code", (lua_Integer)a->code);
   } else if (a->out_of_memory) {
     error_push(L, "network", "out of memory receiving the response to %s", what);
   } else {
