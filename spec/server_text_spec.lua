@@ -256,6 +256,87 @@ describe("the JSON gong writes", function()
   end
 end)
 
+describe("gong-library's children", function()
+  local srv, dir
+  local has_strace = process.capture("command -v strace || true") ~= ""
+
+  setup(function()
+    srv = fake.start({ folders = 5 })
+    dir = process.tmpdir()
+  end)
+  teardown(function()
+    srv:stop()
+    os.execute("rm -rf " .. process.quote(dir))
+  end)
+
+  -- The lines of strace's log at `file` for the process calls that start a
+  -- program or a process (threads are fine: libcurl may use one).
+  local function starts(file)
+    local found = {}
+    for line in (process.read_file(file) or ""):gmatch("[^\n]+") do
+      if line:find("execve%(") or line:find("v?fork%(") or
+         (line:find("clone3?%(") and not line:find("CLONE_THREAD")) then
+        found[#found + 1] = line
+      end
+    end
+    return found
+  end
+
+  local function traced(args, env)
+    local log = dir .. "/strace.log"
+    os.remove(log)
+    local argv = { "strace", "-f", "-qq", "-o", log, "-e", "trace=execve,fork,vfork,clone,clone3",
+                   process.lua, "bin/gong-library" }
+    for _, a in ipairs(args) do argv[#argv + 1] = a end
+    local full = { GONG_BASE_URL = srv.url, GONG_ACCESS_KEY = creds.key,
+                   GONG_ACCESS_KEY_SECRET = creds.secret, GONG_RATE_SCOPE = "client" }
+    for k, v in pairs(env or {}) do full[k] = v end
+    return log, full, argv
+  end
+
+  for _, case in ipairs({ { "folders" }, { "export", "-o", "EXPORT" }, { "tree" } }) do
+    it(("starts no process for %s, GONG_PROGRESS unset, stderr not a terminal"):format(case[1]), function()
+      if not has_strace then
+        pending("strace is not installed")
+        return
+      end
+      local args = {}
+      for i, a in ipairs(case) do args[i] = a == "EXPORT" and dir .. "/export.json" or a end
+      local log, env, argv = traced(args)
+      local _, err, status = process.run(argv, env)
+      assert.are.equal(0, status, err)
+      local found = starts(log)
+      -- The one execve is strace starting the interpreter.
+      assert.are.equal(1, #found, table.concat(found, "\n"))
+      assert.matches("execve%(", found[1])
+    end)
+  end
+
+  it("starts no process for an export on a terminal, GONG_PROGRESS unset", function()
+    if not has_strace then
+      pending("strace is not installed")
+      return
+    end
+    local terminal = require "spec.support.terminal"
+    local log, env, argv = traced({ "export", "-o", dir .. "/export-tty.json" })
+    local t = terminal.start(argv, { env = env })
+    finally(function() t:stop() end)
+    t:wait_for("EXIT:")
+    t:wait_for("EXIT:0")
+    local found = starts(log)
+    assert.are.equal(1, #found, table.concat(found, "\n"))
+  end)
+
+  it("has no os.execute or io.popen in the CLI's sources", function()
+    local sources = process.capture("ls bin/gong-library lua/gong/cli/*.lua lua/gong/*.lua")
+    for path in sources:gmatch("[^\n]+") do
+      local text = process.read_file(path)
+      assert.is_nil(text:find("os%.execute"), path)
+      assert.is_nil(text:find("io%.popen"), path)
+    end
+  end)
+end)
+
 describe("a response header larger than libcurl accepts", function()
   local srv
 
