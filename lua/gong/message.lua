@@ -8,6 +8,8 @@ local tostring, type = tostring, type
 -- Lua 5.3+: utf8.len rejects overlong forms and code points past U+10FFFF
 -- (5.4 surrogates too), in C; before 5.3 there is none.
 local utf8_len = utf8 and utf8.len -- luacheck: ignore 143
+-- Whether it rejects surrogates as well (5.4), which 5.3's accepts.
+local strict_len = utf8_len and utf8_len("\237\160\128") == nil
 
 local _M = {}
 
@@ -78,12 +80,17 @@ end
 --- `s` as valid UTF-8: each maximal piece that is not (a byte that never
 --- leads, a truncated sequence, an overlong form, a surrogate, a code point
 --- past U+10FFFF) replaced by REPLACEMENT. Valid text is returned as it is,
---- at the cost of one search when it is ASCII.
+--- after one pass in C (utf8.len, 5.3 on; else a search for a byte >= 0x80).
 ---@param s string
 ---@return string
 function _M.utf8(s)
-  if not find(s, "[\128-\255]") then return s end
-  if utf8_len and utf8_len(s) and not find(s, "\237[\160-\191]") then return s end
+  if utf8_len then
+    if utf8_len(s) and (strict_len or not find(s, "\237", 1, true) or not find(s, "\237[\160-\191]")) then
+      return s
+    end
+  elseif not find(s, "[\128-\255]") then
+    return s
+  end
   local out, n, from, i = {}, 0, 1, 1
   while true do
     local at = find(s, "[\128-\255]", i)
