@@ -8,30 +8,161 @@
  */
 #include <stdarg.h>
 
+/* The most bytes of a request id, and of another text of a server's (one of
+ * Gong's error messages, a redirect's Location), that an error holds. */
+#define ERROR_REQUEST_ID_MAX 64
+#define ERROR_SERVER_TEXT_MAX 300
+
 /*
- * Copies at most ERROR_MESSAGE_MAX bytes of `s` into `out` as one line:
- * control characters become spaces, so a server cannot break our log lines.
+ * The length of the UTF-8 character at s[0..len) with its code point in *cp,
+ * read strictly (no overlong form, surrogate or code point past U+10FFFF);
+ * or 0 when there is none, with *bad the length of the maximal invalid
+ * subpart there (what Unicode replaces by one U+FFFD).
  */
-static void error_one_line(char *out, size_t outsize, const char *s, size_t len) {
-  size_t i, n = 0;
-  if (len > outsize - 4) len = outsize - 4;
-  for (i = 0; i < len; i++) {
-    unsigned char ch = (unsigned char)s[i];
-    out[n++] = (ch < 0x20 || ch == 0x7f) ? ' ' : (char)ch;
+static size_t error_utf8_char(const unsigned char *s, size_t len, unsigned long *cp, size_t *bad) {
+  unsigned char c = s[0], lo = 0x80, hi = 0xBF;
+  size_t size, k;
+  unsigned long v;
+  if (c < 0x80) {
+    *cp = c;
+    return 1;
+  }
+  if (c >= 0xC2 && c <= 0xDF) {
+    size = 2;
+    v = c & 0x1Fu;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    size = 3;
+    v = c & 0x0Fu;
+    if (c == 0xE0) lo = 0xA0;
+    else if (c == 0xED) hi = 0x9F;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    size = 4;
+    v = c & 0x07u;
+    if (c == 0xF0) lo = 0x90;
+    else if (c == 0xF4) hi = 0x8F;
+  } else {
+    *bad = 1;
+    return 0;
+  }
+  for (k = 1; k < size; k++) {
+    if (k >= len || s[k] < lo || s[k] > hi) {
+      *bad = k;
+      return 0;
+    }
+    v = (v << 6) | (s[k] & 0x3Fu);
+    lo = 0x80;
+    hi = 0xBF;
+  }
+  *cp = v;
+  return size;
+}
+
+/*
+ * Copies `s` into `out` (outsize bytes, the NUL included) as one line safe
+ * to print, so that a server can neither break our log lines nor drive a
+ * terminal: C0 and C1 controls and DEL become spaces, bidi overrides and
+ * isolates (U+202A-U+202E, U+2066-U+2069) go, and what is not UTF-8 becomes
+ * U+FFFD. What does not fit is cut between characters, ending in "…"; so
+ * does text that `cut` says was cut before (its broken last character goes).
+ */
+static void error_clean(char *out, size_t outsize, const char *s, size_t len, int cut) {
+  static const char ellipsis[] = "\xe2\x80\xa6", replacement[] = "\xef\xbf\xbd";
+  const unsigned char *u = (const unsigned char *)s;
+  size_t i = 0, n = 0, keep = 0, room = outsize - 1;
+  while (i < len) {
+    unsigned long cp = 0;
+    size_t bad = 0, size = error_utf8_char(u + i, len - i, &cp, &bad), putlen;
+    const char *put;
+    if (size == 0) {
+      if (cut && i + bad == len) break;
+      put = replacement;
+      putlen = 3;
+      size = bad;
+    } else if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f)) {
+      put = " ";
+      putlen = 1;
+    } else if ((cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069)) {
+      put = "";
+      putlen = 0;
+    } else {
+      put = s + i;
+      putlen = size;
+    }
+    if (n + putlen > room) {
+      cut = 1;
+      break;
+    }
+    memcpy(out + n, put, putlen);
+    n += putlen;
+    /* The last point where "…" still fits after what was written. */
+    if (n + 3 <= room) keep = n;
+    i += size;
+  }
+  if (cut) {
+    if (n + 3 > room) n = keep;
+    memcpy(out + n, ellipsis, 3);
+    n += 3;
   }
   out[n] = '\0';
 }
 
+/* Copies `s` into `out` as error_clean does, `s` whole. */
+static void error_one_line(char *out, size_t outsize, const char *s, size_t len) {
+  error_clean(out, outsize, s, len, 0);
+}
+
+/*
+ * Makes the texts a server gave the error at `idx` safe to print, as its
+ * message is (error_clean): request_id, location and each of errors, each
+ * bounded. They are for people and logs; the records keep what was sent.
+ * errors becomes a new list, so a caller's table is never changed.
+ */
+static void error_clean_server_text(lua_State *L, int idx) {
+  static const char *const fields[] = {"request_id", "location", NULL};
+  char line[ERROR_SERVER_TEXT_MAX + 1];
+  size_t len;
+  int f;
+  idx = lua_absindex(L, idx);
+  for (f = 0; fields[f] != NULL; f++) {
+    lua_getfield(L, idx, fields[f]);
+    if (lua_type(L, -1) == LUA_TSTRING) {
+      const char *s = lua_tolstring(L, -1, &len);
+      error_one_line(line, f == 0 ? ERROR_REQUEST_ID_MAX + 1 : sizeof line, s, len);
+      lua_pushstring(L, line);
+      lua_setfield(L, idx, fields[f]);
+    }
+    lua_pop(L, 1);
+  }
+  lua_getfield(L, idx, "errors");
+  if (lua_type(L, -1) == LUA_TTABLE) {
+    size_t i, n = lua_rawlen(L, -1);
+    lua_createtable(L, (int)(n < 64 ? n : 64), 0);
+    for (i = 1; i <= n; i++) {
+      lua_rawgeti(L, -2, (lua_Integer)i);
+      if (lua_type(L, -1) == LUA_TSTRING) {
+        const char *s = lua_tolstring(L, -1, &len);
+        error_one_line(line, sizeof line, s, len);
+        lua_pop(L, 1);
+        lua_pushstring(L, line);
+      }
+      lua_rawseti(L, -2, (lua_Integer)i);
+    }
+    lua_setfield(L, idx, "errors");
+  }
+  lua_pop(L, 1);
+}
+
 /* Pushes a new error of `kind` with a formatted one-line message. */
 static void error_push(lua_State *L, const char *kind, const char *fmt, ...) {
-  char raw[ERROR_MESSAGE_MAX + 1], line[ERROR_MESSAGE_MAX + 4];
+  char raw[ERROR_MESSAGE_MAX + 1], line[ERROR_MESSAGE_MAX + 1];
   va_list ap;
   int n;
   va_start(ap, fmt);
   n = vsnprintf(raw, sizeof raw, fmt, ap);
   va_end(ap);
   if (n < 0) n = 0;
-  error_one_line(line, sizeof line, raw, (size_t)n < sizeof raw ? (size_t)n : sizeof raw - 1);
+  error_clean(line, sizeof line, raw, (size_t)n < sizeof raw ? (size_t)n : sizeof raw - 1,
+              (size_t)n >= sizeof raw);
   lua_createtable(L, 0, 8);
   lua_pushstring(L, kind);
   lua_setfield(L, -2, "kind");
@@ -108,7 +239,7 @@ static int error_new(lua_State *L) {
   const char *kind = error_check_string(L, 1, "error", "kind", NULL);
   size_t len;
   const char *msg = error_check_string(L, 2, "error", "message", &len);
-  char line[ERROR_MESSAGE_MAX + 4];
+  char line[ERROR_MESSAGE_MAX + 1];
   error_one_line(line, sizeof line, msg, len);
   error_push(L, kind, "%s", line);
   if (!lua_isnoneornil(L, 3)) {
@@ -127,6 +258,7 @@ static int error_new(lua_State *L) {
       lua_insert(L, -2);
       lua_rawset(L, -4);
     }
+    error_clean_server_text(L, -1);
   }
   return 1;
 }
@@ -192,7 +324,7 @@ static void error_add_choices(luaL_Buffer *b, const char *const *names) {
  * `state` is the index of the module state table.
  */
 static void error_warn(lua_State *L, int state, const char *fmt, ...) {
-  char raw[ERROR_MESSAGE_MAX], line[ERROR_MESSAGE_MAX + 4];
+  char raw[ERROR_MESSAGE_MAX + 1], line[ERROR_MESSAGE_MAX + 1];
   va_list ap;
   int n;
   lua_rawgeti(L, state, STATE_WARN);
@@ -204,7 +336,8 @@ static void error_warn(lua_State *L, int state, const char *fmt, ...) {
   n = vsnprintf(raw, sizeof raw, fmt, ap);
   va_end(ap);
   if (n < 0) n = 0;
-  error_one_line(line, sizeof line, raw, (size_t)n < sizeof raw ? (size_t)n : sizeof raw - 1);
+  error_clean(line, sizeof line, raw, (size_t)n < sizeof raw ? (size_t)n : sizeof raw - 1,
+              (size_t)n >= sizeof raw);
   lua_pushstring(L, line);
   lua_call(L, 1, 0);
 }

@@ -29,10 +29,32 @@ static void outcome_set_request(lua_State *L, const request_info *r) {
   error_set_integer(L, "attempts", r->attempts);
 }
 
+/* libcurl's code for "too large" (8.6 on): a header line, or all the headers, over its limit. */
+#if LIBCURL_VERSION_NUM >= 0x080600
+#define OUTCOME_CURLE_TOO_LARGE CURLE_TOO_LARGE
+#else
+#define OUTCOME_CURLE_TOO_LARGE ((CURLcode)100)
+#endif
+
+/*
+ * The name of libcurl's code when attempt `a` failed on a response header
+ * larger than libcurl accepts, else NULL. libcurl says CURLE_TOO_LARGE since
+ * 8.6, CURLE_OUT_OF_MEMORY before; out of memory with no byte of a body
+ * stored, and not in our own buffer, is the header (libcurl passes no body
+ * on before the headers are done, and running out of memory otherwise is all
+ * but unheard of).
+ */
+static const char *outcome_header_too_large(const transfer *t, const attempt *a) {
+  if (a->code == OUTCOME_CURLE_TOO_LARGE) return "CURLE_TOO_LARGE";
+  if (a->code == CURLE_OUT_OF_MEMORY && !a->out_of_memory && t->body.len == 0) return "CURLE_OUT_OF_MEMORY";
+  return NULL;
+}
+
 /* Pushes the error for a failed transfer (no complete response). */
 static void outcome_push_transfer_error(lua_State *L, const transfer *t, const attempt *a,
                                         const char *what) {
   const transfer_limits *lim = t->limits;
+  const char *header_code = outcome_header_too_large(t, a);
   if (a->interrupted) {
     error_push(L, "interrupted", "interrupted while waiting on %s", what);
   } else if (a->too_large) {
@@ -50,6 +72,11 @@ static void outcome_push_transfer_error(lua_State *L, const transfer *t, const a
       error_push(L, "timeout", "total timeout on %s: no complete response within %g s", what, lim->timeout);
       error_set_string(L, "timeout", "total");
     }
+  } else if (header_code != NULL) {
+    /* Not retried (retry.c): the same server sends the same header again. */
+    error_push(L, "too_large", "the server sent a response header larger than libcurl accepts, "
+               "in the response to %s (%s while receiving headers)", what, header_code);
+    error_set_integer(L, "curl_code", (lua_Integer)a->code);
   } else if (a->out_of_memory) {
     error_push(L, "network", "out of memory receiving the response to %s", what);
   } else {
@@ -62,16 +89,19 @@ static void outcome_push_transfer_error(lua_State *L, const transfer *t, const a
 /* Pushes the error for a complete response with a status other than 2xx. */
 static void outcome_push_status_error(lua_State *L, int state, const transfer *t,
                                       const attempt *a, const char *what) {
-  char detail[ERROR_MESSAGE_MAX], line[ERROR_MESSAGE_MAX + 4];
+  char detail[ERROR_MESSAGE_MAX], line[ERROR_MESSAGE_MAX + 1];
   size_t len;
   const char *msg;
   int err = lua_gettop(L) + 1;
   error_push(L, a->status == 429 ? "rate_limited" : "http", "HTTP %ld on %s", a->status, what);
   decode_error_body(L, state, err, t->body.data, t->body.len, detail, sizeof detail);
+  if (a->location != NULL) error_set_string(L, "location", a->location);
+  error_clean_server_text(L, err);
   if (a->location != NULL) {
-    error_set_string(L, "location", a->location);
+    lua_getfield(L, err, "location");
     lua_pushfstring(L, "HTTP %d on %s: redirect to %s not followed", (int)a->status, what,
-                    a->location);
+                    lua_tostring(L, -1));
+    lua_remove(L, -2);
   } else {
     lua_pushfstring(L, "HTTP %d on %s: %s", (int)a->status, what,
                     detail[0] ? detail : outcome_reason(a->status));
@@ -90,7 +120,7 @@ static void outcome_push_status_error(lua_State *L, int state, const transfer *t
  * asked to wait longer than the policy sleeps through.
  */
 static void outcome_say_too_long(lua_State *L, const attempt *a, const retry_policy *p) {
-  char wait[64], line[ERROR_MESSAGE_MAX + 4];
+  char wait[64], line[ERROR_MESSAGE_MAX + 1];
   size_t len;
   const char *msg;
   if (a->retry_after <= RETRY_AFTER_MAX) snprintf(wait, sizeof wait, " %.0f s,", (double)a->retry_after);

@@ -36,6 +36,9 @@ local type = type
 
 local error = error
 
+-- Every string written passes here: valid UTF-8, whatever a server sent.
+local as_utf8 = require("gong.message").utf8
+
 local _M = {}
 
 --- Formats a number the way JSON and CSV want it: integral values without a
@@ -74,11 +77,12 @@ local function escape(c)
 end
 
 --- A string as a JSON string literal: quotes, backslashes and control
---- characters escaped, UTF-8 left as it is.
+--- characters escaped, UTF-8 left as it is, and what is not UTF-8 replaced
+--- by U+FFFD (gong.message.utf8), so that every JSON gong writes is valid.
 ---@param s string
 ---@return string
 function _M.string(s)
-  return '"' .. s:gsub('[%c"\\]', escape) .. '"'
+  return '"' .. as_utf8(s):gsub('[%c"\\]', escape) .. '"'
 end
 
 --- True for the values a record field can hold in JSON: strings, numbers and

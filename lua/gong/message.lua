@@ -3,7 +3,14 @@
 --- server's answer, a library's message). Pure Lua, loadable without the C
 --- core, so that even a host that cannot load it can say why.
 
-local char, concat, floor, tonumber, tostring, type = string.char, table.concat, math.floor, tonumber, tostring, type
+local byte, char, concat, find, floor, gsub, sub = string.byte, string.char, table.concat, string.find, math.floor,
+      string.gsub, string.sub
+local tonumber, tostring, type = tonumber, tostring, type
+-- Lua 5.3+: utf8.len rejects overlong forms and code points past U+10FFFF
+-- (5.4 surrogates too), in C; before 5.3 there is none.
+local utf8_len = utf8 and utf8.len -- luacheck: ignore 143
+-- Whether it rejects surrogates as well (5.4), which 5.3's accepts.
+local strict_len = utf8_len and utf8_len("\237\160\128") == nil
 
 local _M = {}
 
@@ -73,6 +80,84 @@ function _M.redact(text, secrets)
     if scrubbed ~= decoded then text = scrubbed end
   end
   return text
+end
+
+--- What replaces each piece of text that is not UTF-8.
+_M.REPLACEMENT = "\239\191\189" -- U+FFFD
+
+-- The length of the UTF-8 character at byte `i` of `s`, read strictly (no
+-- overlong form, surrogate or code point past U+10FFFF); or nil and the
+-- length of the maximal invalid subpart there (which Unicode replaces by one
+-- U+FFFD, as Python's errors="replace" does).
+local function char_at(s, i)
+  local c = byte(s, i)
+  local size
+  local lo, hi = 0x80, 0xBF
+  if c < 0x80 then return 1
+  elseif c >= 0xC2 and c <= 0xDF then size = 2
+  elseif c >= 0xE0 and c <= 0xEF then
+    size = 3
+    if c == 0xE0 then lo = 0xA0 elseif c == 0xED then hi = 0x9F end
+  elseif c >= 0xF0 and c <= 0xF4 then
+    size = 4
+    if c == 0xF0 then lo = 0x90 elseif c == 0xF4 then hi = 0x8F end
+  else
+    return nil, 1
+  end
+  for k = 1, size - 1 do
+    local cc = byte(s, i + k)
+    if not cc or cc < lo or cc > hi then return nil, k end
+    lo, hi = 0x80, 0xBF
+  end
+  return size
+end
+
+--- `s` as valid UTF-8: each maximal piece that is not (a byte that never
+--- leads, a truncated sequence, an overlong form, a surrogate, a code point
+--- past U+10FFFF) replaced by REPLACEMENT. Valid text is returned as it is,
+--- after one pass in C (utf8.len, 5.3 on; else a search for a byte >= 0x80).
+---@param s string
+---@return string
+function _M.utf8(s)
+  if utf8_len then
+    if utf8_len(s) and (strict_len or not find(s, "\237", 1, true) or not find(s, "\237[\160-\191]")) then
+      return s
+    end
+  elseif not find(s, "[\128-\255]") then
+    return s
+  end
+  local out, n, from, i = {}, 0, 1, 1
+  while true do
+    local at = find(s, "[\128-\255]", i)
+    if not at then break end
+    local size, bad = char_at(s, at)
+    if size then
+      i = at + size
+    else
+      out[n + 1], out[n + 2], n = sub(s, from, at - 1), _M.REPLACEMENT, n + 2
+      i = at + bad
+      from = i
+    end
+  end
+  if from == 1 then return s end
+  out[n + 1] = sub(s, from)
+  return concat(out)
+end
+
+--- `text` as one line safe to print on a terminal: valid UTF-8 (see utf8),
+--- C0 and C1 controls and DEL as spaces, bidi overrides and isolates
+--- (U+202A-U+202E, U+2066-U+2069), which reorder what follows, left out. So a
+--- server's text can neither break a line nor send a terminal a sequence.
+---@param text string
+---@return string
+function _M.printable(text)
+  local s = _M.utf8(text)
+  if not find(s, "[%c\194\226]") then return s end
+  s = gsub(s, "%c", " ")
+  s = gsub(s, "\194[\128-\159]", " ")
+  s = gsub(s, "\226\128[\170-\174]", "")
+  s = gsub(s, "\226\129[\166-\169]", "")
+  return s
 end
 
 return _M

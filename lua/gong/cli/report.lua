@@ -82,11 +82,13 @@ function Report:redact(msg)
 end
 
 --- One message as one line: redacted, without a gong error's own "gong: "
---- prefix (after "gong-library: " it only stutters), line breaks folded.
+--- prefix (after "gong-library: " it only stutters), line breaks folded,
+--- and safe for a terminal (gong.message.printable), whoever wrote its text.
 ---@param msg any
 ---@return string
 function Report:one_line(msg)
-  return (self:redact(tostring(msg or "unknown error")):gsub("^gong: ", ""):gsub("%s*[\r\n]+%s*", " "))
+  local line = self:redact(tostring(msg or "unknown error")):gsub("^gong: ", ""):gsub("%s*[\r\n]+%s*", " ")
+  return message.printable(line)
 end
 
 --- Writes to stderr, first clearing the progress line if one is shown.

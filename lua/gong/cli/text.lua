@@ -8,6 +8,7 @@
 --- cannot break the layout or send escape sequences to the terminal.
 
 local json = require "gong.json"
+local message = require "gong.message"
 
 local byte = string.byte
 local floor = math.floor
@@ -100,8 +101,9 @@ end
 
 --- A value as the text of a table or tree cell: `-` when absent (nil, or not
 --- a string, number or boolean), else one line with no terminal control
---- sequences (C0 controls, DEL, and the C1 range U+0080-U+009F, which some
---- terminals honour as escape sequences too, each become a space).
+--- sequences (gong.message.printable: C0 controls, DEL, and the C1 range
+--- U+0080-U+009F, which some terminals honour as escape sequences too, each
+--- become a space; bidi overrides go; what is not UTF-8 becomes U+FFFD).
 ---@param v any
 ---@return string
 function _M.cell(v)
@@ -114,9 +116,7 @@ function _M.cell(v)
   else
     s = tostring(v)
   end
-  s = s:gsub("%c", " ")
-  s = s:gsub("\194[\128-\159]", " ")
-  return s
+  return (message.printable(s))
 end
 
 --- `s` without the spaces it ends in.
