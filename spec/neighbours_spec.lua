@@ -183,4 +183,73 @@ describe("gong-library and the other users of its machine", function()
       assert.are.equal("-rw-r--r--", (mode_owner(dir .. "/new.json")))
     end)
   end)
+
+  describe("the shared rate limit's directory", function()
+    -- The throwaway user whose rate state it is, and a HOME of theirs.
+    local function alice()
+      local name, uid = new_user("a")
+      local home = new_dir()
+      os.execute("chown " .. uid .. " " .. quote(home))
+      return name, uid, home
+    end
+
+    local function assert_fell_back(err, refused, home, uid)
+      local cache = home .. "/.cache/gong"
+      assert.are.equal("gong-library: warning: refusing " .. refused .. " for the shared rate limit: "
+        .. "it belongs to another user; keeping the rate state in " .. cache .. " instead\n", err)
+      assert.are.same({ "drwx------", tostring(uid) }, { mode_owner(cache) })
+      assert.matches("^%x+\n$", listing(cache))
+    end
+
+    it("does without a /tmp/gong-UID another user made first, warns once, and writes nothing there", function()
+      if not is_root then return pending(NOT_ROOT) end
+      local mallory = new_user("m")
+      local name, uid, home = alice()
+      local hostile = "/tmp/gong-" .. uid
+      dirs[#dirs + 1] = hostile
+      assert(os.execute("runuser -u " .. mallory .. " -- mkdir -m 777 " .. hostile))
+      local out, err, status = run(cli({ "folders" }, { XDG_RUNTIME_DIR = false, HOME = home }, name))
+      assert.are.equal(0, status, err)
+      assert.truthy(out:find("\n", 1, true), out)
+      assert_fell_back(err, hostile, home, uid)
+      assert.are.equal("", listing(hostile))
+      -- A plain file of theirs there is refused alike.
+      os.execute("rm -rf " .. hostile .. " && runuser -u " .. mallory .. " -- touch " .. hostile)
+      out, err, status = run(cli({ "folders" }, { XDG_RUNTIME_DIR = false, HOME = home }, name))
+      assert.are.equal(0, status, err)
+      assert.truthy(out:find("\n", 1, true), out)
+      assert_fell_back(err, hostile, home, uid)
+    end)
+
+    it("does without an XDG_RUNTIME_DIR of another user's (su without -), open or closed to it", function()
+      if not is_root then return pending(NOT_ROOT) end
+      local mallory = new_user("m")
+      local name, uid, home = alice()
+      for _, mode in ipairs({ "777", "700" }) do
+        local runtime = new_dir(mode)
+        os.execute("chown " .. mallory .. " " .. quote(runtime))
+        local out, err, status = run(cli({ "folders" }, { XDG_RUNTIME_DIR = runtime, HOME = home }, name))
+        assert.are.equal(0, status, err)
+        assert.truthy(out:find("\n", 1, true), out)
+        assert_fell_back(err, runtime, home, uid)
+        assert.are.equal("", listing(runtime))
+      end
+    end)
+
+    it("keeps a window of the client's own when the user has no directory of theirs to use either", function()
+      if not is_root then return pending(NOT_ROOT) end
+      local mallory = new_user("m")
+      local name, uid = alice()
+      local hostile = "/tmp/gong-" .. uid
+      dirs[#dirs + 1] = hostile
+      assert(os.execute("runuser -u " .. mallory .. " -- mkdir -m 777 " .. hostile))
+      local out, err, status = run(cli({ "folders" }, { XDG_RUNTIME_DIR = false, HOME = "/" }, name))
+      assert.are.equal(0, status, err)
+      assert.truthy(out:find("\n", 1, true), out)
+      assert.are.equal("gong-library: warning: refusing " .. hostile .. " for the shared rate limit: it belongs "
+        .. "to another user; cannot make /.cache: Permission denied; this client keeps a rate limit of its own\n",
+        err)
+      assert.are.equal("", listing(hostile))
+    end)
+  end)
 end)
