@@ -119,6 +119,8 @@ static void configure_share_rate(lua_State *L, gong_client *c, const client_conf
     step_push_rate_error(L, why);
     lua_error(L);
   }
+  /* The usual directory was another user's: where the state went instead. */
+  if (c->rate.why[0] != '\0') error_warn(L, lua_upvalueindex(1), "%s", c->rate.why);
   /* It holds nothing worth keeping (timestamps), so it is replaced, not refused. */
   if (c->rate.damaged)
     error_warn(L, lua_upvalueindex(1), "%s was not a gong rate state file, or was damaged: replaced it",

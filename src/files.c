@@ -176,13 +176,16 @@ static void files_discard(replacement *r) {
 
 /*
  * Creates `path`'s replacement: a new file of a random name beside it,
- * O_EXCL and never through a symlink, with its final mode from the start:
- * `mode` exactly when `exact`, else `mode` less the umask; and, when `uid`
- * is not -1, that owner and group where permitted. Returns 0, or -1 with
- * errno set and `r` empty.
+ * O_EXCL and never through a symlink, open to no one but the user until it
+ * has its final owner and mode: `mode` exactly when `exact`, else `mode`
+ * less the umask; and, when `uid` is not -1, that owner and group where
+ * permitted. Returns 0, or -1 with errno set and `r` empty.
  */
 static int files_replacement_open(replacement *r, const char *path, mode_t mode, int exact, long uid, long gid) {
   size_t len = strlen(path);
+  /* An exact mode's group and other bits wait for fchown: until then the
+   * group is the user's, not the one they are meant for. */
+  mode_t first = exact ? (mode & S_IRWXU) : mode;
   int tries;
   memset(r, 0, sizeof *r);
   r->fd = -1;
@@ -198,7 +201,7 @@ static int files_replacement_open(replacement *r, const char *path, mode_t mode,
     char name[13];
     files_random_name(name);
     snprintf(r->tmp, len + 18, "%s.tmp-%s", path, name);
-    r->fd = open(r->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, mode);
+    r->fd = open(r->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, first);
     if (r->fd < 0 && errno != EEXIST) break;
   }
   if (r->fd < 0) {

@@ -100,13 +100,16 @@ static double ratelimit_take(ratelimit *r, double now) {
  * that talks to the tenant named `tenant`: opens, or makes, its state file
  * (statedir.c) and checks that it is one. Returns NULL, or a message naming
  * the directory or the file. `patience`: how long another process may hold
- * the lock.
+ * the lock. When the usual directory was another user's, r->why holds the
+ * warning to give after a NULL: where the state went instead, or that the
+ * window stays the client's own.
  */
 static const char *ratelimit_share(ratelimit *r, const char *tenant, double patience) {
   char file[PATH_MAX + 32];
   int fd;
   if (r->cap == 0) return NULL;
   fd = statedir_open(tenant, file, sizeof file, r->why, sizeof r->why);
+  if (fd == -2) return NULL;
   if (fd < 0) return r->why;
   r->path = (char *)malloc(strlen(file) + 1);
   if (r->path == NULL) {

@@ -1,7 +1,7 @@
 /*
  * What the CLI asks of the operating system besides files gong writes: what
- * a path is (stat, realpath: export writes through a symlink, refuses a
- * directory or a device) and whether an output is a terminal and how wide,
+ * a path is (stat: export writes through a symlink, judging each link it
+ * follows as the kernel would, and refuses a directory or a device) and whether an output is a terminal and how wide,
  * so that tables fit it and a progress line is drawn only on one. Lua's own
  * libraries have none of these.
  */
@@ -30,18 +30,38 @@ static int sys_fail(lua_State *L, const char *path, const char *what) {
   return 2;
 }
 
+/* Pushes what the symlink at `path` (of `size` bytes, as lstat says) holds, or nil when it cannot be read. */
+static void sys_push_link(lua_State *L, const char *path, off_t size) {
+  size_t cap = size > 0 && size < PATH_MAX ? (size_t)size + 1 : PATH_MAX;
+  char *buf = (char *)malloc(cap);
+  ssize_t n = buf != NULL ? readlink(path, buf, cap) : -1;
+  /* A link that grew since lstat is being changed under us: not read. */
+  if (n >= 0 && (size_t)n < cap) lua_pushlstring(L, buf, (size_t)n);
+  else lua_pushnil(L);
+  free(buf);
+}
+
 /*
- * core.sys.stat(path [, follow]) -> {type, mode, uid, gid, size} | nil, err
+ * core.sys.stat(path [, follow]) -> {type, mode, uid, gid, size, mine [, target]} | nil, err
  * type: "file", "directory", "link" (only with follow = false), "fifo", ...;
- * mode: the permission bits, set-id and sticky bits included. Follows
- * symlinks unless `follow` is false. A missing path is reason "missing".
+ * mode: the permission bits, set-id and sticky bits included; mine: whether
+ * it belongs to the user the process acts as (its effective uid); target:
+ * what a link holds (a path, maybe relative to the link's directory).
+ * Follows symlinks unless `follow` is false. A missing path is reason
+ * "missing".
  */
 static int sys_stat(lua_State *L) {
   const char *path = error_check_string(L, 1, "stat", "path", NULL);
   int follow = lua_isnoneornil(L, 2) || lua_toboolean(L, 2);
   struct stat st;
   if ((follow ? stat(path, &st) : lstat(path, &st)) != 0) return sys_fail(L, path, "stat");
-  lua_createtable(L, 0, 5);
+  lua_createtable(L, 0, 7);
+  lua_pushboolean(L, st.st_uid == geteuid());
+  lua_setfield(L, -2, "mine");
+  if (S_ISLNK(st.st_mode)) {
+    sys_push_link(L, path, st.st_size);
+    lua_setfield(L, -2, "target");
+  }
   lua_pushstring(L, sys_type(st.st_mode));
   lua_setfield(L, -2, "type");
   lua_pushinteger(L, (lua_Integer)(st.st_mode & 07777));

@@ -15,10 +15,17 @@
 --- where the user may set them (root may). A symlink is written through: its
 --- target is replaced, the link stays. Only regular files are replaced, so
 --- `-o /dev/null` cannot swap a device for a file.
+---
+--- Links are followed here, not by the kernel, so the kernel's rule for them
+--- (fs.protected_symlinks) is applied here too, to every link on the way: a
+--- link in a sticky directory anyone may write to (/tmp) is followed only
+--- when it is the user's or the directory owner's, whatever the sysctl says.
+--- And a link never leads an export onto another user's file, root's
+--- exports included: such a file is replaced only when -o names it.
 
 local core = require "gong.core"
 
-local setmetatable = setmetatable
+local setmetatable, floor, concat, remove = setmetatable, math.floor, table.concat, table.remove
 
 local sys = core.sys
 
@@ -31,23 +38,83 @@ local _M = {}
 local AtomicFile = {}
 local atomic_mt = { __index = AtomicFile }
 
+-- The most links one path may lead through, as the kernel's MAXSYMLINKS.
+local MAX_LINKS = 40
+
+-- Whether a directory of `mode` is sticky (01000) and anyone may write to it
+-- (0002): a place where one user can put a link in another's way.
+local function shared_sticky(mode)
+  return floor(mode / 512) % 2 == 1 and floor(mode / 2) % 2 == 1
+end
+
+-- Pushes the components of `path` on `stack`, the first one last.
+local function push_components(stack, path)
+  local parts = {}
+  for part in path:gmatch("[^/]+") do parts[#parts + 1] = part end
+  for i = #parts, 1, -1 do stack[#stack + 1] = parts[i] end
+end
+
+-- The file `path` names: `path` itself when no component is a symlink, else
+-- the absolute path its links lead to and true. Each link is judged where it
+-- lies: nil and why (a sentence about `path`) for one in a shared sticky
+-- directory that neither the user nor the directory's owner made, or for
+-- links without end.
+local function resolve(path)
+  local todo, links, done = {}, 0, ""
+  push_components(todo, path)
+  -- A relative path's links are relative to where the export runs.
+  if path:sub(1, 1) ~= "/" then done = (sys.realpath(".") or "."):gsub("/$", "") end
+  while #todo > 0 do
+    local name = remove(todo)
+    if name == ".." then
+      done = done:match("^(.*)/[^/]*$") or ""
+    elseif name ~= "." then
+      local here = done .. "/" .. name
+      local st = sys.stat(here, false)
+      if st and st.type == "link" then
+        local dir = sys.stat(done == "" and "/" or done)
+        if not st.mine and dir and shared_sticky(dir.mode) and st.uid ~= dir.uid then
+          local what = (links == 0 and #todo == 0) and "it is" or ("it leads through " .. here .. ",")
+          return nil, concat({ what, " a symbolic link of another user (uid ", st.uid, ") in ",
+            done == "" and "/" or done, ", a sticky directory anyone may write to, which the kernel's ",
+            "protected_symlinks would not follow either; remove the link, or name the file to write directly" })
+        end
+        links = links + 1
+        if links > MAX_LINKS or not st.target then
+          return nil, "it is a symbolic link to nothing (a missing file or a loop)"
+        end
+        if st.target:sub(1, 1) == "/" then done = "" end
+        push_components(todo, st.target)
+      else
+        done = here
+      end
+    end
+  end
+  if links == 0 then return path, false end
+  return done == "" and "/" or done, true
+end
+
 --- Creates the temporary file for `path`: an atomic file, or nil and a message.
 ---@param path string
 ---@return gong.cli.AtomicFile|nil file
 ---@return string|nil message
 function _M.open(path)
-  local target, old = path, sys.stat(path, false)
-  if old and old.type == "link" then
-    local real = sys.realpath(path)
-    if not real then
-      return nil, "cannot write " .. path .. ": it is a symbolic link to nothing (a missing file or a loop)"
-    end
-    target, old = real, sys.stat(real)
+  local target, linked = resolve(path)
+  if not target then
+    return nil, "cannot write " .. path .. ": " .. linked
   end
-  if old and old.type == "directory" then
+  local old, own = sys.stat(target), sys.stat(path, false)
+  local is_link = own and own.type == "link"
+  if is_link and not old then
+    return nil, "cannot write " .. path .. ": it is a symbolic link to nothing (a missing file or a loop)"
+  elseif old and old.type == "directory" then
     return nil, "cannot write " .. path .. ": it is a directory; -o names the file to write"
   elseif old and old.type ~= "file" then
     return nil, "cannot write " .. path .. ": it is a " .. old.type .. ", not a regular file (- is stdout)"
+  elseif linked and old and not old.mine then
+    return nil, concat({ "cannot write ", path, is_link and ": it is a symbolic link to " or ": its links lead to ",
+      target, ", a file of another user (uid ", old.uid, "), which an export replaces only when it is named ",
+      "directly; name ", target, " with -o, or remove the link" })
   end
   local file, err = sys.replace_file(target, old and { mode = old.mode, uid = old.uid, gid = old.gid } or nil)
   if not file then
