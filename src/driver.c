@@ -298,6 +298,13 @@ static int driver_cancel(lua_State *L) {
   return driver_effects(L, 1, d, 3);
 }
 
+/* driver:closed() -> whether its client was closed (a run under way stops when it sees it). */
+static int driver_closed(lua_State *L) {
+  gong_driver *d = driver_check(L, "closed");
+  lua_pushboolean(L, d->c->closed || d->close_pending);
+  return 1;
+}
+
 /* driver:pending() -> how many requests have not ended yet. */
 static int driver_pending(lua_State *L) {
   gong_driver *d = driver_check(L, "pending");

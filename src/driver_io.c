@@ -241,7 +241,8 @@ static void driver_open(lua_State *L, int state) {
   static const luaL_Reg methods[] = {{"start", driver_start_request}, {"socket", driver_socket},
                                      {"timeout", driver_timeout},     {"wait", driver_wait},
                                      {"cancel", driver_cancel},       {"pending", driver_pending},
-                                     {"close", driver_close},         {NULL, NULL}};
+                                     {"closed", driver_closed},       {"close", driver_close},
+                                     {NULL, NULL}};
   luaL_newmetatable(L, DRIVER_MT);
   lua_pushvalue(L, state);
   lua_pushcclosure(L, driver_close, 1);

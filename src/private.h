@@ -451,6 +451,7 @@ static gong_driver *driver_check(lua_State *L, const char *who);
 static int driver_start_request(lua_State *L);
 static int driver_cancel(lua_State *L);
 static int driver_pending(lua_State *L);
+static int driver_closed(lua_State *L);
 static int driver_close(lua_State *L);
 static int driver_room(const gong_driver *d);
 static void driver_step(lua_State *L, int self, gong_driver *d, int done);

@@ -4,7 +4,8 @@
 --- core.MAX_BATCH, every page of each followed). Each runs on a host (see
 --- gong.client): host:request(kind, ...) makes one request,
 --- host:each_at_once(...) runs several at once, however the host does it,
---- and host:call(fn, ...) calls the caller's callbacks where the host does.
+--- and host:call(fn, ...) calls the caller's callbacks where the host does;
+--- host:closed() tells whether one of them closed the client.
 ---
 --- One rule for stopping, on every host: a request whose Retry-After is
 --- longer than max_retry_wait (its error has `halt`) stops new starts, the
@@ -123,6 +124,8 @@ function _M.calls_batch(host, ids, opts, hook)
     results[i] = list or x
     if not list and x.halt then halted = halted or x end
     if tell(i, list, x) == false then stopped = true end
+    -- A callback that closed the client ends the run, whatever is left.
+    if not stopped and host:closed() then failed, stopped = core.closed_error("calls_batch"), true end
   end, function() return stopped and "now" or halted ~= nil end)
   if failed then return nil, failed end
   for i = 1, halted and not stopped and #ids or 0 do
@@ -247,6 +250,7 @@ function _M.calls_api(host, kind, ids, opts)
     request_ids_of[b] = request_ids
     done = done + #batches[b]
     if on_progress then host:call(on_progress, done, #list) end
+    if host:closed() then failure = failure or core.closed_error(kind) end
   end, function() return failure and "now" end)
   if failure then return nil, failure end
   local request_ids = {}

@@ -10,6 +10,8 @@
 ---                               one(i) for i = 1..n, up to concurrency at a
 ---                               time; stop() true starts no more, "now"
 ---                               drops the ones under way (gong.tasks)
+---   host:call(fn, ...)          a caller's callback, where the host calls back
+---   host:closed()               whether the client was closed (by a callback)
 ---
 --- The request kinds make the methods of their name (a Calls API kind, which
 --- pages, the method that batches its ids and follows every page); tree,

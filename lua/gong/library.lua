@@ -241,6 +241,7 @@ function _M.run(host, opts)
       return nil, core.error("config", "library: on_plan refused the plan; no request was made after the folder list",
         { option = "on_plan", reason = "refused" })
     end
+    if host:closed() then return nil, core.closed_error("library") end
   end
 
   local errors, done, total = {}, 0, #ids

@@ -271,6 +271,12 @@ function Host:call(fn, ...)
   return fn(...)
 end
 
+--- Whether the run should stop: its client was closed (by a callback, say).
+---@return boolean
+function Host:closed()
+  return self.client._closed
+end
+
 -- Every method of gong.client, its body run on this client's host.
 methods.install(Client, function(method)
   local name, check, run = method.name, method.check, method.run

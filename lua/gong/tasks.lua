@@ -150,6 +150,13 @@ function Task:request(kind, ...)
   return coroutine.yield()
 end
 
+--- Whether the run should stop: its client was closed (by the callback just
+--- called, say) or the task ended.
+---@return boolean
+function Task:closed()
+  return self.over or self.tasks.driver:closed()
+end
+
 --- Calls the caller's callback `fn(...)` where the host runs callbacks, and
 --- returns what it returns (a callback's `false` stops a batch on every
 --- host); what it raises ends the task. Without a `settle` of the host, at
