@@ -8,6 +8,7 @@
 local mime = require "mime"
 local cjson = require "cjson.safe"
 local contract = require "fake.contract"
+local library = require "fake.library"
 local oauth = require "fake.oauth"
 
 local format, char, tonumber, concat = string.format, string.char, tonumber, table.concat
@@ -82,11 +83,9 @@ local function copy(t)
   return out
 end
 
---- Pre-renders every body of `lib` and remembers the accepted credentials.
----@param lib table from fake.library.generate
----@param creds table {key, secret, token, client_id, client_secret}
----@return table api
-function _M.new(lib, creds)
+-- Renders every body of `lib` onto `api`: the folder lists, each folder's
+-- calls and content; details and transcripts are `lib`'s own tables.
+local function render(api, lib)
   local by_workspace, public_by_workspace = {}, {}
   for _, ws in ipairs(lib.workspaces) do
     local members = {}
@@ -101,22 +100,83 @@ function _M.new(lib, creds)
     calls[f.id] = contract.calls(lib.calls[f.id])
     content[f.id] = contract.content(f, lib.calls[f.id])
   end
-  return setmetatable({
-    folders = contract.folders(lib.folders),
-    by_workspace = by_workspace,
-    public_folders = contract.public_folders(lib.folders),
-    public_by_workspace = public_by_workspace,
-    workspaces = contract.workspaces(lib.workspaces),
-    calls = calls,
-    content = content,
-    details = lib.details,
-    transcripts = lib.transcripts,
+  api.lib = lib
+  api.folders = contract.folders(lib.folders)
+  api.by_workspace = by_workspace
+  api.public_folders = contract.public_folders(lib.folders)
+  api.public_by_workspace = public_by_workspace
+  api.workspaces = contract.workspaces(lib.workspaces)
+  api.calls = calls
+  api.content = content
+  api.details = lib.details
+  api.transcripts = lib.transcripts
+  return api
+end
+
+--- Pre-renders every body of `lib` and remembers the accepted credentials.
+--- `regenerate()`, when given, makes `lib` afresh for restore().
+---@param lib table from fake.library.generate
+---@param creds table {key, secret, token, client_id, client_secret}
+---@param regenerate? fun(): table
+---@return table api
+function _M.new(lib, creds, regenerate)
+  return render(setmetatable({
     basic = creds.key .. ":" .. creds.secret,
     token = creds.token,
     oauth = oauth.new { client_id = creds.client_id, client_secret = creds.client_secret },
     serial = 0,
     settings = copy(_M.DEFAULT_SETTINGS),
-  }, Api)
+    regenerate = regenerate,
+    changed = false,
+  }, Api), lib)
+end
+
+--- Adds calls to the library served (fake.library.add_calls, the arguments
+--- of POST /__fake/calls) and renders it again. Returns the new ids, or nil
+--- and the 400 message.
+---@param raw table decoded JSON object {folderId, count, transcribed?, addedToLibraryAt?}
+---@return string[]|nil ids
+---@return string|nil err
+function Api:add_calls(raw)
+  local count = raw.count
+  if type(raw.folderId) ~= "string" then return nil, "folderId must be a string" end
+  if type(count) ~= "number" or count ~= floor(count) or count < 1 or count > 1000 then
+    return nil, "count must be an integer in 1..1000"
+  end
+  if raw.transcribed ~= nil and type(raw.transcribed) ~= "boolean" then return nil, "transcribed must be true or false" end
+  if raw.addedToLibraryAt ~= nil and type(raw.addedToLibraryAt) ~= "string" then
+    return nil, "addedToLibraryAt must be a string"
+  end
+  local ids = library.add_calls(self.lib, raw.folderId, floor(count),
+    { transcribed = raw.transcribed, addedToLibraryAt = raw.addedToLibraryAt })
+  if not ids then return nil, "unknown folder '" .. raw.folderId .. "'" end
+  self.changed = true
+  render(self, self.lib)
+  return ids
+end
+
+--- Gives calls without a transcript one (fake.library.transcribe, the body
+--- of POST /__fake/transcripts). Returns the ids that got one, or nil and
+--- the 400 message.
+---@param raw table decoded JSON object {callIds}
+---@return string[]|nil ids
+---@return string|nil err
+function Api:transcribe(raw)
+  local ids = raw.callIds
+  if type(ids) ~= "table" then return nil, "callIds must be an array of strings" end
+  for _, id in ipairs(ids) do
+    if type(id) ~= "string" then return nil, "callIds must be an array of strings" end
+  end
+  self.changed = true
+  return library.transcribe(self.lib, ids)
+end
+
+--- The library as it was at start-up again, when calls were added or transcribed.
+function Api:restore()
+  if self.changed and self.regenerate then
+    render(self, self.regenerate())
+    self.changed = false
+  end
 end
 
 --- Validates a decoded settings object and applies it on top of the

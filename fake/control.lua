@@ -91,11 +91,11 @@ local function parse_faults(body)
   return list
 end
 
--- Decodes the body of POST /__fake/settings: one JSON object.
-local function parse_settings(body)
+-- Decodes the body of POST /__fake/settings, /calls and /transcripts: one JSON object.
+local function parse_object(body)
   -- cjson decodes `[]` and `{}` alike, so look at the text itself.
   local decoded = body:match("^%s*{") and cjson.decode(body)
-  if type(decoded) ~= "table" then return nil, "body must be a JSON object of settings" end
+  if type(decoded) ~= "table" then return nil, "body must be a JSON object" end
   return decoded
 end
 
@@ -123,6 +123,7 @@ local ROUTES = {
     app.faults:clear()
     app.rate_window:clear()
     app.api:reset_settings()
+    app.api:restore()
     app.api.oauth:reset()
     return reply(200, OK)
   end },
@@ -135,12 +136,26 @@ local ROUTES = {
   ["/__fake/settings"] = {
     GET = settings_reply,
     POST = function(app, req)
-      local raw, err = parse_settings(req.body)
+      local raw, err = parse_object(req.body)
       if raw then raw, err = app.api:configure(raw) end
       if not raw then return failure(400, err) end
       return settings_reply(app)
     end,
   },
+  ["/__fake/calls"] = { POST = function(app, req)
+    local raw, err = parse_object(req.body)
+    local ids
+    if raw then ids, err = app.api:add_calls(raw) end
+    if not ids then return failure(400, err) end
+    return reply(200, json.object { callIds = ids })
+  end },
+  ["/__fake/transcripts"] = { POST = function(app, req)
+    local raw, err = parse_object(req.body)
+    local ids
+    if raw then ids, err = app.api:transcribe(raw) end
+    if not ids then return failure(400, err) end
+    return reply(200, json.object { callIds = ids })
+  end },
   ["/__fake/oauth/code"] = { POST = function(app, req)
     local redirect_uri, err = parse_code_request(req.body)
     if not redirect_uri then return failure(400, err) end

@@ -608,7 +608,64 @@ function _M.generate(opts)
   end
   return { workspaces = workspaces, folders = folders, calls = calls, by_id = by_id,
            special_id = _M.SPECIAL_ID, call_ids = call_ids, details = details,
-           transcripts = transcripts }
+           transcripts = transcripts, seed = seed }
+end
+
+--- Files `count` new calls at the end of folder `folder_id` of `lib` (from
+--- generate), as Gong's library grows between two exports: each with the
+--- next serial numbers, its details, and a transcript unless
+--- `opts.transcribed` is false (or its serial is a multiple of 7, as every
+--- call's); `opts.addedToLibraryAt` replaces the generated date. The same
+--- `lib` and arguments always add the same calls. Returns their ids, or nil
+--- for an unknown folder.
+---@param lib table
+---@param folder_id string
+---@param count integer
+---@param opts? {transcribed?: boolean, addedToLibraryAt?: string}
+---@return string[]|nil ids
+function _M.add_calls(lib, folder_id, count, opts)
+  opts = opts or {}
+  local folder = lib.by_id[folder_id]
+  if not folder then return nil end
+  local first = #lib.call_ids
+  -- The users of generate() are its first draw; the rest of this stream is the serial's own.
+  local users = user_ids(new_random(lib.seed), 12)
+  local user_index = {}
+  for i, user in ipairs(users) do user_index[user] = i end
+  local random = new_random(lib.seed + SECOND_STREAM + first)
+  local list, ids = lib.calls[folder_id], {}
+  for _, call in ipairs(make_calls(random, users, count, first)) do
+    if opts.addedToLibraryAt then call.addedToLibraryAt = opts.addedToLibraryAt end
+    local id = call.callId
+    list[#list + 1] = call
+    ids[#ids + 1] = id
+    lib.call_ids[#lib.call_ids + 1] = id
+    local detail = make_detail(random, call, folder.workspaceId, users, user_index)
+    lib.details[id] = detail
+    if opts.transcribed ~= false and serial_of(id) % NO_TRANSCRIPT ~= 0 then
+      lib.transcripts[id] = make_transcript(random, detail)
+    end
+  end
+  folder.callCount = #list
+  return ids
+end
+
+--- Gives the calls `ids` of `lib` that have none a transcript, as Gong
+--- transcribes a call some time after it: the one add_calls would have
+--- made. Returns the ids that got one.
+---@param lib table
+---@param ids string[]
+---@return string[]
+function _M.transcribe(lib, ids)
+  local done = {}
+  for _, id in ipairs(ids) do
+    local detail = lib.details[id]
+    if detail and not lib.transcripts[id] then
+      lib.transcripts[id] = make_transcript(new_random(lib.seed + SECOND_STREAM + serial_of(id)), detail)
+      done[#done + 1] = id
+    end
+  end
+  return done
 end
 
 -- The pieces, for bench/gen.lua, which makes far larger libraries than

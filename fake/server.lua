@@ -219,7 +219,8 @@ local function main()
   local app = {
     api = api_mod.new(library.generate { seed = opts.seed, folders = opts.folders },
                       { key = opts.key, secret = opts.secret, token = opts.token,
-                        client_id = opts.client_id, client_secret = opts.client_secret }),
+                        client_id = opts.client_id, client_secret = opts.client_secret },
+                      function() return library.generate { seed = opts.seed, folders = opts.folders } end),
     faults = faults.queue(),
     rate_window = rate_limit.window(),
     records = control.records(opts.max_records),

@@ -619,6 +619,53 @@ describe("fake Gong server", function()
     end)
   end)
 
+  describe("POST /__fake/calls and /__fake/transcripts", function()
+    it("files new calls at the end of a folder, with details and transcripts, its callCount raised, "
+       .. "until a reset", function()
+      local folder = lib.folders[3]
+      local before = decode(get(srv, "/library/folders/" .. folder.id .. "/calls").body).calls
+      local ids = srv:add_calls(folder.id, 3)
+      assert.are.equal(3, #ids)
+      local after = decode(get(srv, "/library/folders/" .. folder.id .. "/calls").body).calls
+      assert.are.equal(#before + 3, #after)
+      assert.are.same(ids, { after[#after - 2].callId, after[#after - 1].callId, after[#after].callId })
+      local listed
+      for _, f in ipairs(decode(get(srv, "/library/folders").body).folders) do
+        if f.id == folder.id then listed = f end
+      end
+      assert.are.equal(#before + 3, listed.callCount)
+      local content = decode(get(srv, "/library/folder-content?folderId=" .. folder.id).body)
+      assert.are.equal(ids[3], content.calls[#content.calls].id)
+      local details = decode(post(srv, "/calls/extensive", calls_body(ids)).body)
+      assert.are.same(ids, listed_ids(details.calls))
+      -- A new id is the next serial: none of the library's.
+      for _, id in ipairs(ids) do assert.is_nil(lib.details[id]) end
+      srv:reset()
+      assert.are.equal(#before, #decode(get(srv, "/library/folders/" .. folder.id .. "/calls").body).calls)
+      assert.are.equal(404, post(srv, "/calls/extensive", calls_body(ids)).status)
+    end)
+
+    it("files calls without a transcript when told, and transcribes them later", function()
+      local ids = srv:add_calls(lib.folders[3].id, 2, { transcribed = false, addedToLibraryAt = "2030-01-01T00:00:00Z" })
+      assert.are.equal(404, post(srv, "/calls/extensive", calls_body { "nope" }).status)
+      assert.are.same({}, decode(post(srv, "/calls/transcript", calls_body(ids)).body).callTranscripts)
+      local calls = decode(get(srv, "/library/folders/" .. lib.folders[3].id .. "/calls").body).calls
+      assert.are.equal("2030-01-01T00:00:00Z", calls[#calls].addedToLibraryAt)
+      assert.are.same(ids, srv:transcribe(ids))
+      assert.are.same(ids, listed_ids(decode(post(srv, "/calls/transcript", calls_body(ids)).body).callTranscripts))
+      assert.are.same({}, srv:transcribe(ids))
+    end)
+
+    it("answers 400 to an unknown folder or a bad count, and changes nothing", function()
+      for _, body in ipairs { '{"folderId":"nope","count":1}', '{"folderId":"' .. lib.folders[3].id .. '","count":0}',
+                              '[]', '{"count":1}' } do
+        assert.are.equal(400, post(srv, "/__fake/calls", body, { ["Content-Type"] = "application/json" }).status, body)
+      end
+      assert.are.equal(#lib.calls[lib.folders[3].id],
+        #decode(get(srv, "/library/folders/" .. lib.folders[3].id .. "/calls").body).calls)
+    end)
+  end)
+
   describe("routing", function()
     it("answers 404 to unknown routes and 405 with Allow to non-GET", function()
       local res = get(srv, "/library/nothing")

@@ -8,6 +8,7 @@
 --   srv:faults { { status = 503, times = 2 } }
 --   srv:settings { page_size = 2, error_objects = true, token_ttl = 0.5, rate_limit = 3 }
 --   local code = srv:oauth_code("http://localhost/cb") ... srv:oauth_log()
+--   local ids = srv:add_calls(folder_id, 3) ... srv:transcribe(ids)
 --   ... srv:requests() ... srv:reset() ... srv:stop()
 
 local http = require "socket.http"
@@ -180,6 +181,30 @@ function Server:settings(t)
   if t == nil then return cjson.decode(control(self, "GET", "/__fake/settings")) end
   local body = next(t) == nil and "{}" or cjson.encode(t)
   return cjson.decode(control(self, "POST", "/__fake/settings", body))
+end
+
+--- Files `count` new calls at the end of folder `folder_id` (POST
+--- /__fake/calls: each with details, and a transcript unless
+--- `opts.transcribed` is false; `opts.addedToLibraryAt` their date) and
+--- returns their ids. Undone by reset().
+---@param folder_id string
+---@param count integer
+---@param opts? {transcribed?: boolean, addedToLibraryAt?: string}
+---@return string[] ids
+function Server:add_calls(folder_id, count, opts)
+  local t = { folderId = folder_id, count = count }
+  for k, v in pairs(opts or {}) do t[k] = v end
+  return cjson.decode(control(self, "POST", "/__fake/calls", cjson.encode(t))).callIds
+end
+
+--- Gives the calls `ids` that have no transcript one (POST
+--- /__fake/transcripts), as Gong transcribes a call after it was filed;
+--- returns the ids that got one. Undone by reset().
+---@param ids string[]
+---@return string[]
+function Server:transcribe(ids)
+  local body = #ids == 0 and '{"callIds":[]}' or cjson.encode { callIds = ids }
+  return cjson.decode(control(self, "POST", "/__fake/transcripts", body)).callIds
 end
 
 --- A fresh single-use authorization code for the token endpoint, valid with
