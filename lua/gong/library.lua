@@ -8,14 +8,14 @@ local batch = require "gong.batch"
 local core = require "gong.core"
 local tree = require "gong.tree"
 
-local ceil, error, ipairs, pairs, tostring, type = math.ceil, error, ipairs, pairs, tostring, type
+local ceil, error, ipairs, max, pairs, tostring, type = math.ceil, error, ipairs, math.max, pairs, tostring, type
 
 local _M = {}
 
 --- Options of client:library(); anything else is a typo.
 _M.OPTIONS = {
   workspaceId = true, concurrency = true, strict = true, on_progress = true,
-  details = true, transcripts = true, skip_empty = true, on_plan = true,
+  details = true, transcripts = true, skip_empty = true, on_plan = true, reuse = true,
 }
 
 ---@class gong.LibraryOptions
@@ -27,9 +27,17 @@ _M.OPTIONS = {
 ---@field skip_empty? boolean the contract's folders with callCount 0 are not asked for their calls (true)
 ---@field on_progress? fun(done: integer, total: integer, node: gong.TreeNode?, err: gong.Error?, phase: string)
 --- called as each folder completes (phase "calls"), then as each batch of calls' details or transcripts does
+---@field reuse? gong.LibraryReuse what an earlier run fetched: the Calls API is asked only for what it lacks
 ---@field on_plan? fun(plan: gong.LibraryPlan): boolean? called once the folder list is back, before any other
 --- request, with what the run is to make; returning false stops it there: library() returns nil and an error of
 --- kind "config", option "on_plan", reason "refused"
+
+---What an earlier run of library() fetched (an export read back), so that the Calls API is asked only for the
+---calls it lacks. A call whose entry is `false` is known to have none: it is not asked, and gets nothing.
+---@class gong.LibraryReuse
+---@field details? table<string,table|false> each call's details, by call id
+---@field transcripts? table<string,table|false> each call's transcript (its monologues), by call id
+---@field folders? table<string,string[]> the call ids each folder held, for the plan's estimate
 
 ---What library() is to make, told to on_plan before it asks for any folder's calls. Retries are never counted.
 ---@class gong.LibraryPlan
@@ -43,7 +51,10 @@ _M.OPTIONS = {
 ---@field phases integer the Calls API phases asked: details, transcripts (0 to 2)
 ---@field batch_size integer call ids per Calls API request (core.MAX_BATCH)
 ---@field calls_api? integer Calls API requests, phases x ceil(calls / batch_size): fewer when a call is in two
---- folders, more when Gong pages an answer; nil when `calls` is unknown
+--- folders, more when Gong pages an answer; nil when `calls` is unknown. With `reuse`, each phase's
+--- ceil(asked / batch_size), asked: the calls new to `reuse.folders` and those whose data for the phase it lacks
+---@field reused? integer with `reuse`: the calls `reuse.folders` lists in the folders asked whose data for every
+--- phase `reuse` holds, asked nothing (0 when no phase is asked); `calls` is then the calls to ask about
 
 --- Checks library()'s options (raises what is wrong, before any request).
 ---@param opts? gong.LibraryOptions
@@ -60,6 +71,10 @@ function _M.check(opts)
     if opts and opts[name] ~= nil and type(opts[name]) ~= "function" then
       error(core.error("argument", "library: " .. name .. " must be a function"), 2)
     end
+  end
+  if opts and opts.reuse ~= nil and type(opts.reuse) ~= "table" then
+    error(core.error("argument", "library: reuse must be a table {details = ..., transcripts = ..., folders = ...}"),
+      2)
   end
   if opts and opts.details ~= nil and type(opts.details) ~= "boolean" and type(opts.details) ~= "table" then
     error(core.error("argument", "library: details must be true, false or a list of fields"), 2)
@@ -92,12 +107,66 @@ local function folder_ids(t, skip_empty)
   return ids, nodes_of
 end
 
+-- The Calls API phases, in the order they run: the option that asks for
+-- one, the field a call gets, the method, and the table of gong.LibraryReuse
+-- that may hold it already.
+local PHASES = {
+  { option = "details", field = "details", method = "call_details", reuse = "details" },
+  { option = "transcripts", field = "transcript", method = "transcripts", reuse = "transcripts" },
+}
+
+-- What `reuse` holds for call `id` in phase `p`: the data, false (known to
+-- have none) or nil (to ask).
+local function reused_value(reuse, p, id)
+  local held = reuse and reuse[p.reuse]
+  if type(held) ~= "table" then return nil end
+  return held[id]
+end
+
+-- With `reuse`, the calls to ask about, the Calls API requests and the calls
+-- reused that a run of the folders `ids` (`nodes_of` their nodes) and the
+-- phases `asked` comes to: a folder's calls beyond those reuse.folders lists
+-- for it are new, asked in every phase; a listed call is asked in each phase
+-- whose data reuse lacks, and reused when it lacks none. Nil requests when
+-- a folder has no callCount.
+local function reuse_estimate(ids, nodes_of, reuse, asked)
+  local held_of = type(reuse.folders) == "table" and reuse.folders or {}
+  local new, reused, to_ask, lacking, seen = 0, 0, 0, {}, {}
+  for i = 1, #asked do lacking[i] = 0 end
+  for _, id in ipairs(ids) do
+    local held = type(held_of[id]) == "table" and held_of[id] or {}
+    local count = nodes_of[id][1].callCount
+    new = new and type(count) == "number" and new + max(0, count - #held) or nil
+    for _, call_id in ipairs(held) do
+      if not seen[call_id] then
+        seen[call_id] = true
+        local lacks = false
+        for i, p in ipairs(asked) do
+          if reused_value(reuse, p, call_id) == nil then
+            lacking[i], lacks = lacking[i] + 1, true
+          end
+        end
+        if lacks then to_ask = to_ask + 1 else reused = reused + 1 end
+      end
+    end
+  end
+  if new == nil then return nil, nil, reused end
+  local calls_api = 0
+  for i = 1, #asked do calls_api = calls_api + ceil((new + lacking[i]) / core.MAX_BATCH) end
+  return new + to_ask, calls_api, reused
+end
+
 -- The plan of a library() run that asks the folders `ids` (`nodes_of` their
 -- nodes) and the Calls API phases `opts` asks for (see gong.LibraryPlan). The
 -- distinct calls are known only once the folders' calls are in: until then
--- their callCounts stand for them.
+-- their callCounts stand for them (and, with `opts.reuse`, the calls it
+-- lists for each folder).
 local function plan_of(ids, nodes_of, opts)
-  local phases = (opts.details and 1 or 0) + (opts.transcripts and 1 or 0)
+  local asked = {}
+  for _, p in ipairs(PHASES) do
+    if opts[p.option] then asked[#asked + 1] = p end
+  end
+  local phases = #asked
   local calls = 0
   for _, id in ipairs(ids) do
     local count = nodes_of[id][1].callCount
@@ -111,9 +180,14 @@ local function plan_of(ids, nodes_of, opts)
   local exact = phases == 0 or #ids == 0
   local batch_size = core.MAX_BATCH
   local calls_api = exact and 0 or calls and phases * ceil(calls / batch_size) or nil
+  local reused
+  if opts.reuse then
+    reused = 0
+    if not exact then calls, calls_api, reused = reuse_estimate(ids, nodes_of, opts.reuse, asked) end
+  end
   return {
     requests = 1 + #ids + (calls_api or 0), exact = exact, folder_list = 1, folders = #ids, calls = calls,
-    phases = phases, batch_size = batch_size, calls_api = calls_api,
+    phases = phases, batch_size = batch_size, calls_api = calls_api, reused = reused,
   }
 end
 
@@ -170,39 +244,52 @@ function _M.attach(calls, field, found)
 end
 
 -- The details and transcripts phases of library(): fetches what `opts` asks
--- for of every distinct call once, and hangs it on each call. A failure is
--- added to `errors` (with its `phase`), or returned at once when strict.
+-- for of every distinct call once, and hangs it on each call; with
+-- `opts.reuse`, what that holds is hung on instead and only the rest asked.
+-- A failure is added to `errors` (with its `phase`), or returned at once
+-- when strict. Returns that, and the number of calls nothing was asked of.
 local function add_call_data(host, t, opts, errors)
   local calls, ids = calls_of(t)
-  local on_progress = opts.on_progress
-  local function phase_options(phase, extra)
-    local o = { concurrency = opts.concurrency }
-    for k, v in pairs(extra or {}) do o[k] = v end
-    if on_progress then
-      -- Called through the host by the Calls API's batches: on_progress itself is plain.
-      o.on_progress = function(done, total) return on_progress(done, total, nil, nil, phase) end
+  local on_progress, reuse = opts.on_progress, opts.reuse
+  local asked_of = {}
+  for _, p in ipairs(PHASES) do
+    if opts[p.option] then
+      local o = { concurrency = opts.concurrency, fields = p.option == "details" and type(opts.details) == "table"
+        and opts.details or nil }
+      if on_progress then
+        -- Called through the host by the Calls API's batches: on_progress itself is plain.
+        local phase = p.option
+        o.on_progress = function(done, total) return on_progress(done, total, nil, nil, phase) end
+      end
+      local ask, held = ids, {}
+      if reuse then
+        ask = {}
+        for _, id in ipairs(ids) do
+          local value = reused_value(reuse, p, id)
+          if value == nil then
+            ask[#ask + 1] = id
+            asked_of[id] = true
+          elseif value then
+            held[id] = value
+          end
+        end
+        _M.attach(calls, p.field, held)
+      end
+      local found, err = batch.calls_api(host, p.method, ask, o)
+      if not found then
+        err.phase = p.method
+        if opts.strict then return err end
+        errors[#errors + 1] = err
+      else
+        _M.attach(calls, p.field, found)
+      end
     end
-    return o
   end
-  local phases = {}
-  if opts.details then
-    phases[#phases + 1] = { "details", "call_details", phase_options("details", {
-      fields = type(opts.details) == "table" and opts.details or nil }) }
+  local reused = 0
+  for _, id in ipairs(ids) do
+    if not asked_of[id] then reused = reused + 1 end
   end
-  if opts.transcripts then
-    phases[#phases + 1] = { "transcript", "transcripts", phase_options("transcripts") }
-  end
-  for _, p in ipairs(phases) do
-    local field, method, o = p[1], p[2], p[3]
-    local found, err = batch.calls_api(host, method, ids, o)
-    if not found then
-      err.phase = method
-      if opts.strict then return err end
-      errors[#errors + 1] = err
-    else
-      _M.attach(calls, field, found)
-    end
-  end
+  return nil, reused
 end
 
 --- Fetches the whole library: the folder tree with every node's `calls` filled,
@@ -218,6 +305,11 @@ end
 --- gets its started, duration and primaryUserId from the details. A failed phase is an
 --- error in `errors` with its `phase`. A folder whose callCount the server did
 --- not send gets the number of its calls.
+---
+--- With `reuse` (gong.LibraryReuse, an earlier run's data), a call's details
+--- and transcript that it holds are hung on the call as they are, and only
+--- the calls it lacks them for are asked: the tree's `reused` is then the
+--- number of distinct calls nothing was asked of.
 ---
 --- Once the folder list is back, before any other request, `on_plan` is told
 --- what the run is to make (gong.LibraryPlan: at 3 requests/s and 10,000 a
@@ -267,8 +359,11 @@ function _M.run(host, opts)
   if strict and errors[1] then return nil, errors[1] end
   count_calls(t)
   if opts.details or opts.transcripts then
-    local stopped = add_call_data(host, t, opts, errors)
+    local stopped, reused = add_call_data(host, t, opts, errors)
     if stopped then return nil, stopped end
+    if opts.reuse then t.reused = reused end
+  elseif opts.reuse then
+    t.reused = 0
   end
   return t, errors
 end
