@@ -64,6 +64,7 @@ build = {
     ["gong.cli.trees"] = "lua/gong/cli/trees.lua",
     ["gong.cli.exports"] = "lua/gong/cli/exports.lua",
     ["gong.cli.render"] = "lua/gong/cli/render.lua",
+    ["gong.cli.reuse"] = "lua/gong/cli/reuse.lua",
     ["gong.loop"] = "lua/gong/loop.lua",
     ["gong.oauth"] = "lua/gong/oauth.lua",
     ["gong.nvim"] = "lua/gong/nvim.lua",

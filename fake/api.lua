@@ -143,7 +143,9 @@ function Api:add_calls(raw)
   if type(count) ~= "number" or count ~= floor(count) or count < 1 or count > 1000 then
     return nil, "count must be an integer in 1..1000"
   end
-  if raw.transcribed ~= nil and type(raw.transcribed) ~= "boolean" then return nil, "transcribed must be true or false" end
+  if raw.transcribed ~= nil and type(raw.transcribed) ~= "boolean" then
+    return nil, "transcribed must be true or false"
+  end
   if raw.addedToLibraryAt ~= nil and type(raw.addedToLibraryAt) ~= "string" then
     return nil, "addedToLibraryAt must be a string"
   end

@@ -646,7 +646,8 @@ describe("fake Gong server", function()
     end)
 
     it("files calls without a transcript when told, and transcribes them later", function()
-      local ids = srv:add_calls(lib.folders[3].id, 2, { transcribed = false, addedToLibraryAt = "2030-01-01T00:00:00Z" })
+      local ids = srv:add_calls(lib.folders[3].id, 2,
+                                { transcribed = false, addedToLibraryAt = "2030-01-01T00:00:00Z" })
       assert.are.equal(404, post(srv, "/calls/extensive", calls_body { "nope" }).status)
       assert.are.same({}, decode(post(srv, "/calls/transcript", calls_body(ids)).body).callTranscripts)
       local calls = decode(get(srv, "/library/folders/" .. lib.folders[3].id .. "/calls").body).calls

@@ -37,6 +37,7 @@ local OPTIONS = {
   ["--allow-empty"] = { key = "allow_empty", commands = { export = true } },
   ["--details"] = { key = "details", commands = { calls = true, export = true } },
   ["--transcripts"] = { key = "transcripts", commands = { export = true } },
+  ["--update"] = { key = "update", commands = { export = true } },
   ["--folder"] = { key = "folder", value = "FOLDER_ID", commands = { transcript = true } },
   ["-h"] = { key = "help" },
   ["--help"] = { key = "help" },
@@ -183,6 +184,10 @@ local function export_options(opts, result)
   result.strict = opts.strict or false
   result.allow_empty = opts.allow_empty or false
   result.transcripts = opts.transcripts or false
+  result.update = opts.update or false
+  if result.update and not result.output then
+    return "--update needs -o FILE, the earlier export it brings up to date"
+  end
 end
 
 --- Parses the command line (without the program name).
@@ -194,7 +199,7 @@ end
 --- `transcripts`,
 --- `credentials` (a file name), `timeout` (a number), `output` (a file name,
 --- nil for stdout), `concurrency` (an integer, export only), `max_requests`
---- (an integer, export only, nil for no limit), `strict`, `allow_empty`,
+--- (an integer, export only, nil for no limit), `strict`, `allow_empty`, `update`,
 --- `depth` (tree only: levels shown below the top ones),
 --- `topic` (for help), `help` and `version` (booleans). On a usage error
 --- returns nil, a message, and the command the user was asking about, if

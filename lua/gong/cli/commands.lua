@@ -14,6 +14,7 @@ local library = require "gong.library"
 local progress = require "gong.cli.progress"
 local render = require("gong.cli.render").render
 local report_module = require "gong.cli.report"
+local reuse_module = require "gong.cli.reuse"
 local terminal = require "gong.cli.terminal"
 local duration = require("gong.cli.text").duration
 
@@ -139,15 +140,17 @@ local function open_output(ctx, path)
   return out, err
 end
 
--- "gong-library: exported 12 folders and 180 calls to lib.json in 0:00:05 (13 requests)".
+-- "gong-library: exported 12 folders and 180 calls to lib.json in 0:00:05 (13 requests)", and after
+-- --update "(3 requests, 177 calls reused)".
 local function summary(tree, path, requests, seconds)
   local calls = 0
   for node in tree:walk() do
     if node.calls then calls = calls + #node.calls end
   end
-  return format("%s: exported %d %s and %d %s to %s in %s (%d %s)\n", report_module.PROGRAM, tree.count,
+  local reused = tree.reused and format(", %d %s reused", tree.reused, tree.reused == 1 and "call" or "calls") or ""
+  return format("%s: exported %d %s and %d %s to %s in %s (%d %s%s)\n", report_module.PROGRAM, tree.count,
     tree.count == 1 and "folder" or "folders", calls, calls == 1 and "call" or "calls", path or "stdout",
-    duration(seconds), requests, requests == 1 and "request" or "requests")
+    duration(seconds), requests, requests == 1 and "request" or "requests", reused)
 end
 
 -- "1 folder", "412 folders".
@@ -168,6 +171,7 @@ local function plan_requests(plan)
     parts[#parts + 1] = format("%s for up to %s", count(plan.calls_api, "Calls API request", "Calls API requests"),
                                count(plan.calls, "call", "calls"))
   end
+  if plan.reused then parts[#parts + 1] = count(plan.reused, "call reused", "calls reused") end
   local how = plan.exact and "" or plan.calls_api and "about " or "at least "
   return how .. count(plan.requests, "request", "requests") .. " (" .. concat(parts, ", ") .. ")"
 end
@@ -215,13 +219,25 @@ end
 --- of more requests stops it before any request but the folder list, with
 --- nothing written: the exit status is report.REFUSED. An export that finds
 --- no folder writes nothing, FILE as it was, and fails, unless
---- `opts.allow_empty`.
+--- `opts.allow_empty`. With `opts.update`, the earlier export at
+--- `opts.output` is read first (gong.cli.reuse; one that is not an export
+--- fails before any request) and only what it lacks is asked of the Calls API.
 ---@param ctx table
 ---@param client gong.Client
 ---@param opts table
 ---@return integer
 function _M.export(ctx, client, opts)
   local report = ctx.report
+  -- --update: what the earlier export holds is not asked again.
+  local reuse, held
+  if opts.update then
+    reuse, held = reuse_module.read(opts.output)
+    if held == false then
+      report:say(report_module.PROGRAM, ": ", opts.output, " does not exist yet: --update exports everything\n")
+    elseif not reuse then
+      return report:fail(held)
+    end
+  end
   local out, err = open_output(ctx, opts.output)
   if not out then
     return report:fail(err)
@@ -252,6 +268,7 @@ function _M.export(ctx, client, opts)
     strict = opts.strict or nil,
     details = opts.details or nil,
     transcripts = opts.transcripts or nil,
+    reuse = reuse,
     on_progress = line and function(done, total, node, _, phase)
       line:update(done, total, node, phase)
     end,

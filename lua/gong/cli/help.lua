@@ -148,6 +148,7 @@ TEXTS.export = [[
 Usage: gong-library export [--workspace ID] [-o FILE] [--format json|ndjson]
                            [--concurrency N] [--strict] [--details]
                            [--transcripts] [--max-requests N] [--allow-empty]
+                           [--update]
 
 Fetch the whole library, every folder and the calls in it, and write it to
 stdout or FILE. Folders' calls are fetched N at a time, never faster than the
@@ -173,6 +174,11 @@ requests per second and the time left, when stderr is a terminal.
   --details           Also every call's details (the Calls API: parties, and
                       started, duration and primary user for a real tenant)
   --transcripts       Also every call's transcript
+  --update            Bring FILE (-o), an earlier export, up to date: the
+                      folders and their calls are fetched again (Gong says
+                      nothing of what changed), the Calls API is asked only
+                      for the calls FILE lacks, and FILE is replaced whole
+                      (see below)
   --max-requests N    Refuse an export of more than N requests (Gong allows
                       10,000 a day): it stops when the folder list is back,
                       before any other request, with status ]] .. report.REFUSED .. [[, and
@@ -212,6 +218,19 @@ instead of "calls" (json) or call lines (ndjson), a warning naming it is
 printed on stderr, and the exit status is 1: the rest of the library is
 still written. With --strict that is a failure that writes nothing, as is
 failing to list the folders.
+
+With --update, FILE is read first: an earlier export, json or ndjson (json:
+an array of folders, each with "calls" or "error" and "children"; ndjson:
+lines with "type", a folder first; an empty file holds nothing). Anything
+else is refused before any request, and FILE is left as it was; a missing
+FILE is a full export, with a note. Each call's details and transcript in
+FILE are used as they are, and the Calls API is asked only for the calls
+that lack what --details and --transcripts ask for: an unchanged library
+costs one request for the folder list and one per folder with calls, and N
+new calls add one request per ]] .. core.MAX_BATCH .. [[ of them for each. A call FILE holds
+without a transcript, when FILE has transcripts, is asked again only in
+its first week in the library (Gong may transcribe it late). The plan and
+the summary say how many calls were reused.
 
 On a terminal the export starts with its plan and ends with a summary:
 folders, calls, destination, time and requests. Ctrl-C stops the export with
