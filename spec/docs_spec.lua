@@ -96,8 +96,8 @@ describe("the documentation", function()
     local plan
     local ok, err = pcall(function()
       local c = require("gong").new({ base_url = srv.url, token = fake.credentials.token, rate = false })
-      -- With the Calls API asked of a library with counts, every field is there.
-      c:library({ details = true, on_plan = function(p)
+      -- With the Calls API asked of a library with counts, and reuse, every field is there.
+      c:library({ details = true, reuse = {}, on_plan = function(p)
         plan = p
         return false
       end })
