@@ -70,6 +70,21 @@ describe("rate_scope", function()
       assert.is_true(times[3] - times[1] < 0.5, "b waited for a's window")
     end)
 
+    it("counts this machine's requests to the tenant today in stats().today, for every client of it", function()
+      local a, b = new(), new()
+      local before = a:stats().today
+      assert.are.equal("number", type(before))
+      assert(a:folders())
+      assert(b:folders())
+      assert.are.equal(before + 2, a:stats().today)
+      assert.are.equal(before + 2, b:stats().today)
+      local own = core.new({ base_url = srv.url, token = creds.token })
+      assert.is_nil(own:stats().today, "rate_scope client counts none")
+      own:close()
+      a:close()
+      b:close()
+    end)
+
     it("counts calls_batch's transfers in the same window", function()
       local a, b = new(), new()
       local ids = {}
