@@ -514,7 +514,7 @@ describe("gong.core", function()
         delay, state = core.rate_window(state, 1000, 3)
         assert.are.equal(0, delay)
       end
-      assert.matches("^gong rate state 1\n", state)
+      assert.matches("^gong rate state 2\n", state)
       local wait = core.rate_window(state, 1000.5, 3)
       assert.is_true(math.abs(wait - 0.55) < 1e-6, "the first start leaves the window at 1001.05: " .. wait)
       delay = core.rate_window(state, 1001.06, 3)
@@ -527,6 +527,58 @@ describe("gong.core", function()
       assert.matches("now must be seconds", raises("argument", core.rate_window, nil, -1, 3).message)
       assert.matches("^rate_window: rate must be a number",
                      raises("argument", core.rate_window, nil, 1000, "x").message)
+    end)
+
+    it("rate_refused(state, now, rate, started, retry_after): a 429 halves the rate and pauses every start", function()
+      local _, state = core.rate_window(nil, 1000, 4)
+      state = assert(core.rate_refused(state, 1000.1, 4, 1000, 1))
+      assert.matches("^gong rate state 2\n", state)
+      -- the Retry-After: no start until 1001.1, whoever asks
+      local wait = core.rate_window(state, 1000.5, 4)
+      assert.is_true(math.abs(wait - 0.6) < 1e-6, "paused until 1001.1: " .. wait)
+      -- then 2 starts a window, not 4
+      local delay
+      for _ = 1, 2 do
+        delay, state = core.rate_window(state, 1001.1, 4)
+        assert.are.equal(0, delay)
+      end
+      assert.is_true(core.rate_window(state, 1001.1, 4) > 0, "a third start waits at half the rate")
+      -- a 429 to a request started before the cut says nothing new: no second cut
+      local again = assert(core.rate_refused(state, 1001.2, 4, 1000.05))
+      assert.are.equal(state:sub(1, 18 + 13), again:sub(1, 18 + 13))
+      -- a later one cuts again
+      local later = assert(core.rate_refused(state, 1001.2, 4, 1001.1))
+      assert.are_not.equal(state:sub(19, 18 + 13), later:sub(19, 18 + 13))
+      assert.is_nil((core.rate_refused("hello", 1000, 4, 999)))
+    end)
+
+    it("rate_window: the rate comes back with time after a cut, up to the configured rate", function()
+      local state = assert(core.rate_refused(nil, 1000, 6, 999))
+      local function starts_at(now)
+        local s, n = state, 0
+        while n < 10 do
+          local delay, next_state = core.rate_window(s, now, 6)
+          if delay > 0 then break end
+          s, n = next_state, n + 1
+        end
+        return n
+      end
+      assert.are.equal(3, starts_at(1000))
+      assert.are.equal(3, starts_at(1000.5))
+      -- fast up to 60 % of the rate refused, then slowly
+      assert.are.equal(3, starts_at(1001.9))
+      assert.are.equal(4, starts_at(1020))
+      assert.are.equal(6, starts_at(1300))
+    end)
+
+    it("rate_window reads a version 1 state: its starts count, nothing was taught", function()
+      local v1 = "gong rate state 1\n" .. ("%017.6f\n"):format(1000):rep(3)
+      local delay = core.rate_window(v1, 1000.5, 3)
+      assert.is_true(delay > 0, "the three starts of the version 1 state fill the window")
+      local state
+      delay, state = core.rate_window(v1, 1001.1, 3)
+      assert.are.equal(0, delay)
+      assert.matches("^gong rate state 2\n", state)
     end)
   end)
 

@@ -244,7 +244,7 @@ describe("hostile input", function()
       assert.matches("Sales", out)
       assert.are.equal("gong-library: warning: " .. path .. " was not a gong rate state file, or was damaged: "
         .. "replaced it\n", err)
-      assert.matches("^gong rate state 1\n", process.read_file(path))
+      assert.matches("^gong rate state 2\n", process.read_file(path))
     end)
   end)
 

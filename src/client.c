@@ -82,16 +82,20 @@ static int client_new(lua_State *L) {
 
 /*
  * client:stats() -> { requests = attempts made so far (every retry counts),
- * rate_file = the state file of a window shared with rate_scope "host" }
+ * rate_file = the state file of a window shared with rate_scope "host",
+ * today = the requests this machine started to the tenant today (UTC), with
+ * rate_scope "host" }
  */
 static int client_stats(lua_State *L) {
   gong_client *c = client_check(L, "stats");
-  lua_createtable(L, 0, 2);
+  lua_createtable(L, 0, 3);
   lua_pushinteger(L, c->requests);
   lua_setfield(L, -2, "requests");
   if (c->rate.path != NULL) {
     lua_pushstring(L, c->rate.path);
     lua_setfield(L, -2, "rate_file");
+    lua_pushinteger(L, (lua_Integer)ratelimit_today(&c->rate));
+    lua_setfield(L, -2, "today");
   }
   return 1;
 }

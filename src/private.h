@@ -231,12 +231,34 @@ static double retry_wait(retry_policy *p, const attempt *a, int attempts);
 enum { RATE_SCOPE_CLIENT, RATE_SCOPE_HOST };
 static const char *const rate_scope_names[] = {"client", "host", NULL};
 
+/* What 429s taught the window, and the day's count (rateadapt.c); all zero: nothing yet. */
+typedef struct rate_adapt {
+  double rate;      /* requests/s after the last cut; 0: the configured rate */
+  double threshold; /* up to it the rate comes back fast, past it slowly */
+  double cut_at;    /* when the last cut was made, monotonic seconds */
+  double until;     /* no start before then (a Retry-After), monotonic seconds */
+  long day;         /* the UTC day `today` counts, days since 1970 */
+  long today;       /* starts on that day */
+} rate_adapt;
+
+/* The 429s answered since the window last applied them. */
+typedef struct rate_refusal {
+  int pending;
+  double started; /* the earliest start of a refused request */
+  double at;      /* the latest refusal */
+  double until;   /* the latest end of a Retry-After, 0 for none */
+} rate_refusal;
+
+#define RATEADAPT_MAX_TODAY 9999999999L
+
 typedef struct ratelimit {
-  int cap;       /* starts allowed per window; 0 = limiter off */
+  int cap;       /* starts allowed per window at the configured rate; 0 = limiter off */
   int count;     /* starts recorded so far, at most cap */
   int head;      /* index of the oldest recorded start */
-  double window; /* seconds */
+  double rate;   /* the configured rate, requests/s */
   double *starts;
+  rate_adapt adapt;     /* the client's own; for rate_scope "host", as last read from the file */
+  rate_refusal refused; /* 429s to apply at the next take */
   /* rate_scope "host": */
   int fd;              /* the state file, when path is set */
   char *path;          /* its name, for messages; NULL for a window of the client's own */
@@ -250,18 +272,36 @@ static void ratelimit_shape(double rate, int *cap, double *window);
 static int ratelimit_init(ratelimit *r, double rate);
 static void ratelimit_free(ratelimit *r);
 static double ratelimit_take(ratelimit *r, double now);
+static void ratelimit_refused(ratelimit *r, double started, double at, double retry_after);
+static long ratelimit_today(ratelimit *r);
 static const char *ratelimit_share(ratelimit *r, const char *tenant, double patience);
 
 /* The state file's format, and the window's decision on it (ratestate.c). */
-#define RATESTATE_HEADER "gong rate state 1\n"
+#define RATESTATE_HEADER "gong rate state 2\n"
+#define RATESTATE_HEADER_V1 "gong rate state 1\n" /* read too: no line of what 429s taught */
 #define RATESTATE_HEADER_LEN (sizeof RATESTATE_HEADER - 1)
+#define RATESTATE_META_FORMAT "%013.6f %013.6f %017.6f %017.6f %06ld %010ld\n"
+#define RATESTATE_META_LEN 82
+#define RATESTATE_PREFIX_LEN (RATESTATE_HEADER_LEN + RATESTATE_META_LEN)
 #define RATESTATE_RECORD_LEN 18
-#define RATESTATE_MAX_BYTES (RATESTATE_HEADER_LEN + (size_t)RATELIMIT_MAX_CAP * RATESTATE_RECORD_LEN)
+#define RATESTATE_MAX_BYTES (RATESTATE_PREFIX_LEN + (size_t)RATELIMIT_MAX_CAP * RATESTATE_RECORD_LEN)
+/* Room to parse a state of `size` bytes in: a version 1 state grows by its line, a start by its record. */
+#define RATESTATE_ROOM(size) ((size) + RATESTATE_META_LEN + RATESTATE_RECORD_LEN)
 
-static int ratestate_parse(char *buf, size_t size, double now, int *kept);
-static double ratestate_decide(char *buf, int *n, double now, int cap, double window);
+static int ratestate_parse(char *buf, size_t size, double now, int *kept, rate_adapt *a);
+static double ratestate_step(char *buf, int *n, rate_adapt *a, rate_refusal *p, double configured, double now);
+static void ratestate_store(char *buf, const rate_adapt *a);
 static double ratestate_take(ratelimit *r);
+static void ratestate_peek(ratelimit *r);
 static const char *ratestate_check(ratelimit *r);
+
+static double rateadapt_rate(const rate_adapt *a, double configured, double now);
+static void rateadapt_refused(rate_refusal *p, double started, double at, double retry_after);
+static int rateadapt_merge(rate_adapt *a, rate_refusal *p, double configured);
+static void rateadapt_count(rate_adapt *a);
+static long rateadapt_today(const rate_adapt *a);
+static void rateadapt_format(const rate_adapt *a, char *p);
+static int rateadapt_parse(const char *p, rate_adapt *a);
 
 static int statedir_open(const char *tenant, char *path, size_t size, char *why, size_t whysize);
 
@@ -366,8 +406,9 @@ static void kinds_export(lua_State *L);
 
 /* One request's attempts, as every engine keeps them. */
 typedef struct request_attempts {
-  int made;    /* attempts started */
-  int renewed; /* the token was renewed after a 401 */
+  int made;       /* attempts started */
+  int renewed;    /* the token was renewed after a 401 */
+  double started; /* when the last attempt started, monotonic seconds */
 } request_attempts;
 
 /* Before an attempt: go, wait, or the request failed (its error pushed). */

@@ -2,8 +2,10 @@
  * The state file of a shared rate window (rate_scope "host"): its format,
  * the window's decision on it, and taking a start under its lock.
  *
- * A header line, then one fixed-width record per start,
- * oldest first: seconds on the monotonic clock (shared by every process of
+ * A header line; in version 2 a line of what 429s taught the window and of
+ * the day's count (rateadapt.c; version 1, which had none, is read as
+ * nothing taught yet, and rewritten as version 2); then one fixed-width
+ * record per start, oldest first: seconds on the monotonic clock (shared by every process of
  * the machine), "0000012345.678901\n". Records of one width keep a write cut
  * short by a crash readable: whatever mix of old and new records it leaves,
  * each is whole. Starts older than RATESTATE_KEEP seconds are dropped (no
@@ -40,43 +42,76 @@ static void ratestate_put(char *p, double t) {
 }
 
 /*
- * Checks a state's `size` bytes at `buf` (a header and records, or nothing at
- * all) and keeps the records no older than RATESTATE_KEEP before `now`,
- * oldest first, right after the header; records ahead of `now` were written
- * before the machine booted and are dropped. Sets *kept to their count;
- * returns 0, or -1 when it is not a state.
+ * Checks a state's `size` bytes at `buf` (a header, its line in version 2,
+ * and records; or nothing at all) and keeps the records no older than
+ * RATESTATE_KEEP before `now`, oldest first, at RATESTATE_PREFIX_LEN; records
+ * ahead of `now` were written before the machine booted and are dropped.
+ * Sets *kept to their count and *a to the line (all zero for none); returns
+ * 0, or -1 when it is not a state. `buf` has RATESTATE_ROOM(size) bytes.
  */
-static int ratestate_parse(char *buf, size_t size, double now, int *kept) {
-  size_t i;
+static int ratestate_parse(char *buf, size_t size, double now, int *kept, rate_adapt *a) {
+  size_t i, from = RATESTATE_PREFIX_LEN;
   int n = 0;
   double last = 0;
   *kept = 0;
+  memset(a, 0, sizeof *a);
   if (size == 0) return 0; /* a file just made */
-  if (size > RATESTATE_MAX_BYTES || size < RATESTATE_HEADER_LEN ||
-      (size - RATESTATE_HEADER_LEN) % RATESTATE_RECORD_LEN != 0 ||
-      memcmp(buf, RATESTATE_HEADER, RATESTATE_HEADER_LEN) != 0)
+  if (size > RATESTATE_MAX_BYTES || size < RATESTATE_HEADER_LEN) return -1;
+  if (memcmp(buf, RATESTATE_HEADER_V1, RATESTATE_HEADER_LEN) == 0) {
+    /* Version 1: its records move up to where version 2's start. */
+    if (size + RATESTATE_META_LEN > RATESTATE_MAX_BYTES) return -1;
+    memmove(buf + RATESTATE_PREFIX_LEN, buf + RATESTATE_HEADER_LEN, size - RATESTATE_HEADER_LEN);
+    size += RATESTATE_META_LEN;
+  } else if (memcmp(buf, RATESTATE_HEADER, RATESTATE_HEADER_LEN) != 0 || size < RATESTATE_PREFIX_LEN ||
+             rateadapt_parse(buf + RATESTATE_HEADER_LEN, a) != 0) {
+    memset(a, 0, sizeof *a);
     return -1;
-  for (i = RATESTATE_HEADER_LEN; i < size; i += RATESTATE_RECORD_LEN) {
+  }
+  if ((size - from) % RATESTATE_RECORD_LEN != 0) {
+    memset(a, 0, sizeof *a);
+    return -1;
+  }
+  for (i = from; i < size; i += RATESTATE_RECORD_LEN) {
     double t = ratestate_record(buf + i);
-    if (t < 0 || t < last) return -1;
+    if (t < 0 || t < last) {
+      memset(a, 0, sizeof *a);
+      return -1;
+    }
     last = t;
     if (t > now + 1 || t <= now - RATESTATE_KEEP) continue;
-    memmove(buf + RATESTATE_HEADER_LEN + (size_t)n * RATESTATE_RECORD_LEN, buf + i, RATESTATE_RECORD_LEN);
+    memmove(buf + RATESTATE_PREFIX_LEN + (size_t)n * RATESTATE_RECORD_LEN, buf + i, RATESTATE_RECORD_LEN);
     n++;
   }
+  /* A pause or a cut ahead of now was made before the machine booted. */
+  if (a->until > now + 1 || a->cut_at > now + 1) a->rate = a->threshold = a->cut_at = a->until = 0;
   *kept = n;
   return 0;
 }
 
+/* Writes the header and the line of `a` before the records of `buf`. */
+static void ratestate_store(char *buf, const rate_adapt *a) {
+  memcpy(buf, RATESTATE_HEADER, RATESTATE_HEADER_LEN);
+  rateadapt_format(a, buf + RATESTATE_HEADER_LEN);
+}
+
 /*
- * The window's decision on `n` records (oldest first) after the header in
- * `buf`: when fewer than `cap` fall in the `window` before `now`, appends a
- * start at `now` (forgetting the oldest of RATELIMIT_MAX_CAP) and returns 0;
- * otherwise the seconds until one falls out. `buf` has room for one more.
+ * The window's decision on `n` records (oldest first) at RATESTATE_PREFIX_LEN
+ * in `buf`, and `a` (what 429s taught, with the refusals `p` applied), for a
+ * client configured at `configured` requests/s: during a Retry-After, the
+ * seconds until it ends; when fewer starts than the rate allows fall in its
+ * window before `now`, appends a start at `now` (forgetting the oldest of
+ * RATELIMIT_MAX_CAP), counts it in the day's, and returns 0; otherwise the
+ * seconds until one falls out. `buf` has room for one more, and ends up a
+ * whole state either way.
  */
-static double ratestate_decide(char *buf, int *n, double now, int cap, double window) {
-  char *records = buf + RATESTATE_HEADER_LEN;
-  int k, in_window = 0;
+static double ratestate_step(char *buf, int *n, rate_adapt *a, rate_refusal *p, double configured, double now) {
+  char *records = buf + RATESTATE_PREFIX_LEN;
+  double window;
+  int k, cap, in_window = 0;
+  rateadapt_merge(a, p, configured);
+  ratestate_store(buf, a);
+  if (now < a->until) return a->until - now;
+  ratelimit_shape(rateadapt_rate(a, configured, now), &cap, &window);
   for (k = *n - 1; k >= 0 && ratestate_record(records + (size_t)k * RATESTATE_RECORD_LEN) > now - window; k--)
     in_window++;
   if (in_window >= cap) {
@@ -87,9 +122,10 @@ static double ratestate_decide(char *buf, int *n, double now, int cap, double wi
     memmove(records, records + RATESTATE_RECORD_LEN, (size_t)(*n - 1) * RATESTATE_RECORD_LEN);
     (*n)--;
   }
-  memcpy(buf, RATESTATE_HEADER, RATESTATE_HEADER_LEN);
   ratestate_put(records + (size_t)*n * RATESTATE_RECORD_LEN, now);
   (*n)++;
+  rateadapt_count(a);
+  ratestate_store(buf, a);
   return 0;
 }
 
@@ -99,7 +135,7 @@ static double ratestate_decide(char *buf, int *n, double now, int cap, double wi
  * r->why set. A file that holds no state (damaged, or not gong's) reads as
  * an empty one, with r->damaged set: the next write replaces it.
  */
-static char *ratestate_load(ratelimit *r, double now, int *kept) {
+static char *ratestate_load(ratelimit *r, double now, int *kept, rate_adapt *a) {
   struct stat st;
   size_t size, got = 0;
   char *buf;
@@ -109,7 +145,7 @@ static char *ratestate_load(ratelimit *r, double now, int *kept) {
   }
   size = (size_t)st.st_size;
   if (size > RATESTATE_MAX_BYTES) size = RATESTATE_MAX_BYTES + 1; /* refused below, unread */
-  buf = (char *)malloc(size + RATESTATE_HEADER_LEN + RATESTATE_RECORD_LEN);
+  buf = (char *)malloc(RATESTATE_ROOM(size) + RATESTATE_PREFIX_LEN);
   if (buf == NULL) {
     snprintf(r->why, sizeof r->why, "out of memory");
     return NULL;
@@ -124,17 +160,17 @@ static char *ratestate_load(ratelimit *r, double now, int *kept) {
     }
     got += (size_t)k;
   }
-  if (ratestate_parse(buf, size, now, kept) != 0) {
-    /* Only timestamps of starts are lost: a window that starts afresh. */
+  if (ratestate_parse(buf, size, now, kept, a) != 0) {
+    /* Only timestamps of starts, a cut and a day's count are lost: a window that starts afresh. */
     r->damaged = 1;
     *kept = 0;
   }
   return buf;
 }
 
-/* Writes the header and `n` records of `buf` over the state file. */
+/* Writes the header, the line and `n` records of `buf` over the state file. */
 static int ratestate_write(ratelimit *r, const char *buf, int n) {
-  size_t len = RATESTATE_HEADER_LEN + (size_t)n * RATESTATE_RECORD_LEN, done = 0;
+  size_t len = RATESTATE_PREFIX_LEN + (size_t)n * RATESTATE_RECORD_LEN, done = 0;
   while (done < len) {
     ssize_t k = pwrite(r->fd, buf + done, len - done, (off_t)done);
     if (k < 0 && errno == EINTR) continue;
@@ -149,8 +185,9 @@ io:
 }
 
 /*
- * The shared window's take: under the lock, reads the starts, and records a
- * start now when fewer than cap fall in the last window. Returns 0 (taken),
+ * The shared window's take: under the lock, reads the state, applies the
+ * 429s this client saw since, and records a start now when the window
+ * allows one (ratestate_step). Returns 0 (taken),
  * the seconds to wait, or -1 with r->why set. A lock held by someone else is
  * a short wait, until it has been held for r->patience seconds.
  */
@@ -158,6 +195,7 @@ static double ratestate_take(ratelimit *r) {
   char *buf;
   double now, delay = -1;
   int n;
+  rate_adapt a;
   if (files_lock(r->fd, F_WRLCK) != 0) {
     if (errno != EAGAIN && errno != EACCES && errno != EINTR) {
       snprintf(r->why, sizeof r->why, "cannot lock %s: %s", r->path, strerror(errno));
@@ -175,10 +213,12 @@ static double ratestate_take(ratelimit *r) {
   }
   r->busy_since = 0;
   now = clock_now(); /* after the lock: the records stay in order */
-  buf = ratestate_load(r, now, &n);
+  buf = ratestate_load(r, now, &n, &a);
   if (buf != NULL) {
-    delay = ratestate_decide(buf, &n, now, r->cap, r->window);
-    if (delay == 0 && ratestate_write(r, buf, n) != 0) delay = -1;
+    int taught = r->refused.pending;
+    delay = ratestate_step(buf, &n, &a, &r->refused, r->rate, now);
+    if ((delay == 0 || taught) && ratestate_write(r, buf, n) != 0) delay = -1;
+    r->adapt = a;
     free(buf);
   }
   files_lock(r->fd, F_UNLCK);
@@ -195,15 +235,17 @@ static double ratestate_take(ratelimit *r) {
 static const char *ratestate_check(ratelimit *r) {
   char *buf;
   int n, ok;
+  rate_adapt a;
   if (files_lock(r->fd, F_WRLCK) != 0) {
     if (errno == EAGAIN || errno == EACCES || errno == EINTR) return NULL;
     snprintf(r->why, sizeof r->why, "cannot lock %s: %s", r->path, strerror(errno));
     return r->why;
   }
-  buf = ratestate_load(r, clock_now(), &n);
+  buf = ratestate_load(r, clock_now(), &n, &a);
   ok = buf != NULL;
+  if (ok) r->adapt = a;
   if (ok && r->damaged) {
-    memcpy(buf, RATESTATE_HEADER, RATESTATE_HEADER_LEN);
+    ratestate_store(buf, &a);
     ok = ratestate_write(r, buf, 0) == 0;
   }
   free(buf);
@@ -211,3 +253,19 @@ static const char *ratestate_check(ratelimit *r) {
   return ok ? NULL : r->why;
 }
 
+
+/*
+ * Reads what the state file holds into r->adapt (the day's count, what
+ * 429s taught), under the lock; when another process holds it just now, or
+ * it cannot be read, r->adapt stays as last read.
+ */
+static void ratestate_peek(ratelimit *r) {
+  char *buf;
+  int n;
+  rate_adapt a;
+  if (files_lock(r->fd, F_RDLCK) != 0) return;
+  buf = ratestate_load(r, clock_now(), &n, &a);
+  if (buf != NULL) r->adapt = a;
+  free(buf);
+  files_lock(r->fd, F_UNLCK);
+}

@@ -37,7 +37,7 @@ static int request_running(lua_State *L, gong_client *c, const request_kind *k, 
 
 static int request_blocking(lua_State *L, gong_client *c, const request_kind *k, const endpoint *ep, int url) {
   attempt a;
-  request_attempts r = {0, 0};
+  request_attempts r = {0, 0, 0};
   interrupt_watch watch;
   double wait = 0;
   size_t len = 0;

@@ -10,7 +10,9 @@
  * wait), and the token in use is on the handle (a token function is asked
  * when there is none yet, or it is due again).
  *
- * After an attempt: a 401 renews the token once, and the request is tried
+ * After an attempt: a 429 tells the rate window (rateadapt.c: the rate is
+ * cut for every transfer of the client, and a Retry-After pauses them all);
+ * a 401 renews the token once, and the request is tried
  * again at once with the new one; a transient failure is retried after what
  * retry.c decides; anything else is the request's outcome (outcome.c says
  * what it is, and whether its Retry-After halts every start).
@@ -45,6 +47,7 @@ static int step_before(lua_State *L, gong_client *c, transfer *t, request_attemp
   if (!token_current(L, &c->token)) return STEP_FAILED;
   token_apply(&c->token, t->curl, &t->token_gen);
   r->made++;
+  r->started = now;
   c->requests++;
   return STEP_GO;
 }
@@ -57,6 +60,12 @@ static int step_before(lua_State *L, gong_client *c, transfer *t, request_attemp
  */
 static int step_after(lua_State *L, gong_client *c, const transfer *t, request_attempts *r, const attempt *a,
                       double *wait) {
+  if (a->code == CURLE_OK && a->status == 429) {
+    /* A Retry-After past max_retry_wait halts the batches instead: no pause that long. */
+    double pause = a->retry_after >= 0 && (double)a->retry_after <= c->retry.max_retry_wait
+                     ? (double)a->retry_after : -1;
+    ratelimit_refused(&c->rate, r->started, clock_now(), pause);
+  }
   if (a->status == 401 && !r->renewed) {
     /* Once with a new token, asked for once for every transfer that used the old one. */
     int again = token_refused(L, &c->token, t->token_gen);
