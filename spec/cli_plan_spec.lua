@@ -98,14 +98,19 @@ describe("gong-library export's plan", function()
 
   it("says where progress shows how many requests it will make and how long they take: what the server gets",
     function()
-      local out, err, status = run({ "export", "--format", "ndjson" }, { GONG_PROGRESS = "1" })
+      -- Runs that share the tenant's limit (the CLI's default, rate_scope "host") count its requests today.
+      local out, err, status = run({ "export", "--format", "ndjson" },
+        { GONG_PROGRESS = "1", GONG_RATE_SCOPE = "host" })
       assert.are.equal(0, status, err)
       assert.truthy(#out > 0)
       local folders = asked(small_lib)
       local want = ("gong-library: export will make %d requests (1 folder list, %d folders), about %s at 3 "
-        .. "requests/s\n"):format(1 + folders, folders, duration(core.rate_duration(3, 1 + folders)))
+        .. "requests/s; "):format(1 + folders, folders, duration(core.rate_duration(3, 1 + folders)))
       local line, before = plan_line(err)
-      assert.are.equal(want, line, err)
+      assert.are.equal(want, line:sub(1, #want), err)
+      local today = tonumber(line:sub(#want + 1):match("^([%d,]+) of the tenant's 10,000 a day made today from this "
+        .. "machine\n$"):gsub(",", ""), 10)
+      assert.truthy(today >= 1, line)
       -- Said once the folder list is back, before any folder is asked.
       local listing_line = "listing folders..."
       assert.are.equal("\r" .. listing_line .. "\r" .. (" "):rep(#listing_line) .. "\r", before,
@@ -239,6 +244,13 @@ describe("gong-library export's plan", function()
                        commands.plan_text(plan, false))
       assert.are.equal("export will make 7 requests (1 folder list, 6 folders), about 0:00:06 at 1 request/s",
                        commands.plan_text(plan, 1))
+    end)
+
+    it("says how many requests this machine made to the tenant today, when it knows", function()
+      assert.are.equal("export will make 7 requests (1 folder list, 6 folders), about 0:00:06 at 1 request/s; "
+        .. "1,204 of the tenant's 10,000 a day made today from this machine", commands.plan_text(plan, 1, 1204))
+      assert.are.equal("export will make 7 requests (1 folder list, 6 folders); the rate limit is off; "
+        .. "7 of the tenant's 10,000 a day made today from this machine", commands.plan_text(plan, false, 7))
     end)
 
     it("gives no time when the folder list was all, and counts in the singular", function()

@@ -134,6 +134,8 @@ int luaopen_gong_core(lua_State *L) {
   lua_setfield(L, -2, "curl_version");
   lua_pushinteger(L, BATCH_DEFAULT_CONCURRENCY);
   lua_setfield(L, -2, "DEFAULT_CONCURRENCY");
+  lua_pushinteger(L, RATE_DAILY_REQUESTS);
+  lua_setfield(L, -2, "DAILY_REQUESTS");
   lua_pushinteger(L, BATCH_MAX_CONCURRENCY);
   lua_setfield(L, -2, "MAX_CONCURRENCY");
   options_export(L);

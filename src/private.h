@@ -226,6 +226,8 @@ static double retry_wait(retry_policy *p, const attempt *a, int attempts);
 
 /* The most starts a window may hold, in memory or in a state file. */
 #define RATELIMIT_MAX_CAP 10000
+/* The requests Gong allows a tenant a day (core.DAILY_REQUESTS), against which the day's count is told. */
+#define RATE_DAILY_REQUESTS 10000
 
 /* rate_scope: whose window a client's starts count in. */
 enum { RATE_SCOPE_CLIENT, RATE_SCOPE_HOST };

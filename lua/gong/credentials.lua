@@ -21,6 +21,7 @@ local _M = {}
 _M.ENV = {
   base_url = "GONG_BASE_URL",
   api = "GONG_API",
+  rate = "GONG_RATE",
   rate_scope = "GONG_RATE_SCOPE",
   access_key = "GONG_ACCESS_KEY",
   access_key_secret = "GONG_ACCESS_KEY_SECRET",
@@ -33,7 +34,7 @@ _M.ENV = {
 
 --- The values that are settings rather than credentials: each comes from the
 --- first source that has it.
-_M.SETTINGS = { "base_url", "api", "rate_scope", "oauth_store", "oauth_token_url" }
+_M.SETTINGS = { "base_url", "api", "rate", "rate_scope", "oauth_store", "oauth_token_url" }
 
 --- The environment variable naming a credentials file (for the CLI).
 _M.FILE_ENV = "GONG_CREDENTIALS_FILE"

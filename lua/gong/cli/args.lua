@@ -26,6 +26,8 @@ local OPTIONS = {
   ["--code"] = { key = "code", value = "CODE", commands = { oauth = true } },
   ["--redirect-uri"] = { key = "redirect_uri", value = "URI", commands = { oauth = true } },
   ["--timeout"] = { key = "timeout", value = "SECONDS" },
+  ["--rate"] = { key = "rate", value = "N" },
+  ["--max-retries"] = { key = "max_retries", value = "N" },
   ["--workspace"] = { key = "workspace", value = "ID", commands = { folders = true, tree = true, export = true } },
   ["--depth"] = { key = "depth", value = "N", commands = { tree = true } },
   ["-o"] = { key = "output", value = "FILE", commands = { export = true } },
@@ -197,7 +199,8 @@ end
 --- export "json" or "ndjson"), and as given `workspace`, `folder_id`,
 --- `call_ids` and `folder` (transcript), `base_url`, `api`, `details`,
 --- `transcripts`,
---- `credentials` (a file name), `timeout` (a number), `output` (a file name,
+--- `credentials` (a file name), `timeout` (a number), `rate` (as given),
+--- `max_retries` (an integer), `output` (a file name,
 --- nil for stdout), `concurrency` (an integer, export only), `max_requests`
 --- (an integer, export only, nil for no limit), `strict`, `allow_empty`, `update`,
 --- `depth` (tree only: levels shown below the top ones),
@@ -269,6 +272,15 @@ function _M.parse(argv)
       return nil, "--timeout needs a number of seconds greater than 0, not '" .. opts.timeout .. "'", command
     end
     result.timeout = t
+  end
+  -- Checked against its range by gong.new, which names --rate (or GONG_RATE) then.
+  result.rate = opts.rate
+  if opts.max_retries then
+    local n = opts.max_retries:match("^%d+$") and tonumber(opts.max_retries)
+    if not n then
+      return nil, "--max-retries needs a whole number of retries, 0 or more, not '" .. opts.max_retries .. "'", command
+    end
+    result.max_retries = n
   end
 
   local args = {}

@@ -176,24 +176,36 @@ local function plan_requests(plan)
   return how .. count(plan.requests, "request", "requests") .. " (" .. concat(parts, ", ") .. ")"
 end
 
+-- "1,204": a count with its thousands marked, as the plan line says it.
+local function thousands(n)
+  return (format("%d", n):reverse():gsub("(%d%d%d)", "%1,"):reverse():gsub("^,", ""))
+end
+
 --- What export says of its plan (see gong.LibraryPlan) before it asks for
 --- the folders' calls: "export will make 413 requests (1 folder list, 412
 --- folders), about 0:02:24 at 3 requests/s", the time gong's limiter takes
 --- for the requests still to make at `rate` requests per second, its margin
 --- included (none when the folder list was all); `rate` false says the
---- limit is off.
+--- limit is off. With `today` (client:stats().today: this machine's requests
+--- to the tenant today, counted where runs share the limit), "; 1,204 of
+--- the tenant's 10,000 a day made today from this machine".
 ---@param plan gong.LibraryPlan
 ---@param rate number|false
+---@param today? integer
 ---@return string
-function _M.plan_text(plan, rate)
+function _M.plan_text(plan, rate, today)
   local text, left = "export will make " .. plan_requests(plan), plan.requests - plan.folder_list
   if not rate then
-    return text .. "; the rate limit is off"
-  elseif left == 0 then
-    return text
+    text = text .. "; the rate limit is off"
+  elseif left > 0 then
+    text = format("%s, %s %s at %g %s", text, plan.calls_api == nil and "at least" or "about",
+      duration(core.rate_duration(rate, plan.requests)), rate, rate == 1 and "request/s" or "requests/s")
   end
-  return format("%s, %s %s at %g %s", text, plan.calls_api == nil and "at least" or "about",
-    duration(core.rate_duration(rate, plan.requests)), rate, rate == 1 and "request/s" or "requests/s")
+  if today then
+    text = format("%s; %s of the tenant's %s a day made today from this machine", text, thousands(today),
+      thousands(core.DAILY_REQUESTS))
+  end
+  return text
 end
 
 -- Why an export over --max-requests `max` does not start, and what to do.
@@ -258,7 +270,7 @@ function _M.export(ctx, client, opts)
         return false
       end
       if line then
-        report:say(report_module.PROGRAM, ": ", _M.plan_text(plan, ctx.rate), "\n")
+        report:say(report_module.PROGRAM, ": ", _M.plan_text(plan, ctx.rate, client:stats().today), "\n")
         -- Until the first folder is back, the line shows how many are to come.
         line:update(0, plan.folders, nil, "calls")
       end

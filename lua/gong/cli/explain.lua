@@ -24,7 +24,7 @@ local BASE_URL = {
 }
 
 -- The flags of the options gong-library sets from its own command line.
-local FLAGS = { timeout = "--timeout" }
+local FLAGS = { timeout = "--timeout", max_retries = "--max-retries" }
 
 --- The message for a config error that gong raised about one of the options
 --- the CLI gave it (err.option), naming where the value came from; nil when
@@ -42,6 +42,10 @@ function _M.bad_value(err, resolved)
   local origin = FLAGS[option] or resolved.origin[option]
   if not origin then return nil end
   local why = option == "base_url" and BASE_URL[err.reason] or err.detail or err.message
+  -- A number given as text that is none (GONG_RATE=fast): say the text, not its type.
+  if type(resolved[option]) == "string" and why:find("must be a number", 1, true) then
+    why = why:gsub(" %(got string%)$", "") .. ", not '" .. resolved[option] .. "'"
+  end
   return origin .. " " .. why
 end
 

@@ -44,6 +44,9 @@ Options (before or after the command):
                         ~/.config/gong/credentials, when it exists; see below)
   --oauth-store FILE    An OAuth app's tokens (also $]] .. ENV.oauth_store .. [[); see oauth
   --timeout SECONDS     Give up on a request after SECONDS
+  --rate N              At most N requests per second (default ]] .. core.options.rate.default .. [[; also
+                        ]] .. ENV.rate .. [[); a 429 slows it down for a while
+  --max-retries N       Retries of a failed request (default ]] .. core.options.max_retries.default .. [[)
   -h, --help            Show help (also: gong-library COMMAND --help)
   --version             Show the version
   --                    End of options; what follows are arguments

@@ -93,9 +93,9 @@ local RATE_SCOPE = "host"
 local function client_options(m, ctx, opts)
   local credentials = m.credentials
   local env = credentials.ENV
-  local sources = { credentials.from_options({ base_url = opts.base_url, api = opts.api,
+  local sources = { credentials.from_options({ base_url = opts.base_url, api = opts.api, rate = opts.rate,
                                                oauth_store = opts.oauth_store }, "the command line",
-                                             { base_url = "--base-url", api = "--api",
+                                             { base_url = "--base-url", api = "--api", rate = "--rate",
                                                oauth_store = "--oauth-store" }) }
   local path = credentials_file(m, opts)
   if path ~= nil then
@@ -135,6 +135,9 @@ local function client_options(m, ctx, opts)
   end
   return {
     base_url = resolved.base_url, api = resolved.api, timeout = opts.timeout, user_agent = PROGRAM .. "/" .. version,
+    -- A plain decimal is the number it says; anything else goes as given, for gong.new to refuse by name.
+    rate = resolved.rate and (resolved.rate:match("^%d*%.?%d+$") and tonumber(resolved.rate) or resolved.rate),
+    max_retries = opts.max_retries,
     access_key = resolved.access_key, access_key_secret = resolved.access_key_secret, token = resolved.token,
     client_id = resolved.client_id, client_secret = resolved.client_secret, oauth_store = resolved.oauth_store,
     oauth_token_url = resolved.oauth_token_url,
