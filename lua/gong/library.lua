@@ -16,6 +16,7 @@ local _M = {}
 _M.OPTIONS = {
   workspaceId = true, concurrency = true, strict = true, on_progress = true,
   details = true, transcripts = true, skip_empty = true, on_plan = true,
+  on_call_data = true, keep = true,
 }
 
 ---@class gong.LibraryOptions
@@ -30,6 +31,11 @@ _M.OPTIONS = {
 ---@field on_plan? fun(plan: gong.LibraryPlan): boolean? called once the folder list is back, before any other
 --- request, with what the run is to make; returning false stops it there: library() returns nil and an error of
 --- kind "config", option "on_plan", reason "refused"
+---@field on_call_data? fun(callId: string, field: string, data: table) called with each call's details (`field`
+--- "details") and transcript ("transcript") as each page of them comes, once per distinct call: a caller that
+--- writes them out as they come holds no more than the pages in flight (a batch of core.MAX_BATCH calls each)
+---@field keep? boolean false: the details and transcripts are not hung on the calls (only handed to
+--- on_call_data); started, duration and primaryUserId still are (true)
 
 ---What library() is to make, told to on_plan before it asks for any folder's calls. Retries are never counted.
 ---@class gong.LibraryPlan
@@ -56,7 +62,7 @@ function _M.check(opts)
       error(core.error("argument", ("library: unknown option '%s'"):format(tostring(k))), 2)
     end
   end
-  for _, name in ipairs({ "on_progress", "on_plan" }) do
+  for _, name in ipairs({ "on_progress", "on_plan", "on_call_data" }) do
     if opts and opts[name] ~= nil and type(opts[name]) ~= "function" then
       error(core.error("argument", "library: " .. name .. " must be a function"), 2)
     end
@@ -65,6 +71,9 @@ function _M.check(opts)
     error(core.error("argument", "library: details must be true, false or a list of fields"), 2)
   end
   -- The fields asked for are call_details' (its phase runs on them after the folders' calls).
+  if opts and opts.keep ~= nil and type(opts.keep) ~= "boolean" then
+    error(core.error("argument", "library: keep must be true or false"), 2)
+  end
   if opts and type(opts.details) == "table" then core.check_request("call_details", {}, { fields = opts.details }) end
   batch.concurrency(opts, "library")
   if opts and opts.workspaceId ~= nil then core.check_request("folders", { workspaceId = opts.workspaceId }) end
@@ -160,13 +169,56 @@ function _M.attach(calls, field, found)
     local value = found[call.callId]
     if value ~= nil then
       call[field] = value
-      local meta = field == "details" and type(value) == "table" and type(value.metaData) == "table"
-        and value.metaData
-      for _, name in ipairs(meta and FROM_META or {}) do
-        if call[name] == nil then call[name] = meta[name] end
+      _M.fill(call, field, value)
+    end
+  end
+end
+
+--- Fills what `call`'s record lacks (started, duration, primaryUserId) from
+--- `value`'s metaData when `field` is "details"; nothing else.
+---@param call gong.Call
+---@param field string
+---@param value any
+function _M.fill(call, field, value)
+  local meta = field == "details" and type(value) == "table" and type(value.metaData) == "table"
+    and value.metaData
+  for _, name in ipairs(meta and FROM_META or {}) do
+    if call[name] == nil then call[name] = meta[name] end
+  end
+end
+
+-- The streaming form of a phase (on_call_data, or keep = false): the hook
+-- batch.calls_api hands each page's records to, which fills the calls of
+-- each id (`calls_by_id`), hangs the record on them unless keep is false,
+-- and tells on_call_data; a callback that closed the client ends the run.
+local function page_hook(host, opts, field, calls_by_id, kind)
+  local keep, on_call_data = opts.keep ~= false, opts.on_call_data
+  return function(records)
+    for id, value in pairs(records) do
+      for _, call in ipairs(calls_by_id[id] or {}) do
+        if keep then call[field] = value end
+        _M.fill(call, field, value)
+      end
+      if on_call_data then
+        host:call(on_call_data, id, field, value)
+        if host:closed() then return core.closed_error(kind) end
       end
     end
   end
+end
+
+-- The calls of `calls` by their id.
+local function by_id(calls)
+  local index = {}
+  for _, call in ipairs(calls) do
+    local list = index[call.callId]
+    if list == nil then
+      list = {}
+      index[call.callId] = list
+    end
+    list[#list + 1] = call
+  end
+  return index
 end
 
 -- The details and transcripts phases of library(): fetches what `opts` asks
@@ -192,14 +244,18 @@ local function add_call_data(host, t, opts, errors)
   if opts.transcripts then
     phases[#phases + 1] = { "transcript", "transcripts", phase_options("transcripts") }
   end
+  local streaming = opts.on_call_data ~= nil or opts.keep == false
+  local calls_by_id = streaming and by_id(calls)
   for _, p in ipairs(phases) do
     local field, method, o = p[1], p[2], p[3]
-    local found, err = batch.calls_api(host, method, ids, o)
+    local found, err = batch.calls_api(host, method, ids, o,
+      streaming and page_hook(host, opts, field, calls_by_id, method) or nil)
     if not found then
       err.phase = method
-      if opts.strict then return err end
+      -- A callback that closed the client ends the run, as it does in the folders' phase.
+      if opts.strict or err.kind == "closed" then return err end
       errors[#errors + 1] = err
-    else
+    elseif not streaming then
       _M.attach(calls, field, found)
     end
   end
@@ -218,6 +274,12 @@ end
 --- gets its started, duration and primaryUserId from the details. A failed phase is an
 --- error in `errors` with its `phase`. A folder whose callCount the server did
 --- not send gets the number of its calls.
+---
+--- To hold no more than the pages in flight, a caller takes each call's
+--- details and transcript from `on_call_data` as they come, with `keep =
+--- false` so that the tree does not collect them: then a phase that fails
+--- may already have handed some of its calls' data over (its error in
+--- `errors` says which phase).
 ---
 --- Once the folder list is back, before any other request, `on_plan` is told
 --- what the run is to make (gong.LibraryPlan: at 3 requests/s and 10,000 a
