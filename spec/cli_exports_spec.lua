@@ -117,7 +117,8 @@ describe("gong.cli.exports", function()
         { id = "3", name = "Deep", parentFolderId = "2", callCount = 1 },
       })
       local details = { metaData = { id = "c1", title = "Kick-off", duration = 60 }, parties = {} }
-      local transcript = { { speakerId = "s1", sentences = { { start = 0, ["end"] = 1500, text = "Hi \"there\"\n" } } } }
+      local sentence = { start = 0, ["end"] = 1500, text = "Hi \"there\"\n" }
+      local transcript = { { speakerId = "s1", sentences = { sentence } } }
       local c1 = { callId = "c1", title = "Kick-off", details = details, transcript = transcript }
       t:get("1").calls = { c1, { callId = "c2", title = "Bare" } }
       t:get("2").calls = {}
