@@ -49,6 +49,7 @@ build = {
     ["gong.cli.args"] = "lua/gong/cli/args.lua",
     ["gong.cli.help"] = "lua/gong/cli/help.lua",
     ["gong.cli.report"] = "lua/gong/cli/report.lua",
+    ["gong.cli.spool"] = "lua/gong/cli/spool.lua",
     ["gong.cli.progress"] = "lua/gong/cli/progress.lua",
     ["gong.cli.atomic_file"] = "lua/gong/cli/atomic_file.lua",
     ["gong.cli.commands"] = "lua/gong/cli/commands.lua",

@@ -24,7 +24,8 @@ _M.TENANT = "/tenant"
 local MAX_CALL_IDS = 100
 
 --- Scenario settings (POST /__fake/settings) and their defaults.
-_M.DEFAULT_SETTINGS = { page_size = 100, error_objects = false, token_ttl = 3600, rate_limit = 0 }
+_M.DEFAULT_SETTINGS = { page_size = 100, error_objects = false, token_ttl = 3600, rate_limit = 0,
+                        transcript_scale = 1 }
 
 -- Settings that keep their fraction (seconds); the others are integral.
 local FRACTIONAL = { token_ttl = true }
@@ -44,6 +45,10 @@ local SETTING_CHECKS = {
   -- Accepted API requests per second (fake.rate_limit); 0: no limit.
   rate_limit = function(v)
     if type(v) ~= "number" or v ~= floor(v) or v < 0 or v >= huge then return "must be an integer >= 0" end
+  end,
+  -- Sentences served for each of a transcript's (contract.call_transcript): real sizes.
+  transcript_scale = function(v)
+    if type(v) ~= "number" or v ~= floor(v) or v < 1 or v > 1000 then return "must be an integer in 1..1000" end
   end,
 }
 
@@ -429,7 +434,9 @@ function Api:transcript(req)
   local page, records = self:page("transcript", request, transcribed)
   if not page then return self:error(400, records) end
   local items = {}
-  for i, id in ipairs(page) do items[i] = contract.call_transcript(id, self.transcripts[id]) end
+  for i, id in ipairs(page) do
+    items[i] = contract.call_transcript(id, self.transcripts[id], self.settings.transcript_scale)
+  end
   return ok(contract.paged(self:request_id(), records, "callTranscripts", items))
 end
 

@@ -131,11 +131,32 @@ function _M.extensive_call(detail, include)
   return encode(out)
 end
 
---- One entry of callTranscripts.
+-- `monologues` with each sentence said `scale` times, its time shared out
+-- among them in order: a transcript as large as a real call's, as ordered.
+local function scaled(monologues, scale)
+  local out = {}
+  for m, monologue in ipairs(monologues) do
+    local sentences = {}
+    for _, s in ipairs(monologue.sentences) do
+      local step = math.floor((s["end"] - s.start) / scale)
+      for k = 1, scale do
+        sentences[#sentences + 1] = { start = s.start + (k - 1) * step,
+          ["end"] = k == scale and s["end"] or s.start + k * step, text = s.text }
+      end
+    end
+    out[m] = { speakerId = monologue.speakerId, topic = monologue.topic, sentences = sentences }
+  end
+  return out
+end
+
+--- One entry of callTranscripts; with `scale` (the transcript_scale
+--- setting, 1 when nil) each sentence is served as that many.
 ---@param id string call id
 ---@param monologues table from fake.library's transcripts
+---@param scale? integer
 ---@return string
-function _M.call_transcript(id, monologues)
+function _M.call_transcript(id, monologues, scale)
+  if scale and scale > 1 then monologues = scaled(monologues, scale) end
   return encode { callId = id, transcript = monologues }
 end
 

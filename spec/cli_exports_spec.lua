@@ -3,6 +3,7 @@
 -- (no server, no process).
 
 local exports = require "gong.cli.exports"
+local json = require "gong.json"
 local tree = require "gong.tree"
 local cjson = require("cjson").new()
 local text_support = require "spec.support.text"
@@ -103,6 +104,62 @@ describe("gong.cli.exports", function()
 
     it("writes nothing at all for an empty library", function()
       assert.are.equal("", exports.ndjson(tree.build({})))
+    end)
+  end)
+
+  describe("write_json() and write_ndjson()", function()
+    -- A library whose calls have details and transcripts, a call in two
+    -- folders at different depths (sharing its tables), one without either.
+    local function with_data()
+      local t = tree.build({
+        { id = "1", name = "Sales", callCount = 2 },
+        { id = "2", name = "Demos", parentFolderId = "1", callCount = 1 },
+        { id = "3", name = "Deep", parentFolderId = "2", callCount = 1 },
+      })
+      local details = { metaData = { id = "c1", title = "Kick-off", duration = 60 }, parties = {} }
+      local sentence = { start = 0, ["end"] = 1500, text = "Hi \"there\"\n" }
+      local transcript = { { speakerId = "s1", sentences = { sentence } } }
+      local c1 = { callId = "c1", title = "Kick-off", details = details, transcript = transcript }
+      t:get("1").calls = { c1, { callId = "c2", title = "Bare" } }
+      t:get("2").calls = {}
+      t:get("3").calls = { { callId = "c1", title = "Kick-off", details = details, transcript = transcript } }
+      return t, { details = details, transcript = transcript }
+    end
+
+    -- The library without its calls' data, and the data as JSON text in `layout`, by field and call id.
+    local function spooled(layout)
+      local t, data = with_data()
+      for node in t:walk() do
+        for _, call in ipairs(node.calls) do call.details, call.transcript = nil, nil end
+      end
+      local texts = {}
+      for field, value in pairs(data) do
+        local w = json.writer(layout)
+        w:any(value)
+        texts[field] = { c1 = w:take() }
+      end
+      return t, function(call, field) return texts[field][call.callId] end
+    end
+
+    it("write the same text as json() and ndjson(), a call at a time", function()
+      local whole, pieces = exports.json(with_data()), {}
+      exports.write_json(with_data(), function(s) pieces[#pieces + 1] = s end)
+      assert.are.equal(whole, table.concat(pieces))
+      assert.is_true(#pieces >= 4, "a piece per call, and the rest")
+      local lines = {}
+      exports.write_ndjson(with_data(), function(s) lines[#lines + 1] = s end)
+      assert.are.equal(exports.ndjson(with_data()), table.concat(lines))
+      assert.are.equal(#lines_of(exports.ndjson(with_data())), #lines, "a piece per line")
+    end)
+
+    it("take the calls' details and transcripts as JSON text from data(call, field), byte for byte", function()
+      local t, data = spooled({ indent = true })
+      assert.are.equal(exports.json(with_data()), exports.collect(exports.write_json, t, { data = data }))
+      t, data = spooled()
+      local s = exports.collect(exports.write_ndjson, t, { data = data })
+      assert.are.equal(exports.ndjson(with_data()), s)
+      local transcripts = select(2, s:gsub('"type":"transcript"', ""))
+      assert.are.equal(1, transcripts, "a transcript once, however many folders hold its call")
     end)
   end)
 end)

@@ -1114,6 +1114,55 @@ describe("the gong-library program", function()
         assert.are.equal(want, records)
         assert.truthy(again > 0, "no call with a transcript was met twice")
       end)
+
+      -- What client:library() gives in this process, rendered whole as the export used to be.
+      local function in_memory(render)
+        local c = require("gong").new({ base_url = shared.url, token = creds.token, rate = false })
+        local t, errors = c:library({ details = true, transcripts = true })
+        c:close()
+        return render(t), errors
+      end
+
+      it("writes as it goes, the details and transcripts spooled beside FILE: the same bytes, no file left", function()
+        for format, render in pairs({ json = exports.json, ndjson = exports.ndjson }) do
+          local want = in_memory(render)
+          local dir = new_dir()
+          ok({ "export", "--format", format, "--details", "--transcripts", "-o", dir .. "/lib." .. format },
+             env({ GONG_BASE_URL = shared.url }))
+          assert.are.equal(want, slurp(dir .. "/lib." .. format), format)
+          assert.are.same({ "lib." .. format }, listing(dir), "the spool is gone")
+        end
+      end)
+
+      it("spools in $TMPDIR for stdout, and leaves nothing there", function()
+        local tmp = new_dir()
+        local out = ok({ "export", "--details", "--transcripts" }, env({ GONG_BASE_URL = shared.url, TMPDIR = tmp }))
+        assert.are.equal(in_memory(exports.json), out)
+        assert.are.same({}, listing(tmp))
+      end)
+
+      it("leaves a failed phase out whole, as before, and the spool gone", function()
+        shared:faults({ { path = "/calls/transcript", status = 400, times = -1 } })
+        local want, errors = in_memory(exports.ndjson)
+        assert.are.equal("transcripts", errors[1].phase)
+        assert.is_nil(want:find('"type":"transcript"', 1, true))
+        local dir = new_dir()
+        local out, err, status = run({ "export", "--format", "ndjson", "--details", "--transcripts", "-o",
+                                       dir .. "/lib.ndjson" }, env({ GONG_BASE_URL = shared.url }))
+        assert.are.equal(1, status, err)
+        assert.are.equal("", out)
+        assert.truthy(err:find("calls' transcripts: ", 1, true), err)
+        assert.are.equal(want, slurp(dir .. "/lib.ndjson"))
+        assert.are.same({ "lib.ndjson" }, listing(dir))
+      end)
+
+      it("removes the spool when the export fails before writing", function()
+        shared:faults({ { path = "/calls/transcript", status = 400, times = -1 } })
+        local dir = new_dir()
+        failed({ "export", "--strict", "--details", "--transcripts", "-o", dir .. "/lib.json" },
+               env({ GONG_BASE_URL = shared.url }))
+        assert.are.same({}, listing(dir))
+      end)
     end)
 
     it("writes FILE with -o only once complete, replacing what was there and leaving no temporary file", function()

@@ -617,6 +617,35 @@ describe("fake Gong server", function()
       assert.are.same(want, got)
       assert.is_nil(pages[5].records.cursor)
     end)
+
+    it("serves each sentence transcript_scale times, its time shared out in order, for transcripts of a real size",
+      function()
+        local id
+        for i = 1, #ids do
+          if lib.transcripts[ids[i]] then id = ids[i] break end
+        end
+        local plain = cjson.decode(post(srv, "/calls/transcript", calls_body({ id })).body)
+        srv:settings { transcript_scale = 25 }
+        local res = post(srv, "/calls/transcript", calls_body({ id }))
+        local big = cjson.decode(res.body).callTranscripts[1].transcript
+        local base = plain.callTranscripts[1].transcript
+        assert.are.equal(#base, #big)
+        for m, monologue in ipairs(base) do
+          assert.are.equal(monologue.speakerId, big[m].speakerId)
+          assert.are.equal(25 * #monologue.sentences, #big[m].sentences)
+          for k, s in ipairs(monologue.sentences) do
+            local first, last = big[m].sentences[25 * (k - 1) + 1], big[m].sentences[25 * k]
+            assert.are.same({ s.start, s["end"], s.text }, { first.start, last["end"], last.text })
+          end
+          local previous = -1
+          for _, s in ipairs(big[m].sentences) do
+            assert.is_true(s.start >= previous and s["end"] >= s.start)
+            previous = s.start
+          end
+        end
+        assert.is_true(#cjson.encode(big) > 10 * #cjson.encode(base))
+        assert.has_error(function() srv:settings { transcript_scale = 0 } end)
+      end)
   end)
 
   describe("POST /__fake/calls and /__fake/transcripts", function()
@@ -1141,10 +1170,11 @@ describe("fake Gong server", function()
     end)
 
     it("serves settings: defaults, partial changes, and 400 to bad ones without changing any", function()
-      assert.are.same({ page_size = 100, error_objects = false, token_ttl = 3600, rate_limit = 0 }, srv:settings())
-      assert.are.same({ page_size = 3, error_objects = false, token_ttl = 3600, rate_limit = 0 },
+      assert.are.same({ page_size = 100, error_objects = false, token_ttl = 3600, rate_limit = 0,
+                        transcript_scale = 1 }, srv:settings())
+      assert.are.same({ page_size = 3, error_objects = false, token_ttl = 3600, rate_limit = 0, transcript_scale = 1 },
                       srv:settings { page_size = 3 })
-      assert.are.same({ page_size = 3, error_objects = true, token_ttl = 3600, rate_limit = 0 },
+      assert.are.same({ page_size = 3, error_objects = true, token_ttl = 3600, rate_limit = 0, transcript_scale = 1 },
                       srv:settings { error_objects = true })
       local bad = { { page_size = 0 }, { page_size = 101 }, { page_size = 2.5 }, { page_size = "2" },
                     { error_objects = 1 }, { page_size = 5, colour = "red" } }
@@ -1154,7 +1184,8 @@ describe("fake Gong server", function()
       for _, body in ipairs { "[]", "nope", "" } do
         assert.are.equal(400, post(srv, "/__fake/settings", body, {}).status, body)
       end
-      assert.are.same({ page_size = 3, error_objects = true, token_ttl = 3600, rate_limit = 0 }, srv:settings())
+      assert.are.same({ page_size = 3, error_objects = true, token_ttl = 3600, rate_limit = 0, transcript_scale = 1 },
+                      srv:settings())
       local res = get(srv, "/__fake/settings", {}, "DELETE")
       assert.are.equal(405, res.status)
       assert.are.equal("GET, POST", res.headers.allow)
@@ -1168,7 +1199,8 @@ describe("fake Gong server", function()
       srv:faults { { status = 503 } }
       assert.matches('"errors":%[{"message":"Service unavailable"}%]', get(srv, "/library/folders").body)
       srv:reset()
-      assert.are.same({ page_size = 100, error_objects = false, token_ttl = 3600, rate_limit = 0 }, srv:settings())
+      assert.are.same({ page_size = 100, error_objects = false, token_ttl = 3600, rate_limit = 0,
+                        transcript_scale = 1 }, srv:settings())
       assert.matches('"errors":%["Invalid credentials"%]', get(srv, "/library/folders", {}).body)
     end)
 
@@ -1447,7 +1479,8 @@ describe("OAuth token endpoint", function()
     for _, bad in ipairs { { token_ttl = 0 }, { token_ttl = -1 }, { token_ttl = "60" }, { token_ttl = true } } do
       assert.has_error(function() srv:settings(bad) end)
     end
-    assert.are.same({ page_size = 100, error_objects = false, token_ttl = 3600, rate_limit = 0 }, srv:settings())
+    assert.are.same({ page_size = 100, error_objects = false, token_ttl = 3600, rate_limit = 0,
+                      transcript_scale = 1 }, srv:settings())
   end)
 
   it("records token requests and meets queued faults like API requests", function()

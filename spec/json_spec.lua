@@ -112,6 +112,30 @@ describe("gong.json", function()
     end)
   end)
 
+  describe("writer():raw()", function()
+    it("writes JSON text as the writer would have written the value, at any depth", function()
+      local value = { a = { 1, { b = "x\ny" } }, c = {} }
+      for _, layout in ipairs({ { indent = true }, {} }) do
+        local top = json.writer(layout)
+        top:any(value)
+        local text = top:take()
+        local direct, raw = json.writer(layout), json.writer(layout)
+        for _, w in ipairs({ direct, raw }) do
+          w:array()
+          w:object()
+          w:key("k")
+        end
+        direct:any(value)
+        raw:raw(text)
+        for _, w in ipairs({ direct, raw }) do
+          w:close_object()
+          w:close_array()
+        end
+        assert.are.equal(direct:take(), raw:take())
+      end
+    end)
+  end)
+
   describe("encode()", function()
     it("writes lists, records, scalars and an empty table as []", function()
       assert.are.equal('[1,"two",true,[]]', json.encode({ 1, "two", true, {} }))

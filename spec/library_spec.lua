@@ -383,6 +383,68 @@ describe("client:library()", function()
       assert.is_nil(none)
       assert.are.equal("transcripts", err.phase)
     end)
+
+    describe("streamed: on_call_data and keep = false", function()
+      it("hands each distinct call's details and transcript to on_call_data once, as each page comes, "
+        .. "and hangs none on the tree", function()
+        local got, pages_before_end = { details = {}, transcript = {} }, {}
+        local t, errors = new({ base_url = srv.tenant_url, api = "public" }):library({
+          details = true, transcripts = true, keep = false, workspaceId = lib.workspaces[3].id,
+          on_call_data = function(id, field, data)
+            assert.is_nil(got[field][id], "handed twice: " .. field .. " " .. id)
+            got[field][id] = data
+            -- Each page is handed over before the phase ends: its progress is told after.
+            pages_before_end[field] = true
+          end })
+        assert.are.same({}, errors)
+        local calls = 0
+        for node in t:walk() do
+          for _, call in ipairs(node.calls) do
+            calls = calls + 1
+            assert.is_nil(call.details)
+            assert.is_nil(call.transcript)
+            assert.are.same(lib.details[call.callId].metaData, got.details[call.callId].metaData)
+            assert.are.same(lib.transcripts[call.callId], got.transcript[call.callId])
+            -- A real tenant's record still gets what only the details tell.
+            assert.are.equal(lib.details[call.callId].metaData.started, call.started)
+          end
+        end
+        assert.is_true(calls > 0)
+        assert.are.same({ details = true, transcript = true }, pages_before_end)
+      end)
+
+      it("hangs them on the tree too without keep = false", function()
+        local handed = 0
+        local t = new():library({ transcripts = true, workspaceId = lib.workspaces[3].id,
+          on_call_data = function() handed = handed + 1 end })
+        local hung = {}
+        for node in t:walk() do
+          for _, call in ipairs(node.calls) do
+            if call.transcript then
+              assert.are.same(lib.transcripts[call.callId], call.transcript)
+              hung[call.callId] = true
+            end
+          end
+        end
+        local n = 0
+        for _ in pairs(hung) do n = n + 1 end
+        assert.is_true(n > 0)
+        assert.are.equal(n, handed)
+      end)
+
+      it("ends with a closed error when on_call_data closes the client", function()
+        local c = new()
+        local t, err = c:library({ transcripts = true, workspaceId = lib.workspaces[3].id,
+          on_call_data = function() c:close() end })
+        assert.is_nil(t)
+        assert.are.equal("closed", err.kind)
+      end)
+
+      it("raises for an on_call_data that is no function and a keep that is no boolean", function()
+        assert.has_error(function() new():library({ on_call_data = 1 }) end)
+        assert.has_error(function() new():library({ keep = "no" }) end)
+      end)
+    end)
   end)
 
   it("raises argument errors for bad ids and options", function()

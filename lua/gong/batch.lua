@@ -212,14 +212,19 @@ end
 --- total) as each batch is back. Returns the records by call id and the
 --- request ids (batch by batch, page by page), or nil and the first
 --- failure (nothing partial). The arguments are checked already
---- (check_calls_api, or library's own).
+--- (check_calls_api, or library's own). `on_page`, when given (gong.library's
+--- streaming form), is handed each page's records (by call id) as it comes
+--- instead of their being collected: the records returned are then empty,
+--- and memory holds only the pages in flight; an error it returns ends the
+--- run as a failed request does.
 ---@param host table
 ---@param kind string
 ---@param ids string[]
 ---@param opts? gong.CallsApiOptions
+---@param on_page? fun(records: table<string,any>): gong.Error|nil
 ---@return table|nil records
 ---@return string[]|gong.Error request_ids_or_err
-function _M.calls_api(host, kind, ids, opts)
+function _M.calls_api(host, kind, ids, opts, on_page)
   local list, size = _M.distinct(ids), opts and opts.batch_size or core.MAX_BATCH
   local on_progress, page = opts and opts.on_progress, _M.without(opts, "on_progress")
   local batches = {}
@@ -238,7 +243,12 @@ function _M.calls_api(host, kind, ids, opts)
         failure = x
         return
       end
-      for id, record in pairs(records) do found[id] = record end
+      if on_page then
+        failure = on_page(records)
+        if failure then return end
+      else
+        for id, record in pairs(records) do found[id] = record end
+      end
       request_ids[#request_ids + 1] = x
       if next_cursor ~= nil then
         failure = endless(kind, pages, next_cursor, #request_ids, #batches[b], x)

@@ -213,6 +213,18 @@ function Writer:fields(record, names)
   end
 end
 
+--- Writes a value that is JSON text already, as a writer of the same layout
+--- wrote it at the top level (gong.cli's spool keeps call data so): indented,
+--- its lines are moved to the current depth, which is exact because a JSON
+--- string holds no line break.
+---@param text string
+function Writer:raw(text)
+  self:item()
+  local depth = self.depth
+  if self.indent and depth > 0 then text = text:gsub("\n", "\n" .. rep("  ", depth)) end
+  self:put(text)
+end
+
 --- The text written so far, after which the writer starts afresh (for NDJSON,
 --- a document per line).
 ---@return string

@@ -16,6 +16,7 @@ local _M = {}
 _M.OPTIONS = {
   workspaceId = true, concurrency = true, strict = true, on_progress = true,
   details = true, transcripts = true, skip_empty = true, on_plan = true, reuse = true,
+  on_call_data = true, keep = true,
 }
 
 ---@class gong.LibraryOptions
@@ -31,6 +32,11 @@ _M.OPTIONS = {
 ---@field on_plan? fun(plan: gong.LibraryPlan): boolean? called once the folder list is back, before any other
 --- request, with what the run is to make; returning false stops it there: library() returns nil and an error of
 --- kind "config", option "on_plan", reason "refused"
+---@field on_call_data? fun(callId: string, field: string, data: table) called with each call's details (`field`
+--- "details") and transcript ("transcript") as each page of them comes, once per distinct call: a caller that
+--- writes them out as they come holds no more than the pages in flight (a batch of core.MAX_BATCH calls each)
+---@field keep? boolean false: the details and transcripts are not hung on the calls (only handed to
+--- on_call_data); started, duration and primaryUserId still are (true)
 
 ---What an earlier run of library() fetched (an export read back), so that the Calls API is asked only for the
 ---calls it lacks. A call whose entry is `false` is known to have none: it is not asked, and gets nothing.
@@ -67,7 +73,7 @@ function _M.check(opts)
       error(core.error("argument", ("library: unknown option '%s'"):format(tostring(k))), 2)
     end
   end
-  for _, name in ipairs({ "on_progress", "on_plan" }) do
+  for _, name in ipairs({ "on_progress", "on_plan", "on_call_data" }) do
     if opts and opts[name] ~= nil and type(opts[name]) ~= "function" then
       error(core.error("argument", "library: " .. name .. " must be a function"), 2)
     end
@@ -80,6 +86,9 @@ function _M.check(opts)
     error(core.error("argument", "library: details must be true, false or a list of fields"), 2)
   end
   -- The fields asked for are call_details' (its phase runs on them after the folders' calls).
+  if opts and opts.keep ~= nil and type(opts.keep) ~= "boolean" then
+    error(core.error("argument", "library: keep must be true or false"), 2)
+  end
   if opts and type(opts.details) == "table" then core.check_request("call_details", {}, { fields = opts.details }) end
   batch.concurrency(opts, "library")
   if opts and opts.workspaceId ~= nil then core.check_request("folders", { workspaceId = opts.workspaceId }) end
@@ -234,13 +243,56 @@ function _M.attach(calls, field, found)
     local value = found[call.callId]
     if value ~= nil then
       call[field] = value
-      local meta = field == "details" and type(value) == "table" and type(value.metaData) == "table"
-        and value.metaData
-      for _, name in ipairs(meta and FROM_META or {}) do
-        if call[name] == nil then call[name] = meta[name] end
+      _M.fill(call, field, value)
+    end
+  end
+end
+
+--- Fills what `call`'s record lacks (started, duration, primaryUserId) from
+--- `value`'s metaData when `field` is "details"; nothing else.
+---@param call gong.Call
+---@param field string
+---@param value any
+function _M.fill(call, field, value)
+  local meta = field == "details" and type(value) == "table" and type(value.metaData) == "table"
+    and value.metaData
+  for _, name in ipairs(meta and FROM_META or {}) do
+    if call[name] == nil then call[name] = meta[name] end
+  end
+end
+
+-- The streaming form of a phase (on_call_data, or keep = false): the hook
+-- batch.calls_api hands each page's records to, which fills the calls of
+-- each id (`calls_by_id`), hangs the record on them unless keep is false,
+-- and tells on_call_data; a callback that closed the client ends the run.
+local function page_hook(host, opts, field, calls_by_id, kind)
+  local keep, on_call_data = opts.keep ~= false, opts.on_call_data
+  return function(records)
+    for id, value in pairs(records) do
+      for _, call in ipairs(calls_by_id[id] or {}) do
+        if keep then call[field] = value end
+        _M.fill(call, field, value)
+      end
+      if on_call_data then
+        host:call(on_call_data, id, field, value)
+        if host:closed() then return core.closed_error(kind) end
       end
     end
   end
+end
+
+-- The calls of `calls` by their id.
+local function by_id(calls)
+  local index = {}
+  for _, call in ipairs(calls) do
+    local list = index[call.callId]
+    if list == nil then
+      list = {}
+      index[call.callId] = list
+    end
+    list[#list + 1] = call
+  end
+  return index
 end
 
 -- The details and transcripts phases of library(): fetches what `opts` asks
@@ -251,6 +303,8 @@ end
 local function add_call_data(host, t, opts, errors)
   local calls, ids = calls_of(t)
   local on_progress, reuse = opts.on_progress, opts.reuse
+  local streaming = opts.on_call_data ~= nil or opts.keep == false
+  local calls_by_id = streaming and by_id(calls)
   local asked_of = {}
   for _, p in ipairs(PHASES) do
     if opts[p.option] then
@@ -261,6 +315,7 @@ local function add_call_data(host, t, opts, errors)
         local phase = p.option
         o.on_progress = function(done, total) return on_progress(done, total, nil, nil, phase) end
       end
+      local hook = streaming and page_hook(host, opts, p.field, calls_by_id, p.method) or nil
       local ask, held = ids, {}
       if reuse then
         ask = {}
@@ -273,14 +328,21 @@ local function add_call_data(host, t, opts, errors)
             held[id] = value
           end
         end
-        _M.attach(calls, p.field, held)
+        -- What an earlier run holds goes where a page's records go.
+        if hook then
+          local stopped = hook(held)
+          if stopped then return stopped end
+        else
+          _M.attach(calls, p.field, held)
+        end
       end
-      local found, err = batch.calls_api(host, p.method, ask, o)
+      local found, err = batch.calls_api(host, p.method, ask, o, hook)
       if not found then
         err.phase = p.method
-        if opts.strict then return err end
+        -- A callback that closed the client ends the run, as it does in the folders' phase.
+        if opts.strict or err.kind == "closed" then return err end
         errors[#errors + 1] = err
-      else
+      elseif not streaming then
         _M.attach(calls, p.field, found)
       end
     end
@@ -310,6 +372,12 @@ end
 --- and transcript that it holds are hung on the call as they are, and only
 --- the calls it lacks them for are asked: the tree's `reused` is then the
 --- number of distinct calls nothing was asked of.
+---
+--- To hold no more than the pages in flight, a caller takes each call's
+--- details and transcript from `on_call_data` as they come (what `reuse`
+--- holds too), with `keep = false` so that the tree does not collect them:
+--- then a phase that fails may already have handed some of its calls' data
+--- over (its error in `errors` says which phase).
 ---
 --- Once the folder list is back, before any other request, `on_plan` is told
 --- what the run is to make (gong.LibraryPlan: at 3 requests/s and 10,000 a

@@ -172,11 +172,12 @@ end
 
 --- Changes scenario settings ({page_size = 1..100, error_objects = boolean,
 --- token_ttl = seconds > 0, rate_limit = accepted API requests per sliding
---- second, 0 for none}; those not given keep their value) and returns all
+--- second, 0 for none, transcript_scale = 1..1000 sentences served for each
+--- of a transcript's}; those not given keep their value) and returns all
 --- of them; without `t` only returns them. Raises when the server rejects a
 --- setting.
 ---@param t table|nil
----@return table settings {page_size, error_objects, token_ttl, rate_limit}
+---@return table settings {page_size, error_objects, token_ttl, rate_limit, transcript_scale}
 function Server:settings(t)
   if t == nil then return cjson.decode(control(self, "GET", "/__fake/settings")) end
   local body = next(t) == nil and "{}" or cjson.encode(t)

@@ -135,13 +135,19 @@ function AtomicFile:discard()
   end
 end
 
---- Writes `text`, then puts the file in the path's place: true, or nil and
---- a message (and the temporary file is gone).
+--- Appends `text` to the temporary file; a failure is commit's to report.
 ---@param text string
+function AtomicFile:write(text)
+  self.file:write(text)
+end
+
+--- Writes `text` (when given), then puts the file in the path's place:
+--- true, or nil and a message (and the temporary file is gone).
+---@param text? string
 ---@return true|nil ok
 ---@return string|nil message
 function AtomicFile:commit(text)
-  self.file:write(text)
+  if text then self.file:write(text) end
   local ok, err = self.file:commit()
   self.finished = true
   sys.unguard_file(self.tmp)

@@ -9,16 +9,18 @@
 local atomic_file = require "gong.cli.atomic_file"
 local core = require "gong.core"
 local exports = require "gong.cli.exports"
+local json = require "gong.json"
 local batch = require "gong.batch"
 local library = require "gong.library"
 local progress = require "gong.cli.progress"
 local render = require("gong.cli.render").render
 local report_module = require "gong.cli.report"
 local reuse_module = require "gong.cli.reuse"
+local spool_module = require "gong.cli.spool"
 local terminal = require "gong.cli.terminal"
 local duration = require("gong.cli.text").duration
 
-local concat, format, io, ipairs, tostring = table.concat, string.format, io, ipairs, tostring
+local concat, format, io, ipairs, os, tostring, type = table.concat, string.format, io, ipairs, os, tostring, type
 
 local _M = {}
 
@@ -125,13 +127,46 @@ function _M.transcript(ctx, client, opts)
     concat(unknown, ", ")))
 end
 
-local RENDER_EXPORT = { json = exports.json, ndjson = exports.ndjson }
+local WRITE_EXPORT = { json = exports.write_json, ndjson = exports.write_ndjson }
+
+-- How each format keeps a call's details or transcript in the spool: as its
+-- writer writes them (gong.json.Writer:raw moves the indented ones to their depth).
+local SPOOL_TEXT = {
+  json = function(data)
+    local w = json.writer({ indent = true })
+    w:any(data)
+    return w:take()
+  end,
+  ndjson = json.encode,
+}
+
+-- What an export writes at once, at least: fewer, larger writes.
+local CHUNK = 65536
+
+-- stdout as an export's output: write(text) as it goes, commit() says
+-- whether all of it was written.
+local function stdout_output()
+  local failure
+  local out = { discard = function() end }
+  function out.write(_, text)
+    if failure == nil then
+      local ok, err = to_stdout(text)
+      if not ok then failure = err end
+    end
+  end
+  function out.commit(self, text)
+    if text then self:write(text) end
+    if failure then return nil, failure end
+    return true
+  end
+  return out
+end
 
 -- Where an export goes: stdout, or an atomic FILE whose discard the run's
 -- cleanups call however it ends.
 local function open_output(ctx, path)
   if path == nil then
-    return { commit = function(_, text) return to_stdout(text) end, discard = function() end }
+    return stdout_output()
   end
   local out, err = atomic_file.open(path)
   if out then
@@ -225,6 +260,37 @@ local function nothing_found(opts, out)
   return format("found no folders: nothing was exported%s; --allow-empty writes an empty export", kept)
 end
 
+-- The spool of an export that asks for details or transcripts (gong.cli.spool),
+-- beside its FILE or, for stdout, in $TMPDIR, removed by the run's cleanups
+-- however it ends; false when it asks for neither; nil and a message when
+-- it cannot be made.
+local function open_spool(ctx, opts, out)
+  if not (opts.details or opts.transcripts) then return false end
+  local near = out.path and out.path .. ".spool" or (os.getenv("TMPDIR") or "/tmp") .. "/gong-library-export.spool"
+  local spool, err = spool_module.open(near)
+  if spool then ctx.cleanups[#ctx.cleanups + 1] = function() spool:close() end end
+  return spool, err
+end
+
+-- Writes the export of `tree` to `out` in chunks of CHUNK bytes or more,
+-- the calls' details and transcripts from `spool` (when there is one).
+local function write_export(opts, tree, out, spool, error_text)
+  local pending, size = {}, 0
+  local function write(text)
+    pending[#pending + 1] = text
+    size = size + #text
+    if size >= CHUNK then
+      out:write(concat(pending))
+      pending, size = {}, 0
+    end
+  end
+  WRITE_EXPORT[opts.format](tree, write, {
+    error_text = error_text,
+    data = spool and function(call, field) return spool:get(call.callId, field) end or nil,
+  })
+  if size > 0 then out:write(concat(pending)) end
+end
+
 --- export: the whole library, calls included, to stdout or `opts.output`.
 --- On a terminal (where the progress line shows) it first says what it is to
 --- make (plan_text) and ends with a summary. With `opts.max_requests`, a plan
@@ -234,6 +300,10 @@ end
 --- `opts.allow_empty`. With `opts.update`, the earlier export at
 --- `opts.output` is read first (gong.cli.reuse; one that is not an export
 --- fails before any request) and only what it lacks is asked of the Calls API.
+---
+--- It holds the folder tree and its calls' records, not their details and
+--- transcripts: those go to a spool as they come (gong.cli.spool), and the
+--- document is written a call at a time from the tree and the spool.
 ---@param ctx table
 ---@param client gong.Client
 ---@param opts table
@@ -252,6 +322,12 @@ function _M.export(ctx, client, opts)
   end
   local out, err = open_output(ctx, opts.output)
   if not out then
+    return report:fail(err)
+  end
+  local spool
+  spool, err = open_spool(ctx, opts, out)
+  if spool == nil then
+    out:discard()
     return report:fail(err)
   end
   local line
@@ -281,6 +357,10 @@ function _M.export(ctx, client, opts)
     details = opts.details or nil,
     transcripts = opts.transcripts or nil,
     reuse = reuse,
+    keep = not spool,
+    on_call_data = spool and function(id, field, data)
+      if type(data) == "table" then spool:put(id, field, SPOOL_TEXT[opts.format](data)) end
+    end or nil,
     on_progress = line and function(done, total, node, _, phase)
       line:update(done, total, node, phase)
     end,
@@ -298,8 +378,18 @@ function _M.export(ctx, client, opts)
     out:discard()
     return report:fail(nothing_found(opts, out))
   end
+  -- A phase that failed is left out whole, as it is when nothing is spooled.
+  for _, e in ipairs(spool and errors or {}) do
+    if e.phase then spool:drop(e.phase == "call_details" and "details" or "transcript") end
+  end
+  write_export(opts, tree, out, spool, function(e) return report:one_line(e) end)
+  if spool and spool.failed then
+    out:discard()
+    return report:fail(spool.failed)
+  end
   local ok
-  ok, err = out:commit(RENDER_EXPORT[opts.format](tree, function(e) return report:one_line(e) end))
+  ok, err = out:commit()
+  if spool then spool:close() end
   if not ok then
     return report:fail(err)
   end

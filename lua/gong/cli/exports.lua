@@ -5,6 +5,11 @@
 --- carry `calls` (the folder's calls) or `error` (why they could not be
 --- fetched). `error_text(err)` turns such an error into the message written
 --- (default tostring), so the caller decides what may be shown.
+---
+--- Each export is written in pieces as it goes (write_json, write_ndjson: a
+--- call at a time, to `write(text)`), so that what it holds is the tree and
+--- the call being written: with `data(call, field)` the calls' details and
+--- transcripts come from elsewhere (gong.cli.spool), one at a time.
 
 local fields = require "gong.cli.fields"
 local json = require "gong.json"
@@ -33,7 +38,21 @@ end
 ---@param error_text? fun(err: any): string
 ---@return string
 function _M.json(tree, error_text)
-  return trees.nested_json(tree, function(w, node)
+  return _M.collect(_M.write_json, tree, { error_text = error_text })
+end
+
+---@class gong.cli.ExportOptions
+---@field error_text? fun(err: any): string the message written for a folder's error (tostring)
+---@field data? fun(call: table, field: string): table|string|nil a call's details and transcript (see
+--- gong.cli.json_records.call; the call's own fields without it)
+
+--- What json() returns, written a call at a time to `write`.
+---@param tree gong.Tree
+---@param write fun(text: string)
+---@param opts? gong.cli.ExportOptions
+function _M.write_json(tree, write, opts)
+  local error_text, data = opts and opts.error_text, opts and opts.data
+  write(trees.nested_json(tree, function(w, node)
     local message = error_message(node, error_text)
     if message then
       w:field("error", message)
@@ -41,9 +60,24 @@ function _M.json(tree, error_text)
     end
     w:key("calls")
     w:array()
-    for _, call in ipairs(node.calls or {}) do json_records.call(w, call) end
+    for _, call in ipairs(node.calls or {}) do
+      json_records.call(w, call, data)
+      write(w:take())
+    end
     w:close_array()
-  end)
+  end))
+end
+
+--- The text an export's write function is given, whole: for specs, and the
+--- small outputs json() and ndjson() are.
+---@param export fun(tree: gong.Tree, write: fun(text: string), opts?: gong.cli.ExportOptions)
+---@param tree gong.Tree
+---@param opts? gong.cli.ExportOptions
+---@return string
+function _M.collect(export, tree, opts)
+  local parts = {}
+  export(tree, function(text) parts[#parts + 1] = text end, opts)
+  return concat(parts)
 end
 
 --- The whole library as NDJSON, one JSON object per line, in tree order:
@@ -58,8 +92,20 @@ end
 ---@param error_text? fun(err: any): string
 ---@return string
 function _M.ndjson(tree, error_text)
-  local lines, transcribed = {}, {}
+  return _M.collect(_M.write_ndjson, tree, { error_text = error_text })
+end
+
+--- What ndjson() returns, written a line at a time to `write`.
+---@param tree gong.Tree
+---@param write fun(text: string)
+---@param opts? gong.cli.ExportOptions
+function _M.write_ndjson(tree, write, opts)
+  local error_text, data = opts and opts.error_text, opts and opts.data
+  local transcribed = {}
   local w = json.writer()
+  local function line()
+    write(w:take() .. "\n")
+  end
   tree:visit(function(node, depth)
     w:object()
     w:field("type", "folder")
@@ -70,35 +116,31 @@ function _M.ndjson(tree, error_text)
     local message = error_message(node, error_text)
     if message then w:field("error", message) end
     w:close_object()
-    lines[#lines + 1] = w:take()
+    line()
     for _, call in ipairs(not message and node.calls or {}) do
       w:object()
       w:field("type", "call")
       if present(node.id) then w:field("folderId", node.id) end
       fields.write(w, call, "call")
-      if type(call.details) == "table" then
-        w:key("details")
-        w:any(call.details)
-      end
+      json_records.extra(w, "details", json_records.value_of(call, "details", data))
       w:close_object()
-      lines[#lines + 1] = w:take()
+      line()
       -- A transcript is a record of its own, written once however many
-      -- folders hold the call (whose calls share the one table): it is large
-      -- and read on its own.
-      if type(call.transcript) == "table" and not transcribed[call.transcript] then
-        transcribed[call.transcript] = true
+      -- folders hold the call (whose calls share the one table, or the one
+      -- id): it is large and read on its own.
+      local transcript = json_records.value_of(call, "transcript", data)
+      local seen = type(transcript) == "table" and transcript or call.callId
+      if transcript ~= nil and not transcribed[seen] then
+        transcribed[seen] = true
         w:object()
         w:field("type", "transcript")
         if present(call.callId) then w:field("callId", call.callId) end
-        w:key("transcript")
-        w:any(call.transcript)
+        json_records.extra(w, "transcript", transcript)
         w:close_object()
-        lines[#lines + 1] = w:take()
+        line()
       end
     end
   end)
-  lines[#lines + 1] = ""
-  return #lines > 1 and concat(lines, "\n") or ""
 end
 
 return _M

@@ -29,19 +29,46 @@ end
 
 --- Writes a call's object on `w`: the contract's fields, the public API's
 --- own (note, snippet), then what client:library() or --details added, `details` and `transcript`, as Gong
---- sent them.
+--- sent them. `data(call, field)`, when given, says what the call's `details`
+--- and `transcript` are instead of the call's own fields: a table, or JSON
+--- text in the writer's layout (gong.cli.spool's), or nil for none.
 ---@param w gong.json.Writer
 ---@param call table
-function _M.call(w, call)
+---@param data? fun(call: table, field: string): table|string|nil
+function _M.call(w, call, data)
   w:object()
   fields.write(w, call, "call")
   for _, extra in ipairs({ "details", "transcript" }) do
-    if type(call[extra]) == "table" then
-      w:key(extra)
-      w:any(call[extra])
-    end
+    _M.extra(w, extra, _M.value_of(call, extra, data))
   end
   w:close_object()
+end
+
+--- What `call`'s `field` ("details" or "transcript") is written as: what
+--- `data` says when given, else the call's own field when it is a table; nil
+--- for none.
+---@param call table
+---@param field string
+---@param data? fun(call: table, field: string): table|string|nil
+---@return table|string|nil
+function _M.value_of(call, field, data)
+  if data then return data(call, field) end
+  local value = call[field]
+  return type(value) == "table" and value or nil
+end
+
+--- Writes the member `key` of `value`, a table or JSON text (see call); nothing for anything else.
+---@param w gong.json.Writer
+---@param key string
+---@param value any
+function _M.extra(w, key, value)
+  if type(value) == "table" then
+    w:key(key)
+    w:any(value)
+  elseif type(value) == "string" then
+    w:key(key)
+    w:raw(value)
+  end
 end
 
 -- The write function of array() for records of `kind` (see gong.cli.fields).
