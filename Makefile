@@ -94,8 +94,11 @@ $(PRISM_SPEC): doc/gong-v2-openapi.json tools/prism-spec.js
 # Specs of what runs outside the busted interpreter (the fake server, Prism, Neovim,
 # nginx): they run once, under the first Lua of LUAS, not once per Lua. So do
 # specs tagged #once: slow runs of the CLI at Gong's rate whose Lua-dependent
-# parts other specs hold on every Lua.
-HOST_SPECS := --exclude-pattern=conformance_spec --exclude-pattern=fake_server_spec --exclude-pattern=nvim_spec --exclude-pattern=resty_spec \
+# parts other specs hold on every Lua. So does cli_update_spec: exports at
+# Gong's rate (about 50 s), whose library side library_reuse_spec holds on
+# every Lua.
+HOST_SPECS := --exclude-pattern=cli_update_spec --exclude-pattern=conformance_spec \
+              --exclude-pattern=fake_server_spec --exclude-pattern=nvim_spec --exclude-pattern=resty_spec \
               --exclude-pattern=demo_spec --exclude-pattern=docs_html_spec --exclude-pattern=readme_spec \
               --exclude-pattern=rate_scope_spec --exclude-tags=once
 
