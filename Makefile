@@ -46,7 +46,7 @@ DEB_TEST  := gcc make pkg-config libcurl4-openssl-dev $(DEB_LUAS) lua-cjson lua-
              neovim nginx-light libnginx-mod-http-lua tmux lua-ldoc lua-discount strace
 DEB_LINT  := lua-check cppcheck clang-tidy
 DEB_DOCS  := lua-ldoc lua-discount
-DEB_BENCH := gcc pkg-config libcurl4-openssl-dev liblua5.4-dev lua5.4 lua-cjson lua-socket lua-luv nginx-light curl \
+DEB_BENCH := time gcc pkg-config libcurl4-openssl-dev liblua5.4-dev lua5.4 lua-cjson lua-socket lua-luv nginx-light curl \
              python3-requests valgrind neovim libnginx-mod-http-lua luajit2 libluajit2-5.1-dev
 
 # Stoplight Prism, pinned in tools/prism/package-lock.json, serving Gong's

@@ -104,6 +104,7 @@ int luaopen_gong_core(lua_State *L) {
     {"time", files_time}, {"warn", files_warn},
     {"stat", sys_stat}, {"realpath", sys_realpath}, {"terminal_columns", sys_terminal_columns},
     {"std_fds", sys_std_fds}, {"stdout_failed", sys_stdout_failed},
+    {"release_memory", sys_release_memory},
     {"catch_signals", signals_catch}, {"guard_file", signals_guard}, {"unguard_file", signals_unguard},
     {NULL, NULL}};
   const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);

@@ -369,6 +369,8 @@ function _M.export(ctx, client, opts)
     line:clear()
     report.progress = nil
   end
+  -- What the fetch left behind is not held while the document is written.
+  if spool then spool:release() end
   if not tree then
     out:discard()
     if refused then return report:refuse(refusal(refused, opts.max_requests)) end
