@@ -46,6 +46,7 @@ DEB_TEST  := gcc make pkg-config libcurl4-openssl-dev $(DEB_LUAS) lua-cjson lua-
              neovim nginx-light libnginx-mod-http-lua tmux lua-ldoc lua-discount strace
 DEB_LINT  := lua-check cppcheck clang-tidy
 DEB_DOCS  := lua-ldoc lua-discount
+DEB_UCD   := unicode-data lua5.4
 DEB_BENCH := time gcc pkg-config libcurl4-openssl-dev liblua5.4-dev lua5.4 lua-cjson lua-socket lua-luv nginx-light curl \
              python3-requests valgrind neovim libnginx-mod-http-lua luajit2 libluajit2-5.1-dev
 
@@ -61,7 +62,7 @@ BUSTED   = env $(LUA_ENV) GONG_TEST_LUA="$(LUA_BIN)" GONG_BUILD="$(BUILD)" GONG_
            GONG_PRISM_SPEC="$(PRISM_SPEC)" $(LUA_BIN) /usr/bin/busted
 
 .PHONY: all build test test-one run-busted demo install lint docs clean help deps deps-test deps-prism \
-        check-asan check-valgrind check-luarocks fuzz bench bench-smoke bench-check
+        check-asan check-valgrind check-luarocks fuzz bench bench-smoke bench-check widths
 
 all: build
 
@@ -231,6 +232,12 @@ bench-check:
 	@tools/deps.sh $(DEB_BENCH)
 	@$(MAKE) --no-print-directory build LUA=5.4 BUILD=build/5.4
 	GONG_BUILD=build/5.4 bench/run.sh --check
+
+## widths: lua/gong/cli/widths.lua (committed) from Unicode's data in UCD (default Debian's unicode-data)
+UCD ?= /usr/share/unicode
+widths:
+	@tools/deps.sh $(DEB_UCD)
+	lua5.4 tools/gen-widths.lua $(UCD) lua/gong/cli/widths.lua
 
 clean:
 	rm -rf build luarocks-tree doc/api

@@ -56,6 +56,7 @@ build = {
     ["gong.cli.explain"] = "lua/gong/cli/explain.lua",
     ["gong.cli.terminal"] = "lua/gong/cli/terminal.lua",
     ["gong.cli.text"] = "lua/gong/cli/text.lua",
+    ["gong.cli.widths"] = "lua/gong/cli/widths.lua",
     ["gong.cli.parties"] = "lua/gong/cli/parties.lua",
     ["gong.cli.tables"] = "lua/gong/cli/tables.lua",
     ["gong.cli.csv"] = "lua/gong/cli/csv.lua",
