@@ -194,7 +194,8 @@ describe("the gong-library program", function()
       assert.are.equal(#lib.folders, seen)
     end)
 
-    it("says in JSON how many subfolders --depth left out of a folder, never an empty list for them", function()
+    -- #once: the renderer's side is cli_trees_spec's, under every Lua.
+    it("says in JSON how many subfolders --depth left out of a folder, never an empty list for them #once", function()
       local out = ok({ "tree", "--depth", "0", "--json" })
       assert.are.equal(trees.json(built, { depth = 0 }), out)
       local roots, hiding = cjson.decode(out), 0
@@ -258,7 +259,8 @@ describe("the gong-library program", function()
       assert.is_nil(err:find("--api", 1, true), err)
     end)
 
-    it("cuts a folder id too long for the message in its middle, with …, keeping the path's /calls", function()
+    -- #once: the core's side is core_spec's, under every Lua.
+    it("cuts a folder id too long for the message in its middle, with …, keeping the path's /calls #once", function()
       local id = ("1"):rep(200) .. ("2"):rep(200)
       local err = failed({ "calls", id })
       assert.truthy(err:find("^gong%-library: HTTP 404 on GET /library/folders/1+…2+/calls: "), err)
@@ -602,7 +604,7 @@ describe("the gong-library program", function()
       assert.truthy(err:find("the environment sets both GONG_TOKEN and GONG_ACCESS_KEY; keep one kind", 1, true), err)
     end)
 
-    it("exit with status 2 for a bad GONG_BASE_URL, as for a bad credential", function()
+    it("exit with status 2 for a bad GONG_BASE_URL, as for a bad credential #once", function()
       local err = misconfigured({ "folders" }, basic_env({ GONG_BASE_URL = "http://example.com/v2" }))
       assert.are.equal("gong-library: GONG_BASE_URL in the environment uses plain http to a host that is not this "
         .. "machine; use https\n", err)
