@@ -53,6 +53,7 @@ build = {
     ["gong.cli.progress"] = "lua/gong/cli/progress.lua",
     ["gong.cli.atomic_file"] = "lua/gong/cli/atomic_file.lua",
     ["gong.cli.commands"] = "lua/gong/cli/commands.lua",
+    ["gong.cli.oauth"] = "lua/gong/cli/oauth.lua",
     ["gong.cli.explain"] = "lua/gong/cli/explain.lua",
     ["gong.cli.terminal"] = "lua/gong/cli/terminal.lua",
     ["gong.cli.text"] = "lua/gong/cli/text.lua",

@@ -3,8 +3,8 @@
 
 local credentials = require "gong.credentials"
 
-local byte, ipairs, min, pairs, remove, require, tonumber =
-      string.byte, ipairs, math.min, pairs, table.remove, require, tonumber
+local byte, concat, ipairs, min, pairs, remove, require, tonumber =
+      string.byte, table.concat, ipairs, math.min, pairs, table.remove, require, tonumber
 
 local _M = {}
 
@@ -14,8 +14,12 @@ _M.COMMANDS = { "folders", "tree", "calls", "transcript", "workspaces", "export"
 local IS_COMMAND = {}
 for _, name in ipairs(_M.COMMANDS) do IS_COMMAND[name] = true end
 
+--- The actions of the commands that take one (the word after the command),
+--- in the order help lists them.
+_M.ACTIONS = { oauth = { "authorize-url", "exchange", "status" } }
+
 -- What each option sets, and whether it takes a value. `commands` limits an
--- option to some commands; the others are global.
+-- option to some commands, and `actions` to some of their actions; the others are global.
 local OPTIONS = {
   ["--json"] = { key = "json" },
   ["--csv"] = { key = "csv" },
@@ -23,8 +27,13 @@ local OPTIONS = {
   ["--api"] = { key = "api", value = "auto|contract|public" },
   ["--credentials"] = { key = "credentials", value = "FILE" },
   ["--oauth-store"] = { key = "oauth_store", value = "FILE" },
-  ["--code"] = { key = "code", value = "CODE", commands = { oauth = true } },
-  ["--redirect-uri"] = { key = "redirect_uri", value = "URI", commands = { oauth = true } },
+  ["--code"] = { key = "code", value = "CODE", commands = { oauth = true }, actions = { exchange = true } },
+  ["--redirect-uri"] = { key = "redirect_uri", value = "URI", commands = { oauth = true },
+                         actions = { exchange = true, ["authorize-url"] = true } },
+  ["--scope"] = { key = "scope", value = "SCOPES", commands = { oauth = true },
+                  actions = { ["authorize-url"] = true } },
+  ["--state"] = { key = "state", value = "STATE", commands = { oauth = true },
+                  actions = { ["authorize-url"] = true } },
   ["--timeout"] = { key = "timeout", value = "SECONDS" },
   ["--rate"] = { key = "rate", value = "N" },
   ["--max-retries"] = { key = "max_retries", value = "N" },
@@ -192,11 +201,47 @@ local function export_options(opts, result)
   end
 end
 
+-- What each oauth action needs, as the message names it.
+local OAUTH_NEEDS = {
+  ["authorize-url"] = { { "redirect_uri", "--redirect-uri URI" } },
+  exchange = { { "code", "--code CODE" }, { "redirect_uri", "--redirect-uri URI" } },
+  status = {},
+}
+
+-- The oauth command's action (`action`, the word after it) and options into
+-- `result`; nil or a message.
+local function oauth_options(opts, given, action, result)
+  local actions = _M.ACTIONS.oauth
+  if not OAUTH_NEEDS[action] then
+    local what = action and "unknown oauth action '" .. action .. "'" .. suggestion(action, actions)
+      or "missing action"
+    return what .. "; oauth's actions are " .. concat(actions, ", ", 1, #actions - 1) .. " and " .. actions[#actions]
+  end
+  result.action = action
+  for _, name in ipairs(given) do
+    local only = OPTIONS[name].actions
+    if only and not only[action] then
+      return "option " .. name .. " is not valid for 'oauth " .. action .. "'"
+    end
+  end
+  if opts.csv or opts.json and action ~= "status" then
+    return "option " .. (opts.csv and "--csv" or "--json") .. " is not valid for 'oauth " .. action .. "'"
+  end
+  result.format = opts.json and "json" or "text"
+  for _, need in ipairs(OAUTH_NEEDS[action]) do
+    if not opts[need[1]] then return "oauth " .. action .. " needs " .. need[2] end
+    result[need[1]] = opts[need[1]]
+  end
+  result.scope, result.state = opts.scope, opts.state
+end
+
 --- Parses the command line (without the program name).
 ---
 --- Returns a table with `command` ("folders", "tree", "calls", "transcript",
---- "workspaces", "export" or "help"), `format` ("table", "json" or "csv"; for
---- export "json" or "ndjson"), and as given `workspace`, `folder_id`,
+--- "workspaces", "export", "oauth" or "help"), `format` ("table", "json" or "csv"; for
+--- export "json" or "ndjson"; for transcript and oauth "text" or "json"),
+--- `action` (oauth: "authorize-url", "exchange" or "status") with its `code`,
+--- `redirect_uri`, `scope` and `state`, and as given `workspace`, `folder_id`,
 --- `call_ids` and `folder` (transcript), `base_url`, `api`, `details`,
 --- `transcripts`,
 --- `credentials` (a file name), `timeout` (a number), `rate` (as given),
@@ -305,16 +350,9 @@ function _M.parse(argv)
     result.call_ids = args
     args = {}
   elseif command == "oauth" then
-    if args[1] ~= "exchange" then
-      local what = args[1] and "unknown oauth action '" .. args[1] .. "'" or "missing action"
-      return nil, what .. " (the one there is: oauth exchange)", command
-    end
+    local bad = oauth_options(opts, given, args[1], result)
+    if bad then return nil, bad, command end
     remove(args, 1)
-    result.action = "exchange"
-    for _, need in ipairs({ { "code", "--code CODE" }, { "redirect_uri", "--redirect-uri URI" } }) do
-      if not opts[need[1]] then return nil, "oauth exchange needs " .. need[2], command end
-      result[need[1]] = opts[need[1]]
-    end
   elseif command == "help" then
     if args[1] and not IS_COMMAND[args[1]] then
       return nil, "no help for '" .. args[1] .. "'", nil

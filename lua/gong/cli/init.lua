@@ -7,11 +7,14 @@
 --- workspaces, transcripts) and gong.cli.exports's (export), on
 --- gong.cli.text (text as a terminal shows it).
 ---
---- Exit statuses: 0 success, 1 failure (credentials, network, HTTP, output,
---- or an export that lost some folders), 2 usage error, 3 refused (an
---- export whose plan is over --max-requests), 130 interrupted (Ctrl-C). A
---- failure is reported as one line on stderr starting with `gong-library: `;
---- a usage error adds a second line pointing to --help.
+--- Exit statuses: 0 success, 1 failure (a refused key or token, network,
+--- HTTP, output, or an export that lost some folders), 2 usage error: the
+--- command line, or a bad value in what configures a run (a credentials
+--- file, the environment: unreadable, malformed, credentials missing or of
+--- two kinds, a base URL gong refuses), 3 refused (an export whose plan is
+--- over --max-requests), 130 interrupted (Ctrl-C). A failure is reported as
+--- one line on stderr starting with `gong-library: `; a usage error adds a
+--- second line pointing to --help.
 ---
 --- Credentials are read from the environment or from a credentials file
 --- (gong.credentials decides), never from the command line, where other
@@ -86,13 +89,11 @@ end
 -- gong-library's rate scope unless GONG_RATE_SCOPE (or the credentials file) says otherwise.
 local RATE_SCOPE = "host"
 
--- The gong.new options for a run: base URL and credentials as gong.credentials
--- resolves them from the command line, a credentials file and the
--- environment, plus the timeout. Returns the options and the resolution, or
--- nil and a message when the credentials are unusable.
-local function client_options(m, ctx, opts)
+-- Where a run's settings and credentials come from, in order of precedence:
+-- the command line, a credentials file (when there is one), the
+-- environment (gong.credentials' sources); or nil and why the file is refused.
+local function config_sources(m, opts)
   local credentials = m.credentials
-  local env = credentials.ENV
   local sources = { credentials.from_options({ base_url = opts.base_url, api = opts.api, rate = opts.rate,
                                                oauth_store = opts.oauth_store }, "the command line",
                                              { base_url = "--base-url", api = "--api", rate = "--rate",
@@ -106,6 +107,16 @@ local function client_options(m, ctx, opts)
     sources[#sources + 1] = file
   end
   sources[#sources + 1] = credentials.from_environment()
+  return sources
+end
+
+-- The gong.new options for a run: base URL and credentials as gong.credentials
+-- resolves them from `sources` (config_sources'), plus the timeout. Returns
+-- the options and the resolution, or nil and a message when the credentials
+-- are unusable.
+local function client_options(m, ctx, opts, sources)
+  local credentials = m.credentials
+  local env = credentials.ENV
   local resolved, err = credentials.resolve(sources, ("set %s and %s, or %s, or %s and %s with --oauth-store, "
     .. "or name a file with --credentials")
     :format(env.access_key, env.access_key_secret, env.token, env.client_id, env.client_secret))
@@ -146,22 +157,6 @@ local function client_options(m, ctx, opts)
   }, resolved
 end
 
--- gong-library oauth exchange: the app's first tokens, into the store.
-local function oauth_exchange(m, ctx, client_opts, opts)
-  local env = m.credentials.ENV
-  if not client_opts.client_id then
-    return ctx.report:usage_error(("oauth exchange needs the app's %s and %s (in the environment or the "
-      .. "credentials file) and --oauth-store FILE"):format(env.client_id, env.client_secret), "oauth")
-  end
-  local oauth = require "gong.oauth"
-  local source, err = oauth.exchange({ client_id = client_opts.client_id, client_secret = client_opts.client_secret,
-    store = client_opts.oauth_store, token_url = client_opts.oauth_token_url, code = opts.code,
-    redirect_uri = opts.redirect_uri, timeout = opts.timeout })
-  if not source then return ctx.report:fail(err) end
-  return m.commands.write(ctx, ("wrote the OAuth tokens to %s; the tenant's API is %s\n")
-    :format(client_opts.oauth_store, source:base_url()))
-end
-
 local function run(ctx, argv)
   local opts, msg, command = args.parse(argv)
   if not opts then
@@ -183,12 +178,20 @@ local function run(ctx, argv)
   -- temporary output file before the process ends.
   m.core.sys.catch_signals()
 
-  local client_opts, resolved = client_options(m, ctx, opts)
-  if not client_opts then
-    return ctx.report:fail(resolved)
+  -- What is wrong with what the user configured (a credentials file, the
+  -- environment, a flag's value) is a usage error, told before any request.
+  local sources, refused = config_sources(m, opts)
+  if not sources then
+    return ctx.report:usage_error(refused)
   end
   if opts.command == "oauth" then
-    return oauth_exchange(m, ctx, client_opts, opts)
+    return require("gong.cli.oauth").run(ctx, opts, sources, function()
+      return client_options(m, ctx, opts, sources)
+    end)
+  end
+  local client_opts, resolved = client_options(m, ctx, opts, sources)
+  if not client_opts then
+    return ctx.report:usage_error(resolved)
   end
   local created, client = pcall(m.gong.new, client_opts)
   if not created then
@@ -198,7 +201,7 @@ local function run(ctx, argv)
     if bad then return ctx.report:usage_error(bad) end
     return ctx.report:fail(client)
   end
-  ctx.report.hint = function(e) return m.explain.hint(e, resolved) end
+  ctx.report.hint = function(e) return m.explain.hint(e, resolved, nil, client.api) end
   -- The rate the client keeps to (gong.new's default unless the options set
   -- one), for what an export says its requests will take.
   ctx.rate = client_opts.rate

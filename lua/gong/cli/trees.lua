@@ -99,23 +99,32 @@ end
 --- The tree as nested JSON, the shape tree JSON and export's JSON share: an
 --- array of root objects, each with the folder's fields (gong.cli.fields),
 --- `total_calls`, what `extra(w, node)` writes on the gong.json writer `w`,
---- and `children` (down to `depth` levels below the roots when given).
+--- and `children` (down to `depth` levels below the roots when given). A
+--- folder at that depth with subfolders has `children_not_shown`, their
+--- number, instead of `children`: an empty list would say it has none.
 ---@param tree gong.Tree
 ---@param extra? fun(w: gong.json.Writer, node: table)
 ---@param depth? integer
 ---@return string
 function _M.nested_json(tree, extra, depth)
+  local function cut(node, d)
+    return depth ~= nil and d >= depth and node.children[1] ~= nil
+  end
   local w = json.writer({ indent = true })
   w:array()
-  tree:visit(down_to(depth, function(node)
+  tree:visit(down_to(depth, function(node, d)
     w:object()
     fields_of.write(w, node, "folder")
     if present(node.total_calls) then w:field("total_calls", node.total_calls) end
     if extra then extra(w, node) end
-    w:key("children")
-    w:array()
-  end), function()
-    w:close_array()
+    if cut(node, d) then
+      w:field("children_not_shown", #node.children)
+    else
+      w:key("children")
+      w:array()
+    end
+  end), function(node, d)
+    if not cut(node, d) then w:close_array() end
     w:close_object()
   end)
   w:close_array()
@@ -125,7 +134,9 @@ end
 --- The folder tree as nested JSON: an array of root objects, each with the
 --- folder's fields (gong.cli.fields), `total_calls` and `children` (an array, `[]` for
 --- a leaf). There are no parent back-references. With `opts.depth`, folders
---- deeper than that are left out (their totals still count in total_calls).
+--- deeper than that are left out (their totals still count in total_calls),
+--- and a folder at the limit with subfolders has `children_not_shown`, their
+--- number, instead of `children`.
 ---@param tree gong.Tree
 ---@param opts? { depth?: integer }
 ---@return string
