@@ -1,6 +1,7 @@
 --- gong.message: what gong says, made safe to say: a message cut to its
 --- first line, and secrets redacted from any text that may echo one (a
---- server's answer, a library's message). Pure Lua, loadable without the C
+--- server's answer, a library's message); and why a module did not load,
+--- with the whole of require's reason. Pure Lua, loadable without the C
 --- core, so that even a host that cannot load it can say why.
 
 local byte, char, concat, find, floor, gsub, sub = string.byte, string.char, table.concat, string.find, math.floor,
