@@ -266,7 +266,7 @@ end
 --- still reuses them.
 ---@param opts? gong.resty.Options
 ---@return gong.resty.Client
-local function new(opts)
+function _M.new(opts)
   if opts ~= nil and type(opts) ~= "table" then
     error(gong.error("argument", "new: options must be a table (got " .. type(opts) .. ")"), 2)
   end
@@ -296,7 +296,7 @@ local function new(opts)
   self._host = setmetatable({ client = self }, Host)
   return self
 end
-_M.new = raising(new)
+_M.new = raising(_M.new)
 
 --- Calls the caller's callback `fn(...)` (on_result, on_progress, on_plan):
 --- here, in the request's own light thread, where every ngx API may be used.
