@@ -61,7 +61,7 @@ LUA_ENV  = LUA_PATH="lua/?.lua;lua/?/init.lua;./?.lua;;" LUA_CPATH="$(BUILD)/?.s
 BUSTED   = env $(LUA_ENV) GONG_TEST_LUA="$(LUA_BIN)" GONG_BUILD="$(BUILD)" GONG_PRISM="$(PRISM)" \
            GONG_PRISM_SPEC="$(PRISM_SPEC)" $(LUA_BIN) /usr/bin/busted
 
-.PHONY: all build test test-one run-busted demo install lint docs clean help deps deps-test deps-prism \
+.PHONY: all build test test-one run-busted demo install uninstall lint docs clean help deps deps-test deps-prism \
         check-asan check-valgrind check-luarocks fuzz bench bench-smoke bench-check widths
 
 all: build
@@ -130,15 +130,30 @@ demo: deps-test
 	@$(MAKE) --no-print-directory build
 	@LUA_BIN=$(LUA_BIN) BUILD=$(BUILD) tools/demo.sh
 
+# Where install puts gong: the C core, the Lua modules, the command. The
+# command gets LIB_DIR and SHARE_DIR written in (its INSTALLED line), so it
+# finds them through any link or copy of it.
+LIB_DIR   = $(PREFIX)/lib/lua/$(LUA_ABI)
+SHARE_DIR = $(PREFIX)/share/lua/$(LUA_ABI)
+BIN_DIR   = $(PREFIX)/bin
+
 ## install: PREFIX/lib/lua/<ver>/gong/core.so, PREFIX/share/lua/<ver>/gong/..., PREFIX/bin/gong-library
 install: build
-	install -d $(DESTDIR)$(PREFIX)/lib/lua/$(LUA_ABI)/gong $(DESTDIR)$(PREFIX)/share/lua/$(LUA_ABI)/gong/cli \
-	  $(DESTDIR)$(PREFIX)/bin
-	install -m 0755 $(CORE) $(DESTDIR)$(PREFIX)/lib/lua/$(LUA_ABI)/gong/core.so
-	install -m 0644 $(LUA_SRC) $(DESTDIR)$(PREFIX)/share/lua/$(LUA_ABI)/gong/
-	install -m 0644 $(CLI_SRC) $(DESTDIR)$(PREFIX)/share/lua/$(LUA_ABI)/gong/cli/
-	sed '1s|.*|#!/usr/bin/env $(LUA_BIN)|' bin/gong-library > $(DESTDIR)$(PREFIX)/bin/gong-library
-	chmod 0755 $(DESTDIR)$(PREFIX)/bin/gong-library
+	install -d $(DESTDIR)$(LIB_DIR)/gong $(DESTDIR)$(SHARE_DIR)/gong/cli $(DESTDIR)$(BIN_DIR)
+	install -m 0755 $(CORE) $(DESTDIR)$(LIB_DIR)/gong/core.so
+	install -m 0644 $(LUA_SRC) $(DESTDIR)$(SHARE_DIR)/gong/
+	install -m 0644 $(CLI_SRC) $(DESTDIR)$(SHARE_DIR)/gong/cli/
+	sed -e '1s|.*|#!/usr/bin/env $(LUA_BIN)|' \
+	  -e 's|^local INSTALLED = nil$$|local INSTALLED = { share = [==[$(abspath $(SHARE_DIR))]==], lib = [==[$(abspath $(LIB_DIR))]==] }|' \
+	  bin/gong-library > $(DESTDIR)$(BIN_DIR)/gong-library
+	chmod 0755 $(DESTDIR)$(BIN_DIR)/gong-library
+
+## uninstall: remove what install put under PREFIX (same PREFIX and LUA)
+uninstall:
+	rm -f $(DESTDIR)$(LIB_DIR)/gong/core.so $(DESTDIR)$(BIN_DIR)/gong-library \
+	  $(addprefix $(DESTDIR)$(SHARE_DIR)/gong/,$(notdir $(LUA_SRC))) \
+	  $(addprefix $(DESTDIR)$(SHARE_DIR)/gong/cli/,$(notdir $(CLI_SRC)))
+	-rmdir $(DESTDIR)$(SHARE_DIR)/gong/cli $(DESTDIR)$(SHARE_DIR)/gong $(DESTDIR)$(LIB_DIR)/gong 2>/dev/null
 
 # The unity build includes .c files on purpose (see src/gong.c).
 TIDY_CHECKS := -*,clang-analyzer-*,bugprone-*,-bugprone-easily-swappable-parameters,-bugprone-reserved-identifier
@@ -193,7 +208,7 @@ check-valgrind: deps-test
 	  --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite \
 	  $(LUA_BIN) tools/stress.lua $(STRESS_ROUNDS); status=$$?; rm -rf "$$runtime"; exit $$status
 
-## check-luarocks: `luarocks make` and `luarocks test` for Lua 5.1 and 5.4 into local trees
+## check-luarocks: `luarocks make` and `luarocks test` for Lua 5.1 and 5.4 into local trees, the installed gong-library run
 check-luarocks: deps-test
 	@tools/deps.sh luarocks
 	tools/check-luarocks.sh 5.4 5.1
@@ -239,8 +254,9 @@ widths:
 	@tools/deps.sh $(DEB_UCD)
 	lua5.4 tools/gen-widths.lua $(UCD) lua/gong/cli/widths.lua
 
+## clean: builds, docs, and what `luarocks make` builds in the checkout (gong/core.so, src/*.o)
 clean:
-	rm -rf build luarocks-tree doc/api
+	rm -rf build luarocks-tree doc/api gong src/*.o
 
 help:
 	@grep -E '^## ' Makefile | sed 's/^## /  /'

@@ -537,13 +537,68 @@ describe("the gong-library program", function()
       end)
     end)
 
-    it("prints the version without the C core, and says the core is missing", function()
-      local out, err, status = run({ "--version" }, { LUA_CPATH = "/nonexistent/?.so" })
-      assert.are.equal("gong-library " .. require("gong.version") .. " (" .. process.lua_code(
-        'io.write(jit and jit.version or _VERSION)') .. ")\n", out)
-      assert.are.equal(1, status)
-      assert.truthy(err:find("^gong%-library: gong%.core, gong's C module, does not load: .*; build it %(make%) "
-        .. "or set LUA_CPATH to where gong/core%.so is\n$"), err)
+    describe("when gong's modules do not load", function()
+      -- This Lua as messages name it, and as make's LUA= does.
+      local this = process.lua_code('io.write(jit and "LuaJIT" or _VERSION)')
+      local make_lua = process.lua_code('io.write(jit and "luajit" or _VERSION:match("%d+%.%d+"))')
+      local version_out = "gong-library " .. require("gong.version") .. " (" .. process.lua_code(
+        'io.write(jit and jit.version or _VERSION)') .. ")\n"
+      local root = process.capture("cd " .. process.quote(fake.root) .. " && pwd"):gsub("\n$", "")
+      local lua_path = root .. "/lua/?.lua;" .. root .. "/lua/?/init.lua;;"
+
+      -- A copy of the program with nothing beside it: gong is found only as LUA_PATH and LUA_CPATH say.
+      local function alone(args, env)
+        local dir = process.tmpdir()
+        os.execute("cp bin/gong-library " .. process.quote(dir))
+        local argv = { process.lua, dir .. "/gong-library" }
+        for _, a in ipairs(args) do argv[#argv + 1] = a end
+        local out, err, status = process.run(argv, env)
+        os.execute("rm -rf " .. process.quote(dir))
+        return out, err, status
+      end
+
+      it("prints the version and names lua-cjson, with require's whole reason, when it is missing", function()
+        local out, err, status = run({ "--version" }, { LUA_CPATH = "/nonexistent/?.so" })
+        assert.are.same({ version_out, 1 }, { out, status })
+        assert.truthy(err:find("^gong%-library: lua%-cjson, which gong needs, is not installed for "
+          .. this:gsub("%p", "%%%0") .. "; install it %(Debian: apt%-get install lua%-cjson; LuaRocks: luarocks "
+          .. "install lua%-cjson%) or set LUA_CPATH to where its cjson%.so is %(module 'cjson%.safe' not found: no "
+          .. "field package%.preload%['cjson%.safe'%]; no file '[^\n]*'/nonexistent/cjson%.so'[^\n]*%)\n$"), err)
+        assert.are.equal(0, #srv:requests())
+      end)
+
+      it("names gong.core and how to build it when it is not on LUA_CPATH", function()
+        local out, err, status = alone({ "--version" }, { LUA_PATH = lua_path, LUA_CPATH = "/nonexistent/?.so;;" })
+        assert.are.same({ version_out, 1 }, { out, status })
+        assert.truthy(err:find("^gong%-library: gong%.core, gong's C module, is not built for "
+          .. this:gsub("%p", "%%%0") .. " or not on LUA_CPATH; build it %(make LUA=" .. make_lua:gsub("%p", "%%%0")
+          .. "%) or set LUA_CPATH to where gong/core%.so is %(module 'gong%.core' not found: no field "
+          .. "[^\n]*'/nonexistent/gong/core%.so'[^\n]*%)\n$"), err)
+      end)
+
+      it("says gong.core was built for another Lua, with the undefined symbol, for --version and a command", function()
+        -- A build for another ABI: LuaJIT's for Lua 5.2 and later, a 5.2+ one for 5.1 and LuaJIT.
+        local other
+        local candidates = (make_lua == "luajit" or make_lua == "5.1") and { "5.4", "5.3", "5.2" } or { "luajit" }
+        for _, lua in ipairs(candidates) do
+          if not other and process.read_file(root .. "/build/" .. lua .. "/gong/core.so") then
+            other = root .. "/build/" .. lua
+          end
+        end
+        assert(other, "no gong.core built for another Lua than this one: run make LUA=" .. candidates[1])
+        local so = other .. "/gong/core.so"
+        local expected = "^gong%-library: gong%.core, gong's C module, was built for another Lua than "
+          .. this:gsub("%p", "%%%0") .. "; build it for this one %(make LUA=" .. make_lua:gsub("%p", "%%%0")
+          .. "%) or set LUA_CPATH to where that build is %(error loading module 'gong%.core' from file '"
+          .. so:gsub("%p", "%%%0") .. "': " .. so:gsub("%p", "%%%0") .. ": undefined symbol: lua[%w_]+%)\n$"
+        local env = { LUA_PATH = lua_path, LUA_CPATH = other .. "/?.so;;" }
+        local out, err, status = alone({ "--version" }, env)
+        assert.are.same({ version_out, 1 }, { out, status })
+        assert.truthy(err:find(expected), err)
+        out, err, status = alone({ "folders" }, env)
+        assert.are.same({ "", 1 }, { out, status })
+        assert.truthy(err:find(expected), err)
+      end)
     end)
 
     it("prints the gong version and the Lua that runs it with --version", function()
@@ -1301,9 +1356,36 @@ describe("the gong-library program", function()
       assert.are.equal("real.json", process.capture("readlink " .. process.quote(dir .. "/link.json")):gsub("\n$", ""))
       assert.are.equal("-rw-r-----", (mode_of(target)))
       assert.are.same({ "link.json", "real.json" }, listing(dir))
-      os.execute("ln -s missing.json " .. process.quote(dir .. "/dangling.json"))
-      local err = failed({ "export", "-o", dir .. "/dangling.json" }, env())
-      assert.truthy(err:find("it is a symbolic link to nothing", 1, true), err)
+    end)
+
+    it("creates a symlink's target that does not exist yet, as the shell's > would, and keeps the link", function()
+      local dir = new_dir()
+      os.execute("mkdir " .. process.quote(dir .. "/sub"))
+      os.execute("ln -s sub/new.json " .. process.quote(dir .. "/link.json"))
+      ok({ "export", "-o", dir .. "/link.json" }, env())
+      assert.are.equal(exports.json(expected()), slurp(dir .. "/sub/new.json"))
+      assert.are.equal("sub/new.json\n", process.capture("readlink " .. process.quote(dir .. "/link.json")))
+      -- A new file's mode, 0666 less the umask, as the shell gives one (stat -c %a).
+      local function mode(path) return process.capture("stat -c %a " .. process.quote(path)) end
+      os.execute(": > " .. process.quote(dir .. "/shell.json"))
+      assert.are.equal(mode(dir .. "/shell.json"), mode(dir .. "/sub/new.json"))
+      os.remove(dir .. "/shell.json")
+      assert.are.same({ "link.json", "sub" }, listing(dir))
+      assert.are.same({ "new.json" }, listing(dir .. "/sub"))
+    end)
+
+    it("says where a symlink leads when its target's directory is missing, and refuses a loop of links", function()
+      local dir = new_dir()
+      os.execute("ln -s no/such/dir/new.json " .. process.quote(dir .. "/link.json"))
+      local err = failed({ "export", "-o", dir .. "/link.json" }, env())
+      assert.are.equal("gong-library: cannot write " .. dir .. "/link.json (its links lead to " .. dir
+        .. "/no/such/dir/new.json): No such file or directory\n", err)
+      os.execute("ln -s a " .. process.quote(dir .. "/b") .. " && ln -s b " .. process.quote(dir .. "/a"))
+      err = failed({ "export", "-o", dir .. "/a" }, env())
+      assert.are.equal("gong-library: cannot write " .. dir .. "/a: its symbolic links lead round in a loop (or "
+        .. "through more than 40 links)\n", err)
+      assert.are.equal(0, #small:requests())
+      assert.are.same({ "a", "b", "link.json" }, listing(dir))
     end)
 
     it("still writes the other folders when one folder's calls fail, warns naming it, and exits 1", function()

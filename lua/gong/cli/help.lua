@@ -204,8 +204,9 @@ requests per second and the time left, when stderr is a terminal.
                       once complete: a failed or interrupted export leaves
                       no partial file and an existing FILE as it was. An
                       existing FILE keeps its mode (and owner where
-                      permitted); a symlink's target is written. A FILE that
-                      cannot be written fails before the first request.
+                      permitted); a symlink's target is written (made when
+                      missing). A FILE that cannot be written fails before
+                      the first request.
   --format FORMAT     json (the default; --json says the same) or ndjson
   --concurrency N     Folders fetched at once, 1 to ]] .. core.MAX_CONCURRENCY
   .. " (default " .. core.DEFAULT_CONCURRENCY .. [[)

@@ -37,12 +37,48 @@ local function nonempty(name)
   return v ~= nil and v ~= "" and v or nil
 end
 
+-- The Lua this runs on, as make's LUA= names it.
+local function make_lua()
+  return rawget(_G, "jit") and "luajit" or _VERSION:match("%d+%.%d+")
+end
+
+-- What to tell about gong's modules not loading (`why`, gong.message's
+-- load_failure): the piece that is missing and what to do about it
+-- (gong.core is built with make, lua-cjson installed, a module built for
+-- another Lua rebuilt), then require's whole reason in parentheses.
+-- `what` names what was required, for a failure that names no module.
+local function load_problem(why, what)
+  local module, lua = why.module, make_lua()
+  local this = lua == "luajit" and "LuaJIT" or "Lua " .. lua
+  local text
+  if module == "cjson" or module == "cjson.safe" then
+    if why.problem == "missing" then
+      text = "lua-cjson, which gong needs, is not installed for " .. this .. "; install it (Debian: apt-get "
+        .. "install lua-cjson; LuaRocks: luarocks install lua-cjson) or set LUA_CPATH to where its cjson.so is"
+    elseif why.problem == "other_lua" then
+      text = "the lua-cjson found was built for another Lua than " .. this .. "; install lua-cjson for " .. this
+        .. " or set LUA_CPATH to where its cjson.so is"
+    end
+  elseif module == "gong.core" then
+    if why.problem == "missing" then
+      text = "gong.core, gong's C module, is not built for " .. this .. " or not on LUA_CPATH; build it (make LUA="
+        .. lua .. ") or set LUA_CPATH to where gong/core.so is"
+    elseif why.problem == "other_lua" then
+      text = "gong.core, gong's C module, was built for another Lua than " .. this .. "; build it for this one "
+        .. "(make LUA=" .. lua .. ") or set LUA_CPATH to where that build is"
+    end
+  end
+  if text then return text .. " (" .. why.text .. ")" end
+  local label = module == "gong.core" and "gong.core, gong's C module" or module or what
+  return label .. " does not load: " .. why.text
+end
+
 -- gong and the CLI's modules that need its core, or nil and a message saying
 -- the module cannot be loaded (a build or path problem, not a crash).
 local function load_modules()
-  local ok, gong = pcall(require, "gong")
-  if not ok then
-    return nil, "cannot load the gong module: " .. message.first_line(gong)
+  local gong, why = message.require("gong")
+  if not gong then
+    return nil, load_problem(why, "gong")
   end
   return {
     gong = gong,
@@ -63,12 +99,11 @@ end
 -- core does not load, it says so on stderr (an installation to fix), and
 -- the status is 1.
 local function show_version(ctx)
-  local ok, core = pcall(require, "gong.core")
+  local core, why = message.require("gong.core")
   io.stdout:write(PROGRAM, " ", version, " (", lua_version(), ")\n")
   io.stdout:flush()
-  if not ok then
-    return ctx.report:fail("gong.core, gong's C module, does not load: " .. message.first_line(core)
-      .. "; build it (make) or set LUA_CPATH to where gong/core.so is")
+  if not core then
+    return ctx.report:fail(load_problem(why, "gong.core, gong's C module"))
   end
   if core._VERSION ~= version then
     return ctx.report:fail("gong.core is version " .. tostring(core._VERSION) .. ", the Lua part " .. version
@@ -225,8 +260,8 @@ end
 -- and the core's warnings on the run's stderr (ctx.stdout_closed: it was).
 -- Returns the core, or nil when it does not load (run() says what is wrong).
 local function prepare(ctx)
-  local loaded, core = pcall(require, "gong.core")
-  if not loaded then return nil end
+  local core = message.require("gong.core")
+  if not core then return nil end
   local opened = core.sys.std_fds()
   core.on_warning(function(msg) ctx.report:warn(msg) end)
   for _, fd in ipairs(opened) do
