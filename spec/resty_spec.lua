@@ -442,6 +442,27 @@ describe("gong.resty", function()
       assert.is_nil(nginx:error_log():find("no lua_shared_dict", 1, true))
     end)
 
+    it("pause every worker's requests for a 429's Retry-After, not only the one that got it", function()
+      local nginx = start({ workers = 4, reuseport = true })
+      finally(function() nginx:stop() end)
+      srv:reset()
+      srv:faults({ { status = 429, headers = { ["Retry-After"] = "2" }, times = 1 } })
+      local path = "/spec/page?folder=" .. lib.folders[1].id
+      local sockets = {}
+      for i = 1, 6 do sockets[i] = send(nginx.port, path) end
+      for _, c in ipairs(sockets) do assert.are.equal(200, (receive(c))) end
+      local refused
+      for _, req in ipairs(srv:requests()) do
+        if req.status == 429 then refused = req.time end
+      end
+      assert.truthy(refused, "the server answered one 429")
+      for _, req in ipairs(srv:requests()) do
+        local after = req.time - refused
+        assert.is_true(after <= 0.05 or after >= 1.9,
+          ("a request arrived %.2f s after the 429 that asked for 2 s"):format(after))
+      end
+    end)
+
     it("without the dict lets each worker count alone, and says how to share once per worker", function()
       local nginx = start({ workers = 4, reuseport = true, no_dict = true })
       finally(function() nginx:stop() end)

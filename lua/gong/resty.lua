@@ -214,13 +214,17 @@ Host.__index = Host
 function Host:request(kind, ...)
   local client, tries = self.client, 0
   while true do
-    if client._window then
-      local ok, err = client._window:take()
-      if not ok then return nil, err end
+    local window, started = client._window, nil
+    if window then
+      local err
+      started, err = window:take()
+      if not started then return nil, err end
     end
     tries = tries + 1
     local a, b, c = attempt(client, kind, ...)
     if a ~= nil or not gong.is_error(b) then return a, b, c end
+    -- A 429 slows the window down for every request of the tenant, not only this one.
+    if window and b.status == 429 then window:refused(started, b.retry_after) end
     local wait = client._policy:retry_in(b, tries)
     if not wait then
       b.attempts = tries

@@ -68,10 +68,11 @@ function _M.open(name, named, tenant, rate)
 end
 
 --- Takes a start in the window, waiting here (ngx.sleep) until one is free:
---- true, or nil and a config error when the dict cannot hold the window.
+--- the time it was taken (ngx.now()), or nil and a config error when the
+--- dict cannot hold the window.
 --- The lock is an entry of its own, added atomically and expiring after 1 s,
 --- so a worker that dies holding it cannot stop the others for longer.
----@return true|nil
+---@return number|nil
 ---@return gong.Error|nil
 function Window:take()
   local dict = self.dict
@@ -90,7 +91,7 @@ function Window:take()
         return nil, core.error("config", ("lua_shared_dict %s cannot hold the rate window: %s")
           :format(self.name, tostring(store_err)))
       elseif delay == 0 then
-        return true
+        return ngx.now()
       else
         ngx.sleep(delay)
       end
@@ -102,5 +103,28 @@ function Window:take()
   end
 end
 
+--- Tells the window that the request started at `started` (what take()
+--- returned) was answered 429, Retry-After `retry_after` seconds (nil: none):
+--- the core lowers the window's rate and pauses every start it lets go
+--- (core.rate_refused, rateadapt.c), for every worker that shares it.
+--- Best effort: a lock it cannot take within a second leaves the window as it is.
+---@param started number
+---@param retry_after? number
+function Window:refused(started, retry_after)
+  local dict = self.dict
+  for _ = 1, 1000 do
+    local locked, why = dict:add(self.lock, true, 1)
+    if locked then
+      ngx.update_time()
+      local state = core.rate_refused(dict:get(self.key), ngx.now(), self.rate, started, retry_after)
+      if state then dict:set(self.key, state, 120) else dict:delete(self.key) end
+      dict:delete(self.lock)
+      return
+    elseif why ~= "exists" then
+      return
+    end
+    ngx.sleep(0.001)
+  end
+end
 
 return _M

@@ -96,7 +96,8 @@ local SPEC_LOCATIONS = [[
       content_by_lua_block { ngx.say("body") }
       header_filter_by_lua_block {
         local ok, err = pcall(require("gong.resty").folders)
-        ngx.header["X-Outcome"] = tostring(ok) .. " " .. tostring(err.kind) .. " " .. tostring(err.message)
+        ngx.header["X-Outcome"] = tostring(ok) .. " " .. (type(err) == "table"
+          and tostring(err.kind) .. " " .. tostring(err.message) or type(err) .. " " .. tostring(err))
       }
     }
 
