@@ -64,8 +64,8 @@ static double driver_next_start(const gong_driver *d, double wake) {
  * the client's function, for the host to call where it calls back (gong.tasks).
  */
 static void driver_push_waits(lua_State *L, gong_driver *d) {
-  int k;
   if (d->nwaits > 0 && d->c->on_wait != LUA_NOREF) {
+    int k;
     lua_createtable(L, d->nwaits, 0);
     for (k = 0; k < d->nwaits; k++) {
       step_push_note(L, &d->waits[k].note, d->c, d->waits[k].kind);
