@@ -156,6 +156,11 @@ static void client_configure(lua_State *L, gong_client *c, int opts) {
   c->retry.backoff_base = cfg.backoff_base;
   c->retry.backoff_max = cfg.backoff_max;
   retry_seed(&c->retry, c);
+  c->deadline = cfg.deadline;
+  if (cfg.on_wait) {
+    lua_pushvalue(L, cfg.on_wait);
+    c->on_wait = luaL_ref(L, LUA_REGISTRYINDEX);
+  }
   if (!ratelimit_init(&c->rate, cfg.rate)) luaL_error(L, "gong: out of memory");
   configure_name_tenant(L, c, &cfg);
   if (cfg.rate_scope == RATE_SCOPE_HOST) configure_share_rate(L, c, &cfg);

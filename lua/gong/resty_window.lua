@@ -68,13 +68,18 @@ function _M.open(name, named, tenant, rate)
 end
 
 --- Takes a start in the window, waiting here (ngx.sleep) until one is free:
---- the time it was taken (ngx.now()), or nil and a config error when the
---- dict cannot hold the window.
+--- true, or nil and a config error when the dict cannot hold the window.
 --- The lock is an entry of its own, added atomically and expiring after 1 s,
 --- so a worker that dies holding it cannot stop the others for longer.
+--- `on_delay(seconds)` is told of each wait for a slot before it; one that
+--- would end at `deadline` (ngx.now()'s clock) or later is not made: nil,
+--- false and its seconds.
+---@param deadline? number
+---@param on_delay? fun(seconds: number)
+---@return true|nil
+---@return gong.Error|false|nil
 ---@return number|nil
----@return gong.Error|nil
-function Window:take()
+function Window:take(deadline, on_delay)
   local dict = self.dict
   while true do
     local locked, why = dict:add(self.lock, true, 1)
@@ -91,8 +96,11 @@ function Window:take()
         return nil, core.error("config", ("lua_shared_dict %s cannot hold the rate window: %s")
           :format(self.name, tostring(store_err)))
       elseif delay == 0 then
-        return ngx.now()
+        return true
+      elseif deadline and ngx.now() + delay >= deadline then
+        return nil, false, delay
       else
+        if on_delay then on_delay(delay) end
         ngx.sleep(delay)
       end
     elseif why == "exists" then
@@ -103,8 +111,8 @@ function Window:take()
   end
 end
 
---- Tells the window that the request started at `started` (what take()
---- returned) was answered 429, Retry-After `retry_after` seconds (nil: none):
+--- Tells the window that the request started at `started` (ngx.now()'s
+--- clock) was answered 429, Retry-After `retry_after` seconds (nil: none):
 --- the core lowers the window's rate and pauses every start it lets go
 --- (core.rate_refused, rateadapt.c), for every worker that shares it.
 --- Best effort: a lock it cannot take within a second leaves the window as it is.
