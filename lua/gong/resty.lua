@@ -229,9 +229,9 @@ function Host:request(kind, ...)
     on_wait({ reason = "rate", seconds = seconds, attempt = tries + 1, attempts = client._attempts, kind = kind })
   end
   while true do
-    local window = client._window
-    if window then
-      local ok, err, held = window:take(deadline, on_wait and rate_wait)
+    local slots = client._window
+    if slots then
+      local ok, err, held = slots:take(deadline, on_wait and rate_wait)
       if not ok and err then return nil, err end
       if not ok then
         return nil, gong.error("timeout", ("deadline passed on %s: the rate limit holds it back %g s, past the "
@@ -243,7 +243,7 @@ function Host:request(kind, ...)
     local a, b, c = attempt(client, kind, ...)
     if a ~= nil or not gong.is_error(b) then return a, b, c end
     -- A 429 slows the window down for every request of the tenant, not only this one.
-    if window and b.status == 429 then window:refused(started, b.retry_after) end
+    if slots and b.status == 429 then slots:refused(started, b.retry_after) end
     ngx.update_time()
     local wait, info = client._policy:retry_in(b, tries, deadline and deadline - ngx.now(), kind)
     if not wait then
