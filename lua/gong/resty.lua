@@ -208,6 +208,9 @@ end
 
 -- What a method's body asks of this host (see gong.client) --------------------
 
+-- The phases whose code may wait (ngx.sleep, ngx.run_worker_thread).
+local YIELDING_PHASES = { rewrite = true, access = true, content = true, timer = true }
+
 ---@class gong.resty.Host
 local Host = {}
 Host.__index = Host
@@ -222,6 +225,12 @@ Host.__index = Host
 ---@return any ... what the blocking request returns
 function Host:request(kind, ...)
   local client, tries = self.client, 0
+  -- The window's waits (ngx.sleep) and the thread pool both need a phase that can yield.
+  local phase = ngx.get_phase()
+  if not YIELDING_PHASES[phase] then
+    error(gong.error("config", ("%s: gong.resty: requests cannot run in %s_by_lua*, which cannot wait; "
+      .. "make them in rewrite, access or content_by_lua*, or in a timer"):format(kind, phase)), 0)
+  end
   local on_wait, limit = client._on_wait, client._deadline
   ngx.update_time()
   local deadline = limit and ngx.now() + limit
