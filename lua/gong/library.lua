@@ -230,6 +230,8 @@ end
 
 -- What only the Calls API tells of a call in the public API's records.
 local FROM_META = { "started", "duration", "primaryUserId" }
+--- The fields of a call that `fill` takes from its details' metaData.
+_M.FROM_META = FROM_META
 
 --- Hangs what a Calls API method found (`found`, keyed by call id) on each of
 --- `calls` as `call[field]` ("details" or "transcript"). Details also fill

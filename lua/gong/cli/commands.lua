@@ -319,16 +319,6 @@ end
 ---@return integer
 function _M.export(ctx, client, opts)
   local report = ctx.report
-  -- --update: what the earlier export holds is not asked again.
-  local reuse, held
-  if opts.update then
-    reuse, held = reuse_module.read(opts.output)
-    if held == false then
-      report:say(report_module.PROGRAM, ": ", opts.output, " does not exist yet: --update exports everything\n")
-    elseif not reuse then
-      return report:fail(held)
-    end
-  end
   local out, err = open_output(ctx, opts.output)
   if not out then
     return report:fail(err)
@@ -338,6 +328,34 @@ function _M.export(ctx, client, opts)
   if spool == nil then
     out:discard()
     return report:fail(err)
+  end
+  -- --update: what the earlier export holds is not asked again. Its details
+  -- and transcripts go to the spool as they are read, and the reuse keeps
+  -- stand-ins (`stand_ins`), which on_call_data knows are spooled already.
+  local reuse, held
+  local stand_ins = setmetatable({}, { __mode = "k" })
+  if opts.update then
+    reuse, held = reuse_module.read(opts.output, nil, function(id, field, value)
+      local stand_in = {}
+      if spool then
+        spool:put(id, field, SPOOL_TEXT[opts.format](value))
+        -- What client:library() takes from the details for the call itself.
+        local meta = field == "details" and type(value.metaData) == "table" and value.metaData
+        if meta then
+          stand_in.metaData = {}
+          for _, name in ipairs(library.FROM_META) do stand_in.metaData[name] = meta[name] end
+        end
+      end
+      stand_ins[stand_in] = true
+      return stand_in
+    end)
+    if held == false then
+      report:say(report_module.PROGRAM, ": ", opts.output, " does not exist yet: --update exports everything\n")
+    elseif not reuse then
+      out:discard()
+      return report:fail(held)
+    end
+    if spool then spool:release() end
   end
   local line
   local interactive = progress.wanted()
@@ -369,7 +387,7 @@ function _M.export(ctx, client, opts)
     reuse = reuse,
     keep = not spool,
     on_call_data = spool and function(id, field, data)
-      if type(data) == "table" then spool:put(id, field, SPOOL_TEXT[opts.format](data)) end
+      if type(data) == "table" and not stand_ins[data] then spool:put(id, field, SPOOL_TEXT[opts.format](data)) end
     end or nil,
     on_progress = line and function(done, total, node, _, phase)
       line:update(done, total, node, phase)

@@ -68,10 +68,13 @@ local function call_time(call)
 end
 
 -- A collector of what an export holds: add(folderId, call) for each call
--- of a folder, then finish(now) makes the gong.LibraryReuse.
-local function collector()
+-- of a folder, then finish(now) makes the gong.LibraryReuse. `hold(id,
+-- field, value)` says what to keep of a call's details or transcript (the
+-- value itself unless it says otherwise); of the call itself only its id
+-- and its date are kept.
+local function collector(hold)
   local reuse = { details = {}, transcripts = {}, folders = {} }
-  local calls, any_transcript, count = {}, false, 0
+  local times, any_transcript, count = {}, false, 0
   local self = {}
   function self.folder(id)
     if type(id) == "string" and not reuse.folders[id] then reuse.folders[id] = {} end
@@ -81,14 +84,14 @@ local function collector()
     if type(id) ~= "string" or id == "" then return end
     local list = type(folder_id) == "string" and reuse.folders[folder_id]
     if list then list[#list + 1] = id end
-    if not calls[id] then count = count + 1 end
-    calls[id] = call
-    if type(call.details) == "table" then reuse.details[id] = call.details end
+    if times[id] == nil then count = count + 1 end
+    times[id] = call_time(call) or false
+    if type(call.details) == "table" then reuse.details[id] = hold(id, "details", call.details) end
     self.transcript(id, call.transcript)
   end
   function self.transcript(id, transcript)
     if type(id) == "string" and type(transcript) == "table" then
-      reuse.transcripts[id] = transcript
+      reuse.transcripts[id] = hold(id, "transcript", transcript)
       any_transcript = true
     end
   end
@@ -96,8 +99,7 @@ local function collector()
   -- without one had none, and is asked again only while Gong may still make it.
   function self.finish(now)
     if any_transcript then
-      for id, call in pairs(calls) do
-        local t = call_time(call)
+      for id, t in pairs(times) do
         if reuse.transcripts[id] == nil and t and now - t > _M.TRANSCRIPT_WAIT then reuse.transcripts[id] = false end
       end
     end
@@ -131,52 +133,67 @@ end
 
 local NDJSON_TYPES = { folder = true, call = true, transcript = true }
 
--- An ndjson export's lines into `c`; true, or nil when it is not one.
-local function read_ndjson(text, c)
+-- An ndjson export's lines (an iterator) into `c`; true, or nil when it is not one.
+local function read_ndjson(lines, c)
   local first = true
-  for line in text:gmatch("[^\n]+") do
-    local record = line:find("^%s*{") and decode(line)
-    if type(record) ~= "table" or not NDJSON_TYPES[record.type] or (first and record.type ~= "folder") then
-      return nil
-    end
-    first = false
-    if record.type == "folder" then
-      c.folder(record.id)
-    elseif record.type == "call" then
-      c.call(record.folderId, strip_null(record))
-    else
-      c.transcript(record.callId, strip_null(record.transcript))
+  for line in lines do
+    if line:find("%S") then
+      local record = line:find("^%s*{") and decode(line)
+      if type(record) ~= "table" or not NDJSON_TYPES[record.type] or (first and record.type ~= "folder") then
+        return nil
+      end
+      first = false
+      if record.type == "folder" then
+        c.folder(record.id)
+      elseif record.type == "call" then
+        c.call(record.folderId, strip_null(record))
+      else
+        c.transcript(record.callId, strip_null(record.transcript))
+      end
     end
   end
   return true
 end
+
+local function itself(_, _, value) return value end
 
 --- Reads the earlier export at `path`. Returns the gong.LibraryReuse of
 --- what it holds and the number of distinct calls in it; nil and false
 --- when there is no such file; nil and a message when it cannot be read or
 --- is not an export of gong-library. `now` (seconds since 1970, default the
 --- clock) decides which calls without a transcript are asked again (see
---- TRANSCRIPT_WAIT).
+--- TRANSCRIPT_WAIT). `hold(callId, field, value)` ("details" or
+--- "transcript") returns what the reuse keeps in the value's place, so that
+--- a caller can put it elsewhere as it is read (the export's spool) and
+--- keep a stand-in; by default the value itself. An ndjson export is read a
+--- line at a time; a json one is decoded whole, and let go before this returns.
 ---@param path string
 ---@param now? number
+---@param hold? fun(callId: string, field: string, value: table): table
 ---@return gong.LibraryReuse|nil reuse
 ---@return integer|string|false calls_or_err
-function _M.read(path, now)
+function _M.read(path, now, hold)
   local f, err, code = open(path, "rb")
   if not f then
     if code == 2 then return nil, false end -- ENOENT
     return nil, "cannot read " .. path .. " for --update: " .. tostring(err)
   end
-  local text, read_err = f:read("*a")
-  f:close()
-  if not text then return nil, "cannot read " .. path .. " for --update: " .. tostring(read_err) end
-  local c = collector()
+  local c = collector(hold or itself)
+  local head, read_err = f:read(64)
   local ok
-  if text:find("^%s*%[") then
-    ok = read_json(text, c)
+  if head == nil and read_err == nil then
+    ok = true -- an empty file: an empty ndjson export
+  elseif not head then
+    f:close()
+    return nil, "cannot read " .. path .. " for --update: " .. tostring(read_err)
+  elseif head:find("^%s*%[") then
+    local rest = f:read("*a")
+    ok = rest and read_json(head .. rest, c)
   else
-    ok = read_ndjson(text, c)
+    f:seek("set", 0)
+    ok = read_ndjson(f:lines(), c)
   end
+  f:close()
   if not ok then
     return nil, path .. " is not an export of gong-library (json: an array of folders with \"calls\" and "
       .. "\"children\"; ndjson: lines with \"type\"): --update would replace it; nothing was done"
