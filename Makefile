@@ -43,7 +43,7 @@ DEB_LUAS  := lua5.4 liblua5.4-dev lua5.3 liblua5.3-dev lua5.2 liblua5.2-dev lua5
              luajit2 libluajit2-5.1-dev
 DEB_BUILD := gcc make pkg-config libcurl4-openssl-dev $(LUA_DEB)
 DEB_TEST  := gcc make pkg-config libcurl4-openssl-dev $(DEB_LUAS) lua-cjson lua-busted lua-socket lua-luv \
-             neovim nginx-light libnginx-mod-http-lua tmux lua-ldoc lua-discount strace
+             neovim nginx-light libnginx-mod-http-lua tmux lua-ldoc lua-discount strace zsh fish
 DEB_LINT  := lua-check cppcheck clang-tidy
 DEB_DOCS  := lua-ldoc lua-discount
 DEB_BENCH := gcc pkg-config libcurl4-openssl-dev liblua5.4-dev lua5.4 lua-cjson lua-socket lua-luv nginx-light curl \

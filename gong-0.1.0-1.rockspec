@@ -48,6 +48,7 @@ build = {
     ["gong.cli"] = "lua/gong/cli/init.lua",
     ["gong.cli.args"] = "lua/gong/cli/args.lua",
     ["gong.cli.help"] = "lua/gong/cli/help.lua",
+    ["gong.cli.completion"] = "lua/gong/cli/completion.lua",
     ["gong.cli.report"] = "lua/gong/cli/report.lua",
     ["gong.cli.spool"] = "lua/gong/cli/spool.lua",
     ["gong.cli.progress"] = "lua/gong/cli/progress.lua",

@@ -2,13 +2,37 @@
 --- general one. Defaults and names come from where they are defined (the
 --- core, gong.credentials), so the pages cannot drift from the program.
 
+local args = require "gong.cli.args"
 local core = require "gong.core"
 local credentials = require "gong.credentials"
 local report = require "gong.cli.report"
 
+local concat, ipairs = table.concat, ipairs
+
 local ENV = credentials.ENV
 
 local _M = {}
+
+-- The general page's list of commands, from gong.cli.args's table: each
+-- synopsis with what it does from column 30, under it when it is longer.
+local function command_list()
+  local lines = {}
+  local function add(synopsis, summary)
+    if #synopsis <= 25 then
+      lines[#lines + 1] = ("  %-25s  %s"):format(synopsis, summary)
+    else
+      lines[#lines + 1] = "  " .. synopsis
+      lines[#lines + 1] = (" "):rep(29) .. summary
+    end
+  end
+  for _, command in ipairs(args.COMMAND_LIST) do
+    for _, row in ipairs(command.actions or { command }) do
+      local synopsis = command.name .. (row ~= command and " " .. row.name or "")
+      add(synopsis .. (row.usage ~= "" and " " .. row.usage or ""), row.summary)
+    end
+  end
+  return concat(lines, "\n")
+end
 
 local TEXTS = {}
 
@@ -18,15 +42,7 @@ Usage: gong-library [OPTIONS] COMMAND [ARGS]
 Browse the Gong call library.
 
 Commands:
-  folders [--workspace ID]   List the library folders
-  tree [--workspace ID]      Show the folders as a tree with call counts
-  calls FOLDER_ID            List the calls in a folder
-  transcript CALL_ID...      Show calls' transcripts (or --folder FOLDER_ID)
-  workspaces                 List the workspaces
-  export [-o FILE]           Write the whole library, calls included, as JSON
-  oauth exchange --code CODE --redirect-uri URI
-                             Create an OAuth app's store of tokens
-  help [COMMAND]             Show help for a command
+]] .. command_list() .. "\n" .. [[
 
 Options (before or after the command):
   --json                Print JSON instead of a table
@@ -47,6 +63,7 @@ Options (before or after the command):
   --rate N              At most N requests per second (default ]] .. core.options.rate.default .. [[; also
                         ]] .. ENV.rate .. [[); a 429 slows it down for a while
   --max-retries N       Retries of a failed request (default ]] .. core.options.max_retries.default .. [[)
+  --verbose             Say each request on stderr as it ends (see below)
   -h, --help            Show help (also: gong-library COMMAND --help)
   --version             Show the version
   --                    End of options; what follows are arguments
@@ -67,6 +84,12 @@ latter with chmod 600 FILE). A pipe works too and keeps secrets off the disk:
 Runs at once (two terminals, a cron job) share the tenant's ]] .. core.options.rate.default .. [[ requests per
 second through a state file under $XDG_RUNTIME_DIR/gong (else
 /tmp/gong-UID); ]] .. ENV.rate_scope .. [[=client gives each run a limit of its own.
+
+--verbose says each attempt of a request on stderr as it ends: the method
+and URL, the HTTP status or what went wrong, the time it took, the attempt
+(1 of ]] .. (core.options.max_retries.default + 1) .. [[ with the default --max-retries) and the wait before the next
+one. GONG_DEBUG=1 does the same, and shows where an internal error
+happened (for a bug report). Neither shows a credential.
 
 Exit status: 0 success, 1 failure, 2 usage error (a bad value in the
 environment or the credentials file too), ]] .. report.REFUSED .. [[ refused (an export over
@@ -262,6 +285,21 @@ or ]] .. ENV.base_url .. [[ says otherwise.
 When Gong refuses the refresh token (invalid_grant: the app was removed, or
 the store is older than the last refresh), authorize the app again and run
 oauth exchange with the new code.
+]]
+
+TEXTS.completion = [[
+Usage: gong-library completion bash|zsh|fish
+
+Print the completion script of a shell: after it, Tab completes
+gong-library's commands, its options (those of the command typed), the
+values of --api and --format, and file names where an option takes a FILE.
+Load it in your shell's startup file:
+  bash  (~/.bashrc)    source <(gong-library completion bash)
+  zsh   (~/.zshrc)     source <(gong-library completion zsh)
+                       (after compinit)
+  fish                 gong-library completion fish > ~/.config/fish/completions/gong-library.fish
+The script is made from this gong-library's commands and options: make it
+again after an upgrade (the sourced forms above always do).
 ]]
 
 TEXTS.help = [[

@@ -179,6 +179,9 @@ local function run(ctx, argv)
     local topic = opts.topic or (opts.command ~= "help" and opts.command or nil)
     return m.commands.write(ctx, m.help.text(topic))
   end
+  if opts.command == "completion" then
+    return m.commands.write(ctx, require("gong.cli.completion").script(opts.shell))
+  end
   -- From here on a second Ctrl-C, SIGTERM or SIGHUP still removes a
   -- temporary output file before the process ends.
   m.core.sys.catch_signals()
