@@ -43,7 +43,8 @@ DEB_LUAS  := lua5.4 liblua5.4-dev lua5.3 liblua5.3-dev lua5.2 liblua5.2-dev lua5
              luajit2 libluajit2-5.1-dev
 DEB_BUILD := gcc make pkg-config libcurl4-openssl-dev $(LUA_DEB)
 DEB_TEST  := gcc make pkg-config libcurl4-openssl-dev $(DEB_LUAS) lua-cjson lua-busted lua-socket lua-luv \
-             neovim nginx-light libnginx-mod-http-lua tmux lua-ldoc lua-discount strace zsh fish
+             neovim nginx-light libnginx-mod-http-lua tmux lua-ldoc lua-discount strace zsh fish \
+             groff-base man-db
 DEB_LINT  := lua-check cppcheck clang-tidy
 DEB_DOCS  := lua-ldoc lua-discount
 DEB_BENCH := gcc pkg-config libcurl4-openssl-dev liblua5.4-dev lua5.4 lua-cjson lua-socket lua-luv nginx-light curl \
@@ -60,12 +61,19 @@ LUA_ENV  = LUA_PATH="lua/?.lua;lua/?/init.lua;./?.lua;;" LUA_CPATH="$(BUILD)/?.s
 BUSTED   = env $(LUA_ENV) GONG_TEST_LUA="$(LUA_BIN)" GONG_BUILD="$(BUILD)" GONG_PRISM="$(PRISM)" \
            GONG_PRISM_SPEC="$(PRISM_SPEC)" $(LUA_BIN) /usr/bin/busted
 
-.PHONY: all build test test-one run-busted demo install lint docs clean help deps deps-test deps-prism \
+.PHONY: all build man test test-one run-busted demo install lint docs clean help deps deps-test deps-prism \
         check-asan check-valgrind check-luarocks fuzz bench bench-smoke bench-check
 
-all: build
+all: build man
 
 build: $(CORE)
+
+## man: the man page gong-library(1), made of the help pages, into build/
+MAN := build/gong-library.1
+man: $(MAN)
+
+$(MAN): tools/gen-man.lua $(LUA_SRC) $(CLI_SRC) $(CORE)
+	env $(LUA_ENV) $(LUA_BIN) tools/gen-man.lua > $@.tmp && mv $@.tmp $@
 
 $(CORE): $(SOURCES) lua/gong/version.lua
 	@mkdir -p $(dir $@)
@@ -129,10 +137,17 @@ demo: deps-test
 	@$(MAKE) --no-print-directory build
 	@LUA_BIN=$(LUA_BIN) BUILD=$(BUILD) tools/demo.sh
 
-## install: PREFIX/lib/lua/<ver>/gong/core.so, PREFIX/share/lua/<ver>/gong/..., PREFIX/bin/gong-library
-install: build
+## install: PREFIX/lib/lua/<ver>/gong/core.so, PREFIX/share/lua/<ver>/gong/..., PREFIX/bin/gong-library,
+##          its man page and its bash, zsh and fish completions under PREFIX/share
+SHARE := $(DESTDIR)$(PREFIX)/share
+install: build man
 	install -d $(DESTDIR)$(PREFIX)/lib/lua/$(LUA_ABI)/gong $(DESTDIR)$(PREFIX)/share/lua/$(LUA_ABI)/gong/cli \
-	  $(DESTDIR)$(PREFIX)/bin
+	  $(DESTDIR)$(PREFIX)/bin $(SHARE)/man/man1 $(SHARE)/bash-completion/completions $(SHARE)/zsh/site-functions \
+	  $(SHARE)/fish/vendor_completions.d
+	install -m 0644 $(MAN) $(SHARE)/man/man1/gong-library.1
+	env $(LUA_ENV) $(LUA_BIN) bin/gong-library completion bash > $(SHARE)/bash-completion/completions/gong-library
+	env $(LUA_ENV) $(LUA_BIN) bin/gong-library completion zsh > $(SHARE)/zsh/site-functions/_gong-library
+	env $(LUA_ENV) $(LUA_BIN) bin/gong-library completion fish > $(SHARE)/fish/vendor_completions.d/gong-library.fish
 	install -m 0755 $(CORE) $(DESTDIR)$(PREFIX)/lib/lua/$(LUA_ABI)/gong/core.so
 	install -m 0644 $(LUA_SRC) $(DESTDIR)$(PREFIX)/share/lua/$(LUA_ABI)/gong/
 	install -m 0644 $(CLI_SRC) $(DESTDIR)$(PREFIX)/share/lua/$(LUA_ABI)/gong/cli/

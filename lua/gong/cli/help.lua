@@ -293,13 +293,12 @@ Usage: gong-library completion bash|zsh|fish
 Print the completion script of a shell: after it, Tab completes
 gong-library's commands, its options (those of the command typed), the
 values of --api and --format, and file names where an option takes a FILE.
-Load it in your shell's startup file:
-  bash  (~/.bashrc)    source <(gong-library completion bash)
-  zsh   (~/.zshrc)     source <(gong-library completion zsh)
-                       (after compinit)
-  fish                 gong-library completion fish > ~/.config/fish/completions/gong-library.fish
-The script is made from this gong-library's commands and options: make it
-again after an upgrade (the sourced forms above always do).
+Load it from the shell's startup file, which makes it anew each time:
+  ~/.bashrc                    source <(gong-library completion bash)
+  ~/.zshrc (after compinit)    source <(gong-library completion zsh)
+  ~/.config/fish/config.fish   gong-library completion fish | source
+make install also puts the three in PREFIX/share, where bash-completion,
+zsh and fish look.
 ]]
 
 TEXTS.help = [[
