@@ -161,6 +161,10 @@ static void client_configure(lua_State *L, gong_client *c, int opts) {
   if (cfg.rate_scope == RATE_SCOPE_HOST) configure_share_rate(L, c, &cfg);
 
   configure_auth(L, c, &cfg);
+  if (cfg.on_attempt) {
+    lua_pushvalue(L, cfg.on_attempt);
+    c->on_attempt = luaL_ref(L, LUA_REGISTRYINDEX);
+  }
   configure_headers(L, c, cfg.headers);
   configure_add_header(L, &c->headers, "Accept: application/json");
   configure_add_header(L, &c->limits.post_headers, "Accept: application/json");

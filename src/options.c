@@ -6,7 +6,9 @@
  */
 #include <stddef.h>
 
-typedef enum { OPT_STRING, OPT_NUMBER, OPT_BOOLEAN, OPT_RATE, OPT_HEADERS, OPT_CHOICE, OPT_TOKEN } option_kind;
+typedef enum {
+  OPT_STRING, OPT_NUMBER, OPT_BOOLEAN, OPT_RATE, OPT_HEADERS, OPT_CHOICE, OPT_TOKEN, OPT_FUNCTION
+} option_kind;
 
 typedef struct option_spec {
   const char *name;
@@ -36,6 +38,7 @@ static const option_spec option_specs[] = {
   {"max_response_bytes", OPT_NUMBER, OPTION_AT(max_response_bytes), 64 * MIB, 1, 1e15, NULL, NULL},
   {"max_retries", OPT_NUMBER, OPTION_AT(max_retries), 4, 0, 100, NULL, NULL},
   {"max_retry_wait", OPT_NUMBER, OPTION_AT(max_retry_wait), 60, 0, 86400, NULL, NULL},
+  {"on_attempt", OPT_FUNCTION, OPTION_AT(on_attempt), 0, 0, 0, NULL, NULL},
   {"rate", OPT_RATE, OPTION_AT(rate), 3, 0.001, RATELIMIT_MAX_CAP, NULL, NULL},
   {"rate_scope", OPT_CHOICE, OPTION_AT(rate_scope), 0, 0, 0, NULL, rate_scope_names},
   {"stall_timeout", OPT_NUMBER, OPTION_AT(stall_timeout), 30, 0.001, 86400, NULL, NULL},
@@ -45,7 +48,7 @@ static const option_spec option_specs[] = {
   {NULL, OPT_STRING, 0, 0, 0, 0, NULL, NULL}};
 
 static const char *const option_kind_names[] = {"string", "number", "boolean", "rate", "headers",
-                                                "choice", "token"};
+                                                "choice", "token", "function"};
 
 /* Pushes `v` as an integer where Lua has them and it is one, so 3 prints as 3. */
 static void option_push_number(lua_State *L, double v) {
@@ -154,6 +157,11 @@ static void option_read(lua_State *L, int value, const option_spec *s, client_co
     break;
   case OPT_CHOICE:
     *(int *)(void *)field = option_choice(L, value, s);
+    break;
+  case OPT_FUNCTION: /* kept as its stack index, 0 when absent */
+    if (!lua_isnil(L, value) && lua_type(L, value) != LUA_TFUNCTION)
+      option_error(L, s->name, lua_pushfstring(L, "must be a function (got %s)", luaL_typename(L, value)));
+    *(int *)(void *)field = lua_isnil(L, value) ? 0 : value;
     break;
   case OPT_TOKEN: /* a string, or a function that gives one */
     if (lua_type(L, value) == LUA_TFUNCTION) {

@@ -339,6 +339,7 @@ typedef struct client_config {
   int allow_http, insecure, api, rate_scope;
   int headers;  /* stack index of the headers table, 0 when there is none */
   int token_fn; /* stack index of a token function (see token.c), 0 when there is none */
+  int on_attempt; /* stack index of the function told of each attempt (step.c), 0 when there is none */
 } client_config;
 
 static void options_read(lua_State *L, int opts, client_config *cfg);
@@ -368,6 +369,7 @@ typedef struct gong_client {
   retry_policy retry;
   ratelimit rate;
   token_source token; /* a token function's, when the option is one */
+  int on_attempt;     /* registry: the function told of each attempt (step.c); LUA_NOREF for none */
 } gong_client;
 
 static gong_client *client_check(lua_State *L, const char *who);

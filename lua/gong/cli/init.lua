@@ -29,6 +29,9 @@ local _M = {}
 
 local PROGRAM = report.PROGRAM
 
+-- The variable that turns --verbose on and shows an internal error's traceback.
+local DEBUG = "GONG_DEBUG"
+
 local function nonempty(name)
   local v = getenv(name)
   return v ~= nil and v ~= "" and v or nil
@@ -134,6 +137,8 @@ local function client_options(m, ctx, opts)
     end)
   end
   return {
+    -- --verbose, and GONG_DEBUG: each attempt on stderr.
+    on_attempt = (opts.verbose or nonempty(DEBUG)) and function(info) ctx.report:attempt(info) end or nil,
     base_url = resolved.base_url, api = resolved.api, timeout = opts.timeout, user_agent = PROGRAM .. "/" .. version,
     -- A plain decimal is the number it says; anything else goes as given, for gong.new to refuse by name.
     rate = resolved.rate and (resolved.rate:match("^%d*%.?%d+$") and tonumber(resolved.rate) or resolved.rate),
@@ -266,7 +271,7 @@ function _M.main(argv)
     else
       -- A bug, not a user mistake: still one line, but say so. GONG_DEBUG
       -- shows where, for a bug report.
-      if nonempty("GONG_DEBUG") then
+      if nonempty(DEBUG) then
         ctx.report:say(status, "\n")
       end
       status = ctx.report:fail("internal error: " .. message.first_line(status))
