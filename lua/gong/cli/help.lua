@@ -124,6 +124,10 @@ subfolders, and its ID in brackets; the last line counts folders and calls.
 With --json: nested objects, each folder's API fields plus "total_calls" and
 "children". With --csv: one row per folder, parents first, with the API's
 folder columns plus "depth" (0 for a top-level folder) and "total_calls".
+
+A folder list that is not a proper tree (a folder whose parent is not in
+it, a cycle of parents, two folders with one id) is still shown whole, and
+one line on stderr says what is wrong with it.
 ]]
 
 TEXTS.calls = [[
