@@ -138,13 +138,14 @@ demo: deps-test
 	@LUA_BIN=$(LUA_BIN) BUILD=$(BUILD) tools/demo.sh
 
 ## install: PREFIX/lib/lua/<ver>/gong/core.so, PREFIX/share/lua/<ver>/gong/..., PREFIX/bin/gong-library,
-##          its man page and its bash, zsh and fish completions under PREFIX/share
+##          its man page, its bash, zsh and fish completions and :checkhealth gong under PREFIX/share
 SHARE := $(DESTDIR)$(PREFIX)/share
 install: build man
 	install -d $(DESTDIR)$(PREFIX)/lib/lua/$(LUA_ABI)/gong $(DESTDIR)$(PREFIX)/share/lua/$(LUA_ABI)/gong/cli \
 	  $(DESTDIR)$(PREFIX)/bin $(SHARE)/man/man1 $(SHARE)/bash-completion/completions $(SHARE)/zsh/site-functions \
-	  $(SHARE)/fish/vendor_completions.d
+	  $(SHARE)/fish/vendor_completions.d $(SHARE)/nvim/site/lua/gong
 	install -m 0644 $(MAN) $(SHARE)/man/man1/gong-library.1
+	install -m 0644 lua/gong/health.lua $(SHARE)/nvim/site/lua/gong/health.lua
 	env $(LUA_ENV) $(LUA_BIN) bin/gong-library completion bash > $(SHARE)/bash-completion/completions/gong-library
 	env $(LUA_ENV) $(LUA_BIN) bin/gong-library completion zsh > $(SHARE)/zsh/site-functions/_gong-library
 	env $(LUA_ENV) $(LUA_BIN) bin/gong-library completion fish > $(SHARE)/fish/vendor_completions.d/gong-library.fish

@@ -70,6 +70,7 @@ build = {
     ["gong.loop"] = "lua/gong/loop.lua",
     ["gong.oauth"] = "lua/gong/oauth.lua",
     ["gong.nvim"] = "lua/gong/nvim.lua",
+    ["gong.health"] = "lua/gong/health.lua",
     ["gong.resty"] = "lua/gong/resty.lua",
     ["gong.resty_worker"] = "lua/gong/resty_worker.lua",
     ["gong.resty_window"] = "lua/gong/resty_window.lua",
