@@ -72,8 +72,18 @@ build: $(CORE)
 MAN := build/gong-library.1
 man: $(MAN)
 
-$(MAN): tools/gen-man.lua $(LUA_SRC) $(CLI_SRC) $(CORE)
-	env $(LUA_ENV) $(LUA_BIN) tools/gen-man.lua > $@.tmp && mv $@.tmp $@
+# The man page and the completion scripts are made by the CLI's Lua, on the
+# plain core of build/<LUA>: a sanitizer's build (check-asan's BUILD) loads
+# only under its runtime.
+GEN_BUILD := build/$(LUA)
+GEN_ENV    = LUA_PATH="lua/?.lua;lua/?/init.lua;./?.lua;;" LUA_CPATH="$(GEN_BUILD)/?.so;;"
+ifneq ($(GEN_BUILD),$(BUILD))
+$(GEN_BUILD)/gong/core.so: $(SOURCES) lua/gong/version.lua
+	@$(MAKE) --no-print-directory build BUILD=$(GEN_BUILD) SANITIZE=
+endif
+
+$(MAN): tools/gen-man.lua $(LUA_SRC) $(CLI_SRC) $(GEN_BUILD)/gong/core.so
+	env $(GEN_ENV) $(LUA_BIN) tools/gen-man.lua > $@.tmp && mv $@.tmp $@
 
 $(CORE): $(SOURCES) lua/gong/version.lua
 	@mkdir -p $(dir $@)
@@ -146,9 +156,9 @@ install: build man
 	  $(SHARE)/fish/vendor_completions.d $(SHARE)/nvim/site/lua/gong
 	install -m 0644 $(MAN) $(SHARE)/man/man1/gong-library.1
 	install -m 0644 lua/gong/health.lua $(SHARE)/nvim/site/lua/gong/health.lua
-	env $(LUA_ENV) $(LUA_BIN) bin/gong-library completion bash > $(SHARE)/bash-completion/completions/gong-library
-	env $(LUA_ENV) $(LUA_BIN) bin/gong-library completion zsh > $(SHARE)/zsh/site-functions/_gong-library
-	env $(LUA_ENV) $(LUA_BIN) bin/gong-library completion fish > $(SHARE)/fish/vendor_completions.d/gong-library.fish
+	env $(GEN_ENV) $(LUA_BIN) bin/gong-library completion bash > $(SHARE)/bash-completion/completions/gong-library
+	env $(GEN_ENV) $(LUA_BIN) bin/gong-library completion zsh > $(SHARE)/zsh/site-functions/_gong-library
+	env $(GEN_ENV) $(LUA_BIN) bin/gong-library completion fish > $(SHARE)/fish/vendor_completions.d/gong-library.fish
 	install -m 0755 $(CORE) $(DESTDIR)$(PREFIX)/lib/lua/$(LUA_ABI)/gong/core.so
 	install -m 0644 $(LUA_SRC) $(DESTDIR)$(PREFIX)/share/lua/$(LUA_ABI)/gong/
 	install -m 0644 $(CLI_SRC) $(DESTDIR)$(PREFIX)/share/lua/$(LUA_ABI)/gong/cli/
