@@ -47,7 +47,8 @@ DEB_TEST  := gcc make pkg-config libcurl4-openssl-dev $(DEB_LUAS) lua-cjson lua-
              groff-base man-db
 DEB_LINT  := lua-check cppcheck clang-tidy
 DEB_DOCS  := lua-ldoc lua-discount
-DEB_BENCH := gcc pkg-config libcurl4-openssl-dev liblua5.4-dev lua5.4 lua-cjson lua-socket lua-luv nginx-light curl \
+DEB_UCD   := unicode-data lua5.4
+DEB_BENCH := time gcc pkg-config libcurl4-openssl-dev liblua5.4-dev lua5.4 lua-cjson lua-socket lua-luv nginx-light curl \
              python3-requests valgrind neovim libnginx-mod-http-lua luajit2 libluajit2-5.1-dev
 
 # Stoplight Prism, pinned in tools/prism/package-lock.json, serving Gong's
@@ -61,8 +62,8 @@ LUA_ENV  = LUA_PATH="lua/?.lua;lua/?/init.lua;./?.lua;;" LUA_CPATH="$(BUILD)/?.s
 BUSTED   = env $(LUA_ENV) GONG_TEST_LUA="$(LUA_BIN)" GONG_BUILD="$(BUILD)" GONG_PRISM="$(PRISM)" \
            GONG_PRISM_SPEC="$(PRISM_SPEC)" $(LUA_BIN) /usr/bin/busted
 
-.PHONY: all build man test test-one run-busted demo install lint docs clean help deps deps-test deps-prism \
-        check-asan check-valgrind check-luarocks fuzz bench bench-smoke bench-check
+.PHONY: all build man test test-one run-busted demo install uninstall lint docs clean help deps deps-test deps-prism \
+        check-asan check-valgrind check-luarocks fuzz bench bench-smoke bench-check widths
 
 all: build man
 
@@ -147,23 +148,45 @@ demo: deps-test
 	@$(MAKE) --no-print-directory build
 	@LUA_BIN=$(LUA_BIN) BUILD=$(BUILD) tools/demo.sh
 
+# Where install puts gong: the C core, the Lua modules, the command. The
+# command gets LIB_DIR and SHARE_DIR written in (its INSTALLED line), so it
+# finds them through any link or copy of it. Under DATA_DIR, where other
+# programs look: the man page, the shells' completions (bash-completion's,
+# zsh's and fish's places) and :checkhealth gong (Neovim's site directory).
+LIB_DIR   = $(PREFIX)/lib/lua/$(LUA_ABI)
+SHARE_DIR = $(PREFIX)/share/lua/$(LUA_ABI)
+BIN_DIR   = $(PREFIX)/bin
+DATA_DIR  = $(PREFIX)/share
+COMPLETIONS := bash:bash-completion/completions/gong-library zsh:zsh/site-functions/_gong-library \
+               fish:fish/vendor_completions.d/gong-library.fish
+DATA_FILES  := man/man1/gong-library.1 nvim/site/lua/gong/health.lua $(foreach c,$(COMPLETIONS),$(word 2,$(subst :, ,$(c))))
+
 ## install: PREFIX/lib/lua/<ver>/gong/core.so, PREFIX/share/lua/<ver>/gong/..., PREFIX/bin/gong-library,
 ##          its man page, its bash, zsh and fish completions and :checkhealth gong under PREFIX/share
-SHARE := $(DESTDIR)$(PREFIX)/share
 install: build man
-	install -d $(DESTDIR)$(PREFIX)/lib/lua/$(LUA_ABI)/gong $(DESTDIR)$(PREFIX)/share/lua/$(LUA_ABI)/gong/cli \
-	  $(DESTDIR)$(PREFIX)/bin $(SHARE)/man/man1 $(SHARE)/bash-completion/completions $(SHARE)/zsh/site-functions \
-	  $(SHARE)/fish/vendor_completions.d $(SHARE)/nvim/site/lua/gong
-	install -m 0644 $(MAN) $(SHARE)/man/man1/gong-library.1
-	install -m 0644 lua/gong/health.lua $(SHARE)/nvim/site/lua/gong/health.lua
-	env $(GEN_ENV) $(LUA_BIN) bin/gong-library completion bash > $(SHARE)/bash-completion/completions/gong-library
-	env $(GEN_ENV) $(LUA_BIN) bin/gong-library completion zsh > $(SHARE)/zsh/site-functions/_gong-library
-	env $(GEN_ENV) $(LUA_BIN) bin/gong-library completion fish > $(SHARE)/fish/vendor_completions.d/gong-library.fish
-	install -m 0755 $(CORE) $(DESTDIR)$(PREFIX)/lib/lua/$(LUA_ABI)/gong/core.so
-	install -m 0644 $(LUA_SRC) $(DESTDIR)$(PREFIX)/share/lua/$(LUA_ABI)/gong/
-	install -m 0644 $(CLI_SRC) $(DESTDIR)$(PREFIX)/share/lua/$(LUA_ABI)/gong/cli/
-	sed '1s|.*|#!/usr/bin/env $(LUA_BIN)|' bin/gong-library > $(DESTDIR)$(PREFIX)/bin/gong-library
-	chmod 0755 $(DESTDIR)$(PREFIX)/bin/gong-library
+	install -d $(DESTDIR)$(LIB_DIR)/gong $(DESTDIR)$(SHARE_DIR)/gong/cli $(DESTDIR)$(BIN_DIR) \
+	  $(addprefix $(DESTDIR)$(DATA_DIR)/,$(sort $(dir $(DATA_FILES))))
+	install -m 0755 $(CORE) $(DESTDIR)$(LIB_DIR)/gong/core.so
+	install -m 0644 $(LUA_SRC) $(DESTDIR)$(SHARE_DIR)/gong/
+	install -m 0644 $(CLI_SRC) $(DESTDIR)$(SHARE_DIR)/gong/cli/
+	sed -e '1s|.*|#!/usr/bin/env $(LUA_BIN)|' \
+	  -e 's|^local INSTALLED = nil$$|local INSTALLED = { share = [==[$(abspath $(SHARE_DIR))]==], lib = [==[$(abspath $(LIB_DIR))]==] }|' \
+	  bin/gong-library > $(DESTDIR)$(BIN_DIR)/gong-library
+	chmod 0755 $(DESTDIR)$(BIN_DIR)/gong-library
+	install -m 0644 $(MAN) $(DESTDIR)$(DATA_DIR)/man/man1/gong-library.1
+	install -m 0644 lua/gong/health.lua $(DESTDIR)$(DATA_DIR)/nvim/site/lua/gong/health.lua
+	$(foreach c,$(COMPLETIONS),env $(GEN_ENV) $(LUA_BIN) bin/gong-library completion $(word 1,$(subst :, ,$(c))) \
+	  > $(DESTDIR)$(DATA_DIR)/$(word 2,$(subst :, ,$(c))) &&) true
+
+## uninstall: remove what install put under PREFIX (same PREFIX and LUA)
+uninstall:
+	rm -f $(DESTDIR)$(LIB_DIR)/gong/core.so $(DESTDIR)$(BIN_DIR)/gong-library \
+	  $(addprefix $(DESTDIR)$(SHARE_DIR)/gong/,$(notdir $(LUA_SRC))) \
+	  $(addprefix $(DESTDIR)$(SHARE_DIR)/gong/cli/,$(notdir $(CLI_SRC))) \
+	  $(addprefix $(DESTDIR)$(DATA_DIR)/,$(DATA_FILES))
+	-rmdir $(DESTDIR)$(SHARE_DIR)/gong/cli $(DESTDIR)$(SHARE_DIR)/gong $(DESTDIR)$(LIB_DIR)/gong \
+	  $(DESTDIR)$(DATA_DIR)/nvim/site/lua/gong 2>/dev/null
+
 
 # The unity build includes .c files on purpose (see src/gong.c).
 TIDY_CHECKS := -*,clang-analyzer-*,bugprone-*,-bugprone-easily-swappable-parameters,-bugprone-reserved-identifier
@@ -218,7 +241,7 @@ check-valgrind: deps-test
 	  --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite \
 	  $(LUA_BIN) tools/stress.lua $(STRESS_ROUNDS); status=$$?; rm -rf "$$runtime"; exit $$status
 
-## check-luarocks: `luarocks make` and `luarocks test` for Lua 5.1 and 5.4 into local trees
+## check-luarocks: `luarocks make` and `luarocks test` for Lua 5.1 and 5.4 into local trees, the installed gong-library run
 check-luarocks: deps-test
 	@tools/deps.sh luarocks
 	tools/check-luarocks.sh 5.4 5.1
@@ -258,8 +281,15 @@ bench-check:
 	@$(MAKE) --no-print-directory build LUA=5.4 BUILD=build/5.4
 	GONG_BUILD=build/5.4 bench/run.sh --check
 
+## widths: lua/gong/cli/widths.lua (committed) from Unicode's data in UCD (default Debian's unicode-data)
+UCD ?= /usr/share/unicode
+widths:
+	@tools/deps.sh $(DEB_UCD)
+	lua5.4 tools/gen-widths.lua $(UCD) lua/gong/cli/widths.lua
+
+## clean: builds, docs, and what `luarocks make` builds in the checkout (gong/core.so, src/*.o)
 clean:
-	rm -rf build luarocks-tree doc/api
+	rm -rf build luarocks-tree doc/api gong src/*.o
 
 help:
 	@grep -E '^## ' Makefile | sed 's/^## /  /'

@@ -14,9 +14,11 @@
 --   lua5.4 bench/client.lua memory    BASE COUNT    RSS after COUNT/10 and COUNT requests
 --   lua5.4 bench/client.lua loop      BASE ID       client:calls(ID) on a luv loop (gong.loop): the
 --                                                   longest the loop was kept from a 1 ms timer
---   lua5.4 bench/client.lua cli       BASE          the time of a `bin/gong-library export` process
---                                                   with its defaults (rate 3, concurrency 3, the
---                                                   host's shared window in a private directory)
+--   lua5.4 bench/client.lua cli       BASE [FORMAT [OUT [WORD...]]]   a `bin/gong-library export`
+--                                                   process: its time and peak RSS; with its defaults
+--                                                   (rate 3, concurrency 3, the host's shared window
+--                                                   in a private directory) but for the WORDs' flags
+--                                                   and NAME=VALUE variables
 --   lua5.4 bench/client.lua paced     BASE PAUSE    the folders, then each non-empty folder's calls
 --                                                   one at a time, PAUSE seconds before each, rate off
 --   lua5.4 bench/client.lua burst     BASE CONCURRENCY RETRIES   client:library{concurrency}, rate off,
@@ -40,7 +42,7 @@ end
 local function report(fields)
   local out = {}
   for _, k in ipairs { "requests", "seconds", "blocked_ms", "bytes", "hwm_kb", "nodes", "folders", "errors",
-                       "rss_first_kb", "rss_last_kb", "lua_first_kb", "lua_last_kb" } do
+                       "rss_first_kb", "rss_last_kb", "lua_first_kb", "lua_last_kb", "reused" } do
     if fields[k] ~= nil then out[#out + 1] = k .. "=" .. tostring(fields[k]) end
   end
   print(table.concat(out, " "))
@@ -258,14 +260,21 @@ end
 -- and nothing of the user's: none of gong's variables, no credentials file,
 -- and the shared window's directory a private one, removed afterwards.
 -- Timed from just before the process starts until it has exited, so start-up
--- and writing the export count. The export is NDJSON, so its folders (and
--- those it could not get) can be counted.
-function modes.cli(base)
+-- and writing the export count; its peak RSS is what /usr/bin/time saw.
+-- FORMAT is the export's (ndjson unless given: its folders, and those it
+-- could not get, are counted), OUT its file ("" for one in the private
+-- directory, removed with it; a path given is kept, for --update), and the
+-- WORDs are more of the export's flags, or NAME=VALUE for its environment.
+-- Reports the calls the summary says were reused (GONG_PROGRESS=1 shows it),
+-- 0 when it names none.
+function modes.cli(base, format, out, ...)
   local credentials = require "gong.credentials"
+  format = format or "ndjson"
   local p = assert(io.popen("mktemp -d \"${TMPDIR:-/tmp}/gong-bench-cli.XXXXXX\""))
   local dir = assert(p:read("l"), "mktemp failed")
   p:close()
-  local words = { "env" }
+  if out == nil or out == "" then out = dir .. "/library." .. format end
+  local words = { "/usr/bin/time", "-f", "%M", "-o", dir .. "/rss", "env" }
   for _, name in pairs(credentials.ENV) do
     words[#words + 1] = "-u"
     words[#words + 1] = name
@@ -273,34 +282,43 @@ function modes.cli(base)
   for _, w in ipairs { "-u", credentials.FILE_ENV, "GONG_PROGRESS=0", "XDG_RUNTIME_DIR=" .. dir,
                        "XDG_CONFIG_HOME=" .. dir, credentials.ENV.base_url .. "=" .. base,
                        credentials.ENV.access_key .. "=test-key",
-                       credentials.ENV.access_key_secret .. "=test-secret",
-                       "lua5.4", "bin/gong-library", "export", "--format", "ndjson",
-                       "-o", dir .. "/library.ndjson" } do
+                       credentials.ENV.access_key_secret .. "=test-secret" } do
     words[#words + 1] = w
   end
+  local flags = { "lua5.4", "bin/gong-library", "export", "--format", format, "-o", out }
+  for _, w in ipairs { ... } do
+    local list = w:find("^[A-Z_]+=") and words or flags
+    list[#list + 1] = w
+  end
+  for _, w in ipairs(flags) do words[#words + 1] = w end
   local command = shell(words) .. " >" .. shell { dir .. "/output" } .. " 2>&1"
   local start = gettime()
   local ok = os.execute(command)
   local seconds = gettime() - start
   local function slurp(name)
-    local f = io.open(dir .. "/" .. name)
+    local f = io.open(name)
     if not f then return "" end
     local text = f:read("a")
     f:close()
     return text
   end
-  local output, export = slurp("output"), slurp("library.ndjson")
+  local output, rss = slurp(dir .. "/output"), tonumber(slurp(dir .. "/rss"):match("(%d+)%s*$"))
+  local export = format == "ndjson" and slurp(out) or nil
+  local f = io.open(out)
+  local bytes = f and f:seek("end")
+  if f then f:close() end
   os.execute("rm -rf " .. shell { dir })
   if not ok then error("gong-library export failed:\n" .. output) end
   local decode = require("cjson").decode
   local folders, errors = 0, 0
-  for line in export:gmatch("[^\n]+") do
+  for line in (export or ""):gmatch("[^\n]+") do
     local record = decode(line)
     if record.type == "folder" then
       if record.error then errors = errors + 1 else folders = folders + 1 end
     end
   end
-  report { folders = folders, errors = errors, seconds = seconds }
+  report { folders = export and folders, errors = export and errors, seconds = seconds, hwm_kb = rss,
+           bytes = bytes, reused = tonumber(output:match("(%d+) calls? reused%)")) or 0 }
 end
 
 -- How other Gong integrations keep to the rate limit: one request at a time

@@ -12,7 +12,7 @@
 #              enforced: seconds, deterministic, run by CI (make bench-check)
 #   --runs N   repetitions per figure (default 5); the table shows medians
 #   --only L   just these scenarios, comma-separated: small,large,loop,tree,export,rate,memory,
-#              rate_limit,hosts
+#              rate_limit,hosts,scale
 #              (for working on one; BENCHMARKS.md wants the whole table)
 #
 # Needs gong.core built (make build) in $GONG_BUILD (default build/5.4), and
@@ -20,7 +20,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-BENCH_DEBS="gcc pkg-config libcurl4-openssl-dev liblua5.4-dev lua5.4 lua-cjson lua-socket lua-luv nginx-light curl python3-requests valgrind neovim libnginx-mod-http-lua luajit2 libluajit2-5.1-dev"
+BENCH_DEBS="time gcc pkg-config libcurl4-openssl-dev liblua5.4-dev lua5.4 lua-cjson lua-socket lua-luv nginx-light curl python3-requests valgrind neovim libnginx-mod-http-lua luajit2 libluajit2-5.1-dev"
 BUILD=${GONG_BUILD:-build/5.4}
 OUT=build/bench
 
@@ -39,7 +39,7 @@ while [ $# -gt 0 ]; do
   shift
 done
 
-for tool in cc pkg-config lua5.4 nginx curl /usr/bin/python3; do
+for tool in cc pkg-config lua5.4 nginx curl /usr/bin/python3 /usr/bin/time; do
   command -v "$tool" >/dev/null || { echo "bench: $tool missing; run tools/deps.sh $BENCH_DEBS" >&2; exit 2; }
 done
 case " ${args[*]-} " in

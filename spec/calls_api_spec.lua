@@ -61,9 +61,11 @@ describe("a real tenant and the Calls API", function()
       for url, api in pairs(cases) do
         local c = core.new({ base_url = url })
         assert.are.equal(api, c.api, url)
+        assert.are.equal(api, core.api_for(url), "core.api_for tells the same: " .. url)
         assert.truthy(tostring(c):find(", api=" .. api, 1, true), tostring(c))
         c:close()
       end
+      assert.are.equal("argument", select(2, pcall(core.api_for, 5)).kind)
     end)
 
     it("gives way to an explicit api, and is what new() does without one", function()

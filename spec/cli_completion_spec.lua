@@ -30,11 +30,15 @@ local function sorted(list)
   return copy
 end
 
--- The options valid where `command` (nil: none yet) is typed, from the table.
-local function options_of(command)
+-- The options valid where `command` (nil: none yet) and its `action` (nil:
+-- none yet, every action's) are typed, from the table.
+local function options_of(command, action)
   local list = {}
   for name, spec in pairs(args.OPTIONS) do
-    if not spec.commands or (command and spec.commands[command]) then list[#list + 1] = name end
+    if not spec.commands or (command and spec.commands[command]
+                             and (not action or not spec.actions or spec.actions[action])) then
+      list[#list + 1] = name
+    end
   end
   return sorted(list)
 end
@@ -103,7 +107,7 @@ describe("gong-library completion", function()
       assert.are.same({ "transcript", "tree" }, complete("gong-library tr"))
       assert.are.same({ "transcript", "tree" }, complete("gong-library --rate 3 tr"))
       assert.are.same(sorted(args.COMMANDS), complete("gong-library help "))
-      assert.are.same({ "exchange" }, complete("gong-library oauth "))
+      assert.are.same(sorted(args.ACTIONS.oauth), complete("gong-library oauth "))
       assert.are.same({ "bash", "fish", "zsh" }, complete("gong-library completion "))
       assert.are.same({}, complete("gong-library help tree "))
       assert.are.same({}, complete("gong-library calls "))
@@ -114,6 +118,11 @@ describe("gong-library completion", function()
       for _, command in ipairs(args.COMMANDS) do
         assert.are.same(options_of(command), complete("gong-library " .. command .. " -"), command)
       end
+      for _, action in ipairs(args.ACTIONS.oauth) do
+        assert.are.same(options_of("oauth", action), complete("gong-library oauth " .. action .. " -"), action)
+      end
+      assert.are.same({ "--code" }, complete("gong-library oauth exchange --co"))
+      assert.are.same({}, complete("gong-library oauth status --sc"))
       assert.are.same({ "--format" }, complete("gong-library export --fo"))
       assert.are.same({ "--format" }, complete("gong-library export --f"))
       assert.are.same({ "--folder" }, complete("gong-library transcript --f"))
@@ -162,7 +171,7 @@ describe("gong-library completion", function()
         assert.are.same(expected, complete("gong-library " .. command .. " --"), command)
       end
       assert.are.same({ "json", "ndjson" }, complete("gong-library export --format "))
-      assert.are.same({ "exchange" }, complete("gong-library oauth "))
+      assert.are.same(sorted(args.ACTIONS.oauth), complete("gong-library oauth "))
       assert.are.same(sorted(args.COMMANDS), complete("gong-library help "))
       assert.are.same({ "gong-library.bash" }, complete("gong-library --credentials gong-library.b"))
     end)
@@ -186,6 +195,8 @@ describe("gong-library completion", function()
         local lines = t:wait_for("ndjson")
         assert.truthy(table.concat(lines, "\n"):find("json%s+ndjson"), table.concat(lines, "\n"))
         t:keys("C-u", "gong-library oauth ", "Tab")
+        t:wait_for("status         -- " .. args.COMMAND.oauth.actions[3].summary)
+        t:keys("C-u", "gong-library oauth exc", "Tab")
         t:wait_for("$ gong-library oauth exchange")
       end)
       t:stop()

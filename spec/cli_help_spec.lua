@@ -26,6 +26,37 @@ describe("gong.cli.help.text()", function()
     end
   end)
 
+  it("names every setting a credentials file may hold, and lines the credential variables up", function()
+    local general = help.text()
+    local credentials = require "gong.credentials"
+    for _, field in ipairs(credentials.SETTINGS) do
+      assert.truthy(general:find(credentials.ENV[field], 1, true), credentials.ENV[field])
+    end
+    local columns = {}
+    for _, name in ipairs({ "GONG_ACCESS_KEY and", "GONG_TOKEN", "GONG_CLIENT_ID and" }) do
+      local line = general:match("\n(  " .. name:gsub("%p", "%%%0") .. "[^\n]*)")
+      assert.truthy(line, name)
+      columns[#columns + 1] = line:find("%S", line:find("  %S", 3)) -- where the meaning starts
+    end
+    assert.are.same({ columns[1], columns[1] }, { columns[2], columns[3] })
+    for line in general:gmatch("[^\n]+") do
+      assert.is_true(#line <= 80, line)
+    end
+  end)
+
+  it("documents every oauth action, the variables that point it elsewhere, and what status shows", function()
+    local page = help.text("oauth")
+    for _, action in ipairs(args.ACTIONS.oauth) do
+      assert.truthy(page:find("gong-library oauth " .. action, 1, true), action)
+      assert.truthy(help.text():find("oauth " .. action, 1, true), action)
+    end
+    for _, text in ipairs({ "--scope SCOPES", "--state STATE", "GONG_OAUTH_AUTHORIZE_URL", "GONG_OAUTH_TOKEN_URL",
+                            "https://app.gong.io/oauth2/authorize", "api:library:read", "never a token",
+                            '"expires_at"' }) do
+      assert.truthy(page:find(text, 1, true), text)
+    end
+  end)
+
   it("names the default credentials file, the tree's depth and what each exit status means", function()
     local general = help.text()
     for _, text in ipairs({ "$XDG_CONFIG_HOME/gong/credentials", "~/.config/gong/credentials", "143 and 129",
@@ -98,7 +129,11 @@ describe("gong.cli.args's table of commands and options, which help and completi
     assert.are.same(core.options.api.choices, args.choices(args.OPTIONS["--api"]))
     assert.are.same({ "json", "ndjson" }, args.choices(args.OPTIONS["--format"]))
     assert.is_nil(args.choices(args.OPTIONS["--rate"]))
-    assert.are.equal("oauth exchange", args.COMMAND_LIST[7].name .. " " .. args.COMMAND.oauth.actions[1].name)
+    assert.are.same({ "authorize-url", "exchange", "status" }, args.ACTIONS.oauth)
+    for _, action in ipairs(args.ACTIONS.oauth) do
+      local _, why = args.parse({ "oauth", action })
+      assert.is_nil((why or ""):find("unknown oauth action", 1, true), action)
+    end
   end)
 
   it("documents --verbose and GONG_DEBUG, and the completion command's shells", function()

@@ -186,6 +186,23 @@ describe("gong-library export's plan", function()
       assert.are.same({}, listing(empty), "no FILE is created")
     end)
 
+    it("refuses one workspace's export without suggesting --workspace, which it has", function()
+      local ws
+      for _, f in ipairs(small_lib.folders) do
+        if f.callCount > 0 then ws = f.workspaceId break end
+      end
+      local folders = 0
+      for _, f in ipairs(small_lib.folders) do
+        if f.workspaceId == ws and f.callCount > 0 then folders = folders + 1 end
+      end
+      local out, err, status = run({ "export", "--workspace", ws, "--max-requests", tostring(folders) })
+      assert.are.same({ "", 3 }, { out, status }, err)
+      assert.are.equal(("gong-library: export would make %d requests (1 folder list, %d %s) for workspace %s, more "
+        .. "than --max-requests %d: nothing was exported; raise --max-requests\n")
+        :format(1 + folders, folders, folders == 1 and "folder" or "folders", ws, folders), err)
+      assert.are.equal(1, #small:requests())
+    end)
+
     it("runs an export of exactly N requests, and makes them, quiet where progress does not show", function()
       local n = 1 + asked(small_lib)
       -- GONG_PROGRESS=0 as in a pipeline: the plan is said where progress shows.

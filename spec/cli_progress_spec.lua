@@ -7,9 +7,11 @@ describe("gong.cli.progress", function()
   local now, written, line
 
   -- A stderr that keeps what is written, and a progress line on it.
+  local stderr
+
   before_each(function()
     now, written = 100, {}
-    local stderr = {
+    stderr = {
       write = function(self, ...)
         for _, s in ipairs({ ... }) do written[#written + 1] = s end
         return self
@@ -64,5 +66,52 @@ describe("gong.cli.progress", function()
     assert.are.equal("\r100/1000 folders, 0 calls\rtranscripts: 1/9 calls   ", text)
     line:clear()
     assert.are.equal(text .. "\r" .. (" "):rep(22) .. "\r", table.concat(written), "blanked, cursor back at the start")
+  end)
+
+  describe("on a terminal of a given width", function()
+    local columns
+
+    before_each(function()
+      columns = 40
+      line = progress.new(stderr, function() return now end, function() return columns end)
+    end)
+
+    -- 300 folders in 3 s: the rate and the time left show.
+    local function run(folders, calls)
+      for i = 1, 3 do
+        line:update(i * 100, folders, { calls = { calls } }, "calls")
+        now = now + 1
+      end
+      return shown()
+    end
+
+    it("leaves out the rate first, then the calls counted, then the time left, to stay on one row", function()
+      assert.are.equal("300/900 folders, 3 calls, ETA 0:00:06", run(900, {}))
+      columns = 80
+      line:update(400, 900, nil, "calls")
+      assert.are.equal("400/900 folders, 3 calls, 1.0 req/s, ETA 0:00:05", shown(), "all of it where it fits")
+      columns = 30
+      line:update(500, 900, nil, "calls")
+      assert.are.equal("500/900 folders, ETA 0:00:03", shown())
+      columns = 20
+      line:update(600, 900, nil, "calls")
+      assert.are.equal("600/900 folders", shown())
+    end)
+
+    it("cuts what is left with …, a column short of the edge, and pads only within the width", function()
+      run(900, {})
+      columns = 12
+      line:update(400, 900, nil, "calls")
+      assert.are.equal("400/900 fo…", shown())
+      assert.are.equal("\r400/900 fo…", written[#written - 2] .. written[#written - 1] .. written[#written],
+                       "no padding past the 11 columns left")
+    end)
+
+    it("asks the width at each frame, so a resized terminal is fitted", function()
+      line:update(1, 1000, { calls = {} }, "calls")
+      columns = 10
+      line:update(2, 1000, { calls = {} }, "calls")
+      assert.are.equal("2/1000 f…", shown())
+    end)
   end)
 end)

@@ -83,27 +83,85 @@ describe("gong.cli.tables", function()
     end
 
     it("narrow NAME so that every line fits, and leave a table that fits as it is", function()
-      local s = tables.folders(FOLDERS, { width = 52 })
-      assert.are.equal(52, widest(s))
-      assert.are.equal("ID   NAME        PARENT  CALLS  CREATED\n" ..
-                       "1    Sales Tra…  -           3  2024-01-02T03:04:05Z\n" ..
-                       "22   Überprüfu…  1          12  2024-02-02T03:04:05Z\n" ..
-                       "333  Ça marche   22          0  -\n", s)
-      assert.are.equal(50, widest(tables.folders(FOLDERS, { width = 40 })), "NAME keeps 8 columns at least")
+      local s = tables.folders(FOLDERS, { width = 54 })
+      assert.are.equal(54, widest(s))
+      assert.are.equal("ID   NAME          PARENT  CALLS  CREATED\n" ..
+                       "1    Sales Train…  -           3  2024-01-02T03:04:05Z\n" ..
+                       "22   Überprüfung…  1          12  2024-02-02T03:04:05Z\n" ..
+                       "333  Ça marche     22          0  -\n", s)
       assert.are.equal(tables.folders(FOLDERS), tables.folders(FOLDERS, { width = 200 }))
+      assert.are.equal(tables.folders(FOLDERS), tables.folders(FOLDERS, { width = 56 }), "exactly as wide")
     end)
 
-    it("narrow TITLE first, then URL, on an 80-column terminal", function()
+    it("leave out CREATED, then PARENT, once NAME is down to 12 columns, and say so", function()
+      assert.are.equal("ID   NAME            PARENT  CALLS\n" ..
+                       "1    Sales Training  -           3\n" ..
+                       "22   Überprüfung ✓   1          12\n" ..
+                       "333  Ça marche       22          0\n" ..
+                       "(to fit 53 columns, CREATED is not shown; --format\ncsv shows it)\n",
+                       tables.folders(FOLDERS, { width = 53 }))
+      local s = tables.folders(FOLDERS, { width = 28 })
+      assert.are.equal("ID   NAME            CALLS\n" ..
+                       "1    Sales Training      3\n" ..
+                       "22   Überprüfung ✓      12\n" ..
+                       "333  Ça marche           0\n" ..
+                       "(to fit 28 columns, CREATED\nand PARENT are not shown;\n--format csv shows them)\n", s)
+    end)
+
+    it("cut whole lines with … only when even the id and the name do not fit", function()
+      local s = tables.folders(FOLDERS, { width = 12 })
+      assert.are.equal(12, widest(s))
+      assert.are.equal("1    Sales …", lines_of(s)[2])
+    end)
+
+    it("leave URL out rather than cut it, and give TITLE the room, on an 80-column terminal", function()
       local calls = {}
       for i = 1, 3 do
         calls[i] = { callId = ("7%018d"):format(i), title = "A rather long title of a call number " .. i,
                      started = "2024-01-01T10:00:00Z", duration = 61,
                      url = ("https://app.gong.io/call?id=7%018d"):format(i) }
       end
-      local s = tables.calls(calls, { width = 80 })
-      assert.are.equal(80, widest(s))
-      assert.are.equal("7000000000000000001  A rather lo…  2024-01-01T10:00:00Z   0:01:01  https://app.…",
-                       lines_of(s)[2])
+      local lines = lines_of(tables.calls(calls, { width = 80 }))
+      assert.are.same({
+        "CALL ID              TITLE                        STARTED               DURATION",
+        "7000000000000000001  A rather long title of a c…  2024-01-01T10:00:00Z   0:01:01",
+        "7000000000000000002  A rather long title of a c…  2024-01-01T10:00:00Z   0:01:01",
+        "7000000000000000003  A rather long title of a c…  2024-01-01T10:00:00Z   0:01:01",
+        "(to fit 80 columns, URL is not shown; --format csv shows it)",
+      }, lines)
+    end)
+
+    it("with details, cut the widest of TITLE and the people first, and keep them longest", function()
+      local calls = {}
+      for i = 1, 2 do
+        calls[i] = { callId = ("7%018d"):format(i), title = "A rather long title of call " .. i,
+                     started = "2024-01-01T10:00:00Z", duration = 61, primaryUserId = "u1",
+                     url = ("https://app.gong.io/call?id=7%018d"):format(i),
+                     details = { parties = { { userId = "u1", name = "Ana Lima" },
+                                             { name = "Dmitri Ivanov" }, { emailAddress = "grace@example.com" } } } }
+      end
+      local lines = lines_of(tables.calls(calls, { width = 80, details = true }))
+      assert.are.same({
+        "CALL ID              TITLE              DURATION  PRIMARY USER  SPEAKERS",
+        "7000000000000000001  A rather long ti…   0:01:01  Ana Lima      Ana Lima, Dmitr…",
+        "7000000000000000002  A rather long ti…   0:01:01  Ana Lima      Ana Lima, Dmitr…",
+        "(to fit 80 columns, URL and STARTED are not shown; --format csv shows them)",
+      }, lines)
+      lines = lines_of(tables.calls(calls, { width = 40, details = true }))
+      assert.are.equal("7000000000000000001  A rather long titl…", lines[2])
+      assert.are.equal("(to fit 40 columns, URL, STARTED,", lines[4])
+    end)
+
+    it("leave DESCRIPTION out of workspaces when NAME and it do not fit", function()
+      local ws = { { id = "5840390422153820931", name = "Sales", description = "New business, from start to end" } }
+      assert.are.equal("ID                   NAME   DESCRIPTION\n" ..
+                       "5840390422153820931  Sales  New business, from…\n", tables.workspaces(ws, { width = 47 }))
+      assert.are.equal("ID                   NAME   DESCRIPTION\n" ..
+                       "5840390422153820931  Sales  New busines…\n", tables.workspaces(ws, { width = 40 }))
+      assert.are.equal("ID                   NAME\n" ..
+                       "5840390422153820931  Sales\n" ..
+                       "(to fit 39 columns, DESCRIPTION is not\nshown; --format csv shows it)\n",
+                       tables.workspaces(ws, { width = 39 }))
     end)
   end)
 end)

@@ -83,6 +83,19 @@ describe("the gong-library program", function()
     return err
   end
 
+  -- A run refused for what configures it (a credentials file, the
+  -- environment): status 2, as a usage error, nothing on stdout, the message
+  -- and a pointer to --help on stderr, no request made. Returns the message line.
+  local function misconfigured(args, env)
+    local out, err, status = run(args, env)
+    assert.are.equal(2, status, err)
+    assert.are.equal("", out)
+    local line = err:match("^(gong%-library: [^\n]+\n)Try 'gong%-library %-%-help' for more information%.\n$")
+    assert.truthy(line, err)
+    assert.are.equal(0, #srv:requests())
+    return line
+  end
+
   local function folder_with(predicate)
     for _, f in ipairs(lib.folders) do
       if predicate(f) then return f end
@@ -181,6 +194,23 @@ describe("the gong-library program", function()
       assert.are.equal(#lib.folders, seen)
     end)
 
+    -- #once: the renderer's side is cli_trees_spec's, under every Lua.
+    it("says in JSON how many subfolders --depth left out of a folder, never an empty list for them #once", function()
+      local out = ok({ "tree", "--depth", "0", "--json" })
+      assert.are.equal(trees.json(built, { depth = 0 }), out)
+      local roots, hiding = cjson.decode(out), 0
+      for i, root in ipairs(roots) do
+        local node = built.roots[i]
+        if node.children[1] then
+          hiding = hiding + 1
+          assert.are.same({ nil, #node.children }, { root.children, root.children_not_shown }, root.id)
+        else
+          assert.are.same({ {}, nil }, { root.children, root.children_not_shown }, root.id)
+        end
+      end
+      assert.is_true(hiding > 0, "the fake library has no top-level folder with subfolders")
+    end)
+
     it("prints one CSV row per folder, parents first, with --csv", function()
       local out = ok({ "tree", "--csv" })
       assert.are.equal(trees.csv(built), out)
@@ -225,6 +255,15 @@ describe("the gong-library program", function()
       local err = failed({ "calls", "no-such-folder" })
       assert.truthy(err:find("HTTP 404", 1, true), err)
       assert.truthy(err:find("%(request %x+%)"), err)
+      -- Not one of Gong's hosts: the contract's 404 is the folder's, and --api has no part in it.
+      assert.is_nil(err:find("--api", 1, true), err)
+    end)
+
+    -- #once: the core's side is core_spec's, under every Lua.
+    it("cuts a folder id too long for the message in its middle, with …, keeping the path's /calls #once", function()
+      local id = ("1"):rep(200) .. ("2"):rep(200)
+      local err = failed({ "calls", id })
+      assert.truthy(err:find("^gong%-library: HTTP 404 on GET /library/folders/1+…2+/calls: "), err)
     end)
   end)
 
@@ -498,13 +537,68 @@ describe("the gong-library program", function()
       end)
     end)
 
-    it("prints the version without the C core, and says the core is missing", function()
-      local out, err, status = run({ "--version" }, { LUA_CPATH = "/nonexistent/?.so" })
-      assert.are.equal("gong-library " .. require("gong.version") .. " (" .. process.lua_code(
-        'io.write(jit and jit.version or _VERSION)') .. ")\n", out)
-      assert.are.equal(1, status)
-      assert.truthy(err:find("^gong%-library: gong%.core, gong's C module, does not load: .*; build it %(make%) "
-        .. "or set LUA_CPATH to where gong/core%.so is\n$"), err)
+    describe("when gong's modules do not load", function()
+      -- This Lua as messages name it, and as make's LUA= does.
+      local this = process.lua_code('io.write(jit and "LuaJIT" or _VERSION)')
+      local make_lua = process.lua_code('io.write(jit and "luajit" or _VERSION:match("%d+%.%d+"))')
+      local version_out = "gong-library " .. require("gong.version") .. " (" .. process.lua_code(
+        'io.write(jit and jit.version or _VERSION)') .. ")\n"
+      local root = process.capture("cd " .. process.quote(fake.root) .. " && pwd"):gsub("\n$", "")
+      local lua_path = root .. "/lua/?.lua;" .. root .. "/lua/?/init.lua;;"
+
+      -- A copy of the program with nothing beside it: gong is found only as LUA_PATH and LUA_CPATH say.
+      local function alone(args, env)
+        local dir = process.tmpdir()
+        os.execute("cp bin/gong-library " .. process.quote(dir))
+        local argv = { process.lua, dir .. "/gong-library" }
+        for _, a in ipairs(args) do argv[#argv + 1] = a end
+        local out, err, status = process.run(argv, env)
+        os.execute("rm -rf " .. process.quote(dir))
+        return out, err, status
+      end
+
+      it("prints the version and names lua-cjson, with require's whole reason, when it is missing", function()
+        local out, err, status = run({ "--version" }, { LUA_CPATH = "/nonexistent/?.so" })
+        assert.are.same({ version_out, 1 }, { out, status })
+        assert.truthy(err:find("^gong%-library: lua%-cjson, which gong needs, is not installed for "
+          .. this:gsub("%p", "%%%0") .. "; install it %(Debian: apt%-get install lua%-cjson; LuaRocks: luarocks "
+          .. "install lua%-cjson%) or set LUA_CPATH to where its cjson%.so is %(module 'cjson%.safe' not found: no "
+          .. "field package%.preload%['cjson%.safe'%]; no file '[^\n]*'/nonexistent/cjson%.so'[^\n]*%)\n$"), err)
+        assert.are.equal(0, #srv:requests())
+      end)
+
+      it("names gong.core and how to build it when it is not on LUA_CPATH", function()
+        local out, err, status = alone({ "--version" }, { LUA_PATH = lua_path, LUA_CPATH = "/nonexistent/?.so;;" })
+        assert.are.same({ version_out, 1 }, { out, status })
+        assert.truthy(err:find("^gong%-library: gong%.core, gong's C module, is not built for "
+          .. this:gsub("%p", "%%%0") .. " or not on LUA_CPATH; build it %(make LUA=" .. make_lua:gsub("%p", "%%%0")
+          .. "%) or set LUA_CPATH to where gong/core%.so is %(module 'gong%.core' not found: no field "
+          .. "[^\n]*'/nonexistent/gong/core%.so'[^\n]*%)\n$"), err)
+      end)
+
+      it("says gong.core was built for another Lua, with the undefined symbol, for --version and a command", function()
+        -- A build for another ABI: LuaJIT's for Lua 5.2 and later, a 5.2+ one for 5.1 and LuaJIT.
+        local other
+        local candidates = (make_lua == "luajit" or make_lua == "5.1") and { "5.4", "5.3", "5.2" } or { "luajit" }
+        for _, lua in ipairs(candidates) do
+          if not other and process.read_file(root .. "/build/" .. lua .. "/gong/core.so") then
+            other = root .. "/build/" .. lua
+          end
+        end
+        assert(other, "no gong.core built for another Lua than this one: run make LUA=" .. candidates[1])
+        local so = other .. "/gong/core.so"
+        local expected = "^gong%-library: gong%.core, gong's C module, was built for another Lua than "
+          .. this:gsub("%p", "%%%0") .. "; build it for this one %(make LUA=" .. make_lua:gsub("%p", "%%%0")
+          .. "%) or set LUA_CPATH to where that build is %(error loading module 'gong%.core' from file '"
+          .. so:gsub("%p", "%%%0") .. "': " .. so:gsub("%p", "%%%0") .. ": undefined symbol: lua[%w_]+%)\n$"
+        local env = { LUA_PATH = lua_path, LUA_CPATH = other .. "/?.so;;" }
+        local out, err, status = alone({ "--version" }, env)
+        assert.are.same({ version_out, 1 }, { out, status })
+        assert.truthy(err:find(expected), err)
+        out, err, status = alone({ "folders" }, env)
+        assert.are.same({ "", 1 }, { out, status })
+        assert.truthy(err:find(expected), err)
+      end)
     end)
 
     it("prints the gong version and the Lua that runs it with --version", function()
@@ -550,17 +644,25 @@ describe("the gong-library program", function()
       assert.truthy(err:find("%(request %x+%)"), err)
     end)
 
-    it("exit with status 1 naming the environment variables when there are no credentials", function()
-      local err = failed({ "folders" }, { GONG_BASE_URL = srv.url })
+    -- The help's rule: a bad value in the environment or the credentials file is a usage error.
+    it("exit with status 2, a usage error, naming the environment variables when there are no credentials", function()
+      local err = misconfigured({ "folders" }, { GONG_BASE_URL = srv.url })
       assert.truthy(err:find("GONG_ACCESS_KEY", 1, true), err)
       assert.truthy(err:find("GONG_ACCESS_KEY_SECRET", 1, true), err)
       assert.truthy(err:find("GONG_TOKEN", 1, true), err)
-      assert.are.equal(0, #srv:requests())
     end)
 
-    it("exit with status 1 when only half of the access key pair is set", function()
-      local err = failed({ "tree" }, { GONG_BASE_URL = srv.url, GONG_ACCESS_KEY = creds.key })
+    it("exit with status 2 when only half of the access key pair is set, or two kinds of credentials", function()
+      local err = misconfigured({ "tree" }, { GONG_BASE_URL = srv.url, GONG_ACCESS_KEY = creds.key })
       assert.truthy(err:find("the environment sets GONG_ACCESS_KEY but not GONG_ACCESS_KEY_SECRET", 1, true), err)
+      err = misconfigured({ "tree" }, basic_env({ GONG_TOKEN = creds.token }))
+      assert.truthy(err:find("the environment sets both GONG_TOKEN and GONG_ACCESS_KEY; keep one kind", 1, true), err)
+    end)
+
+    it("exit with status 2 for a bad GONG_BASE_URL, as for a bad credential #once", function()
+      local err = misconfigured({ "folders" }, basic_env({ GONG_BASE_URL = "http://example.com/v2" }))
+      assert.are.equal("gong-library: GONG_BASE_URL in the environment uses plain http to a host that is not this "
+        .. "machine; use https\n", err)
     end)
 
     it("never print a credential, even one typed where a folder id goes", function()
@@ -776,10 +878,9 @@ describe("the gong-library program", function()
     for _, mode in ipairs({ "640", "604", "660", "620", "601", "644" }) do
       it("refuses a file with mode " .. mode .. ", naming it and the fix, before any request", function()
         local path = write_file("mode" .. mode .. ".env", BASIC, mode)
-        local err = failed({ "folders", "--credentials", path }, { GONG_BASE_URL = srv.url })
+        local err = misconfigured({ "folders", "--credentials", path }, { GONG_BASE_URL = srv.url })
         assert.truthy(err:find("credentials file " .. path .. " is accessible by group or others", 1, true), err)
         assert.truthy(err:find("chmod 600 " .. path .. "\n", 1, true), err)
-        assert.are.equal(0, #srv:requests())
       end)
     end
 
@@ -790,14 +891,13 @@ describe("the gong-library program", function()
       else
         path = "/etc/hostname" -- root's; its contents never matter
       end
-      local err = failed({ "folders", "--credentials", path }, { GONG_BASE_URL = srv.url })
+      local err = misconfigured({ "folders", "--credentials", path }, { GONG_BASE_URL = srv.url })
       assert.truthy(err:find("credentials file " .. path .. " belongs to another user (uid ", 1, true), err)
-      assert.are.equal(0, #srv:requests())
     end)
 
     it("quotes the file name in the suggested chmod when the shell needs it", function()
       local path = write_file("it's mine.env", BASIC, "644")
-      local err = failed({ "folders", "--credentials", path }, { GONG_BASE_URL = srv.url })
+      local err = misconfigured({ "folders", "--credentials", path }, { GONG_BASE_URL = srv.url })
       assert.truthy(err:find("chmod 600 '" .. scratch .. "/it'\\''s mine.env'\n", 1, true), err)
     end)
 
@@ -807,17 +907,17 @@ describe("the gong-library program", function()
       os.execute("ln -s " .. process.quote(private) .. " " .. process.quote(link))
       ok({ "folders", "--credentials", link }, { GONG_BASE_URL = srv.url })
       os.execute("chmod 644 " .. process.quote(private))
-      local err = failed({ "folders", "--credentials", link }, { GONG_BASE_URL = srv.url })
+      srv:reset()
+      local err = misconfigured({ "folders", "--credentials", link }, { GONG_BASE_URL = srv.url })
       assert.truthy(err:find("is accessible by group or others", 1, true), err)
     end)
 
-    it("fails naming the file when it is missing or not a regular file", function()
+    it("refuses naming the file when it is missing or not a regular file", function()
       local missing = scratch .. "/missing.env"
-      local err = failed({ "folders", "--credentials", missing }, { GONG_BASE_URL = srv.url })
+      local err = misconfigured({ "folders", "--credentials", missing }, { GONG_BASE_URL = srv.url })
       assert.are.equal("gong-library: cannot read credentials file " .. missing .. ": No such file or directory\n", err)
-      err = failed({ "folders", "--credentials", new_dir() }, { GONG_BASE_URL = srv.url })
+      err = misconfigured({ "folders", "--credentials", new_dir() }, { GONG_BASE_URL = srv.url })
       assert.truthy(err:find("is neither a regular file nor a pipe", 1, true), err)
-      assert.are.equal(0, #srv:requests())
     end)
 
     -- Contents that are refused: the message names the file and the line but
@@ -836,13 +936,12 @@ describe("the gong-library program", function()
       { "", "has no credentials" },
     }
     for i, case in ipairs(malformed) do
-      it("refuses a malformed file with the line and what is wrong: " .. case[2], function()
+      it("refuses a malformed file with status 2, the line and what is wrong: " .. case[2], function()
         local path = write_file("malformed" .. i .. ".env", case[1])
-        local err = failed({ "folders", "--credentials", path }, basic_env())
+        local err = misconfigured({ "folders", "--credentials", path }, basic_env())
         assert.truthy(err:find("credentials file " .. path, 1, true), err)
         assert.truthy(err:find(case[2], 1, true), err)
         assert.is_nil(err:find("ABCDEF123456", 1, true), err)
-        assert.are.equal(0, #srv:requests())
       end)
     end
 
@@ -868,7 +967,9 @@ describe("the gong-library program", function()
       ok({ "folders" }, { GONG_BASE_URL = srv.url, XDG_CONFIG_HOME = config, GONG_CREDENTIALS_FILE = other })
       assert.are.equal("Basic dGVzdC1rZXk6dGVzdC1zZWNyZXQ=", last_authorization())
       os.execute("chmod 644 " .. process.quote(path))
-      local err = failed({ "folders" }, { GONG_BASE_URL = srv.url, XDG_CONFIG_HOME = config, GONG_TOKEN = creds.token })
+      srv:reset()
+      local err = misconfigured({ "folders" },
+                                { GONG_BASE_URL = srv.url, XDG_CONFIG_HOME = config, GONG_TOKEN = creds.token })
       assert.truthy(err:find("credentials file " .. path .. " is accessible by group or others", 1, true), err)
       -- Without the default file, the environment.
       os.execute("rm " .. process.quote(path))
@@ -1255,9 +1356,36 @@ describe("the gong-library program", function()
       assert.are.equal("real.json", process.capture("readlink " .. process.quote(dir .. "/link.json")):gsub("\n$", ""))
       assert.are.equal("-rw-r-----", (mode_of(target)))
       assert.are.same({ "link.json", "real.json" }, listing(dir))
-      os.execute("ln -s missing.json " .. process.quote(dir .. "/dangling.json"))
-      local err = failed({ "export", "-o", dir .. "/dangling.json" }, env())
-      assert.truthy(err:find("it is a symbolic link to nothing", 1, true), err)
+    end)
+
+    it("creates a symlink's target that does not exist yet, as the shell's > would, and keeps the link", function()
+      local dir = new_dir()
+      os.execute("mkdir " .. process.quote(dir .. "/sub"))
+      os.execute("ln -s sub/new.json " .. process.quote(dir .. "/link.json"))
+      ok({ "export", "-o", dir .. "/link.json" }, env())
+      assert.are.equal(exports.json(expected()), slurp(dir .. "/sub/new.json"))
+      assert.are.equal("sub/new.json\n", process.capture("readlink " .. process.quote(dir .. "/link.json")))
+      -- A new file's mode, 0666 less the umask, as the shell gives one (stat -c %a).
+      local function mode(path) return process.capture("stat -c %a " .. process.quote(path)) end
+      os.execute(": > " .. process.quote(dir .. "/shell.json"))
+      assert.are.equal(mode(dir .. "/shell.json"), mode(dir .. "/sub/new.json"))
+      os.remove(dir .. "/shell.json")
+      assert.are.same({ "link.json", "sub" }, listing(dir))
+      assert.are.same({ "new.json" }, listing(dir .. "/sub"))
+    end)
+
+    it("says where a symlink leads when its target's directory is missing, and refuses a loop of links", function()
+      local dir = new_dir()
+      os.execute("ln -s no/such/dir/new.json " .. process.quote(dir .. "/link.json"))
+      local err = failed({ "export", "-o", dir .. "/link.json" }, env())
+      assert.are.equal("gong-library: cannot write " .. dir .. "/link.json (its links lead to " .. dir
+        .. "/no/such/dir/new.json): No such file or directory\n", err)
+      os.execute("ln -s a " .. process.quote(dir .. "/b") .. " && ln -s b " .. process.quote(dir .. "/a"))
+      err = failed({ "export", "-o", dir .. "/a" }, env())
+      assert.are.equal("gong-library: cannot write " .. dir .. "/a: its symbolic links lead round in a loop (or "
+        .. "through more than 40 links)\n", err)
+      assert.are.equal(0, #small:requests())
+      assert.are.same({ "a", "b", "link.json" }, listing(dir))
     end)
 
     it("still writes the other folders when one folder's calls fail, warns naming it, and exits 1", function()

@@ -56,6 +56,28 @@ describe("gong.cli.trees", function()
       local t = tree.build({ { id = "x", callCount = 1 }, { id = "y", name = "a\nb", callCount = 0 } })
       assert.are.equal("(unnamed)  (1 call)  [x]\na b  (0 calls)  [y]\n2 folders, 1 call\n", trees.text(t))
     end)
+
+    it("fits a width: cuts a name with … down to 12 columns, then leaves out the id, then cuts the line", function()
+      local t = tree.build({
+        { id = "7782391105000000001", name = "🚀 Launches and demos", callCount = 3 },
+        { id = "7782391105000000002", name = "Competitive: Acme vs. Globex", parentFolderId = "7782391105000000001",
+          callCount = 12 },
+        { id = "7782391105000000003", name = "Short", parentFolderId = "7782391105000000002", callCount = 1 },
+      })
+      assert.are.equal(trees.text(t), trees.text(t, { width = 82 }), "what fits is left alone")
+      assert.are.same({
+        "🚀 Launches and de…  (3 calls, 16 in subtree)  [7782391105000000001]",
+        "└── Competitive: …  (12 calls, 13 in subtree)  [7782391105000000002]",
+        "    └── Short  (1 call)  [7782391105000000003]",
+        "3 folders, 16 calls",
+      }, lines_of(trees.text(t, { width = 68 })))
+      assert.are.same({
+        "🚀 Launches…  (3 calls, 16 in subtree)",
+        "└── Competitive…  (12 calls, 13 in subt…",
+        "    └── Short  (1 call)",
+        "3 folders, 16 calls",
+      }, lines_of(trees.text(t, { width = 40 })))
+    end)
   end)
 
   describe("json()", function()
@@ -161,8 +183,21 @@ describe("gong.cli.trees", function()
       local rows = lines_of(trees.csv(sample_tree(), { depth = 0 }))
       assert.are.same({ "1,Sales,,,3,,,,0,11\r", "5,Support,,,1,,,,0,1\r" }, { rows[2], rows[3] })
       local roots = cjson.decode(trees.json(sample_tree(), { depth = 0 }))
-      assert.are.same({}, roots[1].children)
       assert.are.equal(11, roots[1].total_calls)
+    end)
+
+    it("say in JSON how many subfolders a folder at the limit hides, never an empty children list", function()
+      local roots = cjson.decode(trees.json(sample_tree(), { depth = 0 }))
+      assert.is_nil(roots[1].children)
+      assert.are.equal(2, roots[1].children_not_shown)
+      -- A leaf at the limit hides nothing: its children are the empty list they are.
+      assert.are.same({}, roots[2].children)
+      assert.is_nil(roots[2].children_not_shown)
+      roots = cjson.decode(trees.json(sample_tree(), { depth = 1 }))
+      local discovery, objections = roots[1].children[1], roots[1].children[2]
+      assert.are.same({ nil, 1 }, { discovery.children, discovery.children_not_shown })
+      assert.are.same({ {}, nil }, { objections.children, objections.children_not_shown })
+      assert.is_nil(trees.json(sample_tree()):find("children_not_shown", 1, true))
     end)
   end)
 end)

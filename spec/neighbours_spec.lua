@@ -113,6 +113,19 @@ describe("gong-library and the other users of its machine", function()
       assert.are.equal("precious\n", slurp(target))
     end)
 
+    it("refuses another user's link to a file yet to be made in a sticky directory, and makes nothing", function()
+      if not is_root then return pending(NOT_ROOT) end
+      local mallory = new_user("m")
+      local public, private = new_dir("1777"), new_dir()
+      local link = public .. "/report.json"
+      assert(os.execute("runuser -u " .. mallory .. " -- ln -s " .. quote(private .. "/planted") .. " " .. quote(link)))
+      local out, err, status = run(cli({ "export", "-o", link }, { GONG_RATE_SCOPE = "client" }))
+      assert.are.same({ "", 1 }, { out, status }, err)
+      assert.truthy(err:find("cannot write " .. link .. ": it is a symbolic link of another user", 1, true), err)
+      assert.are.equal("", listing(private))
+      assert.are.equal(0, #srv:requests())
+    end)
+
     it("refuses a link to another user's file, root included, and writes that file when it is named", function()
       if not is_root then return pending(NOT_ROOT) end
       local _, uid = new_user("v")

@@ -454,6 +454,68 @@ describe("gong.resty", function()
     end)
   end)
 
+  describe("errors raised into nginx", function()
+    local srv, nginx
+
+    setup(function()
+      srv = fake.start()
+      nginx = start_nginx({ GONG_BASE_URL = srv.url, GONG_TOKEN = creds.token })
+    end)
+
+    teardown(function()
+      if nginx then nginx:stop() end
+      if srv then srv:stop() end
+    end)
+
+    -- The error log's lines from `from` on (nginx appends).
+    local function log_after(from)
+      return nginx:error_log():sub(from + 1)
+    end
+
+    it("reach the error log as their text, which nginx shows only for a string: a bad argument, an "
+      .. "iterator's failed request, one in a light thread", function()
+        local cases = {
+          argument = { status = 500, line = "lua entry thread aborted: runtime error: gong: calls: folderId must be a "
+            .. "non-empty string (got number)\n" },
+          iterator = { status = 500, line = "lua entry thread aborted: runtime error: gong: HTTP 404 on GET "
+            .. "/library/folders/no-such-folder/calls" },
+          thread = { status = 200, line = "lua user thread aborted: runtime error: gong: calls: folderId must be a "
+            .. "non-empty string (got number)\n" },
+        }
+        for case, expected in pairs(cases) do
+          local before = #nginx:error_log()
+          local status = get(nginx.port, "/spec/raise?case=" .. case)
+          assert.are.equal(expected.status, status, case)
+          local log = log_after(before)
+          assert.truthy(log:find(expected.line, 1, true), case .. ": " .. log)
+          assert.is_nil(log:find("unknown reason", 1, true), case .. ": " .. log)
+        end
+      end)
+
+    it("stay error objects for code that catches them", function()
+      local status, _, body = get(nginx.port, "/spec/raise?case=caught")
+      assert.are.equal(200, status)
+      assert.are.equal("false table argument\n", body)
+    end)
+  end)
+
+  describe("in nginx, without credentials", function()
+    local nginx
+
+    setup(function() nginx = start_nginx({}) end)
+    teardown(function() if nginx then nginx:stop() end end)
+
+    it("the example's location fails with 500 and the error log says what is missing", function()
+      local status = get(nginx.port, "/gong/tree")
+      assert.are.equal(500, status)
+      local log = nginx:error_log()
+      assert.truthy(log:find("lua entry thread aborted: runtime error: gong: no credentials: pass access_key and "
+        .. "access_key_secret, or token, or set GONG_ACCESS_KEY and GONG_ACCESS_KEY_SECRET, or GONG_TOKEN\n", 1,
+        true), log)
+      assert.is_nil(log:find("unknown reason", 1, true), log)
+    end)
+  end)
+
   describe("in nginx, with a wrong token", function()
     local srv, nginx
 

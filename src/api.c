@@ -149,6 +149,12 @@ static int api_for_host(const char *url) {
   return api;
 }
 
+/* core.api_for(base_url) -> "contract" or "public": the API that api = "auto" speaks at base_url. */
+static int api_lua_for(lua_State *L) {
+  lua_pushstring(L, api_names[api_for_host(error_check_string(L, 1, "api_for", "base_url", NULL))]);
+  return 1;
+}
+
 /* True when an error message of the Calls API says that no call matched. */
 static int api_is_empty_result(const char *message) {
   return strstr(message, API_NO_CALLS_FOUND) != NULL;

@@ -96,7 +96,8 @@ int luaopen_gong_core(lua_State *L) {
     {"new", client_new}, {"error", error_new}, {"is_error", error_is}, {"closed_error", client_closed_error},
     {"check_client", client_check_lua}, {"on_warning", error_on_warning},
     {"rate_window", ratelimit_lua_window}, {"rate_refused", ratelimit_lua_refused}, {"rate_duration", ratelimit_lua_duration},
-    {"token_post", oauth_token_post}, {"percent_encode", url_percent_encode}, {NULL, NULL}};
+    {"token_post", oauth_token_post}, {"percent_encode", url_percent_encode}, {"api_for", api_lua_for},
+    {NULL, NULL}};
   /* What the operating system does for gong's files, signals and terminals: core.sys. */
   static const luaL_Reg sys[] = {
     {"read_private_file", files_read_private}, {"write_private_file", files_write_private},
@@ -104,6 +105,7 @@ int luaopen_gong_core(lua_State *L) {
     {"time", files_time}, {"warn", files_warn},
     {"stat", sys_stat}, {"realpath", sys_realpath}, {"terminal_columns", sys_terminal_columns},
     {"std_fds", sys_std_fds}, {"stdout_failed", sys_stdout_failed},
+    {"release_memory", sys_release_memory},
     {"catch_signals", signals_catch}, {"guard_file", signals_guard}, {"unguard_file", signals_unguard},
     {NULL, NULL}};
   const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);

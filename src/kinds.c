@@ -54,6 +54,11 @@ static const request_kind *kinds_find(lua_State *L, int arg) {
   }
 }
 
+/* What a value that should be a non-empty string is, for "(got ...)": its type, or "an empty string". */
+static const char *kinds_got(lua_State *L, int idx) {
+  return lua_type(L, idx) == LUA_TSTRING ? "an empty string" : luaL_typename(L, idx);
+}
+
 /*
  * Checks folders' params at `params` (nil is fine): the workspace id it
  * names, or NULL; raises what is wrong in `who`'s name.
@@ -74,7 +79,7 @@ static const char *kinds_check_params(lua_State *L, int params, const char *who,
   if (!lua_isnil(L, -1)) {
     if (lua_type(L, -1) != LUA_TSTRING || lua_rawlen(L, -1) == 0)
       error_raise(L, "argument", "%s: params.workspaceId must be a non-empty string (got %s)", who,
-                  luaL_typename(L, -1));
+                  kinds_got(L, -1));
     ws = lua_tolstring(L, -1, len);
   }
   lua_pop(L, 1); /* params still holds the string */
@@ -85,8 +90,7 @@ static const char *kinds_check_params(lua_State *L, int params, const char *who,
 static const char *kinds_check_id(lua_State *L, int arg, const char *who, size_t *len) {
   const char *id = lua_type(L, arg) == LUA_TSTRING ? lua_tolstring(L, arg, len) : NULL;
   if (id == NULL || *len == 0)
-    error_raise(L, "argument", "%s: folderId must be a non-empty string (got %s)", who,
-                id == NULL ? luaL_typename(L, arg) : "an empty string");
+    error_raise(L, "argument", "%s: folderId must be a non-empty string (got %s)", who, kinds_got(L, arg));
   return id;
 }
 
@@ -102,7 +106,7 @@ static void kinds_push_call_ids(lua_State *L, int ids, const char *who) {
     lua_rawgeti(L, ids, k);
     if (lua_type(L, -1) != LUA_TSTRING || lua_rawlen(L, -1) == 0)
       error_raise(L, "argument", "%s: callIds[%d] must be a non-empty string (got %s)", who, k,
-                  luaL_typename(L, -1));
+                  kinds_got(L, -1));
     lua_rawseti(L, -2, k);
   }
 }
@@ -133,7 +137,7 @@ static const char *kinds_check_args(lua_State *L, const request_kind *k, int arg
     else lua_pushnil(L);
     if (!lua_isnoneornil(L, arg + 2) && (lua_type(L, arg + 2) != LUA_TSTRING || lua_rawlen(L, arg + 2) == 0))
       error_raise(L, "argument", "%s: cursor must be a non-empty string (got %s)", k->name,
-                  luaL_typename(L, arg + 2));
+                  kinds_got(L, arg + 2));
   }
   return NULL;
 }

@@ -155,9 +155,30 @@ static int outcome_is_empty_result(lua_State *L) {
   return empty;
 }
 
-/* "GET /library/folders": the request as the messages name it. */
+/*
+ * "GET /library/folders": the request as the messages name it. A path too
+ * long for `size` keeps its start and its end ("/calls", the end of an id)
+ * on either side of "…"; it is percent-encoded ASCII, so any byte is a place to cut.
+ */
 static void outcome_what(lua_State *L, const request_info *r, char *what, size_t size) {
-  snprintf(what, size, "%s %s", r->ep->method, lua_tostring(L, r->urlidx) + r->c->base_len);
+  static const char ellipsis[] = "\xe2\x80\xa6";
+  const char *path = lua_tostring(L, r->urlidx) + r->c->base_len;
+  size_t method = strlen(r->ep->method), len = strlen(path), room = size - 1 - method - 1, head, tail, n;
+  if (len <= room) {
+    snprintf(what, size, "%s %s", r->ep->method, path);
+    return;
+  }
+  tail = (room - (sizeof ellipsis - 1)) / 3;
+  head = room - (sizeof ellipsis - 1) - tail;
+  memcpy(what, r->ep->method, method);
+  what[method] = ' ';
+  n = method + 1;
+  memcpy(what + n, path, head);
+  n += head;
+  memcpy(what + n, ellipsis, sizeof ellipsis - 1);
+  n += sizeof ellipsis - 1;
+  memcpy(what + n, path + len - tail, tail);
+  what[n + tail] = '\0';
 }
 
 /*

@@ -135,6 +135,7 @@ static const char *const api_names[] = {"auto", "contract", "public", NULL};
 
 static const endpoint *api_endpoints(int api);
 static int api_for_host(const char *url);
+static int api_lua_for(lua_State *L);
 static int api_is_empty_result(const char *message);
 static void api_push_selector(lua_State *L, int opts, const char *who);
 static void api_push_body(lua_State *L, int ids, int selector, int cursor);

@@ -66,7 +66,8 @@ local function check_ids(ids, who, name, what)
   if type(ids) ~= "table" then bad(who, ("%s must be a list of %s (got %s)"):format(name, what, type(ids))) end
   for i = 1, #ids do
     if type(ids[i]) ~= "string" or ids[i] == "" then
-      bad(who, ("%s[%d] must be a non-empty string (got %s)"):format(name, i, type(ids[i])))
+      bad(who, ("%s[%d] must be a non-empty string (got %s)"):format(name, i,
+        ids[i] == "" and "an empty string" or type(ids[i])))
     end
   end
 end

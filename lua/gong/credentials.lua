@@ -30,11 +30,12 @@ _M.ENV = {
   client_secret = "GONG_CLIENT_SECRET",
   oauth_store = "GONG_OAUTH_STORE",
   oauth_token_url = "GONG_OAUTH_TOKEN_URL",
+  oauth_authorize_url = "GONG_OAUTH_AUTHORIZE_URL",
 }
 
 --- The values that are settings rather than credentials: each comes from the
 --- first source that has it.
-_M.SETTINGS = { "base_url", "api", "rate", "rate_scope", "oauth_store", "oauth_token_url" }
+_M.SETTINGS = { "base_url", "api", "rate", "rate_scope", "oauth_store", "oauth_token_url", "oauth_authorize_url" }
 
 --- The environment variable naming a credentials file (for the CLI).
 _M.FILE_ENV = "GONG_CREDENTIALS_FILE"
@@ -210,8 +211,12 @@ function _M.read_file(path)
            phrase = function(field) return ("%s on line %d of %s"):format(_M.ENV[field], lines[field], what) end }
 end
 
--- The first source holding any credential (or an exclusive one), and which.
-local function credential_source(sources)
+--- The source of `sources` (in order of precedence) that supplies the
+--- credentials: the first holding any, or an exclusive one (a credentials
+--- file); nil when none does. Its values are not checked (resolve does).
+---@param sources gong.credentials.Source[]
+---@return gong.credentials.Source|nil
+function _M.credential_source(sources)
   for _, source in ipairs(sources) do
     for _, field in ipairs(_M.FIELDS) do
       if source.values[field] ~= nil then return source end
@@ -250,6 +255,26 @@ local function check(source)
   end
 end
 
+--- The settings (SETTINGS) of `sources`, in order of precedence, each from
+--- the first source that has it, into `into` (a new table by default), and
+--- where each came from into `into.origin`; the credentials are left alone.
+---@param sources gong.credentials.Source[]
+---@param into? table
+---@return table
+function _M.settings(sources, into)
+  local r = into or {}
+  r.origin = r.origin or {}
+  for _, setting in ipairs(_M.SETTINGS) do
+    for _, s in ipairs(sources) do
+      if s.values[setting] ~= nil then
+        r[setting], r.origin[setting] = s.values[setting], s.phrase(setting)
+        break
+      end
+    end
+  end
+  return r
+end
+
 ---@class gong.credentials.Resolved
 ---@field base_url? string
 ---@field api? string
@@ -261,6 +286,7 @@ end
 ---@field client_secret? string
 ---@field oauth_store? string
 ---@field oauth_token_url? string
+---@field oauth_authorize_url? string
 ---@field source gong.credentials.Source the one the credentials came from
 ---@field origin table<string,string> where each value came from ("GONG_TOKEN in the environment")
 ---@field secrets string[] the credential values, for whoever must redact them
@@ -272,7 +298,7 @@ end
 ---@return gong.credentials.Resolved|nil resolved
 ---@return string|nil message
 function _M.resolve(sources, how)
-  local source = credential_source(sources)
+  local source = _M.credential_source(sources)
   if not source then
     return nil, "no credentials: " .. how
   end
@@ -287,14 +313,7 @@ function _M.resolve(sources, how)
       r.secrets[#r.secrets + 1] = tostring(v)
     end
   end
-  for _, setting in ipairs(_M.SETTINGS) do
-    for _, s in ipairs(sources) do
-      if s.values[setting] ~= nil then
-        r[setting], r.origin[setting] = s.values[setting], s.phrase(setting)
-        break
-      end
-    end
-  end
+  _M.settings(sources, r)
   if r.client_id and not r.oauth_store then
     return nil, ("%s and %s need the store of the app's tokens: set %s (or run the OAuth exchange first)")
       :format(source.names.client_id, source.names.client_secret, _M.ENV.oauth_store)

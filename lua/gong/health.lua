@@ -1,6 +1,7 @@
 --- gong.health: `:checkhealth gong` in Neovim, what a user runs when gong
 --- does not work there. It says whether lua-cjson and gong.core load (the
---- core built for this LuaJIT, of the Lua part's version), libcurl's
+--- core built for this LuaJIT, of the Lua part's version; when not, what
+--- gong.nvim says of it: the piece, what to do, the whole reason), libcurl's
 --- version, which credentials the environment gives (by name: a value is
 --- never shown), the client they make (base URL, kind of auth, API), whether
 --- the state that runs at once share the tenant's rate limit through can be
@@ -29,19 +30,6 @@ local function reporter()
   return r
 end
 
--- What to do when gong.core does not load, from why it did not.
-local function core_advice(why)
-  if why:find("undefined symbol", 1, true) then
-    return { "gong/core.so was built for another Lua: rebuild it for Neovim's LuaJIT with `make LUA=luajit`" }
-  elseif why:find("cjson", 1, true) then
-    return { "install lua-cjson for Lua 5.1 (Debian and Ubuntu: `apt install lua-cjson`)" }
-  elseif why:find("not found", 1, true) then
-    return { "build it with `make LUA=luajit` and put its directory (build/luajit) on package.cpath: "
-      .. "see doc/neovim.md, Installing" }
-  end
-  return { "rebuild it with `make LUA=luajit`; doc/neovim.md, Troubleshooting, has more" }
-end
-
 -- The client of the environment's settings and `opts`, or nil and the error gong.new raised.
 local function client(gong, opts)
   local ok, c = pcall(gong.new, opts)
@@ -55,21 +43,21 @@ function _M.check()
   local version = require "gong.version"
   h.start("gong " .. version)
 
-  local has_cjson, cjson = pcall(require, "cjson")
-  if not has_cjson then
-    h.error("lua-cjson does not load: " .. tostring(cjson),
-      { "install lua-cjson for Lua 5.1 (Debian and Ubuntu: `apt install lua-cjson`), or put its directory on "
-        .. "package.cpath" })
+  -- gong.nvim's loader names the piece that did not load and what to do.
+  local load = require("gong.nvim").load
+  local cjson, err = load("cjson")
+  if not cjson then
+    h.error(err.message)
     return
   end
   h.ok("lua-cjson " .. tostring(cjson._VERSION) .. " loads")
 
-  local loaded, core = pcall(require, "gong.core")
+  local core
+  core, err = load("gong.core")
   local jit = rawget(_G, "jit")
   local lua = type(jit) == "table" and jit.version or _VERSION
-  if not loaded then
-    h.error("gong.core, gong's C module, does not load in " .. lua .. ": " .. tostring(core),
-      core_advice(tostring(core)))
+  if not core then
+    h.error(err.message)
     return
   end
   local file = package.searchpath and package.searchpath("gong.core", package.cpath)
@@ -100,7 +88,8 @@ function _M.check()
 
   local gong = require "gong"
   -- Its window shared by the runs of this machine: the state file it uses.
-  local shared, err = client(gong, { rate_scope = "host" })
+  local shared
+  shared, err = client(gong, { rate_scope = "host" })
   if not shared then
     h.error("no client can be made of them: " .. tostring(err))
     return

@@ -227,7 +227,7 @@ function _M.new(opts)
     o.token = require("gong.oauth").new({ client_id = resolved.client_id, client_secret = resolved.client_secret,
       store = resolved.oauth_store, token_url = resolved.oauth_token_url, ca_file = o.ca_file })
   end
-  o.client_id, o.client_secret, o.oauth_store, o.oauth_token_url = nil, nil, nil, nil
+  o.client_id, o.client_secret, o.oauth_store, o.oauth_token_url, o.oauth_authorize_url = nil, nil, nil, nil, nil
   local source = o.token
   local mt = type(source) == "table" and getmetatable(source)
   if mt and mt.__call then

@@ -1,11 +1,13 @@
 --- gong.message: what gong says, made safe to say: a message cut to its
 --- first line, and secrets redacted from any text that may echo one (a
---- server's answer, a library's message). Pure Lua, loadable without the C
+--- server's answer, a library's message); and why a module did not load,
+--- with the whole of require's reason. Pure Lua, loadable without the C
 --- core, so that even a host that cannot load it can say why.
 
 local byte, char, concat, find, floor, gsub, sub = string.byte, string.char, table.concat, string.find, math.floor,
       string.gsub, string.sub
-local tonumber, tostring, type = tonumber, tostring, type
+local package, pairs, pcall, require, tonumber, tostring, type = package, pairs, pcall, require, tonumber, tostring,
+      type
 -- Lua 5.3+: utf8.len rejects overlong forms and code points past U+10FFFF
 -- (5.4 surrogates too), in C; before 5.3 there is none.
 local utf8_len = utf8 and utf8.len -- luacheck: ignore 143
@@ -26,6 +28,78 @@ _M.MIN_SECRET = 6
 ---@return string
 function _M.first_line(message)
   return (tostring(message):match("^[^\n]*"))
+end
+
+--- All of `message` on one line: each line's indentation dropped, a line
+--- that ends in ":" followed by the next with a space, other lines by "; ".
+--- For Lua's own messages, whose cause is on the lines after the first
+--- (`error loading module 'm' from file 'f':` then the dynamic linker's
+--- reason; `module 'm' not found:` then every file tried).
+---@param message any
+---@return string
+function _M.one_line(message)
+  local out = {}
+  for line in (tostring(message) .. "\n"):gmatch("([^\n]*)\n") do
+    line = line:match("^%s*(.-)%s*$")
+    if line ~= "" then
+      local n = #out
+      out[n + 1] = (n == 0 and "" or out[n]:sub(-1) == ":" and " " or "; ") .. line
+    end
+  end
+  return concat(out)
+end
+
+--- Why `require` failed, from the message it raised (`err`): the whole of
+--- it on one line (`text`, see one_line), the module at fault (`module`: the
+--- one not found or whose file did not load, which may be one the required
+--- module needs, cjson.safe for gong.core) and `problem`: "missing" (no file
+--- on the search path), "other_lua" (a C module whose file needs a function
+--- of the Lua C API this Lua lacks: it was built for another Lua), "load" (a
+--- file that did not load for another reason, such as a library it needs) or
+--- "error" (the module raised as it ran; `module` is nil then).
+---@param err any
+---@return { text: string, module: string|nil, problem: string }
+function _M.load_failure(err)
+  local text = _M.one_line(err)
+  -- A require in a Lua file that a module required raises with its place first ("gong/loop.lua:24: ").
+  local cause = text:match("^[^ ']-:%d+: (.*)$") or text
+  local name = cause:match("^module '([^']+)' not found")
+  if name then
+    -- Every file tried, as one list: "no file 'a', 'b'" rather than "no file 'a'; no file 'b'".
+    return { text = text:gsub("'; no file '", "', '"), module = name, problem = "missing" }
+  end
+  name = cause:match("^error loading module '([^']+)' from file ")
+  if name then
+    local lua_api = cause:find("undefined symbol: luaL?_%w")
+    return { text = text, module = name, problem = lua_api and "other_lua" or "load" }
+  end
+  return { text = text, problem = "error" }
+end
+
+-- Whether package.loaded's `key` is `family` or one of its modules.
+local function of(family, key)
+  return key == family or sub(key, 1, #family + 1) == family .. "."
+end
+
+--- Requires `name`: the module, or nil and load_failure's account of why.
+--- After a failure it clears what Lua 5.1 and LuaJIT leave in
+--- package.loaded for `name` and for the modules of gong and cjson it was
+--- loading (a sentinel, which makes the next require say only "loop or
+--- previous error loading module"), so that the next require tries again
+--- and a fixed package.cpath fixes it.
+---@param name string
+---@return any module
+---@return { text: string, module: string|nil, problem: string }|nil failure
+function _M.require(name)
+  local ok, module = pcall(require, name)
+  if ok then return module end
+  for key, value in pairs(package.loaded) do
+    if type(key) == "string" and (of(name, key) or of("gong", key) or of("cjson", key))
+       and type(value) ~= "table" then
+      package.loaded[key] = nil
+    end
+  end
+  return nil, _M.load_failure(module)
 end
 
 -- `text` with every secret of `secrets` replaced as it stands.

@@ -24,47 +24,57 @@ local message = require "gong.message"
 local version = require "gong.version"
 local wire = require "gong.wire"
 
-local error, pairs, pcall, require, type = error, pairs, pcall, require, type
+local error, pcall, type = error, pcall, type
 
 local uv = vim.uv or vim.loop -- vim.loop was renamed vim.uv in Neovim 0.10
 local schedule = vim.schedule
 
 local _M = { _VERSION = version }
 
--- Whether package.loaded's `key` is `family` or one of its modules.
-local function of(family, key)
-  return key == family or key:sub(1, #family + 1) == family .. "."
+-- What to do when a piece gong.nvim needs does not load, by the piece
+-- (gong.message.load_failure's module) and the problem.
+local ADVICE = {
+  cjson = {
+    name = "lua-cjson",
+    missing = "it is not on package.cpath: install lua-cjson for Lua 5.1 (Debian: lua-cjson) or add its "
+      .. "directory to package.cpath",
+    other_lua = "the cjson.so found was built for another Lua: use lua-cjson for Lua 5.1",
+  },
+  ["gong.core"] = {
+    name = "gong.core, gong's C module",
+    missing = "it is not on package.cpath: build it for LuaJIT (make LUA=luajit) and add build/luajit/?.so "
+      .. "(or the installed lib/lua/5.1/?.so) to package.cpath",
+    other_lua = "it was built for another Lua: build it for LuaJIT (make LUA=luajit)",
+  },
+}
+ADVICE["cjson.safe"] = ADVICE.cjson
+
+-- Requires `name` (gong.message.require: a fixed package.cpath fixes the
+-- next request), or nil and a config error that names the piece that did
+-- not load, what to do, and the whole of require's reason.
+local function load(name)
+  local module, why = message.require(name)
+  if module then return module end
+  local advice = ADVICE[why.module] or {}
+  local piece = advice.name or why.module or name
+  local what = advice[why.problem]
+  return nil, wire.error("config", "gong.nvim could not load " .. piece .. (what and ": " .. what or "")
+    .. " (" .. why.text .. ")")
 end
 
--- Requires `name`; after a failure, clears what Lua 5.1 leaves in
--- package.loaded for it and for the modules of gong and cjson it was loading
--- ("loop or previous error loading module"), so fixing package.cpath fixes
--- the next request.
-local function load(name)
-  local ok, module = pcall(require, name)
-  if ok then return module end
-  for key, value in pairs(package.loaded) do
-    if type(key) == "string" and (of(name, key) or of("gong", key) or of("cjson", key))
-       and type(value) ~= "table" then
-      package.loaded[key] = nil
-    end
-  end
-  return nil, message.first_line(module)
-end
+--- Requires `name` ("cjson", "gong.core", ...) as gong.nvim does: the
+--- module, or nil and the config error that names the piece that did not
+--- load, what to do, and require's whole reason (:checkhealth gong says it).
+---@param name string
+---@return any module
+---@return gong.Error|nil err
+_M.load = load
 
 -- gong.loop, or nil and the config error saying what could not be loaded.
 local function gong_loop()
-  local module, why = load("cjson")
-  if not module then
-    return nil, wire.error("config", "gong.nvim could not load cjson (lua-cjson for Lua 5.1 on package.cpath?): "
-      .. why)
-  end
-  module, why = load("gong.loop")
-  if not module then
-    return nil, wire.error("config", "gong.nvim could not load gong (gong.core built for LuaJIT on package.cpath?): "
-      .. why)
-  end
-  return module
+  local module, err = load("cjson")
+  if not module then return nil, err end
+  return load("gong.loop")
 end
 
 --- A long-lived client: `opts` as gong.new's, raising what it raises (a

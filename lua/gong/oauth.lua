@@ -30,13 +30,22 @@ local json = require "gong.json"
 local message = require "gong.message"
 
 local error, ipairs, pairs, setmetatable, tostring, type = error, ipairs, pairs, setmetatable, tostring, type
-local rename, remove, sort = os.rename, os.remove, table.sort
+local concat, rename, remove, sort = table.concat, os.rename, os.remove, table.sort
 local decode = require("cjson.safe").new().decode
 
 local _M = {}
 
 --- Gong's token endpoint.
 _M.TOKEN_URL = "https://app.gong.io/oauth2/generate-customer-token"
+
+--- Gong's authorize page, where a technical administrator of the tenant
+--- approves the app; Gong then sends the browser to the app's redirect URI
+--- with `?code=CODE` (and the `state` given).
+_M.AUTHORIZE_URL = "https://app.gong.io/oauth2/authorize"
+
+--- The scopes of everything gong asks Gong for: library folders and their
+--- calls, workspaces, the Calls API's details and transcripts.
+_M.SCOPES = { "api:library:read", "api:workspaces:read", "api:calls:read:extensive", "api:calls:read:transcript" }
 
 --- How long a refresh waits for another process's, in seconds.
 _M.LOCK_TIMEOUT = 30
@@ -428,6 +437,80 @@ local function check_app(opts, who)
   if opts.store ~= nil and (type(opts.store) ~= "string" or opts.store == "") then
     error(core.error("argument", who .. ": store must be a path"), 3)
   end
+end
+
+---@class gong.oauth.AuthorizeOptions
+---@field client_id string the app's
+---@field redirect_uri string the app's, as registered with Gong
+---@field scope? string|string[] scopes, a list or space-separated; default gong.oauth.SCOPES
+---@field state? string returned to the redirect URI as it was: tie the answer to the request
+---@field authorize_url? string default Gong's (gong.oauth.AUTHORIZE_URL)
+
+--- The URL to send the tenant's technical administrator to, to approve the
+--- app: Gong's authorize page with `client_id`, `response_type=code`, the
+--- scopes and `redirect_uri` (and `state` when given), each percent-encoded.
+--- Nothing is asked of Gong. Raises an `argument` error naming what is wrong.
+---@param opts gong.oauth.AuthorizeOptions
+---@return string
+function _M.authorize_url(opts)
+  local who = "gong.oauth.authorize_url"
+  if type(opts) ~= "table" then
+    error(core.error("argument", who .. ": options must be a table (got " .. type(opts) .. ")"), 2)
+  end
+  for _, field in ipairs({ "client_id", "redirect_uri", "state", "authorize_url" }) do
+    local v = opts[field]
+    if (v ~= nil or field == "client_id" or field == "redirect_uri") and (type(v) ~= "string" or v == "") then
+      error(core.error("argument", who .. ": " .. field .. " must be a non-empty string (got "
+        .. (v == "" and "an empty string" or type(v)) .. ")"), 2)
+    end
+  end
+  local base = opts.authorize_url or _M.AUTHORIZE_URL
+  if not base:find("^[Hh][Tt][Tt][Pp][Ss]?://[^/?#]") then
+    error(core.error("argument", who .. ": authorize_url must be an http or https URL"), 2)
+  end
+  local scope = opts.scope or _M.SCOPES
+  if type(scope) == "table" then scope = concat(scope, " ") end
+  if type(scope) ~= "string" or not scope:find("%S") then
+    error(core.error("argument", who .. ": scope must be a list of scopes or a space-separated string"), 2)
+  end
+  scope = scope:gsub("^%s+", ""):gsub("%s+$", ""):gsub("%s+", " ")
+  -- ":" may stand in a query as it is (RFC 3986's pchar): the scopes stay readable, as in Gong's examples.
+  local query = "client_id=" .. escape(opts.client_id) .. "&response_type=code&scope="
+    .. escape(scope):gsub("%%3[Aa]", ":")
+    .. "&redirect_uri=" .. escape(opts.redirect_uri) .. (opts.state and "&state=" .. escape(opts.state) or "")
+  return base .. (base:find("?", 1, true) and "&" or "?") .. query
+end
+
+---@class gong.oauth.Status
+---@field store string the store's path
+---@field base_url string the tenant's API
+---@field expires_at number when the access token runs out, seconds since the epoch
+---@field expires_in number the access token's life, as Gong gave it
+---@field scopes? string[] the scopes Gong granted, when its answer said
+
+--- What the store at `path` says, never a token: the tenant's API, when its
+--- access token runs out (a request after that refreshes it) and the scopes
+--- Gong granted. False when there is no store at `path`; nil and an error
+--- (kind `config` or `file`, naming the file) when it cannot be read or is
+--- not a store. It is read under the store's lock, as a refresh reads it.
+---@param path string
+---@return gong.oauth.Status|false|nil status
+---@return gong.Error|nil err
+function _M.status(path)
+  if type(path) ~= "string" or path == "" then
+    error(core.error("argument", "gong.oauth.status: path must be a non-empty string"), 2)
+  end
+  -- No lock file is made beside a store that is not there.
+  if not core.sys.stat(path) then return false end
+  local state, err = read_locked(path)
+  if not state then return state, err end
+  local scopes
+  if type(state.scope) == "string" then
+    scopes = {}
+    for scope in state.scope:gmatch("%S+") do scopes[#scopes + 1] = scope end
+  end
+  return { store = path, base_url = state.base_url, expires_at = state.expires_at, expires_in = state.expires_in,
+           scopes = scopes }
 end
 
 ---@class gong.oauth.Options

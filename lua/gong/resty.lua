@@ -33,9 +33,9 @@ local tree = require "gong.tree"
 local window = require "gong.resty_window"
 local wire = require "gong.wire"
 
-local error, getmetatable, ipairs, math_min, pairs, pcall, setmetatable, tostring, type =
-      error, getmetatable, ipairs, math.min, pairs, pcall, setmetatable, tostring, type
-local format = string.format
+local error, getmetatable, ipairs, math_min, pairs, pcall, setmetatable, tostring, type, xpcall =
+      error, getmetatable, ipairs, math.min, pairs, pcall, setmetatable, tostring, type, xpcall
+local format, getinfo = string.format, debug.getinfo
 
 -- luacheck: read globals ngx.run_worker_thread (newer than luacheck's ngx_lua std)
 local ngx = ngx -- nil outside nginx: new() checks, so the module still loads anywhere
@@ -71,6 +71,40 @@ local _M = {
 ---@field private _policy gong.Client a closed client of the options: its retry policy, tenant and API
 local Client = {}
 local client_mt = { __index = Client, __name = "gong.resty.Client" }
+
+-- What gong.resty raises ------------------------------------------------------
+
+-- nginx logs what ends a request only when it is a string: a table, even
+-- with __tostring, is "runtime error: unknown reason". So an error object
+-- goes to nginx as its text, tostring(err) ("gong: no credentials: ..."),
+-- and stays the object for code that catches it.
+
+-- Whether a pcall or xpcall on this thread's stack, above `level`, will
+-- catch what is raised now: the caller's own, or gong's around a callback.
+local function caught(level)
+  while true do
+    local info = getinfo(level, "f")
+    if not info then return false end
+    if info.func == pcall or info.func == xpcall then return true end
+    level = level + 1
+  end
+end
+
+-- Returns the results of a call that returned, or raises again what it
+-- raised: a gong error as its text unless something will catch it.
+local function pass(ok, ...)
+  if ok then return ... end
+  local err = ...
+  if gong.is_error(err) and not caught(2) then err = tostring(err) end
+  error(err, 0)
+end
+
+-- `fn`, raising into nginx as pass() says.
+local function raising(fn)
+  return function(...)
+    return pass(pcall(fn, ...))
+  end
+end
 
 -- Option sets already validated by a real gong.new, by key -> what it made:
 -- its description, and the client, closed (its retry policy decides the
@@ -262,6 +296,7 @@ function _M.new(opts)
   self._host = setmetatable({ client = self }, Host)
   return self
 end
+_M.new = raising(_M.new)
 
 --- Calls the caller's callback `fn(...)` (on_result, on_progress, on_plan):
 --- here, in the request's own light thread, where every ngx API may be used.
@@ -280,14 +315,15 @@ end
 -- Every method of gong.client, its body run on this client's host.
 methods.install(Client, function(method)
   local name, check, run = method.name, method.check, method.run
-  return function(self, ...)
+  return raising(function(self, ...)
     methods.check_self(getmetatable(self) == client_mt, name, self)
     check(...)
     if self._closed then return nil, core.closed_error(name) end
     return run(self._host, ...)
-  end
+  end)
 end)
 methods.install_iterators(Client)
+Client.each_folder, Client.each_call = raising(Client.each_folder), raising(Client.each_call)
 
 --- The attempts the client's requests have made (every retry counted; a
 --- thread's one re-send with a renewed token after a 401 counts with the

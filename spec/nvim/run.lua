@@ -342,6 +342,9 @@ function scenarios.no_core(r)
   r.no_cjson = once()
   package.cpath = cjson_dir .. "/?.so" -- cjson, but no gong.core
   r.no_core = once()
+  -- A gong.core built for another Lua (5.2 and later), as a user may put on package.cpath.
+  package.cpath = os.getenv("GONG_NVIM_OTHER_BUILD") .. "/?.so;" .. cjson_dir .. "/?.so"
+  r.other_lua = once()
   r.client_raises = { pcall(gong_nvim.client, options()) }
   r.client_raises[2] = tostring(r.client_raises[2])
   package.cpath = ROOT .. "/build/luajit/?.so;" .. saved

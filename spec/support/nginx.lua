@@ -73,6 +73,25 @@ local SPEC_LOCATIONS = [[
       }
     }
 
+    # Errors raised into nginx, uncaught (as ngx.var.arg_case says) or caught.
+    location = /spec/raise {
+      content_by_lua_block {
+        local client = require("gong.resty").new({ rate = false })
+        local case = ngx.var.arg_case
+        if case == "argument" then
+          client:calls(42)
+        elseif case == "iterator" then
+          for _ in client:each_call("no-such-folder") do end
+        elseif case == "thread" then
+          ngx.thread.wait(ngx.thread.spawn(function() client:calls(42) end))
+          ngx.say("waited")
+        elseif case == "caught" then
+          local ok, err = pcall(client.calls, client, 42)
+          ngx.say(tostring(ok), " ", type(err), " ", tostring(err.kind))
+        end
+      }
+    }
+
     location = /spec/header-filter {
       content_by_lua_block { ngx.say("body") }
       header_filter_by_lua_block {

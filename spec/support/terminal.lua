@@ -33,14 +33,26 @@ function M.start(argv, opts)
   return setmetatable({ name = name }, Terminal)
 end
 
---- The screen's lines, a line wrapped by the terminal joined back (-J), so a
---- line longer than the terminal is wide shows as one.
-function Terminal:lines()
-  local text = process.capture(("tmux -L %s capture-pane -p -J"):format(self.name))
+-- The screen's text, `flags` given to capture-pane, as lines without the
+-- spaces they end in and without the blank ones at the bottom.
+local function capture(self, flags)
+  local text = process.capture(("tmux -L %s capture-pane -p %s"):format(self.name, flags))
   local lines = {}
   for line in text:gmatch("([^\n]*)\n") do lines[#lines + 1] = line:gsub("%s+$", "") end
   while lines[#lines] == "" do lines[#lines] = nil end
   return lines
+end
+
+--- The screen's lines, a line wrapped by the terminal joined back (-J), so a
+--- line longer than the terminal is wide shows as one.
+function Terminal:lines()
+  return capture(self, "-J")
+end
+
+--- The screen's rows as the terminal shows them: a line longer than the
+--- terminal is wide is on two rows or more.
+function Terminal:rows()
+  return capture(self, "")
 end
 
 --- Waits (up to `seconds`, default 10) until the screen shows `text`; the lines.

@@ -12,9 +12,9 @@ local _M = {}
 --- name in a synopsis (`usage`) and what it does (`summary`); the words its
 --- first argument is one of (`words`); a command of actions (oauth) lists
 --- them in `actions`, each with its own usage and summary, which the
---- general help lists instead of the command's. The general
---- help's list of commands, the shells' completion (gong.cli.completion) and
---- the man page are made of this table and OPTIONS: add a command or an
+--- general help lists instead of the command's. The general help's list of
+--- commands, the shells' completion (gong.cli.completion) and so the man
+--- page are made of this table and OPTIONS: add a command, an action or an
 --- option here, and they all have it.
 _M.COMMAND_LIST = {
   { name = "folders", usage = "[--workspace ID]", summary = "List the library folders" },
@@ -24,7 +24,9 @@ _M.COMMAND_LIST = {
   { name = "workspaces", usage = "", summary = "List the workspaces" },
   { name = "export", usage = "[-o FILE]", summary = "Write the whole library, calls included, as JSON" },
   { name = "oauth", summary = "An OAuth app's tokens", actions = {
+    { name = "authorize-url", usage = "--redirect-uri URI", summary = "Print the URL to approve an OAuth app" },
     { name = "exchange", usage = "--code CODE --redirect-uri URI", summary = "Create an OAuth app's store of tokens" },
+    { name = "status", usage = "", summary = "Show an OAuth app's store: tenant, expiry, scopes" },
   } },
   { name = "completion", usage = "bash|zsh|fish", summary = "Print a shell's completion script",
     words = { "bash", "zsh", "fish" } },
@@ -37,9 +39,18 @@ _M.COMMANDS = {}
 --- Each command of COMMAND_LIST by name.
 _M.COMMAND = {}
 
+--- The actions of the commands that take one (the word after the command),
+--- by command, their names in the order help lists them.
+_M.ACTIONS = {}
+
 for i, command in ipairs(_M.COMMAND_LIST) do
   _M.COMMANDS[i] = command.name
   _M.COMMAND[command.name] = command
+  if command.actions then
+    local names = {}
+    for k, action in ipairs(command.actions) do names[k] = action.name end
+    _M.ACTIONS[command.name] = names
+  end
 end
 _M.COMMAND.help.words = _M.COMMANDS
 
@@ -48,7 +59,8 @@ local IS_COMMAND = _M.COMMAND
 --- What each option sets (`key`), the value it takes (`value`: its name in
 --- messages and help; "a|b" for one of those words), and what it does in
 --- a few words (`summary`, for the shells' completion). `commands` limits
---- an option to some commands; the others are global.
+--- an option to some commands, and `actions` to some of their actions; the
+--- others are global.
 local OPTIONS = {
   ["--json"] = { key = "json", summary = "Print JSON instead of a table" },
   ["--csv"] = { key = "csv", summary = "Print CSV instead of a table" },
@@ -56,10 +68,14 @@ local OPTIONS = {
   ["--api"] = { key = "api", value = "auto|contract|public", summary = "The API the server speaks" },
   ["--credentials"] = { key = "credentials", value = "FILE", summary = "Read credentials from FILE" },
   ["--oauth-store"] = { key = "oauth_store", value = "FILE", summary = "An OAuth app's store of tokens" },
-  ["--code"] = { key = "code", value = "CODE", commands = { oauth = true },
+  ["--code"] = { key = "code", value = "CODE", commands = { oauth = true }, actions = { exchange = true },
                  summary = "The authorization code Gong sent the app" },
   ["--redirect-uri"] = { key = "redirect_uri", value = "URI", commands = { oauth = true },
-                         summary = "The app's redirect URI" },
+                         actions = { exchange = true, ["authorize-url"] = true }, summary = "The app's redirect URI" },
+  ["--scope"] = { key = "scope", value = "SCOPES", commands = { oauth = true },
+                  actions = { ["authorize-url"] = true }, summary = "The scopes to ask the tenant's admin for" },
+  ["--state"] = { key = "state", value = "STATE", commands = { oauth = true },
+                  actions = { ["authorize-url"] = true }, summary = "A value Gong sends back to the redirect URI" },
   ["--timeout"] = { key = "timeout", value = "SECONDS", summary = "A request's time limit" },
   ["--rate"] = { key = "rate", value = "N", summary = "At most N requests per second" },
   ["--max-retries"] = { key = "max_retries", value = "N", summary = "Retries of a failed request" },
@@ -254,10 +270,46 @@ local function export_options(opts, result)
   end
 end
 
+-- What each oauth action needs, as the message names it.
+local OAUTH_NEEDS = {
+  ["authorize-url"] = { { "redirect_uri", "--redirect-uri URI" } },
+  exchange = { { "code", "--code CODE" }, { "redirect_uri", "--redirect-uri URI" } },
+  status = {},
+}
+
+-- The oauth command's action (`action`, the word after it) and options into
+-- `result`; nil or a message.
+local function oauth_options(opts, given, action, result)
+  local actions = _M.ACTIONS.oauth
+  if not OAUTH_NEEDS[action] then
+    local what = action and "unknown oauth action '" .. action .. "'" .. suggestion(action, actions)
+      or "missing action"
+    return what .. "; oauth's actions are " .. concat(actions, ", ", 1, #actions - 1) .. " and " .. actions[#actions]
+  end
+  result.action = action
+  for _, name in ipairs(given) do
+    local only = OPTIONS[name].actions
+    if only and not only[action] then
+      return "option " .. name .. " is not valid for 'oauth " .. action .. "'"
+    end
+  end
+  if opts.csv or opts.json and action ~= "status" then
+    return "option " .. (opts.csv and "--csv" or "--json") .. " is not valid for 'oauth " .. action .. "'"
+  end
+  result.format = opts.json and "json" or "text"
+  for _, need in ipairs(OAUTH_NEEDS[action]) do
+    if not opts[need[1]] then return "oauth " .. action .. " needs " .. need[2] end
+    result[need[1]] = opts[need[1]]
+  end
+  result.scope, result.state = opts.scope, opts.state
+end
+
 --- Parses the command line (without the program name).
 ---
 --- Returns a table with `command` (a name of COMMANDS), `format` ("table", "json" or "csv"; for
---- export "json" or "ndjson"), and as given `workspace`, `folder_id`,
+--- export "json" or "ndjson"; for transcript and oauth "text" or "json"),
+--- `action` (oauth: "authorize-url", "exchange" or "status") with its `code`,
+--- `redirect_uri`, `scope` and `state`, and as given `workspace`, `folder_id`,
 --- `call_ids` and `folder` (transcript), `base_url`, `api`, `details`,
 --- `transcripts`,
 --- `credentials` (a file name), `timeout` (a number), `rate` (as given),
@@ -368,21 +420,9 @@ function _M.parse(argv)
     result.call_ids = args
     args = {}
   elseif command == "oauth" then
-    local known, names = {}, {}
-    for i, action in ipairs(_M.COMMAND.oauth.actions) do
-      known[action.name], names[i] = true, "oauth " .. action.name
-    end
-    if not known[args[1]] then
-      local what = args[1] and "unknown oauth action '" .. args[1] .. "'" or "missing action"
-      return nil, what .. " (" .. (#names == 1 and "the one there is: " or "those there are: ")
-        .. concat(names, ", ") .. ")", command
-    end
+    local bad = oauth_options(opts, given, args[1], result)
+    if bad then return nil, bad, command end
     remove(args, 1)
-    result.action = "exchange"
-    for _, need in ipairs({ { "code", "--code CODE" }, { "redirect_uri", "--redirect-uri URI" } }) do
-      if not opts[need[1]] then return nil, "oauth exchange needs " .. need[2], command end
-      result[need[1]] = opts[need[1]]
-    end
   elseif command == "completion" then
     local shells = _M.COMMAND.completion.words
     local known = false

@@ -13,8 +13,9 @@
 ---
 --- Replacing keeps what the old file was: its mode, and its owner and group
 --- where the user may set them (root may). A symlink is written through: its
---- target is replaced, the link stays. Only regular files are replaced, so
---- `-o /dev/null` cannot swap a device for a file.
+--- target is replaced, the link stays; a link to a file that does not exist
+--- yet creates it, as the shell's `>` would. Only regular files are
+--- replaced, so `-o /dev/null` cannot swap a device for a file.
 ---
 --- Links are followed here, not by the kernel, so the kernel's rule for them
 --- (fs.protected_symlinks) is applied here too, to every link on the way: a
@@ -80,8 +81,10 @@ local function resolve(path)
             "protected_symlinks would not follow either; remove the link, or name the file to write directly" })
         end
         links = links + 1
-        if links > MAX_LINKS or not st.target then
-          return nil, "it is a symbolic link to nothing (a missing file or a loop)"
+        if links > MAX_LINKS then
+          return nil, "its symbolic links lead round in a loop (or through more than " .. MAX_LINKS .. " links)"
+        elseif not st.target then
+          return nil, "the symbolic link " .. here .. " cannot be read"
         end
         if st.target:sub(1, 1) == "/" then done = "" end
         push_components(todo, st.target)
@@ -105,9 +108,7 @@ function _M.open(path)
   end
   local old, own = sys.stat(target), sys.stat(path, false)
   local is_link = own and own.type == "link"
-  if is_link and not old then
-    return nil, "cannot write " .. path .. ": it is a symbolic link to nothing (a missing file or a loop)"
-  elseif old and old.type == "directory" then
+  if old and old.type == "directory" then
     return nil, "cannot write " .. path .. ": it is a directory; -o names the file to write"
   elseif old and old.type ~= "file" then
     return nil, "cannot write " .. path .. ": it is a " .. old.type .. ", not a regular file (- is stdout)"
@@ -118,7 +119,8 @@ function _M.open(path)
   end
   local file, err = sys.replace_file(target, old and { mode = old.mode, uid = old.uid, gid = old.gid } or nil)
   if not file then
-    return nil, "cannot write " .. path .. ": " .. err.detail
+    return nil, "cannot write " .. path .. (linked and " (its links lead to " .. target .. ")" or "") .. ": "
+      .. err.detail
   end
   local tmp = file.tmp
   sys.guard_file(tmp)

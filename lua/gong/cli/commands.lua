@@ -247,10 +247,13 @@ function _M.plan_text(plan, rate, today)
   return text
 end
 
--- Why an export over --max-requests `max` does not start, and what to do.
-local function refusal(plan, max)
-  return format("export would make %s, more than --max-requests %d: nothing was exported; raise --max-requests, "
-    .. "or export one workspace at a time with --workspace ID", plan_requests(plan), max)
+-- Why an export over --max-requests `max` does not start, and what to do:
+-- one workspace at a time, unless it is one already (`workspace`).
+local function refusal(plan, max, workspace)
+  local text = format("export would make %s%s, more than --max-requests %d: nothing was exported; raise "
+    .. "--max-requests", plan_requests(plan), workspace and " for workspace " .. workspace or "", max)
+  if workspace then return text end
+  return text .. ", or export one workspace at a time with --workspace ID"
 end
 
 -- Why an export that found no folder wrote nothing (a mistyped --workspace
@@ -373,9 +376,11 @@ function _M.export(ctx, client, opts)
     line:clear()
     report.progress = nil
   end
+  -- What the fetch left behind is not held while the document is written.
+  if spool then spool:release() end
   if not tree then
     out:discard()
-    if refused then return report:refuse(refusal(refused, opts.max_requests)) end
+    if refused then return report:refuse(refusal(refused, opts.max_requests, opts.workspace)) end
     return report:fail(errors)
   end
   if tree.count == 0 and not opts.allow_empty then

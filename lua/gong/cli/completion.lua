@@ -66,6 +66,16 @@ local function options_by_command(rows)
   return by
 end
 
+-- The rows of `list` valid for `action` (every row when it is nil): an
+-- option limited to some actions (`actions`) only for those.
+local function for_action(list, action)
+  local rows = {}
+  for _, row in ipairs(list) do
+    if action == nil or not row.spec.actions or row.spec.actions[action] then rows[#rows + 1] = row end
+  end
+  return rows
+end
+
 -- The words a command's first argument is one of, each { name, summary }
 -- (summary nil for a plain word), or nil when it has none.
 local function first_words(command)
@@ -121,7 +131,7 @@ _gong_library_value() {
 }
 
 _gong_library() {
-  local cur=${COMP_WORDS[COMP_CWORD]} command= after=0 option= glued= i word
+  local cur=${COMP_WORDS[COMP_CWORD]} command= first= after=0 option= glued= i word
   # As the parser reads them: the first word that is neither an option nor
   # an option's value is the command. Bash splits words at = and : (its
   # COMP_WORDBREAKS): "--format=x" comes as "--format" "=" "x", and
@@ -141,7 +151,7 @@ _gong_library() {
     case $word in
       ]=], value_pattern(rows), [=[) option=$word;;
       -*) ;;
-      *) if [[ -z $command ]]; then command=$word; else ((after++)); fi;;
+      *) if [[ -z $command ]]; then command=$word; else ((after++ == 0)) && first=$word; fi;;
     esac
   done
   if [[ -n $option ]]; then
@@ -157,9 +167,19 @@ _gong_library() {
   fi
   if [[ $cur == -* ]]; then
     local options=]=], sh_quote(names_of(by[false])), "\n", "    case $command in\n")
-  for _, command in ipairs(args.COMMANDS) do
-    if #by[command] > 0 then
-      add("      ", plain(command), ") options+=", sh_quote(" " .. names_of(by[command])), ";;\n")
+  for _, command in ipairs(args.COMMAND_LIST) do
+    local own = by[command.name]
+    if #own > 0 and command.actions then
+      -- An option of some actions only: offered once one of them is typed, or before any.
+      add("      ", plain(command.name), ") case $first in\n")
+      for _, action in ipairs(command.actions) do
+        local valid = for_action(own, action.name)
+        add("          ", plain(action.name), ") options+=", sh_quote(#valid > 0 and " " .. names_of(valid) or ""),
+            ";;\n")
+      end
+      add("          *) options+=", sh_quote(" " .. names_of(own)), ";;\n        esac;;\n")
+    elseif #own > 0 then
+      add("      ", plain(command.name), ") options+=", sh_quote(" " .. names_of(own)), ";;\n")
     end
   end
   add([=[
@@ -226,7 +246,7 @@ _gong_library_value() {
 }
 
 _gong_library() {
-  local cur=${words[CURRENT]} command= after=0 option= i word
+  local cur=${words[CURRENT]} command= first= after=0 option= i word
   local -a items
   # As the parser reads them: the first word that is neither an option nor
   # an option's value is the command.
@@ -239,7 +259,7 @@ _gong_library() {
     case $word in
       ]=], value_pattern(rows), [=[) option=$word;;
       -*) ;;
-      *) if [[ -z $command ]]; then command=$word; else ((after++)); fi;;
+      *) if [[ -z $command ]]; then command=$word; else ((after++ == 0)) && first=$word; fi;;
     esac
   done
   if [[ -n $option ]]; then
@@ -250,9 +270,16 @@ _gong_library() {
     _gong_library_value $option
   elif [[ $cur == -* ]]; then
     items=(]=], zsh_items(by[false]), ")\n", "    case $command in\n")
-  for _, command in ipairs(args.COMMANDS) do
-    if #by[command] > 0 then
-      add("      ", command, ") items+=(", zsh_items(by[command]), ");;\n")
+  for _, command in ipairs(args.COMMAND_LIST) do
+    local own = by[command.name]
+    if #own > 0 and command.actions then
+      add("      ", command.name, ") case $first in\n")
+      for _, action in ipairs(command.actions) do
+        add("          ", action.name, ") items+=(", zsh_items(for_action(own, action.name)), ");;\n")
+      end
+      add("          *) items+=(", zsh_items(own), ");;\n        esac;;\n")
+    elseif #own > 0 then
+      add("      ", command.name, ") items+=(", zsh_items(own), ");;\n")
     end
   end
   add([=[
@@ -331,6 +358,12 @@ function __gong_library_command
     end
 end
 
+# True when the command typed is $argv[1] and its first argument, if typed, $argv[2].
+function __gong_library_action
+    set -l words (__gong_library_words)
+    test "$words[1]" = "$argv[1]"; and begin; test (count $words) = 1; or test "$words[2]" = "$argv[2]"; end
+end
+
 # True when the command typed is $argv[1] and it has no argument yet.
 function __gong_library_first
     set -l words (__gong_library_words)
@@ -359,7 +392,15 @@ complete -c gong-library -f
   end
   for _, row in ipairs(by[false]) do option_line(row) end
   for _, command in ipairs(args.COMMANDS) do
-    for _, row in ipairs(by[command]) do option_line(row, "__gong_library_command " .. command) end
+    for _, row in ipairs(by[command]) do
+      if row.spec.actions then
+        for _, action in ipairs(args.ACTIONS[command]) do
+          if row.spec.actions[action] then option_line(row, "__gong_library_action " .. command .. " " .. action) end
+        end
+      else
+        option_line(row, "__gong_library_command " .. command)
+      end
+    end
   end
   for _, command in ipairs(args.COMMAND_LIST) do
     for _, word in ipairs(first_words(command) or {}) do

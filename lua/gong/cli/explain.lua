@@ -7,6 +7,7 @@
 --- to a failure the hint that helps (check the key, the base URL; when to
 --- retry). The rules themselves stay in gong: only the wording is here.
 
+local core = require "gong.core"
 local credentials = require "gong.credentials"
 
 local date, floor, format, time = os.date, math.floor, string.format, os.time
@@ -49,23 +50,34 @@ function _M.bad_value(err, resolved)
   return origin .. " " .. why
 end
 
--- "3600 s" as people say it.
-local function span(seconds)
-  if seconds < 120 then return format("%d s", seconds) end
+--- A span of seconds as people say it: "45 s", "52 min", "3.5 h", "12 days".
+---@param seconds number
+---@return string
+function _M.span(seconds)
+  if seconds < 120 then return format("%d s", floor(seconds + 0.5)) end
   if seconds < 7200 then return format("%d min", floor(seconds / 60 + 0.5)) end
-  return format("%.1f h", seconds / 3600)
+  if seconds < 172800 then return format("%.1f h", seconds / 3600) end
+  return format("%d days", floor(seconds / 86400 + 0.5))
 end
 
 --- What to do about a failure, or nil: check the credentials after a 401 or
 --- 403 (naming where they came from), the base URL after a network error or
---- timeout, and when to try again after a rate limit.
+--- timeout, when to try again after a rate limit, and --api after a 404
+--- from one of Gong's hosts spoken to in the contract (`api`: the API the
+--- client speaks; Gong's hosts serve its public API).
 ---@param err gong.Error
 ---@param resolved gong.credentials.Resolved
 ---@param now? integer seconds since the epoch (os.time() by default)
+---@param api? string the client's API ("contract" or "public")
 ---@return string|nil
-function _M.hint(err, resolved, now)
+function _M.hint(err, resolved, now, api)
   local kind, status = err.kind, err.status
-  if kind == "http" and (status == 401 or status == 403) then
+  local base_url = resolved.base_url or core.DEFAULT_BASE_URL
+  if kind == "http" and status == 404 and api == "contract" and core.api_for(base_url) == "public" then
+    return ("%s is Gong's, which serves its public API, not the contract that %s asks for: try --api public")
+      :format(resolved.origin.base_url and "the base URL (from " .. resolved.origin.base_url .. ")"
+                or "the default base URL", resolved.origin.api or "--api contract")
+  elseif kind == "http" and (status == 401 or status == 403) then
     local source = resolved.source
     local names = source.names
     local which = resolved.token and names.token or (names.access_key .. " and " .. names.access_key_secret)
@@ -76,7 +88,7 @@ function _M.hint(err, resolved, now)
   elseif kind == "rate_limited" and err.retry_after then
     local wait = err.retry_after
     local at = (now or time()) + wait
-    return "Gong asks to wait " .. span(wait) .. ": try again after " .. date("!%H:%M UTC", at)
+    return "Gong asks to wait " .. _M.span(wait) .. ": try again after " .. date("!%H:%M UTC", at)
       .. (wait >= 43200 and date("! on %Y-%m-%d", at) or "")
   end
   return nil

@@ -5,6 +5,7 @@
 local args = require "gong.cli.args"
 local core = require "gong.core"
 local credentials = require "gong.credentials"
+local oauth = require "gong.oauth"
 local report = require "gong.cli.report"
 
 local concat, ipairs = table.concat, ipairs
@@ -12,6 +13,36 @@ local concat, ipairs = table.concat, ipairs
 local ENV = credentials.ENV
 
 local _M = {}
+
+-- The credential variables, a line each, their meanings in one column.
+local function credential_lines()
+  local rows = {
+    { ENV.access_key .. " and " .. ENV.access_key_secret, "access key and secret (Basic)" },
+    { ENV.token, "bearer token" },
+    { ENV.client_id .. " and " .. ENV.client_secret, "OAuth app (with --oauth-store)" },
+  }
+  local width = 0
+  for _, row in ipairs(rows) do width = #row[1] > width and #row[1] or width end
+  local lines = {}
+  for i, row in ipairs(rows) do lines[i] = "  " .. row[1] .. (" "):rep(width - #row[1] + 3) .. row[2] end
+  return concat(lines, "\n")
+end
+
+-- The settings a credentials file (or the environment) may hold besides
+-- the credentials, as lines of at most 78 columns, each starting with `indent`.
+local function setting_names(indent)
+  local lines, line = {}, indent
+  for i, field in ipairs(credentials.SETTINGS) do
+    local word = ENV[field] .. (i < #credentials.SETTINGS and "," or "")
+    if #line + 1 + #word > 78 and line ~= indent then
+      lines[#lines + 1] = line
+      line = indent
+    end
+    line = line .. (line == indent and "" or " ") .. word
+  end
+  lines[#lines + 1] = line
+  return concat(lines, "\n")
+end
 
 -- The general page's list of commands, from gong.cli.args's table: each
 -- synopsis with what it does from column 30, under it when it is longer.
@@ -58,7 +89,7 @@ Options (before or after the command):
                         $]] .. credentials.FILE_ENV .. [[, else
                         $XDG_CONFIG_HOME/gong/credentials, that is
                         ~/.config/gong/credentials, when it exists; see below)
-  --oauth-store FILE    An OAuth app's tokens (also $]] .. ENV.oauth_store .. [[); see oauth
+  --oauth-store FILE    The OAuth app's tokens (also $]] .. ENV.oauth_store .. [[)
   --timeout SECONDS     Give up on a request after SECONDS
   --rate N              At most N requests per second (default ]] .. core.options.rate.default .. [[; also
                         ]] .. ENV.rate .. [[); a 429 slows it down for a while
@@ -69,17 +100,18 @@ Options (before or after the command):
   --                    End of options; what follows are arguments
 
 Credentials come from the environment:
-  ]] .. ENV.access_key .. " and " .. ENV.access_key_secret .. [[   access key and secret (Basic)
-  ]] .. ENV.token .. [[                                   OAuth bearer token
-  ]] .. ENV.client_id .. " and " .. ENV.client_secret .. [[         an OAuth app (with --oauth-store)
+]] .. credential_lines() .. [[
+
 or from a credentials file, which then replaces them all. The file has one
-NAME=VALUE per line with those names and optionally ]] .. ENV.base_url .. [[,
-]] .. ENV.api .. " and " .. ENV.rate_scope .. [[ (an "export " in front is fine);
-blank lines and lines starting with # are ignored, and spaces and one pair
-of quotes around VALUE are dropped. It must be yours and private to you: a
-file of another user, or one that group or others may access, is refused (fix the
-latter with chmod 600 FILE). A pipe works too and keeps secrets off the disk:
---credentials <(pass show gong).
+NAME=VALUE per line with those names and optionally these settings, which
+the environment may hold too (the file's win):
+]] .. setting_names("  ") .. [[
+
+An "export " in front is fine; blank lines and lines starting with # are
+ignored, and spaces and one pair of quotes around VALUE are dropped. It must
+be yours and private to you: a file of another user, or one that group or
+others may access, is refused (fix the latter with chmod 600 FILE). A pipe
+works too and keeps secrets off the disk: --credentials <(pass show gong).
 
 Runs at once (two terminals, a cron job) share the tenant's ]] .. core.options.rate.default .. [[ requests per
 second through a state file under $XDG_RUNTIME_DIR/gong (else
@@ -122,8 +154,10 @@ subfolders, and its ID in brackets; the last line counts folders and calls.
                    a folder at the limit says how many subfolders it hides
 
 With --json: nested objects, each folder's API fields plus "total_calls" and
-"children". With --csv: one row per folder, parents first, with the API's
-folder columns plus "depth" (0 for a top-level folder) and "total_calls".
+"children"; with --depth, a folder at the limit that has subfolders has
+"children_not_shown" (how many) instead of "children". With --csv: one row
+per folder, parents first, with the API's folder columns plus "depth" (0 for
+a top-level folder) and "total_calls".
 
 A folder list that is not a proper tree (a folder whose parent is not in
 it, a cycle of parents, two folders with one id) is still shown whole, and
@@ -192,8 +226,9 @@ requests per second and the time left, when stderr is a terminal.
                       once complete: a failed or interrupted export leaves
                       no partial file and an existing FILE as it was. An
                       existing FILE keeps its mode (and owner where
-                      permitted); a symlink's target is written. A FILE that
-                      cannot be written fails before the first request.
+                      permitted); a symlink's target is written (made when
+                      missing). A FILE that cannot be written fails before
+                      the first request.
   --format FORMAT     json (the default; --json says the same) or ndjson
   --concurrency N     Folders fetched at once, 1 to ]] .. core.MAX_CONCURRENCY
   .. " (default " .. core.DEFAULT_CONCURRENCY .. [[)
@@ -270,15 +305,36 @@ never shows them.
 ]]
 
 TEXTS.oauth = [[
-Usage: gong-library oauth exchange --code CODE --redirect-uri URI [--oauth-store FILE]
+Usage: gong-library oauth authorize-url --redirect-uri URI [--scope SCOPES]
+                                        [--state STATE]
+       gong-library oauth exchange --code CODE --redirect-uri URI
+                                   [--oauth-store FILE]
+       gong-library oauth status [--oauth-store FILE] [--json]
 
-For an app installed through Gong's OAuth flow: exchanges the authorization
-CODE that Gong sent to the app's redirect URI for its first tokens, and
-writes them to the store (--oauth-store FILE, else $]] .. ENV.oauth_store .. [[), mode 0600.
-The app's ]] .. ENV.client_id .. " and " .. ENV.client_secret .. [[ come from the environment
-or the credentials file.
+For an app installed through Gong's OAuth flow: from its client id to a
+store of tokens every command can use. The app's ]] .. ENV.client_id .. [[ and
+]] .. ENV.client_secret .. [[ come from the environment or the credentials file, as
+other credentials do (authorize-url needs only the id).
 
-After that every command works with the store:
+  authorize-url   Print the URL of Gong's page where a technical
+                  administrator of the tenant approves the app (nothing is
+                  asked of Gong). Gong then sends their browser to URI, the
+                  app's redirect URI as registered with Gong, with ?code=CODE.
+    --scope SCOPES  The scopes to ask for, separated by spaces or commas;
+                    by default what gong-library uses:
+]] .. "                    " .. concat(oauth.SCOPES, "\n                    ") .. [[
+
+    --state STATE   Sent back to URI with the code, as it was
+  exchange        Exchange CODE (good for one exchange) for the app's first
+                  tokens and write them to the store (--oauth-store FILE,
+                  else $]] .. ENV.oauth_store .. [[), mode 0600.
+  status          Show what the store holds, never a token: the tenant's API
+                  base URL, when the access token runs out and the scopes
+                  Gong granted. With --json: an object with "store",
+                  "base_url", "expires_at" (UTC), "expired" and "scopes".
+                  No store there is status 1.
+
+After the exchange every command works with the store:
   ]] .. ENV.oauth_store .. [[=FILE gong-library tree
 Access tokens are refreshed shortly before they expire, and after a 401;
 Gong's refresh tokens are single-use, so runs at once take turns under a
@@ -289,6 +345,14 @@ or ]] .. ENV.base_url .. [[ says otherwise.
 When Gong refuses the refresh token (invalid_grant: the app was removed, or
 the store is older than the last refresh), authorize the app again and run
 oauth exchange with the new code.
+
+Against anything but Gong (a test server, a proxy in front of Gong),
+]] .. ENV.oauth_authorize_url .. " and " .. ENV.oauth_token_url .. [[, in the environment or
+the credentials file, replace Gong's authorize page and token endpoint:
+  ]] .. oauth.AUTHORIZE_URL .. [[
+
+  ]] .. oauth.TOKEN_URL .. [[
+
 ]]
 
 TEXTS.completion = [[

@@ -7,11 +7,14 @@
 --- workspaces, transcripts) and gong.cli.exports's (export), on
 --- gong.cli.text (text as a terminal shows it).
 ---
---- Exit statuses: 0 success, 1 failure (credentials, network, HTTP, output,
---- or an export that lost some folders), 2 usage error, 3 refused (an
---- export whose plan is over --max-requests), 130 interrupted (Ctrl-C). A
---- failure is reported as one line on stderr starting with `gong-library: `;
---- a usage error adds a second line pointing to --help.
+--- Exit statuses: 0 success, 1 failure (a refused key or token, network,
+--- HTTP, output, or an export that lost some folders), 2 usage error: the
+--- command line, or a bad value in what configures a run (a credentials
+--- file, the environment: unreadable, malformed, credentials missing or of
+--- two kinds, a base URL gong refuses), 3 refused (an export whose plan is
+--- over --max-requests), 130 interrupted (Ctrl-C). A failure is reported as
+--- one line on stderr starting with `gong-library: `; a usage error adds a
+--- second line pointing to --help.
 ---
 --- Credentials are read from the environment or from a credentials file
 --- (gong.credentials decides), never from the command line, where other
@@ -37,12 +40,48 @@ local function nonempty(name)
   return v ~= nil and v ~= "" and v or nil
 end
 
+-- The Lua this runs on, as make's LUA= names it.
+local function make_lua()
+  return rawget(_G, "jit") and "luajit" or _VERSION:match("%d+%.%d+")
+end
+
+-- What to tell about gong's modules not loading (`why`, gong.message's
+-- load_failure): the piece that is missing and what to do about it
+-- (gong.core is built with make, lua-cjson installed, a module built for
+-- another Lua rebuilt), then require's whole reason in parentheses.
+-- `what` names what was required, for a failure that names no module.
+local function load_problem(why, what)
+  local module, lua = why.module, make_lua()
+  local this = lua == "luajit" and "LuaJIT" or "Lua " .. lua
+  local text
+  if module == "cjson" or module == "cjson.safe" then
+    if why.problem == "missing" then
+      text = "lua-cjson, which gong needs, is not installed for " .. this .. "; install it (Debian: apt-get "
+        .. "install lua-cjson; LuaRocks: luarocks install lua-cjson) or set LUA_CPATH to where its cjson.so is"
+    elseif why.problem == "other_lua" then
+      text = "the lua-cjson found was built for another Lua than " .. this .. "; install lua-cjson for " .. this
+        .. " or set LUA_CPATH to where its cjson.so is"
+    end
+  elseif module == "gong.core" then
+    if why.problem == "missing" then
+      text = "gong.core, gong's C module, is not built for " .. this .. " or not on LUA_CPATH; build it (make LUA="
+        .. lua .. ") or set LUA_CPATH to where gong/core.so is"
+    elseif why.problem == "other_lua" then
+      text = "gong.core, gong's C module, was built for another Lua than " .. this .. "; build it for this one "
+        .. "(make LUA=" .. lua .. ") or set LUA_CPATH to where that build is"
+    end
+  end
+  if text then return text .. " (" .. why.text .. ")" end
+  local label = module == "gong.core" and "gong.core, gong's C module" or module or what
+  return label .. " does not load: " .. why.text
+end
+
 -- gong and the CLI's modules that need its core, or nil and a message saying
 -- the module cannot be loaded (a build or path problem, not a crash).
 local function load_modules()
-  local ok, gong = pcall(require, "gong")
-  if not ok then
-    return nil, "cannot load the gong module: " .. message.first_line(gong)
+  local gong, why = message.require("gong")
+  if not gong then
+    return nil, load_problem(why, "gong")
   end
   return {
     gong = gong,
@@ -63,12 +102,11 @@ end
 -- core does not load, it says so on stderr (an installation to fix), and
 -- the status is 1.
 local function show_version(ctx)
-  local ok, core = pcall(require, "gong.core")
+  local core, why = message.require("gong.core")
   io.stdout:write(PROGRAM, " ", version, " (", lua_version(), ")\n")
   io.stdout:flush()
-  if not ok then
-    return ctx.report:fail("gong.core, gong's C module, does not load: " .. message.first_line(core)
-      .. "; build it (make) or set LUA_CPATH to where gong/core.so is")
+  if not core then
+    return ctx.report:fail(load_problem(why, "gong.core, gong's C module"))
   end
   if core._VERSION ~= version then
     return ctx.report:fail("gong.core is version " .. tostring(core._VERSION) .. ", the Lua part " .. version
@@ -89,13 +127,11 @@ end
 -- gong-library's rate scope unless GONG_RATE_SCOPE (or the credentials file) says otherwise.
 local RATE_SCOPE = "host"
 
--- The gong.new options for a run: base URL and credentials as gong.credentials
--- resolves them from the command line, a credentials file and the
--- environment, plus the timeout. Returns the options and the resolution, or
--- nil and a message when the credentials are unusable.
-local function client_options(m, ctx, opts)
+-- Where a run's settings and credentials come from, in order of precedence:
+-- the command line, a credentials file (when there is one), the
+-- environment (gong.credentials' sources); or nil and why the file is refused.
+local function config_sources(m, opts)
   local credentials = m.credentials
-  local env = credentials.ENV
   local sources = { credentials.from_options({ base_url = opts.base_url, api = opts.api, rate = opts.rate,
                                                oauth_store = opts.oauth_store }, "the command line",
                                              { base_url = "--base-url", api = "--api", rate = "--rate",
@@ -109,6 +145,16 @@ local function client_options(m, ctx, opts)
     sources[#sources + 1] = file
   end
   sources[#sources + 1] = credentials.from_environment()
+  return sources
+end
+
+-- The gong.new options for a run: base URL and credentials as gong.credentials
+-- resolves them from `sources` (config_sources'), plus the timeout. Returns
+-- the options and the resolution, or nil and a message when the credentials
+-- are unusable.
+local function client_options(m, ctx, opts, sources)
+  local credentials = m.credentials
+  local env = credentials.ENV
   local resolved, err = credentials.resolve(sources, ("set %s and %s, or %s, or %s and %s with --oauth-store, "
     .. "or name a file with --credentials")
     :format(env.access_key, env.access_key_secret, env.token, env.client_id, env.client_secret))
@@ -151,22 +197,6 @@ local function client_options(m, ctx, opts)
   }, resolved
 end
 
--- gong-library oauth exchange: the app's first tokens, into the store.
-local function oauth_exchange(m, ctx, client_opts, opts)
-  local env = m.credentials.ENV
-  if not client_opts.client_id then
-    return ctx.report:usage_error(("oauth exchange needs the app's %s and %s (in the environment or the "
-      .. "credentials file) and --oauth-store FILE"):format(env.client_id, env.client_secret), "oauth")
-  end
-  local oauth = require "gong.oauth"
-  local source, err = oauth.exchange({ client_id = client_opts.client_id, client_secret = client_opts.client_secret,
-    store = client_opts.oauth_store, token_url = client_opts.oauth_token_url, code = opts.code,
-    redirect_uri = opts.redirect_uri, timeout = opts.timeout })
-  if not source then return ctx.report:fail(err) end
-  return m.commands.write(ctx, ("wrote the OAuth tokens to %s; the tenant's API is %s\n")
-    :format(client_opts.oauth_store, source:base_url()))
-end
-
 local function run(ctx, argv)
   local opts, msg, command = args.parse(argv)
   if not opts then
@@ -191,12 +221,20 @@ local function run(ctx, argv)
   -- temporary output file before the process ends.
   m.core.sys.catch_signals()
 
-  local client_opts, resolved = client_options(m, ctx, opts)
-  if not client_opts then
-    return ctx.report:fail(resolved)
+  -- What is wrong with what the user configured (a credentials file, the
+  -- environment, a flag's value) is a usage error, told before any request.
+  local sources, refused = config_sources(m, opts)
+  if not sources then
+    return ctx.report:usage_error(refused)
   end
   if opts.command == "oauth" then
-    return oauth_exchange(m, ctx, client_opts, opts)
+    return require("gong.cli.oauth").run(ctx, opts, sources, function()
+      return client_options(m, ctx, opts, sources)
+    end)
+  end
+  local client_opts, resolved = client_options(m, ctx, opts, sources)
+  if not client_opts then
+    return ctx.report:usage_error(resolved)
   end
   local created, client = pcall(m.gong.new, client_opts)
   if not created then
@@ -206,7 +244,7 @@ local function run(ctx, argv)
     if bad then return ctx.report:usage_error(bad) end
     return ctx.report:fail(client)
   end
-  ctx.report.hint = function(e) return m.explain.hint(e, resolved) end
+  ctx.report.hint = function(e) return m.explain.hint(e, resolved, nil, client.api) end
   -- The rate the client keeps to (gong.new's default unless the options set
   -- one), for what an export says its requests will take.
   ctx.rate = client_opts.rate
@@ -230,8 +268,8 @@ end
 -- and the core's warnings on the run's stderr (ctx.stdout_closed: it was).
 -- Returns the core, or nil when it does not load (run() says what is wrong).
 local function prepare(ctx)
-  local loaded, core = pcall(require, "gong.core")
-  if not loaded then return nil end
+  local core = message.require("gong.core")
+  if not core then return nil end
   local opened = core.sys.std_fds()
   core.on_warning(function(msg) ctx.report:warn(msg) end)
   for _, fd in ipairs(opened) do

@@ -5,8 +5,8 @@
 local cli_text = require "gong.cli.text"
 local terminal = require "gong.cli.terminal"
 
-local format, getenv, io, os, rep, setmetatable, type =
-      string.format, os.getenv, io, os, string.rep, setmetatable, type
+local concat, format, getenv, io, ipairs, os, remove, rep, setmetatable, type =
+      table.concat, string.format, os.getenv, io, ipairs, os, table.remove, string.rep, setmetatable, type
 
 local _M = {}
 
@@ -51,19 +51,56 @@ local WINDOW = 2
 local Progress = {}
 local progress_mt = { __index = Progress }
 
---- A status line on `stderr` (io.stderr by default), nothing drawn yet;
---- `now` tells the time (the monotonic clock above by default).
----@param stderr? file*
----@param now? fun(): number
----@return gong.cli.Progress
-function _M.new(stderr, now)
-  return setmetatable({ stderr = stderr or io.stderr, now = now or clock, shown = 0, calls = 0, samples = {} },
-                      progress_mt)
+-- The columns of the terminal on stderr, asked at each frame: it may have
+-- been resized since the last.
+local function stderr_columns()
+  return terminal.columns(2)
 end
 
---- Draws `text` over the previous line, padding over what a shorter line leaves.
+--- A status line on `stderr` (io.stderr by default), nothing drawn yet;
+--- `now` tells the time (the monotonic clock above by default); `columns`
+--- the width to fit (nil: any), by default that of the terminal on stderr
+--- when `stderr` is the default.
+---@param stderr? file*
+---@param now? fun(): number
+---@param columns? fun(): integer|nil
+---@return gong.cli.Progress
+function _M.new(stderr, now, columns)
+  return setmetatable({ stderr = stderr or io.stderr, now = now or clock, shown = 0, calls = 0, samples = {},
+                        columns = columns or not stderr and stderr_columns or nil }, progress_mt)
+end
+
+-- The room for a line on a terminal of `columns`: one column less, so that
+-- the cursor never sits past the last one, where some terminals have
+-- already wrapped and "\r" would return to a new line.
+local function room(columns)
+  return columns and columns > 1 and columns - 1 or nil
+end
+
+-- `parts` joined by ", ", without those that do not fit `columns` (nil: any):
+-- parts[i] = {text, rank}, the highest rank left out first (0: never).
+local function join_fitting(parts, columns)
+  local kept = {}
+  for i, p in ipairs(parts) do kept[i] = p end
+  while true do
+    local texts, highest = {}, nil
+    for i, p in ipairs(kept) do
+      texts[i] = p[1]
+      if p[2] > 0 and (not highest or p[2] > kept[highest][2]) then highest = i end
+    end
+    local text = concat(texts, ", ")
+    if not columns or not highest or cli_text.width(text) <= columns then return text end
+    remove(kept, highest)
+  end
+end
+
+--- Draws `text` over the previous line, padding over what a shorter line
+--- leaves, cut with "…" to the terminal's width.
 ---@param text string
 function Progress:draw(text)
+  local columns = room(self.columns and self.columns())
+  if columns and cli_text.width(text) > columns then text = cli_text.truncate(text, columns) end
+  if columns and self.shown > columns then self.shown = columns end
   local width = cli_text.width(text)
   local pad = self.shown - width
   self.stderr:write("\r", text, pad > 0 and rep(" ", pad) or "")
@@ -102,11 +139,13 @@ function Progress:update(done, total, node, phase)
   local samples = self.samples
   -- Each sample is a request come back; 0 done is the phase's start.
   if done > 0 then samples[#samples + 1] = { now, done } end
-  local text
+  -- What gives way on a narrow terminal: the rate, then the calls counted,
+  -- then the time left.
+  local parts
   if phase == "calls" then
-    text = format("%d/%d folders, %d calls", done, total, self.calls)
+    parts = { { format("%d/%d folders", done, total), 0 }, { format("%d calls", self.calls), 2 } }
   else
-    text = format("%s: %d/%d calls", phase, done, total)
+    parts = { { format("%s: %d/%d calls", phase, done, total), 0 } }
   end
   if now - self.phase_started >= WINDOW then
     -- A phase starts at 0 done: that is where `done` stood before the
@@ -120,10 +159,10 @@ function Progress:update(done, total, node, phase)
       requests = requests + 1
     end
     local speed = (done - before) / WINDOW
-    text = text .. format(", %.1f req/s, ETA %s", requests / WINDOW,
-                          speed > 0 and cli_text.duration((total - done) / speed) or "-")
+    parts[#parts + 1] = { format("%.1f req/s", requests / WINDOW), 3 }
+    parts[#parts + 1] = { "ETA " .. (speed > 0 and cli_text.duration((total - done) / speed) or "-"), 1 }
   end
-  self:draw(text)
+  self:draw(join_fitting(parts, room(self.columns and self.columns())))
 end
 
 return _M

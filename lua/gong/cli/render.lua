@@ -21,7 +21,8 @@
 ---   rather than wondering whether something failed.
 --- * Table widths are terminal columns: East Asian wide characters and emoji take
 ---   two, combining marks and zero-width characters none, everything else one
----   (gong.cli.text).
+---   (gong.cli.text). Given a terminal's width, tables and trees fit it
+---   (gong.cli.tables, gong.cli.trees); without one they are never cut.
 --- * Control characters in names and titles are shown as spaces in tables and
 ---   trees, so a hostile or sloppy name cannot break the layout or send escape
 ---   sequences to the terminal (gong.cli.text). CSV and JSON carry the data

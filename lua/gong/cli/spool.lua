@@ -18,6 +18,10 @@ local sys = core.sys
 
 local _M = {}
 
+--- How many bytes of texts a spool takes between two collections
+--- (release()): about two Calls API pages of transcripts.
+_M.COLLECT_BYTES = 8 * 1000 * 1000
+
 ---@class gong.cli.Spool
 ---@field tmp string the file's name
 ---@field failed? string why a text could not be read back (what was written is then incomplete)
@@ -40,7 +44,8 @@ function _M.open(near)
     sys.unguard_file(tmp)
     return nil, "cannot read the spool " .. tmp .. ": " .. why
   end
-  return setmetatable({ tmp = tmp, file = file, reader = reader, size = 0, at = {}, length = {}, closed = false },
+  return setmetatable({ tmp = tmp, file = file, reader = reader, size = 0, collected = 0, at = {}, length = {},
+                        closed = false },
                       spool_mt)
 end
 
@@ -53,6 +58,17 @@ function Spool:put(id, field, text)
   local key = field .. "\0" .. id
   self.at[key], self.length[key] = self.size, #text
   self.size = self.size + #text
+  if self.size - self.collected >= _M.COLLECT_BYTES then self:release() end
+end
+
+--- Gives back the memory of what was spooled so far: a full collection (the
+--- pages those texts came from are garbage by now) and the C library's free
+--- memory returned to the system. Without it the peak depends on how many
+--- pages the collector happens to let pile up, and grows with the library.
+function Spool:release()
+  self.collected = self.size
+  collectgarbage()
+  sys.release_memory()
 end
 
 --- Forgets every `field` kept (a phase that failed: none of it is written).

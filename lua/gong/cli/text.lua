@@ -2,15 +2,22 @@
 --- takes, how it is cut to fit, how a value becomes the text of one table or
 --- tree cell, and how a number of seconds reads (h:mm:ss).
 ---
---- Widths are terminal columns: East Asian wide characters and emoji take
---- two, combining marks and zero-width characters none, everything else one.
+--- Widths are terminal columns, as the C library's wcwidth() gives them in a
+--- UTF-8 locale (and so as tmux, screen and most terminals move the cursor),
+--- from a table generated from Unicode's data (gong.cli.widths): East Asian
+--- wide characters and emoji take two, combining marks and zero-width
+--- characters none, everything else one. A sequence counts what its
+--- characters count: an emoji ZWJ sequence the sum of its emoji, a character
+--- and a variation selector the character's width.
 --- A cell shows control characters as spaces, so a hostile or sloppy name
 --- cannot break the layout or send escape sequences to the terminal.
 
 local json = require "gong.json"
 local message = require "gong.message"
+local widths = require "gong.cli.widths"
 
 local byte = string.byte
+local concat = table.concat
 local floor = math.floor
 local format = string.format
 local huge = math.huge
@@ -22,27 +29,29 @@ local number, present = json.number, json.present
 
 local _M = {}
 
--- Code point ranges a terminal draws two columns wide (East Asian Wide and
--- Fullwidth, emoji), then ranges it draws in none (combining marks,
--- zero-width characters, variation selectors). Sorted, inclusive.
-local WIDE = {
-  { 0x1100, 0x115F }, { 0x2E80, 0x303E }, { 0x3041, 0x33FF }, { 0x3400, 0x4DBF },
-  { 0x4E00, 0x9FFF }, { 0xA000, 0xA4CF }, { 0xAC00, 0xD7A3 }, { 0xF900, 0xFAFF },
-  { 0xFE30, 0xFE4F }, { 0xFF00, 0xFF60 }, { 0xFFE0, 0xFFE6 }, { 0x1F300, 0x1F64F },
-  { 0x1F900, 0x1F9FF }, { 0x20000, 0x3FFFD },
-}
-local ZERO = {
-  { 0x0300, 0x036F }, { 0x200B, 0x200F }, { 0x20D0, 0x20FF }, { 0xFE00, 0xFE0F },
-  { 0xFE20, 0xFE2F },
-}
+-- The code points that do not take one column (gong.cli.widths, generated
+-- from Unicode's data): first, last, columns, sorted.
+local RANGES = widths.ranges
+local ZWJ = "\226\128\141" -- U+200D ZERO WIDTH JOINER
 
-local function in_ranges(ranges, cp)
-  for i = 1, #ranges do
-    local r = ranges[i]
-    if cp < r[1] then return false end
-    if cp <= r[2] then return true end
+local LOWEST, LAST = RANGES[1], floor(#RANGES / 3) - 1
+
+-- The columns a terminal gives code point `cp`: a binary search of RANGES.
+local function columns_of(cp)
+  if cp < LOWEST then return 1 end
+  local lo, hi = 0, LAST
+  while lo <= hi do
+    local mid = floor((lo + hi) / 2)
+    local k = mid * 3
+    if cp < RANGES[k + 1] then
+      hi = mid - 1
+    elseif cp > RANGES[k + 2] then
+      lo = mid + 1
+    else
+      return RANGES[k + 3]
+    end
   end
-  return false
+  return 1
 end
 
 -- Calls visit(start, stop, columns) for each character of `s`: its byte
@@ -63,12 +72,7 @@ local function each_char(s, visit)
       if not cc or cc < 0x80 or cc > 0xBF then cp, size = nil, 1 break end
       cp = cp * 64 + cc % 64
     end
-    local w
-    if cp == nil or cp < 0x300 then w = 1
-    elseif in_ranges(ZERO, cp) then w = 0
-    elseif in_ranges(WIDE, cp) then w = 2
-    else w = 1 end
-    if visit(i, i + size - 1, w) == false then return end
+    if visit(i, i + size - 1, cp and columns_of(cp) or 1) == false then return end
     i = i + size
   end
 end
@@ -96,7 +100,32 @@ function _M.truncate(s, columns)
     if used + w > columns - 1 then return false end
     used, stop = used + w, last
   end)
+  -- A zero width joiner left at the end would join the emoji before it to "…".
+  if sub(s, stop - 2, stop) == ZWJ then stop = stop - 3 end
   return sub(s, 1, stop) .. "…"
+end
+
+--- `s` (one line of words) broken at spaces into lines of at most `columns`
+--- terminal columns, joined by "\n"; a word wider than that is cut with "…".
+---@param s string
+---@param columns integer at least 1
+---@return string
+function _M.wrap(s, columns)
+  local lines, line, used = {}, nil, 0
+  for word in s:gmatch("%S+") do
+    local w = _M.width(word)
+    if w > columns then
+      word, w = _M.truncate(word, columns), columns
+    end
+    if line and used + 1 + w <= columns then
+      line, used = line .. " " .. word, used + 1 + w
+    else
+      if line then lines[#lines + 1] = line end
+      line, used = word, w
+    end
+  end
+  if line then lines[#lines + 1] = line end
+  return concat(lines, "\n")
 end
 
 --- A value as the text of a table or tree cell: `-` when absent (nil, or not

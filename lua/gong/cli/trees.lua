@@ -14,7 +14,7 @@ local text = require "gong.cli.text"
 
 local concat, ipairs, min, type = table.concat, ipairs, math.min, type
 
-local cell, number, present = text.cell, json.number, json.present
+local cell, number, present, width = text.cell, json.number, json.present, text.width
 
 local _M = {}
 
@@ -32,20 +32,39 @@ local function down_to(depth, visit)
   end
 end
 
+-- The least columns a name is cut to before the rest of a line is.
+local NAME_LEAST = 12
+
+-- One line of a tree, `before .. name .. counts .. id`, in at most
+-- `columns` (when given): the name is cut first, down to NAME_LEAST; then
+-- the id is left out (a cut id would be no use); then the line is cut.
+local function fit(before, name, counts, id, columns)
+  local line = text.rstrip(before .. name .. counts .. id)
+  if not columns or width(line) <= columns then return line end
+  local room = columns - width(before) - width(counts) - width(id)
+  local least = width(name) < NAME_LEAST and width(name) or NAME_LEAST
+  name = text.truncate(name, room > least and room or least)
+  line = text.rstrip(before .. name .. counts .. id)
+  if width(line) <= columns then return line end
+  line = text.rstrip(before .. name .. counts)
+  return width(line) > columns and text.truncate(line, columns) or line
+end
+
 --- A folder tree drawn with box-drawing guides, one folder per line:
 --- `Name  (N calls, M in subtree)  [id]`, the subtree total only where the
 --- folder has children. The last line gives the number of folders and calls
 --- in the whole tree. `opts.depth` leaves out the folders more than that
---- many levels below the top (0: the top-level folders only), saying how
---- many subfolders each folder at the limit has.
+--- many subfolders each folder at the limit has. With `opts.width` (a
+--- terminal's columns), lines fit: a name gives way first, cut with "…",
+--- then the id, then the line's end is cut.
 ---@param tree gong.Tree
----@param opts? { depth?: integer }
+---@param opts? { depth?: integer, width?: integer }
 ---@return string
 function _M.text(tree, opts)
   if #tree.roots == 0 then
     return "(no folders)\n"
   end
-  local depth_limit = opts and opts.depth
+  local depth_limit, columns = opts and opts.depth, opts and opts.width
   local lines = {}
   -- leads[d]: the guides in front of the nodes at depth d.
   local leads = { [0] = "" }
@@ -62,7 +81,7 @@ function _M.text(tree, opts)
     local name = present(node.name) and cell(node.name) or "(unnamed)"
     local id = present(node.id) and "  [" .. cell(node.id) .. "]" or ""
     local branch = depth == 0 and "" or last and "└── " or "├── "
-    lines[#lines + 1] = text.rstrip(leads[depth] .. branch .. name .. "  (" .. counts .. ")" .. id)
+    lines[#lines + 1] = fit(leads[depth] .. branch, name, "  (" .. counts .. ")", id, columns)
     -- Children of a last child hang under blank space, others under a rule.
     leads[depth + 1] = depth == 0 and "" or leads[depth] .. (last and "    " or "│   ")
   end))
@@ -72,7 +91,8 @@ function _M.text(tree, opts)
   for _, root in ipairs(tree.roots) do
     calls = calls and type(root.total_calls) == "number" and calls + root.total_calls or nil
   end
-  lines[#lines + 1] = folders .. (folders == 1 and " folder, " or " folders, ") .. count_calls(calls)
+  lines[#lines + 1] = fit("", folders .. (folders == 1 and " folder, " or " folders, ") .. count_calls(calls), "", "",
+                         columns)
   return concat(lines, "\n") .. "\n"
 end
 
@@ -120,23 +140,32 @@ end
 --- The tree as nested JSON, the shape tree JSON and export's JSON share: an
 --- array of root objects, each with the folder's fields (gong.cli.fields),
 --- `total_calls`, what `extra(w, node)` writes on the gong.json writer `w`,
---- and `children` (down to `depth` levels below the roots when given).
+--- and `children` (down to `depth` levels below the roots when given). A
+--- folder at that depth with subfolders has `children_not_shown`, their
+--- number, instead of `children`: an empty list would say it has none.
 ---@param tree gong.Tree
 ---@param extra? fun(w: gong.json.Writer, node: table)
 ---@param depth? integer
 ---@return string
 function _M.nested_json(tree, extra, depth)
+  local function cut(node, d)
+    return depth ~= nil and d >= depth and node.children[1] ~= nil
+  end
   local w = json.writer({ indent = true })
   w:array()
-  tree:visit(down_to(depth, function(node)
+  tree:visit(down_to(depth, function(node, d)
     w:object()
     fields_of.write(w, node, "folder")
     if present(node.total_calls) then w:field("total_calls", node.total_calls) end
     if extra then extra(w, node) end
-    w:key("children")
-    w:array()
-  end), function()
-    w:close_array()
+    if cut(node, d) then
+      w:field("children_not_shown", #node.children)
+    else
+      w:key("children")
+      w:array()
+    end
+  end), function(node, d)
+    if not cut(node, d) then w:close_array() end
     w:close_object()
   end)
   w:close_array()
@@ -146,7 +175,9 @@ end
 --- The folder tree as nested JSON: an array of root objects, each with the
 --- folder's fields (gong.cli.fields), `total_calls` and `children` (an array, `[]` for
 --- a leaf). There are no parent back-references. With `opts.depth`, folders
---- deeper than that are left out (their totals still count in total_calls).
+--- deeper than that are left out (their totals still count in total_calls),
+--- and a folder at the limit with subfolders has `children_not_shown`, their
+--- number, instead of `children`.
 ---@param tree gong.Tree
 ---@param opts? { depth?: integer }
 ---@return string
