@@ -7,7 +7,8 @@
 --- parser does (the first word that is neither an option nor an option's
 --- value), then offers: an option's value (the words of "a|b" values,
 --- file names for FILE), the options valid there (the global ones, and the
---- command's own once it is typed) when the word starts with "-", the
+--- command's own once it is typed, of its action once that is) when the
+--- word starts with "-", the
 --- commands before one is typed, and the words a command's first argument
 --- is one of (help's commands, oauth's actions, completion's shells).
 
@@ -18,7 +19,7 @@ local concat, error, ipairs, pairs, sort, tostring = table.concat, error, ipairs
 
 local _M = {}
 
-local PROGRAM = "gong-library"
+local PROGRAM = require("gong.cli.report").PROGRAM
 
 -- Raises unless `word` can stand unquoted in every shell's script: the
 -- table's names and values are, and one that is not is a mistake there.
