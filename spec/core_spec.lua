@@ -640,13 +640,13 @@ describe("gong.core", function()
       end
       table.sort(names)
       assert.are.same({ "access_key", "access_key_secret", "allow_http", "api", "backoff_base", "backoff_max",
-        "base_url", "ca_file", "connect_timeout", "headers", "insecure", "max_response_bytes", "max_retries",
-        "max_retry_wait", "on_attempt", "rate", "rate_scope", "stall_timeout", "timeout", "token", "user_agent" },
-        names)
+        "base_url", "ca_file", "connect_timeout", "deadline", "headers", "insecure", "max_response_bytes",
+        "max_retries", "max_retry_wait", "on_attempt", "on_wait", "rate", "rate_scope", "stall_timeout", "timeout",
+        "token", "user_agent" }, names)
       for name, spec in pairs(core.options) do
         -- Its default is accepted as a value; a number outside its range is refused.
         if spec.default ~= nil then core.new({ [name] = spec.default }):close() end
-        if spec.kind == "number" then
+        if spec.kind == "number" or spec.kind == "limit" then
           local err = raises("config", core.new, { [name] = spec.max * 2 + 1 })
           assert.matches("'" .. name .. "' must be a number from", err.message)
         end
@@ -656,6 +656,11 @@ describe("gong.core", function()
       assert.are.same({ "client", "host" }, core.options.rate_scope.choices)
       assert.are.equal("client", core.options.rate_scope.default)
       assert.are.equal(3, core.options.rate.default)
+      -- A limit has none by default; a function option takes a function only.
+      assert.are.same({ kind = "limit", min = 0.001, max = 86400 }, core.options.deadline)
+      assert.are.same({ kind = "function" }, core.options.on_wait)
+      assert.matches("'on_wait' must be a function %(got string%)",
+                     raises("config", core.new, { on_wait = "x" }).message)
       if has_integers then assert.are.equal("integer", math.type(core.options.timeout.default)) end
     end)
 

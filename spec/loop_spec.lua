@@ -143,6 +143,28 @@ describe("gong.loop", function()
     assert.are.equal("folders: client is closed", closed[2].message)
   end)
 
+  it("tells on_wait of each wait on the loop; what it raises is the call's config error", function()
+    srv:faults({ { status = 503 }, { status = 429, headers = { ["Retry-After"] = "1" } } })
+    local heard = {}
+    local c = new({ rate = false, backoff_base = 0.05, on_wait = function(info) heard[#heard + 1] = info end })
+    local result, err
+    c:folders(nil, function(r, e) result, err = r or false, e end)
+    run_until(function() return result ~= nil end)
+    assert.is_table(result, tostring(err))
+    assert.are.same({ "server", "rate_limited" }, { heard[1].reason, heard[2].reason })
+    assert.are.same({ 2, 3, 1 }, { heard[1].attempt, heard[2].attempt, heard[2].seconds })
+    close(c)
+    srv:faults({ { status = 503 } })
+    c = new({ rate = false, on_wait = function() error("no waiting here", 0) end })
+    result = nil
+    c:folders(nil, function(r, e) result, err = r or false, e end)
+    run_until(function() return result ~= nil end)
+    assert.is_false(result)
+    assert.are.equal("config", err.kind)
+    assert.are.equal("gong.loop: no waiting here", err.message)
+    close(c)
+  end)
+
   it("never calls back before the call returns, even when there is nothing to ask", function()
     local c = new()
     local called_during

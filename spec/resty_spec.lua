@@ -145,6 +145,30 @@ describe("gong.resty", function()
       assert.are.equal(1, #srv:requests())
     end)
 
+    it("tells on_wait of each retry's wait, and holds the option deadline between attempts", function()
+      local path = "/spec/waits?folder=" .. lib.folders[1].id
+      srv:faults({ { status = 503 } })
+      local _, answer = get_json(nginx.port, path)
+      assert.are.equal(#lib.calls[lib.folders[1].id], answer.count)
+      assert.are.equal(1, #answer.heard)
+      local info = answer.heard[1]
+      assert.are.same({ "server", 503, 2, 5, "calls" }, { info.reason, info.status, info.attempt, info.attempts,
+                                                         info.kind })
+      assert.is_true(info.seconds >= 0 and info.seconds <= 0.05 and info.elapsed >= 0, cjson.encode(info))
+      srv:reset()
+      srv:faults({ { status = 429, headers = { ["Retry-After"] = "3" } } })
+      _, answer = get_json(nginx.port, path .. "&deadline=1")
+      assert.are.equal("rate_limited", answer.err.kind)
+      assert.matches("; a retry in 3 s would pass the deadline of 1 s$", answer.err.message)
+      assert.are.same({}, answer.heard)
+      srv:reset()
+      srv:faults({ { delay = 5, times = -1 } })
+      _, answer = get_json(nginx.port, path .. "&deadline=1")
+      assert.are.equal("deadline", answer.err.timeout, answer.err.message)
+      assert.is_true(answer.seconds < 2.5, "took " .. answer.seconds .. " s")
+      assert.are.equal(1, #srv:requests())
+    end)
+
     it("GET /gong/calls answers a folder's calls as JSON, even for an id needing escapes", function()
       local id = lib.special_id
       local status, body = get_json(nginx.port, "/gong/calls?folder=" .. percent_encode(id))
@@ -440,6 +464,27 @@ describe("gong.resty", function()
       assert.are.equal(3, most, "requests arriving within one second, from " .. served .. " workers")
       assert.is_true(ping < 0.5, "/ping waited " .. ping .. " s while the pages waited for their slots")
       assert.is_nil(nginx:error_log():find("no lua_shared_dict", 1, true))
+    end)
+
+    it("pause every worker's requests for a 429's Retry-After, not only the one that got it", function()
+      local nginx = start({ workers = 4, reuseport = true })
+      finally(function() nginx:stop() end)
+      srv:reset()
+      srv:faults({ { status = 429, headers = { ["Retry-After"] = "2" }, times = 1 } })
+      local path = "/spec/page?folder=" .. lib.folders[1].id
+      local sockets = {}
+      for i = 1, 6 do sockets[i] = send(nginx.port, path) end
+      for _, c in ipairs(sockets) do assert.are.equal(200, (receive(c))) end
+      local refused
+      for _, req in ipairs(srv:requests()) do
+        if req.status == 429 then refused = req.time end
+      end
+      assert.truthy(refused, "the server answered one 429")
+      for _, req in ipairs(srv:requests()) do
+        local after = req.time - refused
+        assert.is_true(after <= 0.05 or after >= 1.9,
+          ("a request arrived %.2f s after the 429 that asked for 2 s"):format(after))
+      end
     end)
 
     it("without the dict lets each worker count alone, and says how to share once per worker", function()

@@ -43,6 +43,8 @@ static int client_closed_error(lua_State *L) {
 static void client_release(lua_State *L, gong_client *c, int client) {
   if (client) driver_close_cached(L, client);
   token_release(L, &c->token);
+  if (c->on_wait != LUA_NOREF && L != NULL) luaL_unref(L, LUA_REGISTRYINDEX, c->on_wait);
+  c->on_wait = LUA_NOREF;
   if (c->on_attempt != LUA_NOREF && L != NULL) luaL_unref(L, LUA_REGISTRYINDEX, c->on_attempt);
   c->on_attempt = LUA_NOREF;
   transfer_free(&c->main);
@@ -69,6 +71,7 @@ static int client_new(lua_State *L) {
   c = (gong_client *)lua_newuserdatauv(L, sizeof *c, 1);
   memset(c, 0, sizeof *c);
   c->token.ref = LUA_NOREF;
+  c->on_wait = LUA_NOREF;
   c->on_attempt = LUA_NOREF;
   c->closed = 1; /* until fully configured: __gc must only free */
   luaL_setmetatable(L, CLIENT_MT);

@@ -156,15 +156,20 @@ static void client_configure(lua_State *L, gong_client *c, int opts) {
   c->retry.backoff_base = cfg.backoff_base;
   c->retry.backoff_max = cfg.backoff_max;
   retry_seed(&c->retry, c);
+  c->deadline = cfg.deadline;
+  if (cfg.on_wait) {
+    lua_pushvalue(L, cfg.on_wait);
+    c->on_wait = luaL_ref(L, LUA_REGISTRYINDEX);
+  }
+  if (cfg.on_attempt) {
+    lua_pushvalue(L, cfg.on_attempt);
+    c->on_attempt = luaL_ref(L, LUA_REGISTRYINDEX);
+  }
   if (!ratelimit_init(&c->rate, cfg.rate)) luaL_error(L, "gong: out of memory");
   configure_name_tenant(L, c, &cfg);
   if (cfg.rate_scope == RATE_SCOPE_HOST) configure_share_rate(L, c, &cfg);
 
   configure_auth(L, c, &cfg);
-  if (cfg.on_attempt) {
-    lua_pushvalue(L, cfg.on_attempt);
-    c->on_attempt = luaL_ref(L, LUA_REGISTRYINDEX);
-  }
   configure_headers(L, c, cfg.headers);
   configure_add_header(L, &c->headers, "Accept: application/json");
   configure_add_header(L, &c->limits.post_headers, "Accept: application/json");

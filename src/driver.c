@@ -123,7 +123,7 @@ static int driver_start(lua_State *L, int self, gong_driver *d, driver_request *
 /* Pushes the outcome of `r`'s final attempt `a` as the blocking request gives it; returns how many values. */
 static int driver_outcome(lua_State *L, int self, gong_driver *d, driver_request *r, const attempt *a) {
   int top = lua_gettop(L);
-  request_info info = {d->c, r->ep, top + 1, r->at.made};
+  request_info info = {d->c, r->ep, top + 1, r->at.made, r->at.refused};
   driver_push_slot(L, self, DRIVER_VALUES);
   lua_rawgeti(L, -1, r->id);
   lua_rawgeti(L, -1, 1);
@@ -133,6 +133,32 @@ static int driver_outcome(lua_State *L, int self, gong_driver *d, driver_request
   lua_remove(L, top + 1);
   kinds_finish(L, r->kind, top + 1);
   return lua_gettop(L) - top;
+}
+
+/* Keeps the wait `r` noted for the effects to tell on_wait (driver_effects). */
+static void driver_note_wait(gong_driver *d, driver_request *r) {
+  if (!r->at.noted) return;
+  r->at.noted = 0;
+  if (d->nwaits == d->capwaits) {
+    int cap = d->capwaits ? d->capwaits * 2 : 8;
+    driver_waiting *grown = (driver_waiting *)realloc(d->waits, (size_t)cap * sizeof *grown);
+    if (grown == NULL) {
+      d->out_of_memory = 1;
+      return;
+    }
+    d->waits = grown;
+    d->capwaits = cap;
+  }
+  d->waits[d->nwaits].id = r->id;
+  d->waits[d->nwaits].kind = r->kind->name;
+  d->waits[d->nwaits].note = r->at.note;
+  d->nwaits++;
+}
+
+/* Ends `r` with the outcome of its final attempt `a`, onto `done`. */
+static void driver_finish(lua_State *L, int self, gong_driver *d, int done, driver_request *r, const attempt *a) {
+  driver_done(L, done, r->id, driver_outcome(L, self, d, r, a));
+  driver_drop(L, self, d, r);
 }
 
 /* Takes what libcurl finished: retries wait, the rest go to `done`. */
@@ -159,9 +185,9 @@ static void driver_collect(lua_State *L, int self, gong_driver *d, int done) {
       driver_fail_with(L, self, done, d, r);
     } else if (step == STEP_RETRY) {
       r->not_before = clock_now() + wait;
+      driver_note_wait(d, r);
     } else {
-      driver_done(L, done, r->id, driver_outcome(L, self, d, r, &a));
-      driver_drop(L, self, d, r);
+      driver_finish(L, self, d, done, r, &a);
     }
   }
 }
@@ -182,6 +208,11 @@ static void driver_pump(lua_State *L, int self, gong_driver *d, int done) {
       driver_fail_with(L, self, done, d, r);
     } else if (step == STEP_WAIT) {
       r->not_before = now + delay;
+      driver_note_wait(d, r);
+    } else if (step == STEP_LATE) {
+      attempt a;
+      attempt_late(&a);
+      driver_finish(L, self, d, done, r, &a);
     } else if (!driver_start(L, self, d, r)) {
       error_push(L, "network", "%s: libcurl could not start the request", r->kind->name);
       driver_fail_with(L, self, done, d, r);
@@ -260,6 +291,7 @@ static int driver_start_request(lua_State *L) {
   ep = kinds_prepare(L, d->c, k, 3); /* 6: url, 7: body */
   r = (driver_request *)calloc(1, sizeof *r);
   if (r == NULL) return luaL_error(L, "gong: out of memory");
+  step_begin(d->c, &r->at, clock_now());
   r->id = ++d->next_id;
   r->kind = k;
   r->ep = ep;
@@ -323,6 +355,9 @@ static void driver_close_now(gong_driver *d) {
   free(d->watch);
   d->watch = NULL;
   d->nwatch = d->capwatch = 0;
+  free(d->waits);
+  d->waits = NULL;
+  d->nwaits = d->capwaits = 0;
 }
 
 /*

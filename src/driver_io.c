@@ -59,6 +59,28 @@ static double driver_next_start(const gong_driver *d, double wake) {
 }
 
 /*
+ * Sets the effects' `waits`, the waits the requests noted since the last
+ * call, each what on_wait is told plus the request's `id`, and `on_wait`,
+ * the client's function, for the host to call where it calls back (gong.tasks).
+ */
+static void driver_push_waits(lua_State *L, gong_driver *d) {
+  if (d->nwaits > 0 && d->c->on_wait != LUA_NOREF) {
+    int k;
+    lua_createtable(L, d->nwaits, 0);
+    for (k = 0; k < d->nwaits; k++) {
+      step_push_note(L, &d->waits[k].note, d->c, d->waits[k].kind);
+      lua_pushinteger(L, d->waits[k].id);
+      lua_setfield(L, -2, "id");
+      lua_rawseti(L, -2, k + 1);
+    }
+    lua_setfield(L, -2, "waits");
+    lua_rawgeti(L, LUA_REGISTRYINDEX, d->c->on_wait);
+    lua_setfield(L, -2, "on_wait");
+  }
+  d->nwaits = 0;
+}
+
+/*
  * The end of every call of a driver (self: its stack index): driver_step's
  * work onto the `done` list at `done`, then pushes the effects.
  */
@@ -99,6 +121,7 @@ static int driver_effects(lua_State *L, int self, gong_driver *d, int done) {
   if (wake < 0) lua_pushinteger(L, -1);
   else lua_pushinteger(L, wake <= now ? 0 : (lua_Integer)((wake - now) * 1000) + 1);
   lua_setfield(L, -2, "timer");
+  driver_push_waits(L, d);
   return 1;
 }
 
@@ -155,6 +178,7 @@ static int driver_wait(lua_State *L) {
     double wake, now;
     driver_step(L, 1, d, done);
     if (lua_rawlen(L, done) > 0 || d->first == NULL || d->multi == NULL) break;
+    if (d->nwaits > 0 && d->c->on_wait != LUA_NOREF) break; /* on_wait is told before the wait */
     if (interrupt_pending(&watch)) {
       interrupted = 1;
       break;
@@ -169,9 +193,10 @@ static int driver_wait(lua_State *L) {
     }
   }
   driver_watch_interrupts(d, NULL);
-  lua_createtable(L, 0, 2);
+  lua_createtable(L, 0, 4);
   lua_pushvalue(L, done);
   lua_setfield(L, -2, "done");
+  driver_push_waits(L, d);
   if (interrupted) {
     lua_pushboolean(L, 1);
     lua_setfield(L, -2, "interrupted");

@@ -6,15 +6,16 @@
  */
 #include <stddef.h>
 
+/* OPT_LIMIT: a number in range, or none (nil: no limit, read as 0). OPT_FUNCTION: a function, or none. */
 typedef enum {
-  OPT_STRING, OPT_NUMBER, OPT_BOOLEAN, OPT_RATE, OPT_HEADERS, OPT_CHOICE, OPT_TOKEN, OPT_FUNCTION
+  OPT_STRING, OPT_NUMBER, OPT_BOOLEAN, OPT_RATE, OPT_HEADERS, OPT_CHOICE, OPT_TOKEN, OPT_LIMIT, OPT_FUNCTION
 } option_kind;
 
 typedef struct option_spec {
   const char *name;
   option_kind kind;
   size_t offset;              /* of the value in client_config */
-  double dflt, min, max;      /* OPT_NUMBER and OPT_RATE */
+  double dflt, min, max;      /* OPT_NUMBER and OPT_RATE; min and max for OPT_LIMIT */
   const char *dflt_text;      /* OPT_STRING: the default, NULL for none */
   const char *const *choices; /* OPT_CHOICE: the values, NULL-terminated; read as an index */
 } option_spec;
@@ -33,12 +34,14 @@ static const option_spec option_specs[] = {
   {"base_url", OPT_STRING, OPTION_AT(base_url), 0, 0, 0, DEFAULT_BASE_URL, NULL},
   {"ca_file", OPT_STRING, OPTION_AT(ca_file), 0, 0, 0, NULL, NULL},
   {"connect_timeout", OPT_NUMBER, OPTION_AT(connect_timeout), 10, 0.001, 86400, NULL, NULL},
+  {"deadline", OPT_LIMIT, OPTION_AT(deadline), 0, 0.001, 86400, NULL, NULL},
   {"headers", OPT_HEADERS, OPTION_AT(headers), 0, 0, 0, NULL, NULL},
   {"insecure", OPT_BOOLEAN, OPTION_AT(insecure), 0, 0, 0, NULL, NULL},
   {"max_response_bytes", OPT_NUMBER, OPTION_AT(max_response_bytes), 64 * MIB, 1, 1e15, NULL, NULL},
   {"max_retries", OPT_NUMBER, OPTION_AT(max_retries), 4, 0, 100, NULL, NULL},
   {"max_retry_wait", OPT_NUMBER, OPTION_AT(max_retry_wait), 60, 0, 86400, NULL, NULL},
   {"on_attempt", OPT_FUNCTION, OPTION_AT(on_attempt), 0, 0, 0, NULL, NULL},
+  {"on_wait", OPT_FUNCTION, OPTION_AT(on_wait), 0, 0, 0, NULL, NULL},
   {"rate", OPT_RATE, OPTION_AT(rate), 3, 0.001, RATELIMIT_MAX_CAP, NULL, NULL},
   {"rate_scope", OPT_CHOICE, OPTION_AT(rate_scope), 0, 0, 0, NULL, rate_scope_names},
   {"stall_timeout", OPT_NUMBER, OPTION_AT(stall_timeout), 30, 0.001, 86400, NULL, NULL},
@@ -48,7 +51,7 @@ static const option_spec option_specs[] = {
   {NULL, OPT_STRING, 0, 0, 0, 0, NULL, NULL}};
 
 static const char *const option_kind_names[] = {"string", "number", "boolean", "rate", "headers",
-                                                "choice", "token", "function"};
+                                                "choice", "token", "limit", "function"};
 
 /* Pushes `v` as an integer where Lua has them and it is one, so 3 prints as 3. */
 static void option_push_number(lua_State *L, double v) {
@@ -141,6 +144,14 @@ static void option_read(lua_State *L, int value, const option_spec *s, client_co
       option_error(L, s->name, "must be a boolean");
     *(int *)(void *)field = lua_toboolean(L, value);
     break;
+  case OPT_LIMIT:
+    *(double *)(void *)field = lua_isnil(L, value) ? 0 : option_number(L, value, s);
+    break;
+  case OPT_FUNCTION: /* the stack index of the function */
+    if (!lua_isnil(L, value) && lua_type(L, value) != LUA_TFUNCTION)
+      option_error(L, s->name, lua_pushfstring(L, "must be a function (got %s)", luaL_typename(L, value)));
+    *(int *)(void *)field = lua_isnil(L, value) ? 0 : value;
+    break;
   case OPT_RATE:
     if (lua_type(L, value) == LUA_TBOOLEAN) {
       if (lua_toboolean(L, value))
@@ -157,11 +168,6 @@ static void option_read(lua_State *L, int value, const option_spec *s, client_co
     break;
   case OPT_CHOICE:
     *(int *)(void *)field = option_choice(L, value, s);
-    break;
-  case OPT_FUNCTION: /* kept as its stack index, 0 when absent */
-    if (!lua_isnil(L, value) && lua_type(L, value) != LUA_TFUNCTION)
-      option_error(L, s->name, lua_pushfstring(L, "must be a function (got %s)", luaL_typename(L, value)));
-    *(int *)(void *)field = lua_isnil(L, value) ? 0 : value;
     break;
   case OPT_TOKEN: /* a string, or a function that gives one */
     if (lua_type(L, value) == LUA_TFUNCTION) {
@@ -218,9 +224,11 @@ static void options_export(lua_State *L) {
     lua_createtable(L, 0, 4);
     lua_pushstring(L, option_kind_names[s->kind]);
     lua_setfield(L, -2, "kind");
-    if (s->kind == OPT_NUMBER || s->kind == OPT_RATE) {
-      option_push_number(L, s->dflt);
-      lua_setfield(L, -2, "default");
+    if (s->kind == OPT_NUMBER || s->kind == OPT_RATE || s->kind == OPT_LIMIT) {
+      if (s->kind != OPT_LIMIT) { /* a limit has none: no limit */
+        option_push_number(L, s->dflt);
+        lua_setfield(L, -2, "default");
+      }
       option_push_number(L, s->min);
       lua_setfield(L, -2, "min");
       option_push_number(L, s->max);

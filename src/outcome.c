@@ -62,16 +62,13 @@ static void outcome_push_transfer_error(lua_State *L, const transfer *t, const a
                (double)lim->max_response_bytes);
   } else if (a->stalled) {
     error_push(L, "timeout", "stall timeout on %s: no data for %g s", what, lim->stall_timeout);
-    error_set_string(L, "timeout", "stall");
+    error_set_string(L, "timeout", attempt_timeout(a));
   } else if (a->code == CURLE_OPERATION_TIMEDOUT) {
-    /* libcurl has one code for both; whether a connection was up tells them apart. */
-    if (!a->connected) {
+    if (!a->connected)
       error_push(L, "timeout", "connect timeout on %s: no connection within %g s", what, lim->connect_timeout);
-      error_set_string(L, "timeout", "connect");
-    } else {
+    else
       error_push(L, "timeout", "total timeout on %s: no complete response within %g s", what, lim->timeout);
-      error_set_string(L, "timeout", "total");
-    }
+    error_set_string(L, "timeout", attempt_timeout(a));
   } else if (header_code != NULL) {
     /* Not retried (retry.c): the same server sends the same header again. */
     error_push(L, "too_large", "the server sent a response header larger than libcurl accepts, "
@@ -113,6 +110,45 @@ static void outcome_push_status_error(lua_State *L, int state, const transfer *t
   error_set_integer(L, "status", a->status);
   if (a->retry_after >= 0 && a->retry_after <= RETRY_AFTER_MAX)
     error_set_integer(L, "retry_after", (lua_Integer)a->retry_after);
+}
+
+/* `seconds` as messages say them: to a tenth below 10 s, else whole ("0.4", "20"). */
+static double outcome_seconds(double seconds) {
+  return seconds < 10 ? floor(seconds * 10 + 0.5) / 10 : floor(seconds + 0.5);
+}
+
+/*
+ * Pushes the error of a request its deadline ended (`c->deadline` seconds):
+ * attempt `a` was cut short by it, or (late) never started because the
+ * rate limit would have held it back past it for `refused` seconds.
+ */
+static void outcome_push_deadline_error(lua_State *L, const attempt *a, const request_info *r, const char *what) {
+  if (a->late)
+    error_push(L, "timeout", "deadline passed on %s: the rate limit holds it back %g s, past the deadline of %g s",
+               what, outcome_seconds(r->refused), r->c->deadline);
+  else
+    error_push(L, "timeout", "deadline passed on %s: no complete response within %g s", what, r->c->deadline);
+  error_set_string(L, "timeout", attempt_timeout(a));
+}
+
+/*
+ * Adds to the message of the error on top why no retry followed: its wait
+ * of `refused` seconds would have passed the request's deadline of
+ * `deadline` seconds.
+ */
+static void outcome_say_deadline(lua_State *L, double refused, double deadline) {
+  char line[ERROR_MESSAGE_MAX + 1];
+  size_t len;
+  const char *msg;
+  lua_getfield(L, -1, "message");
+  snprintf(line, sizeof line, "; a retry in %g s would pass the deadline of %g s", outcome_seconds(refused),
+           deadline);
+  lua_pushstring(L, line);
+  lua_concat(L, 2);
+  msg = lua_tolstring(L, -1, &len);
+  error_one_line(line, sizeof line, msg, len);
+  lua_pop(L, 1);
+  error_set_string(L, "message", line);
 }
 
 /*
@@ -210,7 +246,8 @@ static void outcome_push(lua_State *L, int state, transfer *t, const attempt *a,
   } else {
     outcome_what(L, r, what, sizeof what);
     lua_pushnil(L);
-    if (a->code != CURLE_OK) outcome_push_transfer_error(L, t, a, what);
+    if (a->late || a->cut) outcome_push_deadline_error(L, a, r, what);
+    else if (a->code != CURLE_OK) outcome_push_transfer_error(L, t, a, what);
     else outcome_push_status_error(L, state, t, a, what);
     transfer_trim(t);
     if (r->ep->empty_404 && a->status == 404 && outcome_is_empty_result(L)) {
@@ -229,6 +266,8 @@ static void outcome_push(lua_State *L, int state, transfer *t, const attempt *a,
   if (retry_halts_everything(&r->c->retry, a)) {
     error_set_boolean(L, "halt", 1);
     outcome_say_too_long(L, a, &r->c->retry);
+  } else if (r->refused >= 0 && !a->late) {
+    outcome_say_deadline(L, r->refused, r->c->deadline);
   }
   if (r->ep->shape->cursor_in != NULL) lua_pushnil(L);
 }

@@ -174,6 +174,7 @@ typedef struct transfer {
   double progress_time, started;
   char errbuf[CURL_ERROR_SIZE];
   unsigned token_gen; /* the generation of the token set on the handle (token.c) */
+  int cut;            /* the attempt under way has the deadline's time left as its timeout, not the limit's */
 } transfer;
 
 /*
@@ -196,6 +197,8 @@ typedef struct attempt {
   int out_of_memory;      /* the body could not be stored */
   int interrupted;        /* an interrupt stopped it (see signals.c) */
   int connected;          /* a connection to the server was established */
+  int cut;                /* the request's deadline bounded it (its timeout was the time left) */
+  int late;               /* never started: the rate limit held it back past the request's deadline */
 } attempt;
 
 static CURLcode transfer_bind(transfer *t);
@@ -205,6 +208,8 @@ static CURLcode transfer_begin(transfer *t, const char *url, const char *body, s
 static void transfer_end(transfer *t, CURLcode code, attempt *a);
 static void transfer_perform(transfer *t, const char *url, const char *body, size_t len, attempt *a);
 static void attempt_interrupted(attempt *a);
+static void attempt_late(attempt *a);
+static const char *attempt_timeout(const attempt *a);
 static int attempt_ok(const attempt *a);
 
 /* ---- retries: retry.c ----------------------------------------------------- */
@@ -335,11 +340,12 @@ static int token_refused(lua_State *L, token_source *ts, unsigned used);
 /* The options once read; strings stay owned by the options table. */
 typedef struct client_config {
   const char *access_key, *access_key_secret, *token, *base_url, *user_agent, *ca_file;
-  double timeout, connect_timeout, stall_timeout, max_response_bytes;
+  double timeout, connect_timeout, stall_timeout, max_response_bytes, deadline;
   double max_retries, max_retry_wait, backoff_base, backoff_max, rate;
   int allow_http, insecure, api, rate_scope;
   int headers;  /* stack index of the headers table, 0 when there is none */
   int token_fn; /* stack index of a token function (see token.c), 0 when there is none */
+  int on_wait;  /* stack index of the on_wait function (see step.c), 0 when there is none */
   int on_attempt; /* stack index of the function told of each attempt (step.c), 0 when there is none */
 } client_config;
 
@@ -370,6 +376,8 @@ typedef struct gong_client {
   retry_policy retry;
   ratelimit rate;
   token_source token; /* a token function's, when the option is one */
+  double deadline;    /* seconds a request may take, its attempts and waits included; 0: no limit */
+  int on_wait;        /* registry: the on_wait function; LUA_NOREF for none */
   int on_attempt;     /* registry: the function told of each attempt (step.c); LUA_NOREF for none */
 } gong_client;
 
@@ -409,22 +417,42 @@ static void kinds_export(lua_State *L);
 
 /* ---- the attempt step: step.c --------------------------------------------- */
 
-/* One request's attempts, as every engine keeps them. */
+/* Why a request waits before its next attempt, as on_wait hears it (step.c names them). */
+enum { WAIT_RATE_LIMITED, WAIT_SERVER, WAIT_TIMEOUT, WAIT_NETWORK, WAIT_RATE };
+
+/* A wait of a request before its next attempt: what the client's on_wait is told. */
+typedef struct wait_note {
+  int reason;          /* WAIT_* */
+  double seconds;      /* how long */
+  int attempt;         /* the attempt that follows it, 1 for the first */
+  long status;         /* the HTTP status of the failed attempt; 0 for none */
+  const char *timeout; /* which limit ended the failed attempt: "connect", "total", "stall"; or NULL */
+  double elapsed;      /* how long the failed attempt took; -1 for a wait of the rate limit */
+} wait_note;
+
+/* One request's attempts, as every engine keeps them (step_begin starts them). */
 typedef struct request_attempts {
-  int made;       /* attempts started */
-  int renewed;    /* the token was renewed after a 401 */
-  double started; /* when the last attempt started, monotonic seconds */
+  int made;        /* attempts started */
+  int renewed;     /* the token was renewed after a 401 */
+  double started;  /* when the last attempt started, monotonic seconds */
+  double deadline; /* when the request must have ended, monotonic seconds; 0: never */
+  double refused;  /* the wait the deadline refused (a retry's or the rate limit's); -1: none */
+  int noted;       /* `note` holds a wait on_wait has not been told yet */
+  wait_note note;
 } request_attempts;
 
-/* Before an attempt: go, wait, or the request failed (its error pushed). */
-enum { STEP_GO, STEP_WAIT, STEP_FAILED };
+/* Before an attempt: go, wait, the request failed (its error pushed), or its deadline comes first. */
+enum { STEP_GO, STEP_WAIT, STEP_FAILED, STEP_LATE };
 /* After an attempt: try again after a wait, or the attempt is the request's outcome. */
-enum { STEP_RETRY = 3, STEP_DONE };
+enum { STEP_RETRY = 4, STEP_DONE };
 
+static void step_begin(const gong_client *c, request_attempts *r, double now);
 static int step_before(lua_State *L, gong_client *c, transfer *t, request_attempts *r, double now,
                        double *delay);
 static int step_after(lua_State *L, gong_client *c, const transfer *t, request_attempts *r, const attempt *a,
                       double *wait);
+static void step_push_note(lua_State *L, const wait_note *n, const gong_client *c, const char *kind);
+static int step_tell(lua_State *L, gong_client *c, request_attempts *r, const char *kind);
 static void step_push_rate_error(lua_State *L, const char *why);
 static int step_retry_in(lua_State *L);
 
@@ -432,14 +460,16 @@ static int step_retry_in(lua_State *L);
 
 /* What a request was, for decoding its answer and for messages. */
 typedef struct request_info {
-  const gong_client *c; /* its base URL's length, its retry policy */
+  const gong_client *c; /* its base URL's length, its retry policy, its deadline */
   const endpoint *ep;
-  int urlidx;   /* stack index of the full URL */
+  int urlidx;     /* stack index of the full URL */
   int attempts;
+  double refused; /* the wait the request's deadline refused; -1: none */
 } request_info;
 
 static void outcome_push(lua_State *L, int state, transfer *t, const attempt *a, const request_info *r);
 static void outcome_push_transfer_error(lua_State *L, const transfer *t, const attempt *a, const char *what);
+static void outcome_say_deadline(lua_State *L, double refused, double deadline);
 
 /* ---- requests: request.c (blocking), driver.c and driver_io.c (many at once) */
 
@@ -468,6 +498,13 @@ typedef struct driver_watch {
   int what;
 } driver_watch;
 
+/* A wait of one of the driver's requests, for the effects to tell (on_wait). */
+typedef struct driver_waiting {
+  lua_Integer id;
+  const char *kind; /* the request's kind */
+  wait_note note;
+} driver_waiting;
+
 typedef struct gong_driver {
   CURLM *multi;             /* NULL once the driver let go of libcurl */
   gong_client *c;           /* kept alive by the driver's user value */
@@ -479,6 +516,8 @@ typedef struct gong_driver {
   double curl_deadline;     /* when libcurl wants timeout() called; -1: never */
   driver_watch *watch;      /* socket changes since the effects were last read */
   int nwatch, capwatch, out_of_memory;
+  driver_waiting *waits;       /* waits since the effects were last read, when the client has on_wait */
+  int nwaits, capwaits;
   int running;              /* requests libcurl has */
   int room;                 /* how many libcurl may have while the connection does not multiplex */
   int multiplex;            /* the connection is HTTP/2 or later: requests share it at once */

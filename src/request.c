@@ -10,8 +10,10 @@
 /*
  * Makes the request of kind `k` to endpoint `ep`, its URL at stack index
  * `url` and its body at url + 1 (nil for a GET): each attempt as step.c
- * says, waiting between them (Ctrl-C ends a wait). Pushes the results the
- * method returns and returns how many: list, requestId [, cursor] | nil, err.
+ * says, waiting between them (Ctrl-C ends a wait), the client's on_wait told
+ * of each wait first. Pushes the results the method returns and returns how
+ * many: list, requestId [, cursor] | nil, err; or -1 with what on_wait
+ * raised on top, for the caller to raise.
  */
 static int request_blocking(lua_State *L, gong_client *c, const request_kind *k, const endpoint *ep, int url);
 
@@ -26,33 +28,59 @@ static int request_running(lua_State *L, gong_client *c, const request_kind *k, 
   c->running++;
   n = request_blocking(L, c, k, ep, url);
   if (--c->running == 0 && c->closed) {
+    if (n < 0) {
+      client_release(L, c, 1);
+      return lua_error(L);
+    }
     lua_settop(L, lua_gettop(L) - n);
     client_release(L, c, 1); /* the client is argument 1 of its methods */
     lua_pushnil(L);
     client_push_closed(L, k->name);
     return 2;
   }
+  if (n < 0) return lua_error(L);
   return n;
+}
+
+/*
+ * Tells the client's on_wait of the wait request `r` noted, if any, and
+ * points the client's transfer at `watch` again (on_wait may have made a
+ * request of its own on it). 0 with what on_wait raised on top.
+ */
+static int request_tell(lua_State *L, gong_client *c, request_attempts *r, const request_kind *k,
+                        interrupt_watch *watch) {
+  int told = step_tell(L, c, r, k->name);
+  c->main.watch = told ? watch : NULL;
+  return told;
 }
 
 static int request_blocking(lua_State *L, gong_client *c, const request_kind *k, const endpoint *ep, int url) {
   attempt a;
-  request_attempts r = {0, 0, 0};
+  request_attempts r;
   interrupt_watch watch;
   double wait = 0;
   size_t len = 0;
   const char *body = lua_isnil(L, url + 1) ? NULL : lua_tolstring(L, url + 1, &len);
   int top = lua_gettop(L);
+  step_begin(c, &r, clock_now());
   interrupt_watch_start(&watch, L);
   c->main.watch = &watch;
   for (;;) {
     double delay = 0;
-    int step = STEP_WAIT, interrupted = interrupt_sleep(&watch, wait);
-    while (!interrupted && (step = step_before(L, c, &c->main, &r, clock_now(), &delay)) == STEP_WAIT)
-      interrupted = interrupt_sleep(&watch, delay);
-    if (c->closed) break; /* by its token function */
+    int step = STEP_WAIT, interrupted;
+    if (!request_tell(L, c, &r, k, &watch)) return -1;
+    interrupted = c->closed || interrupt_sleep(&watch, wait);
+    while (!interrupted && (step = step_before(L, c, &c->main, &r, clock_now(), &delay)) == STEP_WAIT) {
+      if (!request_tell(L, c, &r, k, &watch)) return -1;
+      interrupted = c->closed || interrupt_sleep(&watch, delay);
+    }
+    if (c->closed) break; /* by its token function, or on_wait */
     if (interrupted) {
       attempt_interrupted(&a);
+      break;
+    }
+    if (step == STEP_LATE) {
+      attempt_late(&a);
       break;
     }
     if (step != STEP_FAILED) {
@@ -71,7 +99,7 @@ static int request_blocking(lua_State *L, gong_client *c, const request_kind *k,
   c->main.watch = NULL;
   if (c->closed) return 0; /* request_running says so */
   {
-    request_info info = {c, ep, url, r.made};
+    request_info info = {c, ep, url, r.made, r.refused};
     outcome_push(L, lua_upvalueindex(1), &c->main, &a, &info);
   }
   kinds_finish(L, k, top + 1);

@@ -168,6 +168,8 @@ static void transfer_end(transfer *t, CURLcode code, attempt *a) {
   a->stalled = t->stalled;
   a->out_of_memory = t->out_of_memory;
   a->interrupted = t->interrupted;
+  a->cut = t->cut && code == CURLE_OPERATION_TIMEDOUT;
+  a->late = 0;
   /* The connect time is zero until a new connection is up, and stays zero for a
    * reused one, whose request was under way (pretransfer time set) instead. */
   curl_easy_getinfo(t->curl, CURLINFO_CONNECT_TIME_T, &connect_time);
@@ -198,6 +200,26 @@ static void attempt_interrupted(attempt *a) {
   a->code = CURLE_ABORTED_BY_CALLBACK;
   a->retry_after = -1;
   a->interrupted = 1;
+}
+
+/* Fills `a` as an attempt that never started: the request's deadline came first (step.c). */
+static void attempt_late(attempt *a) {
+  memset(a, 0, sizeof *a);
+  a->code = CURLE_OPERATION_TIMEDOUT;
+  a->retry_after = -1;
+  a->late = 1;
+}
+
+/*
+ * Which limit ended attempt `a`, or NULL when none did: "deadline" (the
+ * request's), "stall", "connect" or "total" (libcurl has one code for the
+ * last two; whether a connection was up tells them apart).
+ */
+static const char *attempt_timeout(const attempt *a) {
+  if (a->late || a->cut) return "deadline";
+  if (a->stalled) return "stall";
+  if (a->code != CURLE_OPERATION_TIMEDOUT) return NULL;
+  return a->connected ? "total" : "connect";
 }
 
 /* True when the attempt succeeded: a complete 2xx response. */

@@ -91,8 +91,9 @@ end
 
 -- The error of a request not made: a rate limit asked to wait longer than max_retry_wait.
 local function not_attempted(halted)
-  return core.error("rate_limited", "not attempted: the rate limit asks to wait longer than max_retry_wait",
-    { halt = true, retry_after = halted.retry_after, attempts = 0 })
+  local wait = halted.retry_after and " " .. halted.retry_after .. " s," or ""
+  return core.error("rate_limited", "not attempted: the rate limit asks to wait" .. wait
+    .. " longer than max_retry_wait", { halt = true, retry_after = halted.retry_after, attempts = 0 })
 end
 
 --- calls_batch(ids [, opts]) on `host`: results[i] is the calls of ids[i] or

@@ -75,6 +75,8 @@ local error, getmetatable, ipairs, pairs, setmetatable, type = error, getmetatab
 ---@field timeout? number total seconds per attempt (60)
 ---@field connect_timeout? number seconds (10)
 ---@field stall_timeout? number abort when no byte arrives for this long (30)
+---@field deadline? number seconds for a whole request, every attempt and wait included; none by default
+---@field on_wait? fun(info: gong.Wait) called before a request waits for its next attempt
 ---@field user_agent? string
 ---@field headers? table<string,string> extra request headers
 ---@field max_retries? integer retries of transient failures (4)
@@ -117,11 +119,22 @@ local error, getmetatable, ipairs, pairs, setmetatable, type = error, getmetatab
 ---@field stats fun(self: gong.Client): { requests: integer, rate_file?: string } attempts so far (retries too), the shared window's file
 ---@field api string the API the client speaks: "contract" or "public" ("auto" resolved)
 ---@field tenant string 16 hex digits naming the tenant (base URL and key id or token, hashed): whose rate window
----@field retry_in fun(self: gong.Client, err: gong.Error, attempts: integer): number? the retry policy's wait, or nil
+---@field retry_in fun(self: gong.Client, err: gong.Error, attempts: integer, left?: number, kind?: string): number?, table? the retry policy's wait and what on_wait is told of it, or nil
 ---@field request fun(self: gong.Client, kind: string, ...): any one request of a kind of gong.core.KINDS (the core's client)
 ---@field driver fun(self: gong.Client, mode?: string): table|nil, gong.Error? many requests at once (the core's client)
 ---@field close fun(self: gong.Client) idempotent; also `<close>` and garbage collection
 -- luacheck: pop
+
+---What a request waits for before its next attempt, as the option on_wait is told.
+---@class gong.Wait
+---@field reason string "rate_limited" (a 429), "server" (a 5xx), "timeout", "network", or "rate" (the rate limit)
+---@field seconds number how long it waits
+---@field attempt integer the attempt that follows, 1 for the first
+---@field attempts integer the most a request makes: max_retries + 1
+---@field kind string the request's kind ("folders", "calls", ...)
+---@field status? integer the failed attempt's HTTP status
+---@field timeout? string which limit ended the failed attempt: "connect", "total" or "stall"
+---@field elapsed? number seconds the failed attempt took
 
 ---@class gong.Workspace
 ---@field id string

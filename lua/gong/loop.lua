@@ -163,9 +163,12 @@ end
 --- What the client's retry policy does after `err` ended attempt number `attempts`: see gong.Client.
 ---@param err gong.Error
 ---@param attempts integer
+---@param left? number
+---@param kind? string
 ---@return number|nil
-function Client:retry_in(err, attempts)
-  return self._core:retry_in(err, attempts)
+---@return table|nil
+function Client:retry_in(err, attempts, left, kind)
+  return self._core:retry_in(err, attempts, left, kind)
 end
 
 --- Cancels everything under way (no callback is called for it), and lets

@@ -69,6 +69,9 @@ local _M = {
 ---@field private _closed boolean
 ---@field private _window? table the tenant's rate window (gong.resty_window), nil when the rate is off
 ---@field private _policy gong.Client a closed client of the options: its retry policy, tenant and API
+---@field private _on_wait? function the option on_wait, called here
+---@field private _deadline? number the option deadline, held here between attempts
+---@field private _attempts integer attempts a request may make, for on_wait
 local Client = {}
 local client_mt = { __index = Client, __name = "gong.resty.Client" }
 
@@ -132,9 +135,12 @@ end
 -- The options of new() as plain data (a token source as its spec), and the
 -- thread pool and the shared dict named apart; raises for bad ones of its own.
 local function plain_options(opts)
-  local copy, pool, dict, named = {}, _M.DEFAULT_THREAD_POOL, _M.DEFAULT_SHARED_DICT, false
+  local copy, pool, dict, named, on_wait = {}, _M.DEFAULT_THREAD_POOL, _M.DEFAULT_SHARED_DICT, false, nil
   for k, v in pairs(opts or {}) do
-    if k == "thread_pool" then
+    if k == "on_wait" and type(v) == "function" then
+      -- Called here, between attempts; anything else is gong.new's to refuse.
+      on_wait = v
+    elseif k == "thread_pool" then
       if type(v) ~= "string" or v == "" then
         error(gong.error("config", "option 'thread_pool' must be a non-empty string (got " .. type(v) .. ")"), 3)
       end
@@ -166,7 +172,7 @@ local function plain_options(opts)
       copy[k] = v
     end
   end
-  return copy, pool, dict, named
+  return copy, pool, dict, named, on_wait
 end
 
 -- The key of plain options; for what is not plain, the error gong.new raises about it.
@@ -202,29 +208,60 @@ end
 
 -- What a method's body asks of this host (see gong.client) --------------------
 
+-- The phases whose code may wait (ngx.sleep, ngx.run_worker_thread).
+local YIELDING_PHASES = { rewrite = true, access = true, content = true, timer = true }
+
 ---@class gong.resty.Host
 local Host = {}
 Host.__index = Host
 
 --- One request of `kind`: each attempt takes its slot in the rate window,
 --- runs on a thread, and the client's retry policy decides here whether
---- and when another follows.
+--- and when another follows, within the request's deadline (the option
+--- `deadline`: no wait is started that would end past it; an attempt on a
+--- thread is bounded by it on its own). The option `on_wait` is told of each
+--- wait first.
 ---@param kind string a kind of gong.core.KINDS; its arguments follow
 ---@return any ... what the blocking request returns
 function Host:request(kind, ...)
   local client, tries = self.client, 0
+  -- The window's waits (ngx.sleep) and the thread pool both need a phase that can yield.
+  local phase = ngx.get_phase()
+  if not YIELDING_PHASES[phase] then
+    error(gong.error("config", ("%s: gong.resty: requests cannot run in %s_by_lua*, which cannot wait; "
+      .. "make them in rewrite, access or content_by_lua*, or in a timer"):format(kind, phase)), 0)
+  end
+  local on_wait, limit = client._on_wait, client._deadline
+  ngx.update_time()
+  local deadline = limit and ngx.now() + limit
+  local function rate_wait(seconds)
+    on_wait({ reason = "rate", seconds = seconds, attempt = tries + 1, attempts = client._attempts, kind = kind })
+  end
   while true do
-    if client._window then
-      local ok, err = client._window:take()
-      if not ok then return nil, err end
+    local slots = client._window
+    if slots then
+      local ok, err, held = slots:take(deadline, on_wait and rate_wait)
+      if not ok and err then return nil, err end
+      if not ok then
+        return nil, gong.error("timeout", ("deadline passed on %s: the rate limit holds it back %g s, past the "
+          .. "deadline of %g s"):format(kind, held, limit), { timeout = "deadline", attempts = tries })
+      end
     end
     tries = tries + 1
+    local started = ngx.now()
     local a, b, c = attempt(client, kind, ...)
     if a ~= nil or not gong.is_error(b) then return a, b, c end
-    local wait = client._policy:retry_in(b, tries)
+    -- A 429 slows the window down for every request of the tenant, not only this one.
+    if slots and b.status == 429 then slots:refused(started, b.retry_after) end
+    ngx.update_time()
+    local wait, info = client._policy:retry_in(b, tries, deadline and deadline - ngx.now(), kind)
     if not wait then
       b.attempts = tries
       return nil, b
+    end
+    if on_wait then
+      info.elapsed = ngx.now() - started
+      on_wait(info)
     end
     ngx.sleep(wait)
   end
@@ -274,7 +311,7 @@ function _M.new(opts)
     error(gong.error("config", "gong.resty needs nginx with lua-nginx-module >= 0.10.20 " ..
       "built with threads (ngx.run_worker_thread); use gong outside nginx"), 2)
   end
-  local copy, pool, dict, named = plain_options(opts)
+  local copy, pool, dict, named, on_wait = plain_options(opts)
   local key = key_of(copy)
   local seen = validate(key, copy)
   local policy = seen.policy
@@ -287,7 +324,8 @@ function _M.new(opts)
   one.rate, one.max_retries = false, 0
   local self = setmetatable({ _pool = pool, _opts = one, _key = key .. "\none attempt", _desc = seen.desc,
                               _closed = false, _policy = policy, _requests = 0, api = policy.api,
-                              tenant = policy.tenant }, client_mt)
+                              tenant = policy.tenant, _on_wait = on_wait, _deadline = copy.deadline,
+                              _attempts = (copy.max_retries or core.options.max_retries.default) + 1 }, client_mt)
   if rate then
     local w, err = window.open(dict, named, policy.tenant, rate)
     if not w then error(err, 2) end
@@ -336,9 +374,12 @@ end
 --- What the client's retry policy does after `err` ended attempt number `attempts`: see gong.Client.
 ---@param err gong.Error
 ---@param attempts integer
+---@param left? number
+---@param kind? string
 ---@return number|nil
-function Client:retry_in(err, attempts)
-  return self._policy:retry_in(err, attempts)
+---@return table|nil
+function Client:retry_in(err, attempts, left, kind)
+  return self._policy:retry_in(err, attempts, left, kind)
 end
 
 --- Closes the client: later requests return an error of kind "closed".

@@ -71,9 +71,15 @@ end
 --- true, or nil and a config error when the dict cannot hold the window.
 --- The lock is an entry of its own, added atomically and expiring after 1 s,
 --- so a worker that dies holding it cannot stop the others for longer.
+--- `on_delay(seconds)` is told of each wait for a slot before it; one that
+--- would end at `deadline` (ngx.now()'s clock) or later is not made: nil,
+--- false and its seconds.
+---@param deadline? number
+---@param on_delay? fun(seconds: number)
 ---@return true|nil
----@return gong.Error|nil
-function Window:take()
+---@return gong.Error|false|nil
+---@return number|nil
+function Window:take(deadline, on_delay)
   local dict = self.dict
   while true do
     local locked, why = dict:add(self.lock, true, 1)
@@ -91,7 +97,10 @@ function Window:take()
           :format(self.name, tostring(store_err)))
       elseif delay == 0 then
         return true
+      elseif deadline and ngx.now() + delay >= deadline then
+        return nil, false, delay
       else
+        if on_delay then on_delay(delay) end
         ngx.sleep(delay)
       end
     elseif why == "exists" then
@@ -102,5 +111,28 @@ function Window:take()
   end
 end
 
+--- Tells the window that the request started at `started` (ngx.now()'s
+--- clock) was answered 429, Retry-After `retry_after` seconds (nil: none):
+--- the core lowers the window's rate and pauses every start it lets go
+--- (core.rate_refused, rateadapt.c), for every worker that shares it.
+--- Best effort: a lock it cannot take within a second leaves the window as it is.
+---@param started number
+---@param retry_after? number
+function Window:refused(started, retry_after)
+  local dict = self.dict
+  for _ = 1, 1000 do
+    local locked, why = dict:add(self.lock, true, 1)
+    if locked then
+      ngx.update_time()
+      local state = core.rate_refused(dict:get(self.key), ngx.now(), self.rate, started, retry_after)
+      if state then dict:set(self.key, state, 120) else dict:delete(self.key) end
+      dict:delete(self.lock)
+      return
+    elseif why ~= "exists" then
+      return
+    end
+    ngx.sleep(0.001)
+  end
+end
 
 return _M

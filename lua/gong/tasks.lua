@@ -31,6 +31,7 @@ end
 ---@class gong.tasks.Tasks
 ---@field driver table the core's driver
 ---@field private waiting table<integer, function> who waits for each request in flight, by its id
+---@field private owners table<integer, gong.tasks.Task> the task of each request in flight, by its id
 local Tasks = {}
 local tasks_mt = { __index = Tasks }
 
@@ -43,7 +44,7 @@ local tasks_mt = { __index = Tasks }
 ---@param settle? fun(fn: function)
 ---@return gong.tasks.Tasks
 function _M.new(driver, on_effects, settle)
-  return setmetatable({ driver = driver, waiting = {}, on_effects = on_effects, settle = settle,
+  return setmetatable({ driver = driver, waiting = {}, owners = {}, on_effects = on_effects, settle = settle,
                         live = setmetatable({}, { __mode = "k" }) }, tasks_mt)
 end
 
@@ -54,14 +55,32 @@ function Tasks:close()
     task.over = true
     self.live[task] = nil
   end
-  self.waiting = {}
+  self.waiting, self.owners = {}, {}
 end
 
---- Applies a driver call's effects: the host's part, then each request that
---- ended resumes whoever waits for it.
+-- Tells the client's `on_wait` of `info`, a wait of one of `task`'s requests,
+-- where the host runs callbacks; what it raises ends the task.
+local function tell_wait(task, on_wait, info)
+  local function call()
+    if task.over then return end
+    local ok, err = pcall(on_wait, info)
+    if not ok then task:fail(err) end
+  end
+  local settle = task.tasks.settle
+  if settle then settle(call) else call() end
+end
+
+--- Applies a driver call's effects: the host's part, then the client's
+--- on_wait told of each wait of a request (fx.waits), then each request
+--- that ended resumes whoever waits for it.
 ---@param fx table
 function Tasks:apply(fx)
   if self.on_effects then self.on_effects(fx) end
+  for _, info in ipairs(fx.waits or {}) do
+    local task = self.owners[info.id]
+    info.id = nil
+    if task and not task.over then tell_wait(task, fx.on_wait, info) end
+  end
   local waiting = self.waiting
   for _, done in ipairs(fx.done) do
     local answer = waiting[done.id]
@@ -124,7 +143,7 @@ function Task:cancel(owner)
   for id, co in pairs(self.ids) do
     if owner == nil or co == owner then
       self.ids[id] = nil
-      tasks.waiting[id] = nil
+      tasks.waiting[id], tasks.owners[id] = nil, nil
       tasks:apply(tasks.driver:cancel(id))
     end
   end
@@ -140,8 +159,9 @@ function Task:request(kind, ...)
   local id, fx = tasks.driver:start(kind, ...)
   local early, suspended = nil, false
   self.ids[id] = co
+  tasks.owners[id] = self
   tasks.waiting[id] = function(...)
-    self.ids[id] = nil
+    self.ids[id], tasks.owners[id] = nil, nil
     if suspended then resume(self, co, ...) else early = pack(...) end
   end
   tasks:apply(fx)

@@ -92,11 +92,28 @@ local SPEC_LOCATIONS = [[
       }
     }
 
+    location = /spec/waits {
+      content_by_lua_block {
+        local heard = {}
+        local client = require("gong.resty").new({ deadline = tonumber(ngx.var.arg_deadline), rate = false,
+                                                    backoff_base = 0.05, on_wait = function(info)
+          heard[#heard + 1] = info
+        end })
+        ngx.update_time()
+        local started = ngx.now()
+        local calls, err = client:calls(ngx.var.arg_folder)
+        ngx.update_time()
+        ngx.say(require("cjson").encode({ heard = heard, count = calls and #calls, seconds = ngx.now() - started,
+          err = err and { kind = err.kind, timeout = err.timeout, message = err.message } }))
+      }
+    }
+
     location = /spec/header-filter {
       content_by_lua_block { ngx.say("body") }
       header_filter_by_lua_block {
         local ok, err = pcall(require("gong.resty").folders)
-        ngx.header["X-Outcome"] = tostring(ok) .. " " .. tostring(err.kind) .. " " .. tostring(err.message)
+        ngx.header["X-Outcome"] = tostring(ok) .. " " .. (type(err) == "table"
+          and tostring(err.kind) .. " " .. tostring(err.message) or type(err) .. " " .. tostring(err))
       }
     }
 

@@ -9,6 +9,7 @@
 local atomic_file = require "gong.cli.atomic_file"
 local core = require "gong.core"
 local exports = require "gong.cli.exports"
+local explain = require "gong.cli.explain"
 local json = require "gong.json"
 local batch = require "gong.batch"
 local library = require "gong.library"
@@ -37,11 +38,14 @@ local function to_stdout(s)
   return true
 end
 
---- Writes `s` to stdout; the exit status (1 when stdout cannot be written).
+--- Writes `s` to stdout, a status line on stderr cleared first (a wait
+--- said there: both may be the one terminal); the exit status (1 when
+--- stdout cannot be written).
 ---@param ctx table
 ---@param s string
 ---@return integer
 function _M.write(ctx, s)
+  if ctx.report.progress then ctx.report.progress:clear() end
   local ok, err = to_stdout(s)
   if not ok then
     return ctx.report:fail(err)
@@ -179,17 +183,19 @@ local function open_output(ctx, path)
   return out, err
 end
 
--- "gong-library: exported 12 folders and 180 calls to lib.json in 0:00:05 (13 requests)", and after
--- --update "(3 requests, 177 calls reused)".
+-- "gong-library: exported 12 folders and 180 calls to lib.json in 0:00:05 (13 requests)"; after
+-- --update "(3 requests, 177 calls reused)"; "exported 300 folders (259 without their calls) and ..." when
+-- some folders' calls could not be fetched.
 local function summary(tree, path, requests, seconds)
-  local calls = 0
+  local calls, failed = 0, 0
   for node in tree:walk() do
-    if node.calls then calls = calls + #node.calls end
+    if node.calls then calls = calls + #node.calls elseif node.error ~= nil then failed = failed + 1 end
   end
   local reused = tree.reused and format(", %d %s reused", tree.reused, tree.reused == 1 and "call" or "calls") or ""
-  return format("%s: exported %d %s and %d %s to %s in %s (%d %s%s)\n", report_module.PROGRAM, tree.count,
-    tree.count == 1 and "folder" or "folders", calls, calls == 1 and "call" or "calls", path or "stdout",
-    duration(seconds), requests, requests == 1 and "request" or "requests", reused)
+  return format("%s: exported %d %s%s and %d %s to %s in %s (%d %s%s)\n", report_module.PROGRAM, tree.count,
+    tree.count == 1 and "folder" or "folders", failed > 0 and format(" (%d without their calls)", failed) or "",
+    calls, calls == 1 and "call" or "calls", path or "stdout", duration(seconds), requests,
+    requests == 1 and "request" or "requests", reused)
 end
 
 -- "1 folder", "412 folders".
@@ -345,9 +351,10 @@ function _M.export(ctx, client, opts)
     report.progress = line
     line:draw("listing folders...")
   end
-  local refused
+  local refused, planned
   local tree, errors = client:library({
     on_plan = function(plan)
+      planned = plan
       if opts.max_requests and plan.requests > opts.max_requests then
         refused = plan
         return false
@@ -391,7 +398,8 @@ function _M.export(ctx, client, opts)
   for _, e in ipairs(spool and errors or {}) do
     if e.phase then spool:drop(e.phase == "call_details" and "details" or "transcript") end
   end
-  write_export(opts, tree, out, spool, function(e) return report:one_line(e) end)
+  -- A halt is said in the CLI's words, with when to try again, in the file as on stderr.
+  write_export(opts, tree, out, spool, function(e) return e.halt and report:failure(e) or report:one_line(e) end)
   if spool and spool.failed then
     out:discard()
     return report:fail(spool.failed)
@@ -402,15 +410,24 @@ function _M.export(ctx, client, opts)
   if not ok then
     return report:fail(err)
   end
+  -- Folders a long Retry-After stopped are one line, however many: the same cause, the same remedy.
+  local halted, wait = 0, nil
   for _, e in ipairs(errors) do
-    if e.folder_id ~= nil then
+    if e.folder_id ~= nil and e.halt then
+      halted = halted + 1
+      if e.retry_after and (wait == nil or e.retry_after > wait) then wait = e.retry_after end
+    elseif e.folder_id ~= nil then
       local node = tree:get(e.folder_id)
       report:warn("folder " .. (node and node.path .. " " or "") .. "[" .. tostring(e.folder_id) .. "]: "
         .. report:one_line(e))
     else
       report:warn("calls' " .. tostring(e.phase == "call_details" and "details" or "transcripts") .. ": "
-        .. report:one_line(e))
+        .. (e.halt and report:failure(e) or report:one_line(e)))
     end
+  end
+  if halted > 0 then
+    report:warn(format("the calls of %d of %d folders were not fetched: %s", halted,
+      planned and planned.folders or halted, explain.try_again(wait)))
   end
   if interactive then
     report:say(summary(tree, opts.output, client:stats().requests - requests, progress.clock() - started))

@@ -10,7 +10,7 @@
 local core = require "gong.core"
 local credentials = require "gong.credentials"
 
-local date, floor, format, time = os.date, math.floor, string.format, os.time
+local date, floor, format, time, tostring, type = os.date, math.floor, string.format, os.time, tostring, type
 
 local _M = {}
 
@@ -25,7 +25,7 @@ local BASE_URL = {
 }
 
 -- The flags of the options gong-library sets from its own command line.
-local FLAGS = { timeout = "--timeout", max_retries = "--max-retries" }
+local FLAGS = { deadline = "--timeout", max_retries = "--max-retries" }
 
 --- The message for a config error that gong raised about one of the options
 --- the CLI gave it (err.option), naming where the value came from; nil when
@@ -50,14 +50,49 @@ function _M.bad_value(err, resolved)
   return origin .. " " .. why
 end
 
---- A span of seconds as people say it: "45 s", "52 min", "3.5 h", "12 days".
+--- A number of seconds as people say it: "0.4 s" (to a tenth below 10 s),
+--- "20 s", "52 min", "3.5 h", "12 days".
 ---@param seconds number
 ---@return string
 function _M.span(seconds)
+  if seconds < 10 then
+    local tenths = floor(seconds * 10 + 0.5)
+    return tenths % 10 == 0 and format("%d s", tenths / 10) or format("%.1f s", tenths / 10)
+  end
   if seconds < 120 then return format("%d s", floor(seconds + 0.5)) end
   if seconds < 7200 then return format("%d min", floor(seconds / 60 + 0.5)) end
   if seconds < 172800 then return format("%.1f h", seconds / 3600) end
   return format("%d days", floor(seconds / 86400 + 0.5))
+end
+local span = _M.span
+
+--- When to try again after Gong's rate limit asked to wait `wait` seconds
+--- (nil: longer than gong counts): "Gong asks to wait 60 min: try again
+--- after 14:05 UTC" (and the date from half a day on).
+---@param wait number|nil
+---@param now? integer seconds since the epoch (os.time() by default)
+---@return string
+function _M.try_again(wait, now)
+  if wait == nil then return "Gong asks to wait longer than a year: try again much later" end
+  local at = (now or time()) + wait
+  return "Gong asks to wait " .. span(wait) .. ": try again after " .. date("!%H:%M UTC", at)
+    .. (wait >= 43200 and date("! on %Y-%m-%d", at) or "")
+end
+
+-- What gong's message of a halt appends, in its option's name (outcome.c):
+-- "; the server asks to wait 3600 s, longer than max_retry_wait (60 s)".
+local HALT_NOTE = "; the server asks to wait[^;]-longer than max_retry_wait %b()"
+
+--- A failure's text in gong-library's words, before its hint: a request
+--- whose Retry-After halted the run is told without gong's option name (the
+--- hint says when to try again), and one a halt kept from starting is "not
+--- attempted". Anything else is its own text.
+---@param err any
+---@return any
+function _M.message(err)
+  if type(err) ~= "table" or not err.halt then return err end
+  if err.attempts == 0 then return "not attempted" end
+  return (tostring(err):gsub(HALT_NOTE, ""))
 end
 
 --- What to do about a failure, or nil: check the credentials after a 401 or
@@ -85,11 +120,10 @@ function _M.hint(err, resolved, now, api)
   elseif kind == "network" or err.timeout == "connect" then
     local where = resolved.origin.base_url and ("from " .. resolved.origin.base_url) or "the default"
     return "check the base URL (" .. where .. ") and the network"
-  elseif kind == "rate_limited" and err.retry_after then
-    local wait = err.retry_after
-    local at = (now or time()) + wait
-    return "Gong asks to wait " .. _M.span(wait) .. ": try again after " .. date("!%H:%M UTC", at)
-      .. (wait >= 43200 and date("! on %Y-%m-%d", at) or "")
+  elseif err.timeout == "deadline" then
+    return "raise --timeout to wait longer"
+  elseif kind == "rate_limited" and (err.retry_after or err.halt) then
+    return _M.try_again(err.retry_after, now)
   end
   return nil
 end

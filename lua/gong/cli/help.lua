@@ -90,7 +90,9 @@ Options (before or after the command):
                         $XDG_CONFIG_HOME/gong/credentials, that is
                         ~/.config/gong/credentials, when it exists; see below)
   --oauth-store FILE    The OAuth app's tokens (also $]] .. ENV.oauth_store .. [[)
-  --timeout SECONDS     Give up on a request after SECONDS
+  --timeout SECONDS     Give up on a request after SECONDS, its retries and the
+                        waits before them included (default: no limit, and
+                        each attempt ]] .. core.options.timeout.default .. [[ s)
   --rate N              At most N requests per second (default ]] .. core.options.rate.default .. [[; also
                         ]] .. ENV.rate .. [[); a 429 slows it down for a while
   --max-retries N       Retries of a failed request (default ]] .. core.options.max_retries.default .. [[)
@@ -116,6 +118,11 @@ works too and keeps secrets off the disk: --credentials <(pass show gong).
 Runs at once (two terminals, a cron job) share the tenant's ]] .. core.options.rate.default .. [[ requests per
 second through a state file under $XDG_RUNTIME_DIR/gong (else
 /tmp/gong-UID); ]] .. ENV.rate_scope .. [[=client gives each run a limit of its own.
+
+On a terminal, a request that waits says why on stderr, on one line that is
+replaced and then cleared: "rate limited by Gong, retrying in 20 s (attempt 2
+of 5)", "no answer yet (30 s), retrying in 0.4 s (attempt 2 of 5)".
+GONG_PROGRESS=0 hides it, GONG_PROGRESS=1 shows it on a pipe too.
 
 --verbose says each attempt of a request on stderr as it ends: the method
 and URL, the HTTP status or what went wrong, the time it took, the attempt
@@ -282,7 +289,11 @@ A folder whose calls cannot be fetched is written with "error" (the message)
 instead of "calls" (json) or call lines (ndjson), a warning naming it is
 printed on stderr, and the exit status is 1: the rest of the library is
 still written. With --strict that is a failure that writes nothing, as is
-failing to list the folders.
+failing to list the folders. When Gong's rate limit asks to wait longer
+than ]] .. core.options.max_retry_wait.default .. [[ s, no more folders are asked, and one line says how many
+were not fetched and when to try again:
+  gong-library: warning: the calls of 259 of 300 folders were not fetched:
+  Gong asks to wait 60 min: try again after 14:05 UTC
 
 With --update, FILE is read first: an earlier export, json or ndjson (json:
 an array of folders, each with "calls" or "error" and "children"; ndjson:

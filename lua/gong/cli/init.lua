@@ -90,6 +90,7 @@ local function load_modules()
     commands = require "gong.cli.commands",
     credentials = require "gong.credentials",
     explain = require "gong.cli.explain",
+    progress = require "gong.cli.progress",
   }
 end
 
@@ -185,7 +186,11 @@ local function client_options(m, ctx, opts, sources)
   return {
     -- --verbose, and GONG_DEBUG: each attempt on stderr.
     on_attempt = (opts.verbose or nonempty(DEBUG)) and function(info) ctx.report:attempt(info) end or nil,
-    base_url = resolved.base_url, api = resolved.api, timeout = opts.timeout, user_agent = PROGRAM .. "/" .. version,
+    base_url = resolved.base_url, api = resolved.api, user_agent = PROGRAM .. "/" .. version,
+    -- --timeout bounds each request whole, its retries and the waits between them included.
+    deadline = opts.timeout,
+    -- Where the progress line shows (a terminal), each wait of a request is said on it.
+    on_wait = m.progress.wanted() and function(info) m.progress.waiting(ctx.report, info) end or nil,
     -- A plain decimal is the number it says; anything else goes as given, for gong.new to refuse by name.
     rate = resolved.rate and (resolved.rate:match("^%d*%.?%d+$") and tonumber(resolved.rate) or resolved.rate),
     max_retries = opts.max_retries,
@@ -245,6 +250,7 @@ local function run(ctx, argv)
     return ctx.report:fail(client)
   end
   ctx.report.hint = function(e) return m.explain.hint(e, resolved, nil, client.api) end
+  ctx.report.describe = m.explain.message
   -- The rate the client keeps to (gong.new's default unless the options set
   -- one), for what an export says its requests will take.
   ctx.rate = client_opts.rate

@@ -1,12 +1,15 @@
 --- gong.cli.progress: the status line an export redraws in place on stderr,
---- "12/300 folders, 180 calls, 2.9 req/s, ETA 0:01:40".
+--- "12/300 folders, 180 calls, 2.9 req/s, ETA 0:01:40", and where any
+--- command says on it what a request waits for, "rate limited by Gong,
+--- retrying in 20 s (attempt 2 of 5)".
 
 -- cli_text, not text: here `text` is the status line.
 local cli_text = require "gong.cli.text"
+local span = require("gong.cli.explain").span
 local terminal = require "gong.cli.terminal"
 
-local concat, format, getenv, io, ipairs, os, remove, rep, setmetatable, type =
-      table.concat, string.format, os.getenv, io, ipairs, os, table.remove, string.rep, setmetatable, type
+local concat, format, getenv, io, ipairs, os, pairs, remove, rep, setmetatable, type =
+      table.concat, string.format, os.getenv, io, ipairs, os, pairs, table.remove, string.rep, setmetatable, type
 
 local _M = {}
 
@@ -163,6 +166,66 @@ function Progress:update(done, total, node, phase)
     parts[#parts + 1] = { "ETA " .. (speed > 0 and cli_text.duration((total - done) / speed) or "-"), 1 }
   end
   self:draw(join_fitting(parts, room(self.columns and self.columns())))
+end
+
+-- The shortest rate limit wait worth a line: at 3 requests/s every request of
+-- a busy export waits up to a second (the window, and its 50 ms margin), and
+-- a line for each would only flicker.
+local RATE_WAIT_SHOWN = 2
+
+-- What failed before a retry, by gong's on_wait reasons.
+local FAILED = {
+  rate_limited = function() return "rate limited by Gong" end,
+  server = function(info) return format("Gong answered HTTP %d", info.status or 0) end,
+  timeout = function(info)
+    return format(info.timeout == "connect" and "no connection yet (%s)" or "no answer yet (%s)",
+                  span(info.elapsed or 0))
+  end,
+  network = function() return "network error" end,
+}
+
+--- What the status line says of a wait gong's on_wait tells (see the
+--- README's `on_wait`): "rate limited by Gong, retrying in 20 s (attempt 2
+--- of 5)", "no answer yet (30 s), retrying in 0.4 s (attempt 2 of 5)",
+--- "waiting 20 s for the rate limit"; nil for a rate limit wait under
+--- RATE_WAIT_SHOWN seconds.
+---@param info table
+---@return string|nil
+function _M.wait_text(info)
+  if info.reason == "rate" then
+    return info.seconds >= RATE_WAIT_SHOWN and format("waiting %s for the rate limit", span(info.seconds)) or nil
+  end
+  local failed = FAILED[info.reason] or FAILED.network
+  return format("%s, retrying in %s (attempt %d of %d)", failed(info), span(info.seconds), info.attempt,
+                info.attempts)
+end
+
+--- Says the wait `info` (gong's on_wait) on the status line of `report`
+--- (gong.cli.report), made when there is none yet: in place of the progress
+--- line, which the next progress redraws, or alone, cleared before anything
+--- else is written. A wait for the rate limit that ends with the last
+--- retry's wait says that retry again, with its time left: the other
+--- requests wait out the pause of the 429 it names.
+---@param report gong.cli.Report
+---@param info table
+function _M.waiting(report, info)
+  local text = _M.wait_text(info)
+  if not text then return end
+  local line = report.progress
+  if not line then
+    line = _M.new(report.stderr)
+    report.progress = line
+  end
+  local now, retry = line.now(), line.retry
+  if info.reason ~= "rate" then
+    line.retry = { info = info, ends = now + info.seconds }
+  elseif retry and now < retry.ends and now + info.seconds <= retry.ends + 1 then
+    local again = {}
+    for k, v in pairs(retry.info) do again[k] = v end
+    again.seconds = retry.ends - now
+    text = _M.wait_text(again)
+  end
+  line:draw(text)
 end
 
 return _M

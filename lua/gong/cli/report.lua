@@ -36,6 +36,7 @@ end
 ---@class gong.cli.Report
 ---@field progress? gong.cli.Progress the line to clear before a message
 ---@field hint? fun(err: gong.Error): string|nil what to do about a failure (gong.cli.explain)
+---@field describe? fun(err: any): any a failure's text in the CLI's words (gong.cli.explain.message)
 local Report = {}
 local report_mt = { __index = Report }
 
@@ -116,11 +117,20 @@ end
 ---@return integer
 function Report:fail(msg)
   if _M.is_interrupt(msg) then return self:interrupted() end
-  local line = self:one_line(msg)
+  self:say(_M.PROGRAM, ": ", self:failure(msg), "\n")
+  return 1
+end
+
+--- A failure as the one line fail() writes after the program's name: in the
+--- CLI's words (see `describe`), with what to do about it when the run knows
+--- (see `hint`).
+---@param msg any
+---@return string
+function Report:failure(msg)
+  local line = self:one_line(self.describe and self.describe(msg) or msg)
   local advice = type(msg) == "table" and self.hint and self.hint(msg)
   if advice then line = line .. "; " .. advice end
-  self:say(_M.PROGRAM, ": ", line, "\n")
-  return 1
+  return line
 end
 
 --- Reports a run refused before it did its work, for what that would cost
