@@ -43,7 +43,8 @@ DEB_LUAS  := lua5.4 liblua5.4-dev lua5.3 liblua5.3-dev lua5.2 liblua5.2-dev lua5
              luajit2 libluajit2-5.1-dev
 DEB_BUILD := gcc make pkg-config libcurl4-openssl-dev $(LUA_DEB)
 DEB_TEST  := gcc make pkg-config libcurl4-openssl-dev $(DEB_LUAS) lua-cjson lua-busted lua-socket lua-luv \
-             neovim nginx-light libnginx-mod-http-lua tmux lua-ldoc lua-discount strace
+             neovim nginx-light libnginx-mod-http-lua tmux lua-ldoc lua-discount strace zsh fish \
+             groff-base man-db
 DEB_LINT  := lua-check cppcheck clang-tidy
 DEB_DOCS  := lua-ldoc lua-discount
 DEB_UCD   := unicode-data lua5.4
@@ -61,12 +62,29 @@ LUA_ENV  = LUA_PATH="lua/?.lua;lua/?/init.lua;./?.lua;;" LUA_CPATH="$(BUILD)/?.s
 BUSTED   = env $(LUA_ENV) GONG_TEST_LUA="$(LUA_BIN)" GONG_BUILD="$(BUILD)" GONG_PRISM="$(PRISM)" \
            GONG_PRISM_SPEC="$(PRISM_SPEC)" $(LUA_BIN) /usr/bin/busted
 
-.PHONY: all build test test-one run-busted demo install uninstall lint docs clean help deps deps-test deps-prism \
+.PHONY: all build man test test-one run-busted demo install uninstall lint docs clean help deps deps-test deps-prism \
         check-asan check-valgrind check-luarocks fuzz bench bench-smoke bench-check widths
 
-all: build
+all: build man
 
 build: $(CORE)
+
+## man: the man page gong-library(1), made of the help pages, into build/
+MAN := build/gong-library.1
+man: $(MAN)
+
+# The man page and the completion scripts are made by the CLI's Lua, on the
+# plain core of build/<LUA>: a sanitizer's build (check-asan's BUILD) loads
+# only under its runtime.
+GEN_BUILD := build/$(LUA)
+GEN_ENV    = LUA_PATH="lua/?.lua;lua/?/init.lua;./?.lua;;" LUA_CPATH="$(GEN_BUILD)/?.so;;"
+ifneq ($(GEN_BUILD),$(BUILD))
+$(GEN_BUILD)/gong/core.so: $(SOURCES) lua/gong/version.lua
+	@$(MAKE) --no-print-directory build BUILD=$(GEN_BUILD) SANITIZE=
+endif
+
+$(MAN): tools/gen-man.lua $(LUA_SRC) $(CLI_SRC) $(GEN_BUILD)/gong/core.so
+	env $(GEN_ENV) $(LUA_BIN) tools/gen-man.lua > $@.tmp && mv $@.tmp $@
 
 $(CORE): $(SOURCES) lua/gong/version.lua
 	@mkdir -p $(dir $@)
@@ -139,14 +157,22 @@ demo: deps-test
 
 # Where install puts gong: the C core, the Lua modules, the command. The
 # command gets LIB_DIR and SHARE_DIR written in (its INSTALLED line), so it
-# finds them through any link or copy of it.
+# finds them through any link or copy of it. Under DATA_DIR, where other
+# programs look: the man page, the shells' completions (bash-completion's,
+# zsh's and fish's places) and :checkhealth gong (Neovim's site directory).
 LIB_DIR   = $(PREFIX)/lib/lua/$(LUA_ABI)
 SHARE_DIR = $(PREFIX)/share/lua/$(LUA_ABI)
 BIN_DIR   = $(PREFIX)/bin
+DATA_DIR  = $(PREFIX)/share
+COMPLETIONS := bash:bash-completion/completions/gong-library zsh:zsh/site-functions/_gong-library \
+               fish:fish/vendor_completions.d/gong-library.fish
+DATA_FILES  := man/man1/gong-library.1 nvim/site/lua/gong/health.lua $(foreach c,$(COMPLETIONS),$(word 2,$(subst :, ,$(c))))
 
-## install: PREFIX/lib/lua/<ver>/gong/core.so, PREFIX/share/lua/<ver>/gong/..., PREFIX/bin/gong-library
-install: build
-	install -d $(DESTDIR)$(LIB_DIR)/gong $(DESTDIR)$(SHARE_DIR)/gong/cli $(DESTDIR)$(BIN_DIR)
+## install: PREFIX/lib/lua/<ver>/gong/core.so, PREFIX/share/lua/<ver>/gong/..., PREFIX/bin/gong-library,
+##          its man page, its bash, zsh and fish completions and :checkhealth gong under PREFIX/share
+install: build man
+	install -d $(DESTDIR)$(LIB_DIR)/gong $(DESTDIR)$(SHARE_DIR)/gong/cli $(DESTDIR)$(BIN_DIR) \
+	  $(addprefix $(DESTDIR)$(DATA_DIR)/,$(sort $(dir $(DATA_FILES))))
 	install -m 0755 $(CORE) $(DESTDIR)$(LIB_DIR)/gong/core.so
 	install -m 0644 $(LUA_SRC) $(DESTDIR)$(SHARE_DIR)/gong/
 	install -m 0644 $(CLI_SRC) $(DESTDIR)$(SHARE_DIR)/gong/cli/
@@ -154,13 +180,20 @@ install: build
 	  -e 's|^local INSTALLED = nil$$|local INSTALLED = { share = [==[$(abspath $(SHARE_DIR))]==], lib = [==[$(abspath $(LIB_DIR))]==] }|' \
 	  bin/gong-library > $(DESTDIR)$(BIN_DIR)/gong-library
 	chmod 0755 $(DESTDIR)$(BIN_DIR)/gong-library
+	install -m 0644 $(MAN) $(DESTDIR)$(DATA_DIR)/man/man1/gong-library.1
+	install -m 0644 lua/gong/health.lua $(DESTDIR)$(DATA_DIR)/nvim/site/lua/gong/health.lua
+	$(foreach c,$(COMPLETIONS),env $(GEN_ENV) $(LUA_BIN) bin/gong-library completion $(word 1,$(subst :, ,$(c))) \
+	  > $(DESTDIR)$(DATA_DIR)/$(word 2,$(subst :, ,$(c))) &&) true
 
 ## uninstall: remove what install put under PREFIX (same PREFIX and LUA)
 uninstall:
 	rm -f $(DESTDIR)$(LIB_DIR)/gong/core.so $(DESTDIR)$(BIN_DIR)/gong-library \
 	  $(addprefix $(DESTDIR)$(SHARE_DIR)/gong/,$(notdir $(LUA_SRC))) \
-	  $(addprefix $(DESTDIR)$(SHARE_DIR)/gong/cli/,$(notdir $(CLI_SRC)))
-	-rmdir $(DESTDIR)$(SHARE_DIR)/gong/cli $(DESTDIR)$(SHARE_DIR)/gong $(DESTDIR)$(LIB_DIR)/gong 2>/dev/null
+	  $(addprefix $(DESTDIR)$(SHARE_DIR)/gong/cli/,$(notdir $(CLI_SRC))) \
+	  $(addprefix $(DESTDIR)$(DATA_DIR)/,$(DATA_FILES))
+	-rmdir $(DESTDIR)$(SHARE_DIR)/gong/cli $(DESTDIR)$(SHARE_DIR)/gong $(DESTDIR)$(LIB_DIR)/gong \
+	  $(DESTDIR)$(DATA_DIR)/nvim/site/lua/gong 2>/dev/null
+
 
 # The unity build includes .c files on purpose (see src/gong.c).
 TIDY_CHECKS := -*,clang-analyzer-*,bugprone-*,-bugprone-easily-swappable-parameters,-bugprone-reserved-identifier

@@ -54,7 +54,7 @@ end)
 describe("gong.cli.explain.span()", function()
   it("says a span of seconds as people do", function()
     assert.are.same({ "45 s", "1.6 s", "2 s", "52 min", "3.5 h", "36.0 h", "12 days" },
-      { explain.span(45), explain.span(1.6), explain.span(2.02), explain.span(52 * 60), explain.span(3.5 * 3600), explain.span(36 * 3600),
-        explain.span(12 * 86400) })
+      { explain.span(45), explain.span(1.6), explain.span(2.02), explain.span(52 * 60), explain.span(3.5 * 3600),
+        explain.span(36 * 3600), explain.span(12 * 86400) })
   end)
 end)

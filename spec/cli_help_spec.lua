@@ -96,3 +96,52 @@ describe("gong.cli.help.text()", function()
     assert.truthy(help.text():find("--api", 1, true))
   end)
 end)
+
+describe("gong.cli.args's table of commands and options, which help and completion read", function()
+  it("lists every command in the general help, with what it does, and every option where it is valid", function()
+    local general = help.text()
+    for _, command in ipairs(args.COMMAND_LIST) do
+      for _, row in ipairs(command.actions or { command }) do
+        assert.truthy(general:find("  " .. command.name .. " ", 1, true) or general:find("  " .. command.name .. "\n"),
+          command.name)
+        assert.truthy(general:find(row.summary, 1, true), row.summary)
+      end
+    end
+    for name, spec in pairs(args.OPTIONS) do
+      assert.is_string(spec.summary, name)
+      -- A global option is on the general page, a command's on that command's.
+      local pages = {}
+      if spec.commands then
+        for command in pairs(spec.commands) do pages[#pages + 1] = command end
+      else
+        pages[1] = false
+      end
+      for _, command in ipairs(pages) do
+        local page = help.text(command or nil)
+        local escaped = name:gsub("%-", "%%-")
+        assert.truthy(page:find(escaped .. "[%s,=%]]"), name .. " on " .. tostring(command))
+      end
+    end
+  end)
+
+  it("says --api's values as the core names them, and the export formats --format takes", function()
+    local core = require "gong.core"
+    assert.are.same(core.options.api.choices, args.choices(args.OPTIONS["--api"]))
+    assert.are.same({ "json", "ndjson" }, args.choices(args.OPTIONS["--format"]))
+    assert.is_nil(args.choices(args.OPTIONS["--rate"]))
+    assert.are.same({ "authorize-url", "exchange", "status" }, args.ACTIONS.oauth)
+    for _, action in ipairs(args.ACTIONS.oauth) do
+      local _, why = args.parse({ "oauth", action })
+      assert.is_nil((why or ""):find("unknown oauth action", 1, true), action)
+    end
+  end)
+
+  it("documents --verbose and GONG_DEBUG, and the completion command's shells", function()
+    local general = help.text()
+    assert.truthy(general:find("  --verbose  ", 1, true))
+    assert.truthy(general:find("GONG_DEBUG=1", 1, true))
+    for _, shell in ipairs(args.COMMAND.completion.words) do
+      assert.truthy(help.text("completion"):find("gong-library completion " .. shell, 1, true), shell)
+    end
+  end)
+end)

@@ -641,8 +641,8 @@ describe("gong.core", function()
       table.sort(names)
       assert.are.same({ "access_key", "access_key_secret", "allow_http", "api", "backoff_base", "backoff_max",
         "base_url", "ca_file", "connect_timeout", "deadline", "headers", "insecure", "max_response_bytes",
-        "max_retries", "max_retry_wait", "on_wait", "rate", "rate_scope", "stall_timeout", "timeout", "token",
-        "user_agent" }, names)
+        "max_retries", "max_retry_wait", "on_attempt", "on_wait", "rate", "rate_scope", "stall_timeout", "timeout",
+        "token", "user_agent" }, names)
       for name, spec in pairs(core.options) do
         -- Its default is accepted as a value; a number outside its range is refused.
         if spec.default ~= nil then core.new({ [name] = spec.default }):close() end

@@ -314,6 +314,70 @@ describe("gong.nvim (in Neovim)", function()
                       r.workspace)
     end)
 
+    describe(":checkhealth gong", function()
+      -- The lines of :checkhealth gong in a Neovim with `env`; none shows a credential.
+      local function health(env)
+        local r = run(srv, "health", { env = env })
+        local text = table.concat(r.lines, "\n")
+        for _, secret in ipairs({ creds.secret, creds.token, fake.BASIC:sub(7), "wrong-token-value" }) do
+          assert.is_nil(text:find(secret, 1, true), "a credential is shown:\n" .. text)
+        end
+        assert.is_nil(text:find("No healthcheck found", 1, true), text)
+        return text
+      end
+
+      it("says the core loads for LuaJIT, libcurl's version, the credentials by name, the rate state, and folders()",
+        function()
+        local text = health({ GONG_BASE_URL = srv.url, GONG_ACCESS_KEY = creds.key,
+                              GONG_ACCESS_KEY_SECRET = creds.secret, GONG_NVIM_LIVE = "1" })
+        for _, line in ipairs({
+          "## gong " .. gong._VERSION,
+          "OK: lua-cjson ",
+          "OK: gong.core " .. gong._VERSION .. " loads in LuaJIT 2.1",
+          " from " .. CORE,
+          "OK: libcurl " .. require("gong.core").curl_version,
+          "OK: credentials in the environment: GONG_ACCESS_KEY and GONG_ACCESS_KEY_SECRET (the values are not shown)",
+          "OK: a client of them: gong.client(" .. srv.url .. ", auth=basic, api=contract)",
+          "OK: runs at once share the tenant's rate limit through ",
+          "OK: folders(): " .. #lib.folders .. " folders (request ",
+        }) do
+          assert.truthy(text:find(line, 1, true), line .. "\nin:\n" .. text)
+        end
+        assert.is_nil(text:find("ERROR", 1, true), text)
+        assert.is_nil(text:find("WARNING", 1, true), text)
+      end)
+
+      it("says how to ask for folders() live, and what a refused token answers, without the token", function()
+        local text = health({ GONG_BASE_URL = srv.url, GONG_TOKEN = creds.token })
+        assert.truthy(text:find("INFO: for a live request to the tenant, `:let g:gong_health_live = 1`", 1, true), text)
+        assert.is_nil(text:find("folders()", 1, true), text)
+        text = health({ GONG_BASE_URL = srv.url, GONG_TOKEN = "wrong-token-value", GONG_NVIM_LIVE = "1" })
+        assert.truthy(text:find("OK: credentials in the environment: GONG_TOKEN (the values are not shown)", 1, true),
+          text)
+        assert.truthy(text:find("ERROR: folders() failed: gong: HTTP 401 on GET /library/folders", 1, true), text)
+      end)
+
+      it("warns when the environment has no credentials, and stops there", function()
+        local text = health({})
+        assert.truthy(text:find("WARNING: no credentials: set GONG_ACCESS_KEY and GONG_ACCESS_KEY_SECRET", 1, true),
+          text)
+        assert.truthy(text:find("a plugin may pass credentials to gong.new itself", 1, true), text)
+        assert.is_nil(text:find("ERROR", 1, true), text)
+      end)
+
+      it("says why gong.core does not load, the whole message, and what to do", function()
+        local text = health({ GONG_TOKEN = creds.token, GONG_NVIM_CPATH = "/nonexistent/?.so" })
+        assert.truthy(text:find("ERROR: gong.nvim could not load gong.core, gong's C module: it is not on "
+          .. "package.cpath: build it for LuaJIT (make LUA=luajit)", 1, true), text)
+        assert.truthy(text:find("/nonexistent/gong/core.so'", 1, true), text)
+        local other = ROOT .. "/build/5.4/gong/core.so"
+        if not io.open(other) then return pending(other .. " is not built (make LUA=5.4)") end
+        text = health({ GONG_TOKEN = creds.token, GONG_NVIM_CPATH = ROOT .. "/build/5.4/?.so" })
+        assert.truthy(text:find("undefined symbol", 1, true), text)
+        assert.truthy(text:find("it was built for another Lua: build it for LuaJIT (make LUA=luajit)", 1, true), text)
+      end)
+    end)
+
     describe("installation snippets make gong load in Neovim and in its workers", function()
       local home
 
@@ -327,6 +391,11 @@ describe("gong.nvim (in Neovim)", function()
         assert.is_true(r.after, r.load_error)
         assert.are.equal(nil, r.err)
         assert.matches("^gong%.tree%(" .. #lib.folders .. " folders", r.tree)
+        -- :checkhealth gong finds its check, and all is well.
+        local health = table.concat(r.health, "\n")
+        assert.truthy(health:find("OK: gong.core " .. gong._VERSION .. " loads in LuaJIT", 1, true), health)
+        assert.is_nil(health:find("ERROR", 1, true), health)
+        assert.is_nil(health:find("WARNING", 1, true), health)
       end
 
       it("lazy.nvim", function()

@@ -45,6 +45,8 @@ static void client_release(lua_State *L, gong_client *c, int client) {
   token_release(L, &c->token);
   if (c->on_wait != LUA_NOREF && L != NULL) luaL_unref(L, LUA_REGISTRYINDEX, c->on_wait);
   c->on_wait = LUA_NOREF;
+  if (c->on_attempt != LUA_NOREF && L != NULL) luaL_unref(L, LUA_REGISTRYINDEX, c->on_attempt);
+  c->on_attempt = LUA_NOREF;
   transfer_free(&c->main);
   curl_slist_free_all(c->headers);
   curl_slist_free_all(c->limits.post_headers);
@@ -70,6 +72,7 @@ static int client_new(lua_State *L) {
   memset(c, 0, sizeof *c);
   c->token.ref = LUA_NOREF;
   c->on_wait = LUA_NOREF;
+  c->on_attempt = LUA_NOREF;
   c->closed = 1; /* until fully configured: __gc must only free */
   luaL_setmetatable(L, CLIENT_MT);
   lua_newtable(L); /* what the client keeps alive: the driver of its batches */

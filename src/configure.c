@@ -161,6 +161,10 @@ static void client_configure(lua_State *L, gong_client *c, int opts) {
     lua_pushvalue(L, cfg.on_wait);
     c->on_wait = luaL_ref(L, LUA_REGISTRYINDEX);
   }
+  if (cfg.on_attempt) {
+    lua_pushvalue(L, cfg.on_attempt);
+    c->on_attempt = luaL_ref(L, LUA_REGISTRYINDEX);
+  }
   if (!ratelimit_init(&c->rate, cfg.rate)) luaL_error(L, "gong: out of memory");
   configure_name_tenant(L, c, &cfg);
   if (cfg.rate_scope == RATE_SCOPE_HOST) configure_share_rate(L, c, &cfg);

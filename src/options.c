@@ -40,6 +40,7 @@ static const option_spec option_specs[] = {
   {"max_response_bytes", OPT_NUMBER, OPTION_AT(max_response_bytes), 64 * MIB, 1, 1e15, NULL, NULL},
   {"max_retries", OPT_NUMBER, OPTION_AT(max_retries), 4, 0, 100, NULL, NULL},
   {"max_retry_wait", OPT_NUMBER, OPTION_AT(max_retry_wait), 60, 0, 86400, NULL, NULL},
+  {"on_attempt", OPT_FUNCTION, OPTION_AT(on_attempt), 0, 0, 0, NULL, NULL},
   {"on_wait", OPT_FUNCTION, OPTION_AT(on_wait), 0, 0, 0, NULL, NULL},
   {"rate", OPT_RATE, OPTION_AT(rate), 3, 0.001, RATELIMIT_MAX_CAP, NULL, NULL},
   {"rate_scope", OPT_CHOICE, OPTION_AT(rate_scope), 0, 0, 0, NULL, rate_scope_names},

@@ -346,6 +346,7 @@ typedef struct client_config {
   int headers;  /* stack index of the headers table, 0 when there is none */
   int token_fn; /* stack index of a token function (see token.c), 0 when there is none */
   int on_wait;  /* stack index of the on_wait function (see step.c), 0 when there is none */
+  int on_attempt; /* stack index of the function told of each attempt (step.c), 0 when there is none */
 } client_config;
 
 static void options_read(lua_State *L, int opts, client_config *cfg);
@@ -377,6 +378,7 @@ typedef struct gong_client {
   token_source token; /* a token function's, when the option is one */
   double deadline;    /* seconds a request may take, its attempts and waits included; 0: no limit */
   int on_wait;        /* registry: the on_wait function; LUA_NOREF for none */
+  int on_attempt;     /* registry: the function told of each attempt (step.c); LUA_NOREF for none */
 } gong_client;
 
 static gong_client *client_check(lua_State *L, const char *who);

@@ -24,7 +24,9 @@
  *
  * Each wait before an attempt, a retry's or the rate limit's, is noted for
  * the option `on_wait`: the engine tells it before waiting (step_tell, or
- * the driver's effects), so a host can say what a request waits for.
+ * the driver's effects), so a host can say what a request waits for. The
+ * option `on_attempt` is told of every attempt as it ends (step_after), so
+ * a host can log each request (gong-library --verbose).
  */
 
 /* The names of the WAIT_* reasons, as on_wait hears them. */
@@ -173,12 +175,77 @@ static int step_before(lua_State *L, gong_client *c, transfer *t, request_attemp
   return STEP_GO;
 }
 
+/* True when `msg` is what an interrupted Lua raises ("interrupted!", perhaps after a position). */
+static int step_is_interrupt(const char *msg) {
+  size_t len = msg != NULL ? strlen(msg) : 0;
+  return len >= 12 && strcmp(msg + len - 12, "interrupted!") == 0;
+}
+
+/*
+ * Tells the client's on_attempt function, when it has one, how attempt `a`
+ * of a request on transfer `t` went: a table of method, url (never a
+ * credential: those go in headers), attempt, max_attempts, seconds (the
+ * attempt's), status when a response came or else error (what went wrong,
+ * a message as the request's error would say it), and retry_in when
+ * another attempt follows after that many seconds (`retry_in` >= 0). Returns
+ * 1, or 0 with the error pushed when the function raised: the request ends
+ * with it (kind config, option on_attempt; interrupted for an interrupt).
+ */
+static int step_tell_attempt(lua_State *L, gong_client *c, const transfer *t, const request_attempts *r,
+                             const attempt *a, double retry_in) {
+  char *info = NULL;
+  const char *msg;
+  if (c->on_attempt == LUA_NOREF) return 1;
+  luaL_checkstack(L, 4, "gong: on_attempt");
+  lua_rawgeti(L, LUA_REGISTRYINDEX, c->on_attempt);
+  lua_createtable(L, 0, 8);
+  if (curl_easy_getinfo(t->curl, CURLINFO_EFFECTIVE_METHOD, &info) == CURLE_OK && info != NULL) {
+    lua_pushstring(L, info);
+    lua_setfield(L, -2, "method");
+  }
+  info = NULL;
+  if (curl_easy_getinfo(t->curl, CURLINFO_EFFECTIVE_URL, &info) == CURLE_OK && info != NULL) {
+    lua_pushstring(L, info);
+    lua_setfield(L, -2, "url");
+  }
+  lua_pushinteger(L, r->made);
+  lua_setfield(L, -2, "attempt");
+  lua_pushinteger(L, (lua_Integer)c->retry.max_retries + 1);
+  lua_setfield(L, -2, "max_attempts");
+  lua_pushnumber(L, a->elapsed);
+  lua_setfield(L, -2, "seconds");
+  if (a->code == CURLE_OK) {
+    lua_pushinteger(L, a->status);
+    lua_setfield(L, -2, "status");
+  } else {
+    outcome_push_transfer_error(L, t, a, "this attempt");
+    lua_getfield(L, -1, "message");
+    lua_setfield(L, -3, "error");
+    lua_pop(L, 1);
+  }
+  if (retry_in >= 0) {
+    lua_pushnumber(L, retry_in);
+    lua_setfield(L, -2, "retry_in");
+  }
+  if (lua_pcall(L, 1, 0, 0) == 0) return 1;
+  if (error_is_at(L, -1)) return 0;
+  msg = lua_tostring(L, -1);
+  if (step_is_interrupt(msg)) {
+    error_push(L, "interrupted", "interrupted in on_attempt");
+  } else {
+    error_push(L, "config", "on_attempt failed: %s", msg != NULL ? msg : "(an error that is not a string)");
+    error_set_string(L, "option", "on_attempt");
+  }
+  lua_remove(L, -2);
+  return 0;
+}
+
 /*
  * After attempt `a` of a request on transfer `t`: STEP_RETRY when another
  * attempt follows after *wait seconds (0 after a renewed token); STEP_DONE
  * when `a` is the request's outcome (r->refused: the retry's wait the
  * deadline refused); STEP_FAILED with the error pushed when the token
- * function failed.
+ * function or on_attempt failed.
  */
 static int step_after(lua_State *L, gong_client *c, const transfer *t, request_attempts *r, const attempt *a,
                       double *wait) {
@@ -195,7 +262,7 @@ static int step_after(lua_State *L, gong_client *c, const transfer *t, request_a
     if (again < 0) return STEP_FAILED;
     if (again) {
       *wait = 0;
-      return STEP_RETRY;
+      return step_tell_attempt(L, c, t, r, a, 0) ? STEP_RETRY : STEP_FAILED;
     }
   }
   *wait = retry_wait(&c->retry, a, r->made);
@@ -204,6 +271,7 @@ static int step_after(lua_State *L, gong_client *c, const transfer *t, request_a
     if (!a->cut) r->refused = *wait;
     *wait = -1;
   }
+  if (!step_tell_attempt(L, c, t, r, a, *wait)) return STEP_FAILED;
   if (*wait < 0) return STEP_DONE;
   step_note_retry(c, r, a, *wait);
   return STEP_RETRY;

@@ -90,6 +90,18 @@ local error, getmetatable, ipairs, pairs, setmetatable, type = error, getmetatab
 ---@field ca_file? string CA bundle for TLS verification
 ---@field insecure? boolean turn TLS verification off (never in production)
 ---@field api? '"auto"'|'"contract"'|'"public"' default $GONG_API or "auto" (public on gong.io hosts)
+---@field on_attempt? fun(info: gong.AttemptInfo) told of each attempt as it ends (see README)
+
+---What on_attempt is told of an attempt; never a credential.
+---@class gong.AttemptInfo
+---@field method string "GET" or "POST"
+---@field url string the request's URL
+---@field attempt integer 1 for the first try
+---@field max_attempts integer max_retries + 1
+---@field seconds number how long the attempt took
+---@field status? integer the HTTP status, when an answer came
+---@field error? string what went wrong, when none came
+---@field retry_in? number seconds before the next attempt, when one follows
 
 -- luacheck: push no max comment line length
 ---The methods of every host's client (gong, gong.loop, gong.nvim, gong.resty); on the callback hosts each takes a callback last.

@@ -62,6 +62,14 @@ local function load(name)
     .. " (" .. why.text .. ")")
 end
 
+--- Requires `name` ("cjson", "gong.core", ...) as gong.nvim does: the
+--- module, or nil and the config error that names the piece that did not
+--- load, what to do, and require's whole reason (:checkhealth gong says it).
+---@param name string
+---@return any module
+---@return gong.Error|nil err
+_M.load = load
+
 -- gong.loop, or nil and the config error saying what could not be loaded.
 local function gong_loop()
   local module, err = load("cjson")

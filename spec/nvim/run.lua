@@ -481,8 +481,18 @@ function scenarios.doc_command(r)
   r.workspace = show(workspace, assert(client:tree({ workspaceId = workspace })))
 end
 
+-- The lines `:checkhealth gong` shows, in the buffer it opens.
+local function health_lines()
+  -- silent: it echoes "Running healthchecks..." (to stderr, headless).
+  vim.cmd("silent checkhealth gong")
+  local lines = vim.api.nvim_buf_get_lines(0, 0, -1, false)
+  vim.cmd("tabclose")
+  return lines
+end
+
 -- An installation snippet makes gong loadable where it was not, in the editor
--- and in the workers (credentials from the environment).
+-- and in the workers (credentials from the environment), and :checkhealth
+-- gong finds its check.
 local function installed(r, setup)
   r.before = pcall(require, "gong")
   package.loaded["gong"], package.loaded["gong.core"], package.loaded["gong.tree"] = nil, nil, nil
@@ -497,6 +507,17 @@ local function installed(r, setup)
   r.tree = tree and tostring(tree)
   r.err = err and tostring(err)
   r.gong_file = debug.getinfo(require("gong").new, "S").source
+  r.health = health_lines()
+end
+
+-- :checkhealth gong with the checkout on 'runtimepath' and the core of
+-- GONG_NVIM_CPATH (a package.cpath template; default: the LuaJIT build) on
+-- package.cpath; GONG_NVIM_LIVE set: with a live request.
+function scenarios.health(r)
+  vim.opt.runtimepath:prepend(ROOT)
+  package.cpath = (os.getenv("GONG_NVIM_CPATH") or ROOT .. "/build/luajit/?.so") .. ";" .. package.cpath
+  if os.getenv("GONG_NVIM_LIVE") then vim.g.gong_health_live = 1 end
+  r.lines = health_lines()
 end
 
 function scenarios.doc_lazy(r)

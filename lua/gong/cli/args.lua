@@ -8,54 +8,123 @@ local byte, concat, ipairs, min, pairs, remove, require, tonumber =
 
 local _M = {}
 
---- The commands, in the order help lists them.
-_M.COMMANDS = { "folders", "tree", "calls", "transcript", "workspaces", "export", "oauth", "help" }
-
-local IS_COMMAND = {}
-for _, name in ipairs(_M.COMMANDS) do IS_COMMAND[name] = true end
-
---- The actions of the commands that take one (the word after the command),
---- in the order help lists them.
-_M.ACTIONS = { oauth = { "authorize-url", "exchange", "status" } }
-
--- What each option sets, and whether it takes a value. `commands` limits an
--- option to some commands, and `actions` to some of their actions; the others are global.
-local OPTIONS = {
-  ["--json"] = { key = "json" },
-  ["--csv"] = { key = "csv" },
-  ["--base-url"] = { key = "base_url", value = "URL" },
-  ["--api"] = { key = "api", value = "auto|contract|public" },
-  ["--credentials"] = { key = "credentials", value = "FILE" },
-  ["--oauth-store"] = { key = "oauth_store", value = "FILE" },
-  ["--code"] = { key = "code", value = "CODE", commands = { oauth = true }, actions = { exchange = true } },
-  ["--redirect-uri"] = { key = "redirect_uri", value = "URI", commands = { oauth = true },
-                         actions = { exchange = true, ["authorize-url"] = true } },
-  ["--scope"] = { key = "scope", value = "SCOPES", commands = { oauth = true },
-                  actions = { ["authorize-url"] = true } },
-  ["--state"] = { key = "state", value = "STATE", commands = { oauth = true },
-                  actions = { ["authorize-url"] = true } },
-  ["--timeout"] = { key = "timeout", value = "SECONDS" },
-  ["--rate"] = { key = "rate", value = "N" },
-  ["--max-retries"] = { key = "max_retries", value = "N" },
-  ["--workspace"] = { key = "workspace", value = "ID", commands = { folders = true, tree = true, export = true } },
-  ["--depth"] = { key = "depth", value = "N", commands = { tree = true } },
-  ["-o"] = { key = "output", value = "FILE", commands = { export = true } },
-  ["--output"] = { key = "output", value = "FILE", commands = { export = true } },
-  ["--format"] = { key = "format", value = "FORMAT", commands = { export = true } },
-  ["--concurrency"] = { key = "concurrency", value = "N", commands = { export = true } },
-  ["--max-requests"] = { key = "max_requests", value = "N", commands = { export = true } },
-  ["--strict"] = { key = "strict", commands = { export = true } },
-  ["--allow-empty"] = { key = "allow_empty", commands = { export = true } },
-  ["--details"] = { key = "details", commands = { calls = true, export = true } },
-  ["--transcripts"] = { key = "transcripts", commands = { export = true } },
-  ["--update"] = { key = "update", commands = { export = true } },
-  ["--folder"] = { key = "folder", value = "FOLDER_ID", commands = { transcript = true } },
-  ["-h"] = { key = "help" },
-  ["--help"] = { key = "help" },
-  ["--version"] = { key = "version" },
+--- The commands, in the order help lists them: each with what follows its
+--- name in a synopsis (`usage`) and what it does (`summary`); the words its
+--- first argument is one of (`words`); a command of actions (oauth) lists
+--- them in `actions`, each with its own usage and summary, which the
+--- general help lists instead of the command's. The general help's list of
+--- commands, the shells' completion (gong.cli.completion) and so the man
+--- page are made of this table and OPTIONS: add a command, an action or an
+--- option here, and they all have it.
+_M.COMMAND_LIST = {
+  { name = "folders", usage = "[--workspace ID]", summary = "List the library folders" },
+  { name = "tree", usage = "[--workspace ID]", summary = "Show the folders as a tree with call counts" },
+  { name = "calls", usage = "FOLDER_ID", summary = "List the calls in a folder" },
+  { name = "transcript", usage = "CALL_ID...", summary = "Show calls' transcripts (or --folder FOLDER_ID)" },
+  { name = "workspaces", usage = "", summary = "List the workspaces" },
+  { name = "export", usage = "[-o FILE]", summary = "Write the whole library, calls included, as JSON" },
+  { name = "oauth", summary = "An OAuth app's tokens", actions = {
+    { name = "authorize-url", usage = "--redirect-uri URI", summary = "Print the URL to approve an OAuth app" },
+    { name = "exchange", usage = "--code CODE --redirect-uri URI", summary = "Create an OAuth app's store of tokens" },
+    { name = "status", usage = "", summary = "Show an OAuth app's store: tenant, expiry, scopes" },
+  } },
+  { name = "completion", usage = "bash|zsh|fish", summary = "Print a shell's completion script",
+    words = { "bash", "zsh", "fish" } },
+  { name = "help", usage = "[COMMAND]", summary = "Show help for a command" },
 }
 
-local EXPORT_FORMATS = { json = true, ndjson = true }
+--- The commands' names, in the same order.
+_M.COMMANDS = {}
+
+--- Each command of COMMAND_LIST by name.
+_M.COMMAND = {}
+
+--- The actions of the commands that take one (the word after the command),
+--- by command, their names in the order help lists them.
+_M.ACTIONS = {}
+
+for i, command in ipairs(_M.COMMAND_LIST) do
+  _M.COMMANDS[i] = command.name
+  _M.COMMAND[command.name] = command
+  if command.actions then
+    local names = {}
+    for k, action in ipairs(command.actions) do names[k] = action.name end
+    _M.ACTIONS[command.name] = names
+  end
+end
+_M.COMMAND.help.words = _M.COMMANDS
+
+local IS_COMMAND = _M.COMMAND
+
+--- What each option sets (`key`), the value it takes (`value`: its name in
+--- messages and help; "a|b" for one of those words), and what it does in
+--- a few words (`summary`, for the shells' completion). `commands` limits
+--- an option to some commands, and `actions` to some of their actions; the
+--- others are global.
+local OPTIONS = {
+  ["--json"] = { key = "json", summary = "Print JSON instead of a table" },
+  ["--csv"] = { key = "csv", summary = "Print CSV instead of a table" },
+  ["--base-url"] = { key = "base_url", value = "URL", summary = "The API's base URL" },
+  ["--api"] = { key = "api", value = "auto|contract|public", summary = "The API the server speaks" },
+  ["--credentials"] = { key = "credentials", value = "FILE", summary = "Read credentials from FILE" },
+  ["--oauth-store"] = { key = "oauth_store", value = "FILE", summary = "An OAuth app's store of tokens" },
+  ["--code"] = { key = "code", value = "CODE", commands = { oauth = true }, actions = { exchange = true },
+                 summary = "The authorization code Gong sent the app" },
+  ["--redirect-uri"] = { key = "redirect_uri", value = "URI", commands = { oauth = true },
+                         actions = { exchange = true, ["authorize-url"] = true }, summary = "The app's redirect URI" },
+  ["--scope"] = { key = "scope", value = "SCOPES", commands = { oauth = true },
+                  actions = { ["authorize-url"] = true }, summary = "The scopes to ask the tenant's admin for" },
+  ["--state"] = { key = "state", value = "STATE", commands = { oauth = true },
+                  actions = { ["authorize-url"] = true }, summary = "A value Gong sends back to the redirect URI" },
+  ["--timeout"] = { key = "timeout", value = "SECONDS", summary = "A request's time limit" },
+  ["--rate"] = { key = "rate", value = "N", summary = "At most N requests per second" },
+  ["--max-retries"] = { key = "max_retries", value = "N", summary = "Retries of a failed request" },
+  ["--verbose"] = { key = "verbose", summary = "Say each request on stderr: URL, status, time, attempt" },
+  ["--workspace"] = { key = "workspace", value = "ID", commands = { folders = true, tree = true, export = true },
+                      summary = "Only the folders of workspace ID" },
+  ["--depth"] = { key = "depth", value = "N", commands = { tree = true },
+                  summary = "Only N levels below the top-level folders" },
+  ["-o"] = { key = "output", value = "FILE", commands = { export = true }, summary = "Write to FILE, not stdout" },
+  ["--output"] = { key = "output", value = "FILE", commands = { export = true },
+                   summary = "Write to FILE, not stdout" },
+  ["--format"] = { key = "format", value = "json|ndjson", commands = { export = true },
+                   summary = "The export's format" },
+  ["--concurrency"] = { key = "concurrency", value = "N", commands = { export = true },
+                        summary = "Folders fetched at once" },
+  ["--max-requests"] = { key = "max_requests", value = "N", commands = { export = true },
+                         summary = "Refuse an export of more than N requests" },
+  ["--strict"] = { key = "strict", commands = { export = true },
+                   summary = "Write nothing if a folder's calls cannot be fetched" },
+  ["--allow-empty"] = { key = "allow_empty", commands = { export = true },
+                        summary = "Write an empty export when no folder is found" },
+  ["--details"] = { key = "details", commands = { calls = true, export = true },
+                    summary = "Also each call's details (the Calls API)" },
+  ["--transcripts"] = { key = "transcripts", commands = { export = true }, summary = "Also each call's transcript" },
+  ["--update"] = { key = "update", commands = { export = true },
+                   summary = "Bring FILE, an earlier export, up to date" },
+  ["--folder"] = { key = "folder", value = "FOLDER_ID", commands = { transcript = true },
+                   summary = "Also every call of this library folder" },
+  ["-h"] = { key = "help", summary = "Show help" },
+  ["--help"] = { key = "help", summary = "Show help" },
+  ["--version"] = { key = "version", summary = "Show the version" },
+}
+
+--- Every option by name, as the parser reads them (see OPTIONS above).
+_M.OPTIONS = OPTIONS
+
+--- The words an option's value is one of (its `value` "a|b|c"), or nil
+--- for a value of its own (a FILE, a number).
+---@param spec table a row of OPTIONS
+---@return string[]|nil
+function _M.choices(spec)
+  if not (spec.value and spec.value:find("|", 1, true)) then return nil end
+  local list = {}
+  for word in spec.value:gmatch("[^|]+") do list[#list + 1] = word end
+  return list
+end
+
+local EXPORT_FORMATS = {}
+for _, name in ipairs(_M.choices(OPTIONS["--format"])) do EXPORT_FORMATS[name] = true end
 
 -- Options people reach for by habit; the answer says where credentials go
 -- instead of a bare "unknown option".
@@ -237,8 +306,7 @@ end
 
 --- Parses the command line (without the program name).
 ---
---- Returns a table with `command` ("folders", "tree", "calls", "transcript",
---- "workspaces", "export", "oauth" or "help"), `format` ("table", "json" or "csv"; for
+--- Returns a table with `command` (a name of COMMANDS), `format` ("table", "json" or "csv"; for
 --- export "json" or "ndjson"; for transcript and oauth "text" or "json"),
 --- `action` (oauth: "authorize-url", "exchange" or "status") with its `code`,
 --- `redirect_uri`, `scope` and `state`, and as given `workspace`, `folder_id`,
@@ -249,7 +317,8 @@ end
 --- nil for stdout), `concurrency` (an integer, export only), `max_requests`
 --- (an integer, export only, nil for no limit), `strict`, `allow_empty`, `update`,
 --- `depth` (tree only: levels shown below the top ones),
---- `topic` (for help), `help` and `version` (booleans). On a usage error
+--- `topic` (for help), `shell` (for completion), `verbose`, `help` and
+--- `version` (booleans). On a usage error
 --- returns nil, a message, and the command the user was asking about, if
 --- known, for the hint.
 ---@param argv string[]
@@ -308,6 +377,7 @@ function _M.parse(argv)
   result.credentials = opts.credentials
   result.oauth_store = opts.oauth_store
   result.details = opts.details or false
+  result.verbose = opts.verbose or false
   result.folder = opts.folder
 
   if opts.timeout then
@@ -352,6 +422,16 @@ function _M.parse(argv)
   elseif command == "oauth" then
     local bad = oauth_options(opts, given, args[1], result)
     if bad then return nil, bad, command end
+    remove(args, 1)
+  elseif command == "completion" then
+    local shells = _M.COMMAND.completion.words
+    local known = false
+    for _, shell in ipairs(shells) do known = known or shell == args[1] end
+    if not known then
+      return nil, (args[1] and "no completion for the shell '" .. args[1] .. "'" or "missing SHELL")
+        .. " (" .. concat(shells, ", ") .. ")", command
+    end
+    result.shell = args[1]
     remove(args, 1)
   elseif command == "help" then
     if args[1] and not IS_COMMAND[args[1]] then

@@ -19,6 +19,7 @@ local report_module = require "gong.cli.report"
 local reuse_module = require "gong.cli.reuse"
 local spool_module = require "gong.cli.spool"
 local terminal = require "gong.cli.terminal"
+local trees = require "gong.cli.trees"
 local duration = require("gong.cli.text").duration
 
 local concat, format, io, ipairs, os, tostring, type = table.concat, string.format, io, ipairs, os, tostring, type
@@ -88,9 +89,12 @@ function _M.show(ctx, client, opts)
     return ctx.report:fail(err)
   end
   -- A table fits the terminal it is shown on; elsewhere it is as wide as it is.
-  return _M.write(ctx, render(opts.command, opts.format, data, {
+  local status = _M.write(ctx, render(opts.command, opts.format, data, {
     width = terminal.columns(1), depth = opts.depth, details = opts.details,
   }))
+  local problems = opts.command == "tree" and trees.problems(data)
+  if problems then ctx.report:warn(problems) end
+  return status
 end
 
 --- transcript: the transcripts of the calls named (or of a folder's calls),

@@ -2,6 +2,7 @@
 --- general one. Defaults and names come from where they are defined (the
 --- core, gong.credentials), so the pages cannot drift from the program.
 
+local args = require "gong.cli.args"
 local core = require "gong.core"
 local credentials = require "gong.credentials"
 local oauth = require "gong.oauth"
@@ -43,6 +44,27 @@ local function setting_names(indent)
   return concat(lines, "\n")
 end
 
+-- The general page's list of commands, from gong.cli.args's table: each
+-- synopsis with what it does from column 30, under it when it is longer.
+local function command_list()
+  local lines = {}
+  local function add(synopsis, summary)
+    if #synopsis <= 25 then
+      lines[#lines + 1] = ("  %-25s  %s"):format(synopsis, summary)
+    else
+      lines[#lines + 1] = "  " .. synopsis
+      lines[#lines + 1] = (" "):rep(29) .. summary
+    end
+  end
+  for _, command in ipairs(args.COMMAND_LIST) do
+    for _, row in ipairs(command.actions or { command }) do
+      local synopsis = command.name .. (row ~= command and " " .. row.name or "")
+      add(synopsis .. (row.usage ~= "" and " " .. row.usage or ""), row.summary)
+    end
+  end
+  return concat(lines, "\n")
+end
+
 local TEXTS = {}
 
 TEXTS.general = [[
@@ -51,18 +73,7 @@ Usage: gong-library [OPTIONS] COMMAND [ARGS]
 Browse the Gong call library.
 
 Commands:
-  folders [--workspace ID]   List the library folders
-  tree [--workspace ID]      Show the folders as a tree with call counts
-  calls FOLDER_ID            List the calls in a folder
-  transcript CALL_ID...      Show calls' transcripts (or --folder FOLDER_ID)
-  workspaces                 List the workspaces
-  export [-o FILE]           Write the whole library, calls included, as JSON
-  oauth authorize-url --redirect-uri URI
-                             Print the URL to approve an OAuth app
-  oauth exchange --code CODE --redirect-uri URI
-                             Create an OAuth app's store of tokens
-  oauth status               Show an OAuth app's store: tenant, expiry, scopes
-  help [COMMAND]             Show help for a command
+]] .. command_list() .. "\n" .. [[
 
 Options (before or after the command):
   --json                Print JSON instead of a table
@@ -85,6 +96,7 @@ Options (before or after the command):
   --rate N              At most N requests per second (default ]] .. core.options.rate.default .. [[; also
                         ]] .. ENV.rate .. [[); a 429 slows it down for a while
   --max-retries N       Retries of a failed request (default ]] .. core.options.max_retries.default .. [[)
+  --verbose             Say each request on stderr as it ends (see below)
   -h, --help            Show help (also: gong-library COMMAND --help)
   --version             Show the version
   --                    End of options; what follows are arguments
@@ -111,6 +123,12 @@ On a terminal, a request that waits says why on stderr, on one line that is
 replaced and then cleared: "rate limited by Gong, retrying in 20 s (attempt 2
 of 5)", "no answer yet (30 s), retrying in 0.4 s (attempt 2 of 5)".
 GONG_PROGRESS=0 hides it, GONG_PROGRESS=1 shows it on a pipe too.
+
+--verbose says each attempt of a request on stderr as it ends: the method
+and URL, the HTTP status or what went wrong, the time it took, the attempt
+(1 of ]] .. (core.options.max_retries.default + 1) .. [[ with the default --max-retries) and the wait before the next
+one. GONG_DEBUG=1 does the same, and shows where an internal error
+happened (for a bug report). Neither shows a credential.
 
 Exit status: 0 success, 1 failure, 2 usage error (a bad value in the
 environment or the credentials file too), ]] .. report.REFUSED .. [[ refused (an export over
@@ -147,6 +165,10 @@ With --json: nested objects, each folder's API fields plus "total_calls" and
 "children_not_shown" (how many) instead of "children". With --csv: one row
 per folder, parents first, with the API's folder columns plus "depth" (0 for
 a top-level folder) and "total_calls".
+
+A folder list that is not a proper tree (a folder whose parent is not in
+it, a cycle of parents, two folders with one id) is still shown whole, and
+one line on stderr says what is wrong with it.
 ]]
 
 TEXTS.calls = [[
@@ -342,6 +364,20 @@ the credentials file, replace Gong's authorize page and token endpoint:
 
   ]] .. oauth.TOKEN_URL .. [[
 
+]]
+
+TEXTS.completion = [[
+Usage: gong-library completion bash|zsh|fish
+
+Print the completion script of a shell: after it, Tab completes
+gong-library's commands, its options (those of the command typed), the
+values of --api and --format, and file names where an option takes a FILE.
+Load it from the shell's startup file, which makes it anew each time:
+  ~/.bashrc                    source <(gong-library completion bash)
+  ~/.zshrc (after compinit)    source <(gong-library completion zsh)
+  ~/.config/fish/config.fish   gong-library completion fish | source
+make install also puts the three in PREFIX/share, where bash-completion,
+zsh and fish look.
 ]]
 
 TEXTS.help = [[

@@ -32,6 +32,9 @@ local _M = {}
 
 local PROGRAM = report.PROGRAM
 
+-- The variable that turns --verbose on and shows an internal error's traceback.
+local DEBUG = "GONG_DEBUG"
+
 local function nonempty(name)
   local v = getenv(name)
   return v ~= nil and v ~= "" and v or nil
@@ -181,6 +184,8 @@ local function client_options(m, ctx, opts, sources)
     end)
   end
   return {
+    -- --verbose, and GONG_DEBUG: each attempt on stderr.
+    on_attempt = (opts.verbose or nonempty(DEBUG)) and function(info) ctx.report:attempt(info) end or nil,
     base_url = resolved.base_url, api = resolved.api, user_agent = PROGRAM .. "/" .. version,
     -- --timeout bounds each request whole, its retries and the waits between them included.
     deadline = opts.timeout,
@@ -213,6 +218,9 @@ local function run(ctx, argv)
     -- "help" alone is the general help; "help help" is help's own page.
     local topic = opts.topic or (opts.command ~= "help" and opts.command or nil)
     return m.commands.write(ctx, m.help.text(topic))
+  end
+  if opts.command == "completion" then
+    return m.commands.write(ctx, require("gong.cli.completion").script(opts.shell))
   end
   -- From here on a second Ctrl-C, SIGTERM or SIGHUP still removes a
   -- temporary output file before the process ends.
@@ -307,7 +315,7 @@ function _M.main(argv)
     else
       -- A bug, not a user mistake: still one line, but say so. GONG_DEBUG
       -- shows where, for a bug report.
-      if nonempty("GONG_DEBUG") then
+      if nonempty(DEBUG) then
         ctx.report:say(status, "\n")
       end
       status = ctx.report:fail("internal error: " .. message.first_line(status))

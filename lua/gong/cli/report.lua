@@ -143,6 +143,19 @@ function Report:refuse(msg)
   return _M.REFUSED
 end
 
+--- Says one attempt of a request, as --verbose does, from what gong's
+--- option on_attempt is told (`info`): "GET URL: HTTP 200 (0.212 s,
+--- attempt 1 of 5)", what went wrong instead of the status when no answer
+--- came, and "; retrying in 2.00 s" when another attempt follows.
+---@param info table
+function Report:attempt(info)
+  local of = info.attempt <= info.max_attempts and " of " .. info.max_attempts or ""
+  local line = ("%s %s: %s (%.3f s, attempt %d%s)"):format(info.method, info.url,
+    info.status and "HTTP " .. info.status or info.error, info.seconds, info.attempt, of)
+  if info.retry_in then line = line .. ("; retrying in %.2f s"):format(info.retry_in) end
+  self:say(_M.PROGRAM, ": ", self:one_line(line), "\n")
+end
+
 --- Reports something that went wrong without stopping the run.
 ---@param msg any
 function Report:warn(msg)

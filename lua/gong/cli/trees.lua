@@ -12,7 +12,7 @@ local csv = require "gong.cli.csv"
 local json = require "gong.json"
 local text = require "gong.cli.text"
 
-local concat, ipairs, type = table.concat, ipairs, type
+local concat, ipairs, min, type = table.concat, ipairs, math.min, type
 
 local cell, number, present, width = text.cell, json.number, json.present, text.width
 
@@ -94,6 +94,47 @@ function _M.text(tree, opts)
   lines[#lines + 1] = fit("", folders .. (folders == 1 and " folder, " or " folders, ") .. count_calls(calls), "", "",
                          columns)
   return concat(lines, "\n") .. "\n"
+end
+
+-- "a, b, c" of the first three ids of `list` (each got by `id`), and "…" after them when there are more.
+local function some_ids(list, id)
+  local shown = {}
+  for i = 1, min(#list, 3) do shown[i] = present(id(list[i])) and cell(id(list[i])) or "(no id)" end
+  if #list > 3 then shown[#shown + 1] = "…" end
+  return concat(shown, ", ")
+end
+
+local function node_id(node) return node.id end
+
+--- What is wrong with the folder list a tree was built of, in one line, or
+--- nil when it is a proper tree: folders whose parent is not in the list
+--- (gong.tree puts them at the top), cycles of parents (each broken at its
+--- first folder, put at the top) and folders with the id of another (each a
+--- folder of its own), naming the first three of each. gong-library tree
+--- says it on stderr.
+---@param tree gong.Tree
+---@return string|nil
+function _M.problems(tree)
+  local parts = {}
+  local n = #tree.orphans
+  if n > 0 then
+    parts[#parts + 1] = ("%d %s whose parent is not in the list (%s), shown at the top"):format(n,
+      n == 1 and "folder" or "folders", some_ids(tree.orphans, node_id))
+  end
+  n = #tree.cycles
+  if n > 0 then
+    parts[#parts + 1] = ("%d %s of parents (%s), %s, shown at the top"):format(n, n == 1 and "cycle" or "cycles",
+      some_ids(tree.cycles, function(ids) return concat(ids, " > ") .. " > " .. ids[1] end),
+      n == 1 and "broken at " .. cell(tree.cycles[1][1]) or "each broken at its first folder")
+  end
+  n = #tree.duplicates
+  if n > 0 then
+    parts[#parts + 1] = ("%d %s with the id of another (%s), shown as %s of %s own"):format(n,
+      n == 1 and "folder" or "folders", some_ids(tree.duplicates, node_id), n == 1 and "a folder" or "folders",
+      n == 1 and "its" or "their")
+  end
+  if #parts == 0 then return nil end
+  return "the folder list is not a proper tree: " .. concat(parts, "; ")
 end
 
 --- The tree as nested JSON, the shape tree JSON and export's JSON share: an
