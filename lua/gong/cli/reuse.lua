@@ -10,8 +10,8 @@
 
 local cjson = require("cjson.safe").new()
 
-local floor, ipairs, open, pairs, time, tonumber, tostring, type =
-      math.floor, ipairs, io.open, pairs, os.time, tonumber, tostring, type
+local floor, open, pairs, time, tonumber, tostring, type =
+      math.floor, io.open, pairs, os.time, tonumber, tostring, type
 
 -- An export is gong's own JSON; still, no NaN or hex numbers, and no depth
 -- a deep tree of the server's could not reach.
@@ -108,13 +108,15 @@ local function collector(hold)
   return self
 end
 
--- A json export's folders into `c`; true, or nil when it is not one.
-local function read_json(text, c)
-  local roots = decode(text)
+-- A json export's folders, read from `f`, into `c`; true, or nil when it is
+-- not one. The text is let go once decoded, and each call once collected.
+local function read_json(f, c)
+  local roots = decode(f:read("*a") or "")
   -- The text starts with "[": a table here is an array.
   if type(roots) ~= "table" then return nil end
   local stack = {}
   for i = #roots, 1, -1 do stack[#stack + 1] = roots[i] end
+  roots = nil -- luacheck: ignore 311 (the decoded document, let go)
   while #stack > 0 do
     local folder = stack[#stack]
     stack[#stack] = nil
@@ -123,8 +125,10 @@ local function read_json(text, c)
       return nil
     end
     c.folder(folder.id)
-    for _, call in ipairs(type(folder.calls) == "table" and folder.calls or {}) do
-      c.call(folder.id, strip_null(call))
+    local calls = type(folder.calls) == "table" and folder.calls or {}
+    for i = 1, #calls do
+      c.call(folder.id, strip_null(calls[i]))
+      calls[i] = false
     end
     for i = #folder.children, 1, -1 do stack[#stack + 1] = folder.children[i] end
   end
@@ -187,8 +191,8 @@ function _M.read(path, now, hold)
     f:close()
     return nil, "cannot read " .. path .. " for --update: " .. tostring(read_err)
   elseif head:find("^%s*%[") then
-    local rest = f:read("*a")
-    ok = rest and read_json(head .. rest, c)
+    f:seek("set", 0)
+    ok = read_json(f, c)
   else
     f:seek("set", 0)
     ok = read_ndjson(f:lines(), c)
