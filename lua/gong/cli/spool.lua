@@ -19,8 +19,10 @@ local sys = core.sys
 local _M = {}
 
 --- How many bytes of texts a spool takes between two collections
---- (release()): about two Calls API pages of transcripts.
-_M.COLLECT_BYTES = 8 * 1000 * 1000
+--- (release()): under half a Calls API page of transcripts, so that no
+--- page's garbage is still there when the next page is decoded (with 8 MB,
+--- two pages' sometimes were: 55-79 MB peaks instead of 62-66 MB).
+_M.COLLECT_BYTES = 2 * 1000 * 1000
 
 ---@class gong.cli.Spool
 ---@field tmp string the file's name
