@@ -123,9 +123,12 @@ static double outcome_seconds(double seconds) {
  * rate limit would have held it back past it for `refused` seconds.
  */
 static void outcome_push_deadline_error(lua_State *L, const attempt *a, const request_info *r, const char *what) {
-  if (a->late)
+  if (a->late && r->refused > 0)
     error_push(L, "timeout", "deadline passed on %s: the rate limit holds it back %g s, past the deadline of %g s",
                what, outcome_seconds(r->refused), r->c->deadline);
+  else if (a->late)
+    error_push(L, "timeout", "deadline passed on %s: the rate limit held it back until the deadline of %g s",
+               what, r->c->deadline);
   else
     error_push(L, "timeout", "deadline passed on %s: no complete response within %g s", what, r->c->deadline);
   error_set_string(L, "timeout", attempt_timeout(a));

@@ -299,6 +299,7 @@ static const char *ratelimit_share(ratelimit *r, const char *tenant, double pati
 static int ratestate_parse(char *buf, size_t size, double now, int *kept, rate_adapt *a);
 static double ratestate_step(char *buf, int *n, rate_adapt *a, rate_refusal *p, double configured, double now);
 static void ratestate_store(char *buf, const rate_adapt *a);
+static int ratestate_stuck(ratelimit *r, double now);
 static double ratestate_take(ratelimit *r);
 static void ratestate_peek(ratelimit *r);
 static const char *ratestate_check(ratelimit *r);

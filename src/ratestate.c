@@ -191,6 +191,19 @@ io:
  * the seconds to wait, or -1 with r->why set. A lock held by someone else is
  * a short wait, until it has been held for r->patience seconds.
  */
+/*
+ * True, with r->why saying so, when the last take found the shared file
+ * locked by another process (and it has not been free since): what a
+ * request whose patience or deadline runs out meanwhile is waiting for.
+ */
+static int ratestate_stuck(ratelimit *r, double now) {
+  if (r->busy_since == 0) return 0;
+  snprintf(r->why, sizeof r->why, "%s has stayed locked by another process for %.0f s: is one stopped?", r->path,
+           now - r->busy_since);
+  r->busy_since = 0;
+  return 1;
+}
+
 static double ratestate_take(ratelimit *r) {
   char *buf;
   double now, delay = -1;
@@ -203,12 +216,7 @@ static double ratestate_take(ratelimit *r) {
     }
     now = clock_now();
     if (r->busy_since == 0) r->busy_since = now;
-    if (now - r->busy_since > r->patience) {
-      snprintf(r->why, sizeof r->why, "%s has stayed locked by another process for %.0f s: is one stopped?",
-               r->path, now - r->busy_since);
-      r->busy_since = 0;
-      return -1;
-    }
+    if (now - r->busy_since > r->patience && ratestate_stuck(r, now)) return -1;
     return 0.002;
   }
   r->busy_since = 0;

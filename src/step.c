@@ -149,6 +149,11 @@ static int step_before(lua_State *L, gong_client *c, transfer *t, request_attemp
                        double *delay) {
   double wait;
   if (r->deadline > 0 && now >= r->deadline) {
+    /* Waiting for another process's lock on the shared window says so. */
+    if (ratestate_stuck(&c->rate, now)) {
+      step_push_rate_error(L, c->rate.why);
+      return STEP_FAILED;
+    }
     r->refused = 0;
     return STEP_LATE;
   }
@@ -159,6 +164,10 @@ static int step_before(lua_State *L, gong_client *c, transfer *t, request_attemp
   }
   if (wait > 0) {
     if (r->deadline > 0 && now + wait >= r->deadline) {
+      if (ratestate_stuck(&c->rate, now)) {
+        step_push_rate_error(L, c->rate.why);
+        return STEP_FAILED;
+      }
       r->refused = wait;
       return STEP_LATE;
     }
