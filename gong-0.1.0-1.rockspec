@@ -63,6 +63,7 @@ build = {
     ["gong.cli.tables"] = "lua/gong/cli/tables.lua",
     ["gong.cli.csv"] = "lua/gong/cli/csv.lua",
     ["gong.cli.json_records"] = "lua/gong/cli/json_records.lua",
+    ["gong.cli.json_scan"] = "lua/gong/cli/json_scan.lua",
     ["gong.cli.fields"] = "lua/gong/cli/fields.lua",
     ["gong.cli.transcripts"] = "lua/gong/cli/transcripts.lua",
     ["gong.cli.trees"] = "lua/gong/cli/trees.lua",

@@ -9,9 +9,10 @@
 --- is an empty ndjson export. Anything else is refused before any request.
 
 local cjson = require("cjson.safe").new()
+local json_scan = require "gong.cli.json_scan"
 
-local floor, open, pairs, time, tonumber, tostring, type =
-      math.floor, io.open, pairs, os.time, tonumber, tostring, type
+local floor, ipairs, open, pairs, time, tonumber, tostring, type =
+      math.floor, ipairs, io.open, pairs, os.time, tonumber, tostring, type
 
 -- An export is gong's own JSON; still, no NaN or hex numbers, and no depth
 -- a deep tree of the server's could not reach.
@@ -76,18 +77,24 @@ local function collector(hold)
   local reuse = { details = {}, transcripts = {}, folders = {} }
   local times, any_transcript, count = {}, false, 0
   local self = {}
-  function self.folder(id)
-    if type(id) == "string" and not reuse.folders[id] then reuse.folders[id] = {} end
+  -- A folder, and the ids of calls of it that call() returned (more may follow).
+  function self.folder(id, ids)
+    if type(id) ~= "string" then return end
+    local list = reuse.folders[id] or {}
+    reuse.folders[id] = list
+    for _, call_id in ipairs(ids or {}) do list[#list + 1] = call_id end
   end
+  -- A call of the folder `folder_id` (nil: of none yet); returns its id, or nil when it has none.
   function self.call(folder_id, call)
     local id = type(call) == "table" and call.callId
-    if type(id) ~= "string" or id == "" then return end
+    if type(id) ~= "string" or id == "" then return nil end
     local list = type(folder_id) == "string" and reuse.folders[folder_id]
     if list then list[#list + 1] = id end
     if times[id] == nil then count = count + 1 end
     times[id] = call_time(call) or false
     if type(call.details) == "table" then reuse.details[id] = hold(id, "details", call.details) end
     self.transcript(id, call.transcript)
+    return id
   end
   function self.transcript(id, transcript)
     if type(id) == "string" and type(transcript) == "table" then
@@ -108,31 +115,70 @@ local function collector(hold)
   return self
 end
 
--- A json export's folders, read from `f`, into `c`; true, or nil when it is
--- not one. The text is let go once decoded, and each call once collected.
-local function read_json(f, c)
-  local roots = decode(f:read("*a") or "")
-  -- The text starts with "[": a table here is an array.
-  if type(roots) ~= "table" then return nil end
-  local stack = {}
-  for i = #roots, 1, -1 do stack[#stack + 1] = roots[i] end
-  roots = nil -- luacheck: ignore 311 (the decoded document, let go)
-  while #stack > 0 do
-    local folder = stack[#stack]
-    stack[#stack] = nil
-    if type(folder) ~= "table" or type(folder.children) ~= "table"
-        or (type(folder.calls) ~= "table" and type(folder.error) ~= "string") then
-      return nil
-    end
-    c.folder(folder.id)
-    local calls = type(folder.calls) == "table" and folder.calls or {}
-    for i = 1, #calls do
-      c.call(folder.id, strip_null(calls[i]))
-      calls[i] = false
-    end
-    for i = #folder.children, 1, -1 do stack[#stack + 1] = folder.children[i] end
+-- The deepest folder a json export is read to (lua-cjson's own limit).
+local MAX_DEPTH = 1000
+
+-- Reads the folder object that comes next in `scan` into `c`, its subfolders
+-- too: true, or nil when it is not one of an export (an object with an
+-- array `children`, and an array `calls` or a string `error`). Each call
+-- is decoded alone, handed to `c` and let go.
+local function read_folder(scan, c, depth)
+  if depth > MAX_DEPTH or not scan:take("{") then return nil end
+  local id, ids, children, calls, failed = nil, {}, false, false, false
+  if not scan:take("}") then
+    repeat
+      local key = scan:capture()
+      key = key and decode(key)
+      if type(key) ~= "string" or not scan:take(":") then return nil end
+      if key == "calls" and scan:peek() == "[" then
+        calls = true
+        scan:take("[")
+        if not scan:take("]") then
+          repeat
+            local text = scan:capture()
+            local call = text and decode(text)
+            if call == nil then return nil end
+            ids[#ids + 1] = c.call(nil, strip_null(call))
+          until not scan:take(",")
+          if not scan:take("]") then return nil end
+        end
+      elseif key == "children" and scan:peek() == "[" then
+        children = true
+        scan:take("[")
+        if not scan:take("]") then
+          repeat
+            if not read_folder(scan, c, depth + 1) then return nil end
+          until not scan:take(",")
+          if not scan:take("]") then return nil end
+        end
+      elseif key == "id" or key == "error" then
+        local text = scan:capture()
+        local value = text and decode(text)
+        if value == nil then return nil end
+        if key == "id" then id = value else failed = type(value) == "string" end
+      elseif not scan:skip() then
+        return nil
+      end
+    until not scan:take(",")
+    if not scan:take("}") then return nil end
   end
+  if not children or not (calls or failed) then return nil end
+  c.folder(id, ids)
   return true
+end
+
+-- A json export's folders, read from `f` a piece at a time (gong.cli.json_scan),
+-- into `c`; true, or nil when it is not one.
+local function read_json(f, c)
+  local scan = json_scan.new(f)
+  if not scan:take("[") then return nil end
+  if not scan:take("]") then
+    repeat
+      if not read_folder(scan, c, 1) then return nil end
+    until not scan:take(",")
+    if not scan:take("]") then return nil end
+  end
+  return scan:at_end()
 end
 
 local NDJSON_TYPES = { folder = true, call = true, transcript = true }
@@ -169,8 +215,9 @@ local function itself(_, _, value) return value end
 --- TRANSCRIPT_WAIT). `hold(callId, field, value)` ("details" or
 --- "transcript") returns what the reuse keeps in the value's place, so that
 --- a caller can put it elsewhere as it is read (the export's spool) and
---- keep a stand-in; by default the value itself. An ndjson export is read a
---- line at a time; a json one is decoded whole, and let go before this returns.
+--- keep a stand-in; by default the value itself. Either format is read a
+--- piece at a time: an ndjson export a line, a json one a call
+--- (gong.cli.json_scan), so what this holds is what `hold` keeps.
 ---@param path string
 ---@param now? number
 ---@param hold? fun(callId: string, field: string, value: table): table
