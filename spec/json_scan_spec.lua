@@ -42,8 +42,9 @@ describe("export --update's json reader", function()
       details = { metaData = { id = id, started = "2024-05-01T11:00:00Z", duration = 60 + i,
                                title = TRICKY[(i + 1) % #TRICKY + 1] },
                   parties = { { name = TRICKY[(i + 2) % #TRICKY + 1] } } },
-      transcript = { { speakerId = "s" .. i, sentences = { { start = 0, ["end"] = 1000, text = TRICKY[i % #TRICKY + 1] },
-                                                         { start = 1000, ["end"] = 2000, text = "[\"]" } } } },
+      transcript = { { speakerId = "s" .. i, sentences = {
+        { start = 0, ["end"] = 1000, text = TRICKY[i % #TRICKY + 1] },
+        { start = 1000, ["end"] = 2000, text = "[\"]" } } } },
     }
   end
 
