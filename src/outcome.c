@@ -135,18 +135,15 @@ static void outcome_push_deadline_error(lua_State *L, const attempt *a, const re
 }
 
 /*
- * Adds to the message of the error on top why no retry followed: its wait
- * of `refused` seconds would have passed the request's deadline of
- * `deadline` seconds.
+ * Appends `note` to the message of the error on top, kept to one line of
+ * the messages' size.
  */
-static void outcome_say_deadline(lua_State *L, double refused, double deadline) {
+static void outcome_append(lua_State *L, const char *note) {
   char line[ERROR_MESSAGE_MAX + 1];
   size_t len;
   const char *msg;
   lua_getfield(L, -1, "message");
-  snprintf(line, sizeof line, "; a retry in %g s would pass the deadline of %g s", outcome_seconds(refused),
-           deadline);
-  lua_pushstring(L, line);
+  lua_pushstring(L, note);
   lua_concat(L, 2);
   msg = lua_tolstring(L, -1, &len);
   error_one_line(line, sizeof line, msg, len);
@@ -155,24 +152,28 @@ static void outcome_say_deadline(lua_State *L, double refused, double deadline) 
 }
 
 /*
+ * Adds to the message of the error on top why no retry followed: its wait
+ * of `refused` seconds would have passed the request's deadline of
+ * `deadline` seconds.
+ */
+static void outcome_say_deadline(lua_State *L, double refused, double deadline) {
+  char note[128];
+  snprintf(note, sizeof note, "; a retry in %g s would pass the deadline of %g s", outcome_seconds(refused),
+           deadline);
+  outcome_append(L, note);
+}
+
+/*
  * Adds to the message of the error on top why no retry followed: the server
  * asked to wait longer than the policy sleeps through.
  */
 static void outcome_say_too_long(lua_State *L, const attempt *a, const retry_policy *p) {
-  char wait[64], line[ERROR_MESSAGE_MAX + 1];
-  size_t len;
-  const char *msg;
+  char wait[64], note[160];
   if (a->retry_after <= RETRY_AFTER_MAX) snprintf(wait, sizeof wait, " %.0f s,", (double)a->retry_after);
   else wait[0] = '\0';
-  lua_getfield(L, -1, "message");
-  snprintf(line, sizeof line, "; the server asks to wait%s longer than max_retry_wait (%g s)", wait,
+  snprintf(note, sizeof note, "; the server asks to wait%s longer than max_retry_wait (%g s)", wait,
            p->max_retry_wait);
-  lua_pushstring(L, line);
-  lua_concat(L, 2);
-  msg = lua_tolstring(L, -1, &len);
-  error_one_line(line, sizeof line, msg, len);
-  lua_pop(L, 1);
-  error_set_string(L, "message", line);
+  outcome_append(L, note);
 }
 
 /*
