@@ -14,7 +14,6 @@ local socket = require "socket"
 local rep = string.rep
 
 describe("gong-library on a terminal #once", function()
-  local creds = fake.credentials
   local srv, lib, scratch
   local open = {}
 
@@ -36,8 +35,7 @@ describe("gong-library on a terminal #once", function()
   end)
 
   local function env()
-    return { GONG_BASE_URL = srv.url, GONG_ACCESS_KEY = creds.key, GONG_ACCESS_KEY_SECRET = creds.secret,
-             GONG_RATE_SCOPE = "client" }
+    return srv:cli_env()
   end
 
   -- Starts `argv` in a terminal `width` columns wide (and tall enough for

@@ -12,7 +12,6 @@ local duration = require("gong.cli.text").duration
 describe("gong-library export's plan", function()
   local fake = require "spec.support.fake"
   local process = require "spec.support.process"
-  local creds = fake.credentials
 
   -- 10 folders, 15 for the Calls API (the smallest library with a call in
   -- two folders): each export takes seconds at 3 requests/s.
@@ -39,13 +38,7 @@ describe("gong-library export's plan", function()
   -- unless told), `extra` added to its environment; GONG_PROGRESS is unset
   -- unless given, and each run has a rate window of its own.
   local function run(args, extra, srv)
-    local argv = { process.lua, "bin/gong-library" }
-    for _, a in ipairs(args) do argv[#argv + 1] = a end
-    local env = { GONG_BASE_URL = (srv or small).url, GONG_ACCESS_KEY = creds.key,
-                  GONG_ACCESS_KEY_SECRET = creds.secret, GONG_PROGRESS = "", GONG_CREDENTIALS_FILE = "",
-                  GONG_RATE_SCOPE = "client" }
-    for k, v in pairs(extra or {}) do env[k] = v end
-    return process.run(argv, env)
+    return process.run(process.cli(args), (srv or small):cli_env(extra))
   end
 
   local dirs = 0

@@ -4,7 +4,6 @@
 local fake = require "spec.support.fake"
 local process = require "spec.support.process"
 
-local creds = fake.credentials
 
 describe("gong-library --rate and --max-retries", function()
   local srv
@@ -14,12 +13,7 @@ describe("gong-library --rate and --max-retries", function()
   before_each(function() srv:reset() end)
 
   local function run(argv, extra)
-    local env = { GONG_BASE_URL = srv.url, GONG_ACCESS_KEY = creds.key, GONG_ACCESS_KEY_SECRET = creds.secret,
-                  GONG_RATE_SCOPE = "client" }
-    for k, v in pairs(extra or {}) do env[k] = v end
-    local full = { process.lua, "bin/gong-library" }
-    for _, a in ipairs(argv) do full[#full + 1] = a end
-    return process.run(full, env)
+    return process.run(process.cli(argv), srv:cli_env(extra))
   end
 
   it("--max-retries N: a failed request is tried N more times", function()

@@ -9,7 +9,6 @@
 describe("gong-library export against a tenant with 2 requests/s left", function()
   local fake = require "spec.support.fake"
   local process = require "spec.support.process"
-  local creds = fake.credentials
   local srv, scratch
 
   setup(function()
@@ -28,9 +27,7 @@ describe("gong-library export against a tenant with 2 requests/s left", function
     srv:reset()
     srv:settings({ rate_limit = 2 })
     local out = scratch .. "/lib.json"
-    local _, err, status = process.run({ process.lua, "bin/gong-library", "export", "-o", out },
-      { GONG_BASE_URL = srv.url, GONG_ACCESS_KEY = creds.key, GONG_ACCESS_KEY_SECRET = creds.secret,
-        GONG_PROGRESS = "", GONG_CREDENTIALS_FILE = "", GONG_RATE_SCOPE = "client" })
+    local _, err, status = process.run(process.cli({ "export", "-o", out }), srv:cli_env())
     assert.are.equal(0, status, err)
     assert.is_nil(err:find("fail"), err)
     local all, refused = 0, 0

@@ -9,7 +9,6 @@ local cjson = require("cjson").new()
 describe("gong-library export --update", function()
   local fake = require "spec.support.fake"
   local process = require "spec.support.process"
-  local creds = fake.credentials
 
   -- 10 folders: each export takes a few seconds at 3 requests/s.
   local srv, lib, scratch
@@ -28,12 +27,7 @@ describe("gong-library export --update", function()
 
   -- Runs bin/gong-library with `args`, `extra` added to its environment.
   local function run(args, extra)
-    local argv = { process.lua, "bin/gong-library" }
-    for _, a in ipairs(args) do argv[#argv + 1] = a end
-    local env = { GONG_BASE_URL = srv.url, GONG_ACCESS_KEY = creds.key, GONG_ACCESS_KEY_SECRET = creds.secret,
-                  GONG_PROGRESS = "", GONG_CREDENTIALS_FILE = "", GONG_RATE_SCOPE = "client" }
-    for k, v in pairs(extra or {}) do env[k] = v end
-    return process.run(argv, env)
+    return process.run(process.cli(args), srv:cli_env(extra))
   end
 
   local files = 0

@@ -79,7 +79,6 @@ end)
 
 describe("gong-library while a request waits #once", function()
   local fake = require "spec.support.fake"
-  local creds = fake.credentials
   local srv, scratch
 
   setup(function()
@@ -95,10 +94,7 @@ describe("gong-library while a request waits #once", function()
   before_each(function() srv:reset() end)
 
   local function env(extra)
-    local e = { GONG_BASE_URL = srv.url, GONG_ACCESS_KEY = creds.key, GONG_ACCESS_KEY_SECRET = creds.secret,
-                GONG_PROGRESS = "", GONG_CREDENTIALS_FILE = "", GONG_RATE_SCOPE = "client" }
-    for k, v in pairs(extra or {}) do e[k] = v end
-    return e
+    return srv:cli_env(extra)
   end
 
   local function run(args, extra)

@@ -152,6 +152,19 @@ function Server:most_in_window(window)
   return most, #times
 end
 
+--- The environment gong-library runs in against this server: its access
+--- key, none of the user's settings (no credentials file, progress as the
+--- terminal decides) and a rate window of its own; `extra` over it.
+---@param extra? table<string, string>
+---@return table<string, string>
+function Server:cli_env(extra)
+  local env = { GONG_BASE_URL = self.url, GONG_ACCESS_KEY = _M.credentials.key,
+                GONG_ACCESS_KEY_SECRET = _M.credentials.secret, GONG_PROGRESS = "", GONG_CREDENTIALS_FILE = "",
+                GONG_RATE_SCOPE = "client" }
+  for k, v in pairs(extra or {}) do env[k] = v end
+  return env
+end
+
 --- Forgets the recorded requests, any queued faults and the OAuth state
 --- (codes, tokens, the refresh log), and restores the default settings.
 function Server:reset()

@@ -113,6 +113,15 @@ function M.run(argv, env)
   return stdout, err, status
 end
 
+--- The argv of bin/gong-library with `args`, under the Lua the specs run in.
+---@param args string[]
+---@return string[]
+function M.cli(args)
+  local argv = { M.lua, "bin/gong-library" }
+  for _, a in ipairs(args) do argv[#argv + 1] = a end
+  return argv
+end
+
 --- Starts `argv` in the background as M.run would run it: returns its pid
 --- and a function that waits for it and returns stdout, stderr, status.
 function M.spawn(argv, env)
